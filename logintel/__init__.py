@@ -1,0 +1,1 @@
+"""logintel: wide events to incidents, root causes and a daily briefing."""

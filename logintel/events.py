@@ -1,0 +1,284 @@
+"""The WideEvent contract: one structured event per unit of work, parsed strictly.
+
+Parsing is strict about types and lenient about extras: unknown keys go to `attributes`.
+Both flat dotted keys ("error.code") and nested objects ({"error": {"code": ...}}) are accepted.
+Every rejection is an `EventValidationError` naming the field, the offending value and why.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+LEVELS = ("debug", "info", "warn", "error", "fatal")
+LEVEL_ALIASES = {"warning": "warn", "err": "error", "critical": "fatal", "crit": "fatal", "trace": "debug"}
+
+# Bounds that make a record implausible rather than merely unusual.
+MAX_MESSAGE_CHARS = 64 * 1024
+MAX_STRING_CHARS = 2048
+MAX_RECORD_BYTES = 2 * 1024 * 1024
+MAX_DURATION_MS = 24 * 3600 * 1000.0
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=timezone.utc)
+MAX_FUTURE_SKEW = timedelta(days=1)
+
+# Contract field -> warehouse column. Columns use underscores; the contract keeps OTel's dots.
+COLUMNS = {
+    "event_id": "event_id",
+    "timestamp": "ts",
+    "service": "service",
+    "route": "route",
+    "method": "method",
+    "status": "status",
+    "duration_ms": "duration_ms",
+    "level": "level",
+    "error.code": "error_code",
+    "error.type": "error_type",
+    "error.message": "error_message",
+    "trace_id": "trace_id",
+    "request_id": "request_id",
+    "user_id": "user_id",
+    "client_ip": "client_ip",
+    "user_agent": "user_agent",
+    "sample_rate": "sample_rate",
+    "attributes": "attributes",
+}
+REQUIRED = ("event_id", "timestamp", "service", "route", "duration_ms", "level")
+_OPTIONAL_STRINGS = ("method", "error.code", "error.type", "trace_id", "request_id",
+                     "user_id", "client_ip", "user_agent")
+_NESTED_PARENTS = ("error",)
+
+
+class EventValidationError(ValueError):
+    """A record that does not satisfy the WideEvent contract."""
+
+    def __init__(self, field: str, value: Any, reason: str):
+        self.field = field
+        self.value = value
+        self.reason = reason
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"{field}: {reason} (got {shown})")
+
+    @property
+    def cause(self) -> str:
+        return f"validation:{self.field}"
+
+
+@dataclass(frozen=True, slots=True)
+class WideEvent:
+    event_id: str
+    timestamp: datetime
+    service: str
+    route: str
+    duration_ms: float
+    level: str
+    method: str | None = None
+    status: int | None = None
+    error_code: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    trace_id: str | None = None
+    request_id: str | None = None
+    user_id: str | None = None
+    client_ip: str | None = None
+    user_agent: str | None = None
+    sample_rate: int = 1
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_error(self) -> bool:
+        return self.level in ("error", "fatal") or self.error_code is not None or (
+            self.status is not None and self.status >= 500)
+
+    def to_record(self) -> dict[str, Any]:
+        """The canonical flat form written to the landing zone (one JSON object per line)."""
+        return {
+            "event_id": self.event_id,
+            "timestamp": format_timestamp(self.timestamp),
+            "service": self.service,
+            "route": self.route,
+            "method": self.method,
+            "status": self.status,
+            "duration_ms": self.duration_ms,
+            "level": self.level,
+            "error.code": self.error_code,
+            "error.type": self.error_type,
+            "error.message": self.error_message,
+            "trace_id": self.trace_id,
+            "request_id": self.request_id,
+            "user_id": self.user_id,
+            "client_ip": self.client_ip,
+            "user_agent": self.user_agent,
+            "sample_rate": self.sample_rate,
+            "attributes": self.attributes,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_record(), ensure_ascii=False, separators=(",", ":"))
+
+
+def format_timestamp(ts: datetime) -> str:
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(value: Any, field_name: str = "timestamp", now: datetime | None = None) -> datetime:
+    """ISO-8601 string (offset or Z; naive means UTC) or epoch seconds/milliseconds/nanoseconds."""
+    if isinstance(value, bool):
+        raise EventValidationError(field_name, value, "expected an ISO-8601 string or epoch number")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise EventValidationError(field_name, value, "not a finite number")
+        seconds = float(value)
+        if seconds > 1e17:
+            seconds /= 1e9  # nanoseconds (OTel)
+        elif seconds > 1e14:
+            seconds /= 1e6
+        elif seconds > 1e11:
+            seconds /= 1e3
+        try:
+            ts = datetime.fromtimestamp(seconds, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise EventValidationError(field_name, value, "epoch value out of range") from None
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            ts = datetime.fromisoformat(text)
+        except ValueError:
+            raise EventValidationError(field_name, value, "not an ISO-8601 timestamp") from None
+        ts = ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+    else:
+        raise EventValidationError(field_name, value, "expected an ISO-8601 string or epoch number")
+    now = now or datetime.now(timezone.utc)
+    if ts < EARLIEST_TIMESTAMP:
+        raise EventValidationError(field_name, value, f"before {EARLIEST_TIMESTAMP:%Y-%m-%d}: out of range")
+    if ts > now + MAX_FUTURE_SKEW:
+        raise EventValidationError(field_name, value, "more than one day in the future: out of range")
+    return ts
+
+
+def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn {"error": {"code": x}} into {"error.code": x}; flat keys win over nested ones."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in _NESTED_PARENTS and isinstance(value, Mapping):
+            for sub, sub_value in value.items():
+                flat.setdefault(f"{key}.{sub}", sub_value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def _string(record: Mapping[str, Any], name: str, required: bool, limit: int = MAX_STRING_CHARS) -> str | None:
+    value = record.get(name)
+    if value is None or (isinstance(value, str) and value == "" and not required):
+        if required:
+            raise EventValidationError(name, value, "required field is missing")
+        return None
+    if not isinstance(value, str):
+        raise EventValidationError(name, value, f"expected a string, got {type(value).__name__}")
+    if required and not value.strip():
+        raise EventValidationError(name, value, "must not be empty")
+    if len(value) > limit:
+        raise EventValidationError(name, f"<{len(value)} characters>", f"longer than {limit} characters")
+    return value
+
+
+def _number(record: Mapping[str, Any], name: str) -> float:
+    value = record.get(name)
+    if value is None:
+        raise EventValidationError(name, value, "required field is missing")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise EventValidationError(name, value, f"expected a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise EventValidationError(name, value, "not a finite number")
+    return float(value)
+
+
+def parse_event(record: Any, now: datetime | None = None) -> WideEvent:
+    """Validate one decoded record (flat or nested) into a WideEvent, or raise EventValidationError."""
+    if not isinstance(record, Mapping):
+        raise EventValidationError("<record>", record, f"expected a JSON object, got {type(record).__name__}")
+    flat = flatten(record)
+
+    event_id = _string(flat, "event_id", required=True, limit=128)
+    if "timestamp" not in flat or flat["timestamp"] is None:
+        raise EventValidationError("timestamp", None, "required field is missing")
+    timestamp = parse_timestamp(flat["timestamp"], now=now)
+    service = _string(flat, "service", required=True, limit=128)
+    route = _string(flat, "route", required=True, limit=512)
+
+    duration = _number(flat, "duration_ms")
+    if duration < 0 or duration > MAX_DURATION_MS:
+        raise EventValidationError("duration_ms", duration, "must be between 0 and 86,400,000 ms")
+
+    level_raw = flat.get("level")
+    if not isinstance(level_raw, str):
+        raise EventValidationError("level", level_raw,
+                                   "required; one of " + "/".join(LEVELS) if level_raw is None
+                                   else f"expected a string, got {type(level_raw).__name__}")
+    level = level_raw.strip().lower()
+    level = LEVEL_ALIASES.get(level, level)
+    if level not in LEVELS:
+        raise EventValidationError("level", level_raw, "unknown level; expected one of " + "/".join(LEVELS))
+
+    status = flat.get("status")
+    if status is not None:
+        if isinstance(status, bool) or not isinstance(status, (int, float)) or float(status) != int(status):
+            raise EventValidationError("status", status, "expected an integer status code")
+        status = int(status)
+        if not 100 <= status <= 599:
+            raise EventValidationError("status", status, "must be between 100 and 599")
+
+    sample_rate = flat.get("sample_rate", 1)
+    if sample_rate is None:
+        sample_rate = 1
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) or float(sample_rate) != int(sample_rate):
+        raise EventValidationError("sample_rate", sample_rate, "expected an integer >= 1")
+    sample_rate = int(sample_rate)
+    if sample_rate < 1:
+        raise EventValidationError("sample_rate", sample_rate, "expected an integer >= 1")
+
+    strings = {name: _string(flat, name, required=False) for name in _OPTIONAL_STRINGS}
+    message = _string(flat, "error.message", required=False, limit=MAX_MESSAGE_CHARS)
+
+    attributes = flat.get("attributes") or {}
+    if not isinstance(attributes, Mapping):
+        raise EventValidationError("attributes", attributes, "expected an object")
+    attributes = dict(attributes)
+    known = set(COLUMNS) | set(_NESTED_PARENTS)
+    for key, value in flat.items():
+        if key not in known:
+            attributes.setdefault(key, value)
+
+    return WideEvent(
+        event_id=event_id, timestamp=timestamp, service=service, route=route,
+        duration_ms=duration, level=level, method=strings["method"], status=status,
+        error_code=strings["error.code"], error_type=strings["error.type"], error_message=message,
+        trace_id=strings["trace_id"], request_id=strings["request_id"], user_id=strings["user_id"],
+        client_ip=strings["client_ip"], user_agent=strings["user_agent"],
+        sample_rate=sample_rate, attributes=attributes,
+    )
+
+
+def parse_json_line(line: bytes | str, now: datetime | None = None) -> WideEvent:
+    """Decode and validate one JSONL line; decoding problems are EventValidationErrors too."""
+    if isinstance(line, bytes):
+        if len(line) > MAX_RECORD_BYTES:
+            raise EventValidationError("<record>", f"<{len(line)} bytes>", f"record larger than {MAX_RECORD_BYTES} bytes")
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EventValidationError("<record>", line[max(0, exc.start - 10):exc.start + 10],
+                                       f"not valid UTF-8 at byte {exc.start}") from None
+    elif len(line) > MAX_RECORD_BYTES:
+        raise EventValidationError("<record>", f"<{len(line)} characters>", f"record larger than {MAX_RECORD_BYTES} bytes")
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise EventValidationError("<record>", line[:60], f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+    return parse_event(record, now=now)

@@ -1,0 +1,1 @@
+"""Where events live: the landing zone (files or PostgreSQL) and the DuckDB warehouse."""

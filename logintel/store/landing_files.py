@@ -1,0 +1,153 @@
+"""JSONL segment files as the landing zone: <root>/events/hour=<YYYY-MM-DDTHH>/<segment>.jsonl.
+
+Segments are written under a hidden `.partial` name, fsynced, then renamed into place, so a
+reader never sees half a batch from this writer. Other writers (the SDK's local dumps, a crash)
+can still leave a torn last line; `read_hour` turns it into a dead letter instead of failing.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable
+
+from logintel.deadletters import DeadLetter
+from logintel.events import WideEvent
+from logintel.store.landing import HourBatch, LandingChanges, hour_floor, hour_key, parse_hour_key
+
+MAX_SEGMENT_EVENTS = 200_000
+
+
+class FileLandingZone:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.events_dir = self.root / "events"
+
+    def describe(self) -> str:
+        return str(self.events_dir)
+
+    def hour_dir(self, hour: datetime) -> Path:
+        return self.events_dir / f"hour={hour_key(hour)}"
+
+    def write(self, events: Iterable[WideEvent]) -> int:
+        by_hour: dict[datetime, list[str]] = defaultdict(list)
+        written = 0
+        for event in events:
+            by_hour[hour_floor(event.timestamp)].append(event.to_json())
+            written += 1
+        for hour, lines in by_hour.items():
+            for start in range(0, len(lines), MAX_SEGMENT_EVENTS):
+                self.write_lines(hour, lines[start:start + MAX_SEGMENT_EVENTS])
+        return written
+
+    def write_lines(self, hour: datetime, lines: list[str]) -> Path:
+        """Write already-canonical JSON lines as one segment of `hour`."""
+        folder = self.hour_dir(hour)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{datetime.utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}.jsonl"
+        tmp = folder / f".{path.name}.partial"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines))
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return path
+
+    def segments(self, hour: datetime) -> list[Path]:
+        folder = self.hour_dir(hour)
+        if not folder.exists():
+            return []
+        return sorted(p for p in folder.iterdir() if p.suffix == ".jsonl" and not p.name.startswith("."))
+
+    def hours(self) -> list[datetime]:
+        if not self.events_dir.exists():
+            return []
+        found = []
+        for folder in self.events_dir.iterdir():
+            if folder.is_dir() and folder.name.startswith("hour="):
+                try:
+                    found.append(parse_hour_key(folder.name[5:]))
+                except ValueError:
+                    continue
+        return sorted(found)
+
+    def read_hour(self, hour: datetime) -> HourBatch:
+        batch = HourBatch(hour=hour_floor(hour))
+        for path in self.segments(hour):
+            _read_segment(path, batch)
+        return batch
+
+    def changes_since(self, watermark: str | None) -> LandingChanges:
+        """Watermark: the largest segment mtime (ns) seen. Segments appear atomically by rename."""
+        since = int(watermark) if watermark else -1
+        newest = since
+        hours = set()
+        if self.events_dir.exists():
+            for folder in self.events_dir.iterdir():
+                if not folder.name.startswith("hour="):
+                    continue
+                try:
+                    hour = parse_hour_key(folder.name[5:])
+                except ValueError:
+                    continue
+                for entry in os.scandir(folder):
+                    if not entry.name.endswith(".jsonl") or entry.name.startswith("."):
+                        continue
+                    mtime = entry.stat().st_mtime_ns
+                    if mtime > since:
+                        hours.add(hour)
+                        newest = max(newest, mtime)
+        return LandingChanges(watermark=str(newest), hours=hours)
+
+
+def _read_segment(path: Path, batch: HourBatch) -> None:
+    data = path.read_bytes()
+    if not data:
+        return
+    torn = not data.endswith(b"\n")
+    raw_lines = data.split(b"\n")
+    if raw_lines and raw_lines[-1] == b"":
+        raw_lines.pop()
+    try:
+        text_lines = data.decode("utf-8").split("\n")
+        if text_lines and text_lines[-1] == "":
+            text_lines.pop()
+        decoded = True
+    except UnicodeDecodeError:
+        decoded = False
+    last = len(raw_lines) - 1
+    for index, raw in enumerate(raw_lines):
+        source = f"{path}:{index + 1}"
+        if not raw.strip():
+            continue
+        if decoded:
+            line = text_lines[index]
+        else:
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                batch.rejects.append(DeadLetter(
+                    stage="raw_events", source=source, cause="encoding",
+                    reason=f"line is not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})",
+                    payload=raw, partition=hour_key(batch.hour)))
+                continue
+        if torn and index == last and not _is_json_object(line):
+            batch.rejects.append(DeadLetter(
+                stage="raw_events", source=source, cause="torn_line",
+                reason="last line of the segment has no newline and is not a complete JSON object "
+                       "(an interrupted write)",
+                payload=raw, partition=hour_key(batch.hour)))
+            continue
+        batch.lines.append(line)
+        batch.sources.append(source)
+
+
+def _is_json_object(line: str) -> bool:
+    import json
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
