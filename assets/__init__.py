@@ -1,0 +1,1 @@
+"""Software-defined assets: raw events -> 5-minute windows -> incidents (hourly partitions)."""

@@ -1,0 +1,57 @@
+"""Asset checks: raw-event quality (Great Expectations 1.x) and windows that reconcile with raw counts."""
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.metadata import markdown_table
+from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
+from assets.raw_events import raw_events
+from assets.windowed_aggregates import windowed_aggregates
+from logintel.analysis.windows import reconcile
+from logintel.store.landing import hour_key
+from resources.settings import LogintelSettings
+
+DEAD_LETTER_MAX_SHARE = 0.01
+
+
+@dg.asset_check(asset=raw_events, partitions_def=hourly_partitions, pool=WAREHOUSE_POOL,
+                description="Great Expectations: ids, nulls, ranges, timestamps inside the hour, "
+                            f"dead letters at most {DEAD_LETTER_MAX_SHARE:.0%} of the lines.")
+def raw_events_quality(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource,
+                       logintel: LogintelSettings) -> dg.AssetCheckResult:
+    from logintel.quality import validate_raw_events  # imports GX (~4 s): only when the check runs
+    hour = partition_hour(context)
+    with warehouse.get_connection() as con:
+        frame = con.execute("SELECT * EXCLUDE (attributes, error_message) FROM raw_events "
+                            "WHERE partition_hour = $h", {"h": hour}).df()
+    dead = sum(logintel.dead_letters().counts_by_cause(partition=hour_key(hour)).values())
+    window = context.partition_time_window
+    report = validate_raw_events(frame, window.start, window.end, dead_letters=dead,
+                                 dead_letter_max_share=DEAD_LETTER_MAX_SHARE)
+    failed = [r.expectation for r in report.results if not r.success]
+    return dg.AssetCheckResult(
+        passed=report.success,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="all expectations met" if report.success else "failed: " + ", ".join(failed),
+        metadata={"rows": report.rows, "dead_letters": dead,
+                  "dead_letter_share": round(report.dead_letter_share, 5),
+                  "failed_expectations": len(failed), "elapsed_s": round(report.elapsed_s, 3),
+                  "report": dg.MetadataValue.md(report.to_markdown())})
+
+
+@dg.asset_check(asset=windowed_aggregates, partitions_def=hourly_partitions, pool=WAREHOUSE_POOL,
+                description="The windows that tile the hour add up to the raw partition's weighted requests "
+                            "and errors, group by group.")
+def windows_reconcile_with_raw(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource,
+                               logintel: LogintelSettings) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        result = reconcile(con, partition_hour(context), logintel.window_spec())
+    return dg.AssetCheckResult(
+        passed=result["ok"],
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="windows reconcile with raw counts" if result["ok"]
+        else f"{result['mismatched_count']} groups disagree with raw counts",
+        metadata={"raw_requests": result["raw_requests"], "window_requests": result["window_requests"],
+                  "mismatched_groups": result["mismatched_count"],
+                  "mismatches": markdown_table(result["mismatched_groups"],
+                                               ["service", "route", "error_code", "raw_requests",
+                                                "window_requests", "raw_errors", "window_errors"])})

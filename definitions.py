@@ -1,0 +1,25 @@
+"""The logintel code location: assets, checks, jobs, schedules, sensors and resources."""
+import dagster as dg
+
+from assets.checks import raw_events_quality, windows_reconcile_with_raw
+from assets.incidents import incidents
+from assets.jobs import hourly_schedule, incident_job
+from assets.raw_events import raw_events
+from assets.windowed_aggregates import windowed_aggregates
+from logintel.config import Settings
+from resources import build_resources
+from sensors.threshold import error_threshold_sensor
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[raw_events, windowed_aggregates, incidents],
+        asset_checks=[raw_events_quality, windows_reconcile_with_raw],
+        jobs=[incident_job],
+        schedules=[hourly_schedule],
+        sensors=[error_threshold_sensor],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions()

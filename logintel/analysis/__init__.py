@@ -1,0 +1,1 @@
+"""Analysis over the warehouse: windows, thresholds and incidents."""

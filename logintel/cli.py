@@ -1,0 +1,173 @@
+"""The `logintel` command line: simulate, ingest, list incidents and dead letters, run the demo."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from logintel.config import load_settings
+
+
+def _parse_start(text: str | None, hours: int) -> datetime:
+    if text:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        ts = ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+        return ts.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    from datetime import timedelta
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return now - timedelta(hours=hours)
+
+
+def cmd_simulate(args) -> int:
+    from logintel.simulate import simulate, write_simulation
+    start = _parse_start(args.start, args.hours)
+    scenarios = None if args.scenarios is None else [s for s in args.scenarios.split(",") if s]
+    sim = simulate(start=start, hours=args.hours, seed=args.seed, scenarios=scenarios,
+                   requests_per_minute=args.rate)
+    out = write_simulation(sim, Path(args.out))
+    print(f"simulated {out['count']:,} events from {start:%Y-%m-%d %H:%M} UTC for {args.hours} h (seed {args.seed})")
+    print(f"  events: {out['events']}\n  labels: {out['labels']}")
+    for label in sim.labels:
+        print(f"  - {label.scenario}: {label.start:%H:%M}–{label.end:%H:%M} {label.cause}")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from logintel.deadletters import DeadLetterStore
+    from logintel.ingest.files import ingest_paths
+    from logintel.store.landing import open_landing_zone
+    settings = load_settings()
+    zone = open_landing_zone(settings)
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    report = ingest_paths(paths, zone, DeadLetterStore(settings.dead_letter_dir), fmt=args.format)
+    print(report.summary())
+    print(f"landing zone: {zone.describe()}")
+    if report.dead_lettered:
+        print(f"dead letters: {settings.dead_letter_dir}")
+    return 0
+
+
+def _incident_rows(settings):
+    from logintel.analysis.incidents import list_incidents
+    from logintel.store.warehouse import connect
+    if not settings.warehouse_path.exists():
+        return None
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        return list_incidents(con)
+    finally:
+        con.close()
+
+
+def format_incident_table(rows: list[dict]) -> str:
+    if not rows:
+        return "no incidents"
+    header = f"{'severity':<9} {'start':<16} {'end':<5} {'incident':<20} {'traces':>6}  summary"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        start = r["start_time"][:16].replace("T", " ")
+        lines.append(f"{r['severity']:<9} {start:<16} {r['end_time'][11:16]:<5} {r['incident_id']:<20} "
+                     f"{r['related_traces_total']:>6}  {r['summary']}")
+    return "\n".join(lines)
+
+
+def cmd_incidents(args) -> int:
+    settings = load_settings()
+    rows = _incident_rows(settings)
+    if rows is None:
+        print(f"error: no warehouse at {settings.warehouse_path}; run `logintel demo` or materialize the assets",
+              file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        print(format_incident_table(rows))
+    return 0
+
+
+def cmd_deadletters(args) -> int:
+    from logintel.deadletters import DeadLetterStore
+    settings = load_settings()
+    store = DeadLetterStore(settings.dead_letter_dir)
+    counts = store.counts_by_cause()
+    if args.json:
+        print(json.dumps([{k: v for k, v in r.items() if k not in ("payload", "payload_b64")} | {
+            "payload_preview": (r.get("payload") or "")[:200]} for r in store.records()], indent=2))
+        return 0
+    if not counts:
+        print(f"no dead letters in {settings.dead_letter_dir}")
+        return 0
+    print(f"dead letters in {settings.dead_letter_dir}:")
+    for cause, n in counts.most_common():
+        print(f"  {n:>7,}  {cause}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    # The demo drives Dagster; it lives in the Dagster layer (runs/) so logintel/ stays Dagster-free.
+    return importlib.import_module("runs.demo").main(args)
+
+
+def cmd_ui(args) -> int:
+    return importlib.import_module("runs.ui").main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="logintel", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("simulate", help="write a simulated multi-service workload with labelled incidents")
+    p.add_argument("--out", default="simulation", help="output folder (events.jsonl, labels.json)")
+    p.add_argument("--start", help="first hour, ISO-8601 UTC (default: HOURS before the current hour)")
+    p.add_argument("--hours", type=int, default=24)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--rate", type=float, default=200.0, help="mean requests per minute")
+    p.add_argument("--scenarios", help="comma-separated scenario names (default: all; '' for none)")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("ingest", help="deliver JSONL wide events, OTel JSON or plain-text logs to the landing zone")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "otlp", "text"])
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("incidents", help="list incidents from the warehouse")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_incidents)
+
+    p = sub.add_parser("deadletters", help="count dead letters by cause")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_deadletters)
+
+    p = sub.add_parser("demo", help="simulate a day with injected incidents and materialize every partition")
+    p.add_argument("--hours", type=int, default=24)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--rate", type=float, default=200.0, help="mean requests per minute")
+    p.add_argument("--keep", action="store_true", help="keep existing landing data and warehouse")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ui", help="start the Dagster UI on this LOGINTEL_HOME")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except ValueError as exc:  # configuration problems: say what is wrong, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

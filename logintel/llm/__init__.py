@@ -1,0 +1,1 @@
+"""The LLM boundary: writers that turn facts into text, and say which writer they are."""

@@ -1,0 +1,1 @@
+"""Sensors: the error-threshold sensor that materializes incidents within minutes of a spike."""

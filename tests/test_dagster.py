@@ -1,0 +1,89 @@
+"""The code location end to end: definitions load; partitions materialize on a temporary warehouse."""
+import json
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+import pytest
+
+from logintel.analysis.incidents import list_incidents
+from logintel.config import load_settings
+from logintel.deadletters import DeadLetterStore
+from logintel.store.landing_files import FileLandingZone
+from logintel.store.warehouse import connect
+from tests.factories import burst, steady
+
+H = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOGINTEL_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LOGINTEL_POSTGRES_URL", raising=False)
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def defs(home):
+    from definitions import build_definitions
+    return build_definitions(load_settings())
+
+
+def run(defs, hour, instance):
+    job = defs.resolve_job_def("hourly_incidents")
+    return job.execute_in_process(partition_key=hour.strftime("%Y-%m-%d-%H:00"), instance=instance)
+
+
+def test_definitions_load_with_assets_checks_sensor_and_schedule():
+    from definitions import defs
+    repo = defs.get_repository_def()
+    keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
+    assert keys == {"raw_events", "windowed_aggregates", "incidents"}
+    assert {s.name for s in repo.sensor_defs} == {"error_threshold_sensor"}
+    assert {s.name for s in repo.schedule_defs} == {"hourly_incidents_schedule"}
+    assert len(list(repo.asset_checks_defs_by_key)) == 2
+
+
+def test_partitions_materialize_into_incidents_with_passing_checks(defs, home):
+    zone = FileLandingZone(home / "landing")
+    zone.write(steady(H - timedelta(hours=1), 1, 10) + steady(H, 1, 10)
+               + burst(H + timedelta(minutes=20), 15, 120, error_code="PG_TIMEOUT"))
+    with dg.instance_for_test() as instance:
+        for hour in (H - timedelta(hours=1), H):
+            result = run(defs, hour, instance)
+            assert result.success
+        checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
+                  for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+        assert checks["raw_events_quality"].passed and checks["windows_reconcile_with_raw"].passed
+        meta = result.asset_materializations_for_node("raw_events")[0].metadata
+        assert meta["loaded"].value == 600 + 120
+        incident_meta = result.asset_materializations_for_node("incidents")[0].metadata
+        assert incident_meta["incidents"].value == 1
+    con = connect(home / "warehouse.duckdb", read_only=True)
+    rows = list_incidents(con)
+    con.close()
+    assert len(rows) == 1 and rows[0]["error_code"] == "PG_TIMEOUT" and rows[0]["errors"] == 120
+
+
+def test_bad_input_is_dead_lettered_and_the_partition_still_materializes(defs, home):
+    zone = FileLandingZone(home / "landing")
+    zone.write(steady(H, 1, 5))
+    (zone.hour_dir(H) / "torn.jsonl").write_bytes(b'{"event_id": "ok?", "timestamp": 1\n\xff\xfe\n{"event_id": "x"')
+    with dg.instance_for_test() as instance:
+        result = run(defs, H, instance)
+    assert result.success
+    meta = result.asset_materializations_for_node("raw_events")[0].metadata
+    assert meta["loaded"].value == 300 and meta["dead_lettered"].value == 3
+    causes = DeadLetterStore(home / "deadletters").counts_by_cause()
+    assert causes == {"invalid_json": 1, "encoding": 1, "torn_line": 1}
+
+
+def test_quality_check_fails_on_many_dead_letters(defs, home):
+    zone = FileLandingZone(home / "landing")
+    zone.write(steady(H, 1, 1))
+    (zone.hour_dir(H) / "junk.jsonl").write_text("\n".join(json.dumps({"nope": i}) for i in range(10)) + "\n")
+    with dg.instance_for_test() as instance:
+        result = run(defs, H, instance)
+    checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
+              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert not checks["raw_events_quality"].passed
+    assert "dead" in checks["raw_events_quality"].description
