@@ -10,7 +10,8 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 LEVELS = ("debug", "info", "warn", "error", "fatal")
 LEVEL_ALIASES = {"warning": "warn", "err": "error", "critical": "fatal", "crit": "fatal", "trace": "debug"}
@@ -61,6 +62,9 @@ class EventValidationError(ValueError):
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"{field}: {reason} (got {shown})")
+
+    def __reduce__(self):  # picklable, so it can cross process boundaries
+        return (self.__class__, (self.field, self.value, self.reason))
 
     @property
     def cause(self) -> str:
@@ -129,9 +133,12 @@ def parse_timestamp(value: Any, field_name: str = "timestamp", now: datetime | N
     if isinstance(value, bool):
         raise EventValidationError(field_name, value, "expected an ISO-8601 string or epoch number")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value):
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise EventValidationError(field_name, value, "epoch value out of range") from None
+        if not math.isfinite(seconds):
             raise EventValidationError(field_name, value, "not a finite number")
-        seconds = float(value)
         if seconds > 1e17:
             seconds /= 1e9  # nanoseconds (OTel)
         elif seconds > 1e14:
@@ -150,7 +157,10 @@ def parse_timestamp(value: Any, field_name: str = "timestamp", now: datetime | N
             ts = datetime.fromisoformat(text)
         except ValueError:
             raise EventValidationError(field_name, value, "not an ISO-8601 timestamp") from None
-        ts = ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+        try:
+            ts = ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+        except OverflowError:
+            raise EventValidationError(field_name, value, "out of range") from None
     else:
         raise EventValidationError(field_name, value, "expected an ISO-8601 string or epoch number")
     now = now or datetime.now(timezone.utc)
@@ -168,6 +178,9 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
         if key in _NESTED_PARENTS and isinstance(value, Mapping):
             for sub, sub_value in value.items():
                 flat.setdefault(f"{key}.{sub}", sub_value)
+        elif key in _NESTED_PARENTS and value is not None:
+            # "error": "boom" is a message, not an object: keep it rather than drop it.
+            flat.setdefault(f"{key}.message", value if isinstance(value, str) else json.dumps(value, default=str))
         else:
             flat[key] = value
     return flat
@@ -194,9 +207,21 @@ def _number(record: Mapping[str, Any], name: str) -> float:
         raise EventValidationError(name, value, "required field is missing")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise EventValidationError(name, value, f"expected a number, got {type(value).__name__}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:
+        raise EventValidationError(name, value, "number out of range") from None
+    if not math.isfinite(number):
         raise EventValidationError(name, value, "not a finite number")
-    return float(value)
+    return number
+
+
+def _integer(value: Any, name: str, reason: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise EventValidationError(name, value, reason)
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise EventValidationError(name, value, reason)
+    return int(value)
 
 
 def parse_event(record: Any, now: datetime | None = None) -> WideEvent:
@@ -228,25 +253,22 @@ def parse_event(record: Any, now: datetime | None = None) -> WideEvent:
 
     status = flat.get("status")
     if status is not None:
-        if isinstance(status, bool) or not isinstance(status, (int, float)) or float(status) != int(status):
-            raise EventValidationError("status", status, "expected an integer status code")
-        status = int(status)
+        status = _integer(status, "status", "expected an integer status code")
         if not 100 <= status <= 599:
             raise EventValidationError("status", status, "must be between 100 and 599")
 
     sample_rate = flat.get("sample_rate", 1)
     if sample_rate is None:
         sample_rate = 1
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) or float(sample_rate) != int(sample_rate):
-        raise EventValidationError("sample_rate", sample_rate, "expected an integer >= 1")
-    sample_rate = int(sample_rate)
-    if sample_rate < 1:
+    sample_rate = _integer(sample_rate, "sample_rate", "expected an integer >= 1")
+    if sample_rate < 1 or sample_rate > 2**31 - 1:
         raise EventValidationError("sample_rate", sample_rate, "expected an integer >= 1")
 
     strings = {name: _string(flat, name, required=False) for name in _OPTIONAL_STRINGS}
     message = _string(flat, "error.message", required=False, limit=MAX_MESSAGE_CHARS)
 
-    attributes = flat.get("attributes") or {}
+    attributes = flat.get("attributes")
+    attributes = {} if attributes is None else attributes
     if not isinstance(attributes, Mapping):
         raise EventValidationError("attributes", attributes, "expected an object")
     attributes = dict(attributes)
@@ -275,7 +297,7 @@ def parse_json_line(line: bytes | str, now: datetime | None = None) -> WideEvent
         except UnicodeDecodeError as exc:
             raise EventValidationError("<record>", line[max(0, exc.start - 10):exc.start + 10],
                                        f"not valid UTF-8 at byte {exc.start}") from None
-    elif len(line) > MAX_RECORD_BYTES:
+    elif len(line) > MAX_RECORD_BYTES // 4 and len(line.encode("utf-8", "surrogatepass")) > MAX_RECORD_BYTES:
         raise EventValidationError("<record>", f"<{len(line)} characters>", f"record larger than {MAX_RECORD_BYTES} bytes")
     try:
         record = json.loads(line)

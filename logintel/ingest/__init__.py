@@ -1,0 +1,1 @@
+"""Getting events into logintel: file ingestion today (`logintel.ingest.files`), the service SDK later."""

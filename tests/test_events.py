@@ -1,0 +1,206 @@
+"""The WideEvent contract: what parse_event accepts, and the exact field and reason of each rejection."""
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from logintel.events import (MAX_MESSAGE_CHARS, MAX_RECORD_BYTES, MAX_STRING_CHARS, EventValidationError,
+                             WideEvent, format_timestamp, parse_event, parse_json_line, parse_timestamp)
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
+def record(**overrides):
+    base = {"event_id": "e-1", "timestamp": "2026-11-23T10:00:01.123Z", "service": "payments",
+            "route": "/payments/charge", "duration_ms": 12.5, "level": "info"}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not ...}
+
+
+def rejection(rec, now=NOW) -> EventValidationError:
+    with pytest.raises(EventValidationError) as info:
+        parse_event(rec, now=now)
+    return info.value
+
+
+def test_a_flat_record_becomes_an_event_with_every_field():
+    event = parse_event(record(**{
+        "method": "POST", "status": 504, "error.code": "PG_TIMEOUT", "error.type": "Timeout",
+        "error.message": "upstream timed out", "trace_id": "t1", "request_id": "r1", "user_id": "u-1",
+        "client_ip": "10.0.0.1", "user_agent": "curl/8", "sample_rate": 10}), now=NOW)
+    assert event.timestamp == datetime(2026, 11, 23, 10, 0, 1, 123000, tzinfo=timezone.utc)
+    assert (event.service, event.route, event.method, event.status) == ("payments", "/payments/charge", "POST", 504)
+    assert (event.error_code, event.error_type, event.error_message) == ("PG_TIMEOUT", "Timeout", "upstream timed out")
+    assert (event.trace_id, event.request_id, event.user_id) == ("t1", "r1", "u-1")
+    assert (event.client_ip, event.user_agent, event.sample_rate) == ("10.0.0.1", "curl/8", 10)
+    assert event.is_error
+
+
+def test_nested_error_object_is_read_like_dotted_keys():
+    event = parse_event(record(error={"code": "E1", "type": "T", "message": "m", "hint": "retry"}), now=NOW)
+    assert (event.error_code, event.error_type, event.error_message) == ("E1", "T", "m")
+    assert event.attributes == {"error.hint": "retry"}
+
+
+@pytest.mark.parametrize("order", ["flat_first", "nested_first"])
+def test_a_flat_key_wins_over_the_nested_one_in_either_order(order):
+    items = [("error.code", "FLAT"), ("error", {"code": "NESTED"})]
+    if order == "nested_first":
+        items.reverse()
+    rec = record()
+    rec.update(items)
+    assert parse_event(rec, now=NOW).error_code == "FLAT"
+
+
+def test_unknown_keys_become_attributes_and_explicit_attributes_win():
+    event = parse_event(record(region="eu-west-1", attributes={"region": "explicit", "db.duration_ms": 3}), now=NOW)
+    assert event.attributes == {"region": "explicit", "db.duration_ms": 3}
+
+
+def test_to_record_round_trips_through_json():
+    event = parse_event(record(status=200, attributes={"k": [1, 2]}), now=NOW)
+    again = parse_json_line(event.to_json(), now=NOW)
+    assert again == event
+    assert event.to_record()["timestamp"] == "2026-11-23T10:00:01.123000Z"
+
+
+@pytest.mark.parametrize("name", ["event_id", "timestamp", "service", "route", "duration_ms", "level"])
+def test_each_missing_required_field_is_named(name):
+    error = rejection(record(**{name: ...}))
+    assert error.field == name
+    assert error.cause == f"validation:{name}"
+    assert "required" in error.reason
+
+
+@pytest.mark.parametrize("name, value, reason", [
+    ("service", 42, "expected a string, got int"),
+    ("route", ["/a"], "expected a string, got list"),
+    ("service", "   ", "must not be empty"),
+    ("method", 1, "expected a string, got int"),
+    ("user_id", 7, "expected a string, got int"),
+    ("duration_ms", "12", "expected a number, got str"),
+    ("duration_ms", True, "expected a number, got bool"),
+    ("duration_ms", -1, "must be between 0 and 86,400,000 ms"),
+    ("duration_ms", 86_400_001, "must be between 0 and 86,400,000 ms"),
+    ("duration_ms", float("nan"), "not a finite number"),
+    ("status", "200", "expected an integer status code"),
+    ("status", 200.5, "expected an integer status code"),
+    ("status", True, "expected an integer status code"),
+    ("status", 99, "must be between 100 and 599"),
+    ("status", 600, "must be between 100 and 599"),
+    ("level", "verbose", "unknown level"),
+    ("level", 3, "expected a string, got int"),
+    ("sample_rate", 0, "expected an integer >= 1"),
+    ("sample_rate", 1.5, "expected an integer >= 1"),
+    ("attributes", [1], "expected an object"),
+])
+def test_wrong_types_and_values_are_rejected_with_field_and_reason(name, value, reason):
+    error = rejection(record(**{name: value}))
+    assert error.field == name
+    assert reason in error.reason
+    assert str(error).startswith(f"{name}: ")
+
+
+def test_a_record_that_is_not_an_object_is_rejected_as_a_whole():
+    error = rejection([1, 2])
+    assert error.field == "<record>" and "expected a JSON object, got list" in error.reason
+
+
+@pytest.mark.parametrize("raw, level", [("INFO", "info"), ("Warning", "warn"), ("err", "error"),
+                                        ("CRITICAL", "fatal"), (" trace ", "debug")])
+def test_level_aliases_and_case(raw, level):
+    assert parse_event(record(level=raw), now=NOW).level == level
+
+
+def test_lengths_are_bounded_per_field():
+    assert rejection(record(**{"error.message": "x" * (MAX_MESSAGE_CHARS + 1)})).field == "error.message"
+    assert rejection(record(trace_id="x" * (MAX_STRING_CHARS + 1))).field == "trace_id"
+    assert rejection(record(event_id="x" * 129)).field == "event_id"
+    # The shown value is a size, not a megabyte of text.
+    assert len(str(rejection(record(**{"error.message": "x" * 1_000_000})))) < 200
+
+
+def test_optional_empty_strings_mean_absent():
+    assert parse_event(record(method="", trace_id=""), now=NOW).method is None
+
+
+def test_status_given_as_an_integral_float_is_an_int():
+    assert parse_event(record(status=503.0), now=NOW).status == 503
+
+
+@pytest.mark.parametrize("value", [
+    "2026-11-23T10:00:01Z", "2026-11-23T11:00:01+01:00", "2026-11-23T10:00:01", "2026-11-23 10:00:01z",
+    1795428001, 1795428001000, 1795428001000000, 1795428001000000000,
+])
+def test_timestamp_forms_all_mean_the_same_instant(value):
+    assert parse_timestamp(value, now=NOW) == datetime(2026, 11, 23, 10, 0, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("1999-12-31T23:59:59Z", "out of range"),
+    (format_timestamp(NOW + timedelta(days=1, minutes=1)), "in the future"),
+    (0, "out of range"),
+    ("yesterday", "not an ISO-8601 timestamp"),
+    (True, "expected an ISO-8601 string or epoch number"),
+    (float("inf"), "not a finite number"),
+    ({"s": 1}, "expected an ISO-8601 string or epoch number"),
+])
+def test_timestamps_out_of_range_or_malformed_are_rejected(value, reason):
+    error = rejection(record(timestamp=value))
+    assert error.field == "timestamp" and reason in error.reason
+
+
+def test_a_day_of_clock_skew_is_tolerated():
+    ahead = format_timestamp(NOW + timedelta(hours=23))
+    assert parse_event(record(timestamp=ahead), now=NOW).timestamp > NOW
+
+
+def test_json_line_problems_are_record_level_validation_errors():
+    with pytest.raises(EventValidationError, match="invalid JSON") as info:
+        parse_json_line('{"event_id": ', now=NOW)
+    assert info.value.cause == "validation:<record>"
+    with pytest.raises(EventValidationError, match="not valid UTF-8 at byte 1"):
+        parse_json_line(b'{\xff}', now=NOW)
+    with pytest.raises(EventValidationError, match="record larger than"):
+        parse_json_line(b" " * (MAX_RECORD_BYTES + 1), now=NOW)
+
+
+def test_is_error_follows_level_code_or_5xx():
+    def event(**kw):
+        return parse_event(record(**kw), now=NOW)
+    assert not event(status=404).is_error
+    assert event(status=500).is_error
+    assert event(level="fatal").is_error
+    assert event(**{"error.code": "E"}).is_error
+
+
+def test_events_are_immutable():
+    event = parse_event(record(), now=NOW)
+    with pytest.raises(AttributeError):
+        event.service = "other"  # type: ignore[misc]
+    assert isinstance(event, WideEvent)
+
+
+# Edge cases that once escaped as OverflowError/ValueError or were dropped silently.
+
+@pytest.mark.parametrize("name, value", [("status", math.inf), ("status", math.nan), ("sample_rate", math.inf)])
+def test_non_finite_integers_are_validation_errors(name, value):
+    assert rejection(record(**{name: value})).field == name
+
+
+@pytest.mark.parametrize("name", ["duration_ms", "timestamp"])
+def test_huge_integers_are_validation_errors(name):
+    assert rejection(record(**{name: 10 ** 400})).field == name
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_edge_of_range_iso_timestamps_are_validation_errors(value):
+    assert rejection(record(timestamp=value)).field == "timestamp"
+
+
+def test_a_string_error_value_is_not_lost():
+    event = parse_event(record(error="boom"), now=NOW)
+    assert "boom" in json.dumps(event.to_record())
