@@ -6,6 +6,7 @@ can still leave a torn last line; `read_hour` turns it into a dead letter instea
 """
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections import defaultdict
@@ -18,6 +19,7 @@ from logintel.events import WideEvent
 from logintel.store.landing import HourBatch, LandingChanges, hour_floor, hour_key, parse_hour_key
 
 MAX_SEGMENT_EVENTS = 200_000
+WATERMARK_HOURS = 168
 
 
 class FileLandingZone:
@@ -81,9 +83,16 @@ class FileLandingZone:
         return batch
 
     def changes_since(self, watermark: str | None) -> LandingChanges:
-        """Watermark: the largest segment mtime (ns) seen. Segments appear atomically by rename."""
-        since = int(watermark) if watermark else -1
-        newest = since
+        """Hours whose set of segments changed since `watermark`.
+
+        The watermark records, per hour, how many segments there were and the newest mtime. A
+        count is used, not only a time: a slow writer's segment keeps the mtime of its write, not
+        of its rename into view, and two segments can share one coarse mtime tick.
+        """
+        previous = json.loads(watermark) if watermark else {}
+        if not isinstance(previous, dict):
+            raise ValueError(f"not a file landing-zone watermark: {watermark[:60]!r}")
+        current: dict[str, list[int]] = {}
         hours = set()
         if self.events_dir.exists():
             for folder in self.events_dir.iterdir():
@@ -93,14 +102,21 @@ class FileLandingZone:
                     hour = parse_hour_key(folder.name[5:])
                 except ValueError:
                     continue
+                count, newest = 0, 0
                 for entry in os.scandir(folder):
-                    if not entry.name.endswith(".jsonl") or entry.name.startswith("."):
-                        continue
-                    mtime = entry.stat().st_mtime_ns
-                    if mtime > since:
-                        hours.add(hour)
-                        newest = max(newest, mtime)
-        return LandingChanges(watermark=str(newest), hours=hours)
+                    if entry.name.endswith(".jsonl") and not entry.name.startswith("."):
+                        count += 1
+                        newest = max(newest, entry.stat().st_mtime_ns)
+                if not count:
+                    continue
+                key = folder.name[5:]
+                current[key] = [count, newest]
+                if previous.get(key) != [count, newest]:
+                    hours.add(hour)
+        # Bound the cursor: only the most recent hours are remembered (older ones rarely change,
+        # and a change there is simply reported again).
+        kept = dict(sorted(current.items())[-WATERMARK_HOURS:])
+        return LandingChanges(watermark=json.dumps(kept, separators=(",", ":")), hours=hours)
 
 
 def _read_segment(path: Path, batch: HourBatch) -> None:

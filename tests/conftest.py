@@ -1,0 +1,48 @@
+"""Shared pytest fixtures: one throwaway PostgreSQL cluster per session, a fresh database per test."""
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+
+from tests.postgres_cluster import ClusterUnavailable, PostgresCluster, start_cluster
+
+TEST_DATABASE = "logintel_test"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """The session's running cluster; tests may `stop()`/`start()` it (it is restarted for the next)."""
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as exc:
+        # CI images ship the server, so a missing one there is a broken image, not a reason to skip.
+        if _in_ci():
+            pytest.fail(f"PostgreSQL tests cannot run in CI: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_cluster: PostgresCluster) -> str:
+    """postgresql://postgres@127.0.0.1:PORT/logintel_test, shared by the whole session."""
+    return postgres_cluster.create_database(TEST_DATABASE)
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A new empty database for one test, dropped afterwards, so tests never see each other's rows."""
+    url = postgres_cluster.acquire_database()
+    try:
+        yield url
+    finally:
+        postgres_cluster.start()  # a test that stopped the server must not break the next one
+        postgres_cluster.release_database(url)
