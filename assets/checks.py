@@ -1,4 +1,6 @@
 """Asset checks: raw-event quality (Great Expectations 1.x) and windows that reconcile with raw counts."""
+import warnings
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -11,6 +13,10 @@ from logintel.store.landing import hour_key
 from resources.settings import LogintelSettings
 
 DEAD_LETTER_MAX_SHARE = 0.01
+
+# Partitioned checks are "preview" in Dagster 1.13 but are what makes a check follow its
+# asset's hourly partition; the warning would print on every load of the code location.
+warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
 
 
 @dg.asset_check(asset=raw_events, partitions_def=hourly_partitions, pool=WAREHOUSE_POOL,

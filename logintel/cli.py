@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="deliver JSONL wide events, OTel JSON or plain-text logs to the landing zone")
     p.add_argument("paths", nargs="+")
-    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "otlp", "text"])
+    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "json", "otlp", "text"])
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("incidents", help="list incidents from the warehouse")

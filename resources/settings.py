@@ -46,6 +46,7 @@ def _overrides_json(settings: Settings) -> str:
 def build_resources(settings: Optional[Settings] = None) -> dict:
     from resources.landing import LandingZoneResource
     settings = settings or load_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
     postgres = dg.EnvVar("LOGINTEL_POSTGRES_URL") if settings.postgres_url else None
     return {
         "logintel": LogintelSettings(home=str(settings.home), error_threshold=settings.error_threshold,

@@ -38,6 +38,10 @@ def test_a_spike_over_threshold_is_one_incident_not_one_per_window(con):
     assert (incident.service, incident.route, incident.error_code) == ("payments", "/payments/charge", "PG_TIMEOUT")
     assert incident.breached_windows > 10
     assert incident.errors == 200 and incident.related_traces_total == 200
+    # the error rate is against all of the route's traffic in the incident, not only the failures
+    minutes = (incident.end_time - incident.start_time).total_seconds() / 60
+    assert incident.requests == pytest.approx(200 + 20 * minutes, abs=25)
+    assert 0 < incident.error_rate < 1
     assert len(incident.related_traces) == 25
     assert incident.start_time <= H + timedelta(minutes=10) and incident.end_time >= H + timedelta(minutes=30)
     assert "PG_TIMEOUT 200 errors" in incident.summary and incident.writer == "offline/v1"

@@ -148,12 +148,16 @@ def detect_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds:
 
 def _describe(con, service, route, code, first_window, seg_start, seg_end, partition_start, windows,
               limit, peak, p99, spec, data_end) -> Incident:
+    # Requests are the whole route's traffic in the incident's time range (every error code and
+    # success), so the error rate says what share of that route's users saw this failure.
+    in_group = "error_code IS NOT DISTINCT FROM $c"
     facts = con.execute(f"""
-        SELECT coalesce(sum(sample_rate), 0), coalesce(sum(sample_rate) FILTER (WHERE {ERROR_SQL}), 0),
-               count(DISTINCT user_id) FILTER (WHERE {ERROR_SQL}),
-               count(DISTINCT trace_id) FILTER (WHERE {ERROR_SQL} AND trace_id IS NOT NULL)
+        SELECT coalesce(sum(sample_rate), 0),
+               coalesce(sum(sample_rate) FILTER (WHERE {ERROR_SQL} AND {in_group}), 0),
+               count(DISTINCT user_id) FILTER (WHERE {ERROR_SQL} AND {in_group}),
+               count(DISTINCT trace_id) FILTER (WHERE {ERROR_SQL} AND {in_group} AND trace_id IS NOT NULL)
         FROM raw_events
-        WHERE service = $s AND route = $r AND error_code IS NOT DISTINCT FROM $c AND ts >= $a AND ts < $b
+        WHERE service = $s AND route = $r AND ts >= $a AND ts < $b
     """, {"s": service, "r": route, "c": code, "a": seg_start, "b": seg_end}).fetchone()
     traces = [r[0] for r in con.execute(f"""
         SELECT trace_id FROM raw_events

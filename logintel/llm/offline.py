@@ -57,7 +57,7 @@ class OfflineWriter:
         parts = [
             f"{facts.service} {facts.route}: {what} {facts.errors} errors "
             f"in {facts.start_time:%H:%M}–{facts.end_time:%H:%M} UTC",
-            f"{rate:.0%} of {facts.requests} requests",
+            f"{rate:.0%} of {facts.requests} requests to the route",
             f"peak {facts.peak_errors} per {facts.window_minutes} min (threshold {facts.threshold:g})",
         ]
         if facts.users_affected:
