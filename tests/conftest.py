@@ -46,3 +46,28 @@ def fresh_postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
     finally:
         postgres_cluster.start()  # a test that stopped the server must not break the next one
         postgres_cluster.release_database(url)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh LOGINTEL_HOME with the file landing zone (PostgreSQL unset)."""
+    monkeypatch.setenv("LOGINTEL_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LOGINTEL_POSTGRES_URL", raising=False)
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def defs(home):
+    """The code location's Definitions, wired to `home`."""
+    from definitions import build_definitions
+    from logintel.config import load_settings
+    return build_definitions(load_settings())
+
+
+@pytest.fixture
+def con(tmp_path):
+    """A connection to a real DuckDB warehouse file."""
+    from logintel.store.warehouse import connect
+    connection = connect(tmp_path / "warehouse.duckdb")
+    yield connection
+    connection.close()

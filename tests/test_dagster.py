@@ -15,19 +15,6 @@ from tests.factories import burst, steady
 H = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOGINTEL_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("LOGINTEL_POSTGRES_URL", raising=False)
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def defs(home):
-    from definitions import build_definitions
-    return build_definitions(load_settings())
-
-
 def run(defs, hour, instance):
     job = defs.resolve_job_def("hourly_incidents")
     return job.execute_in_process(partition_key=hour.strftime("%Y-%m-%d-%H:00"), instance=instance)

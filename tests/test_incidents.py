@@ -13,13 +13,6 @@ from tests.factories import burst, steady
 H = datetime(2026, 11, 23, 10)
 
 
-@pytest.fixture
-def con(tmp_path):
-    c = connect(tmp_path / "w.duckdb")
-    yield c
-    c.close()
-
-
 def materialize(con, hour, events, thresholds=Thresholds()):
     load_hour(con, HourBatch(hour=hour, lines=[e.to_json() for e in events],
                              sources=[str(i) for i in range(len(events))]))

@@ -15,19 +15,6 @@ PARTITION = PREVIOUS_HOUR.strftime("%Y-%m-%d-%H:00")
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOGINTEL_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("LOGINTEL_POSTGRES_URL", raising=False)
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def defs(home):
-    from definitions import build_definitions
-    return build_definitions(load_settings())
-
-
-@pytest.fixture
 def zone(home):
     return FileLandingZone(home / "landing")
 

@@ -11,13 +11,6 @@ from tests.factories import event
 H = datetime(2026, 11, 23, 10)
 
 
-@pytest.fixture
-def con(tmp_path):
-    c = connect(tmp_path / "w.duckdb")
-    yield c
-    c.close()
-
-
 def test_bad_lines_become_dead_letters_and_the_rest_loads(con, tmp_path):
     zone = FileLandingZone(tmp_path / "landing")
     good = [event(H + timedelta(minutes=i)) for i in range(20)]

@@ -16,13 +16,6 @@ def load(con, events, hour=H):
     return load_hour(con, batch)
 
 
-@pytest.fixture
-def con(tmp_path):
-    c = connect(tmp_path / "w.duckdb")
-    yield c
-    c.close()
-
-
 def window(con, service, route, code, start):
     return con.execute("""SELECT requests, errors, error_rate, distinct_users, p99_ms FROM windowed_aggregates
         WHERE service=? AND route=? AND error_code IS NOT DISTINCT FROM ? AND window_start=?""",
