@@ -43,6 +43,8 @@ def test_partitions_materialize_into_incidents_with_passing_checks(defs, home):
         assert checks["raw_events_quality"].passed and checks["windows_reconcile_with_raw"].passed
         meta = result.asset_materializations_for_node("raw_events")[0].metadata
         assert meta["loaded"].value == 600 + 120
+        window_meta = result.asset_materializations_for_node("windowed_aggregates")[0].metadata
+        assert window_meta["errors"].value == 120 and window_meta["requests"].value == 720
         incident_meta = result.asset_materializations_for_node("incidents")[0].metadata
         assert incident_meta["incidents"].value == 1
     con = connect(home / "warehouse.duckdb", read_only=True)
@@ -74,3 +76,15 @@ def test_quality_check_fails_on_many_dead_letters(defs, home):
               for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
     assert not checks["raw_events_quality"].passed
     assert "dead" in checks["raw_events_quality"].description
+
+
+def test_dagster_cli_validates_the_workspace(home):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    dagster = Path(sys.executable).parent / "dagster"
+    out = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=root,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "All code locations passed validation" in out.stdout + out.stderr
