@@ -13,7 +13,8 @@ import pytest
 
 from logintel.deadletters import DeadLetter, DeadLetterStore
 from logintel.events import MAX_MESSAGE_CHARS, MAX_RECORD_BYTES, WideEvent, parse_json_line
-from logintel.ingest import files
+from logintel.ingest import json_stream
+from logintel.ingest import lines as line_reader
 from logintel.ingest.files import FileTally, ingest_paths, read_input, read_lines, sniff_format
 from logintel.store.landing_files import FileLandingZone
 
@@ -129,7 +130,8 @@ def test_ingest_accounts_for_every_non_blank_line(messy_jsonl, stores):
     assert (report.accepted, report.dead_lettered, report.landed) == (3, 9, 3)
     assert report.by_cause["validation:timestamp"] == 2 and report.by_cause["torn_line"] == 1
     assert report.per_file[str(messy_jsonl)] == {
-        "format": "jsonl", "lines": 12, "values": 0, "accepted": 3, "dead_lettered": 9, "by_cause": report.by_cause}
+        "format": "jsonl", "lines": 12, "values": 0, "accepted": 3, "folded": 0, "dead_lettered": 9,
+        "by_cause": report.by_cause}
     assert sorted(e.event_id for e in landed_events(landing)) == ["flat", "last-ok", "nested"]
     stored = list(dead.records())
     assert len(stored) == 9 and dead.counts_by_cause() == report.by_cause
@@ -167,7 +169,7 @@ def test_an_oversized_line_is_dead_lettered_and_reading_goes_on(tmp_path):
 
 
 def test_read_lines_caps_what_a_giant_line_keeps(monkeypatch):
-    monkeypatch.setattr(files, "MAX_DEAD_LETTER_PAYLOAD", 50)
+    monkeypatch.setattr(line_reader, "MAX_DEAD_LETTER_PAYLOAD", 50)
     stream = io.BytesIO(b"a" * 10 + b"\n" + b"b" * 1000 + b"\n" + b"c" * 5)
     lines = list(read_lines(stream, limit=20))
     assert [(l.number, l.size, l.terminated) for l in lines] == [(1, 10, True), (2, 1000, True), (3, 5, False)]
@@ -207,15 +209,116 @@ def test_a_text_log_with_stack_trace_lines(tmp_path, stores):
     landing, dead = stores
     report = ingest_paths([path], landing, dead)
     assert report.per_file[str(path)]["format"] == "text"
-    assert non_blank_lines(path) == report.accepted + report.dead_lettered == 7
-    assert report.by_cause == {"validation:timestamp": 2, "encoding": 1}
+    assert non_blank_lines(path) == report.accepted + report.folded + report.dead_lettered == 7
+    assert (report.accepted, report.folded, report.dead_lettered) == (4, 2, 1)
+    assert report.by_cause == {"encoding": 1}
     events = {e.service: e for e in landed_events(landing)}
     assert set(events) == {"payments", "orders", "nginx", "unknown"}
     assert events["payments"].error_code == "PG_TIMEOUT" and events["payments"].duration_ms == 5012.0
     assert events["nginx"].timestamp == datetime(2025, 6, 1, 10, 0, 3, tzinfo=timezone.utc)
-    letters = {r["source"]: r for r in dead.records()}
-    assert letters[f"{path}:4"]["payload"] == "\tat com.example.Pool.get(Pool.java:42)"
-    assert letters[f"{path}:4"]["reason"].startswith("timestamp: no leading timestamp")
+    # The exception and its frame belong to the warning before them, not to dead letters of their own.
+    assert events["orders"].error_message == ("could not acquire connection from pool\n"
+                                              "java.lang.IllegalStateException: pool closed\n"
+                                              "\tat com.example.Pool.get(Pool.java:42)")
+    [letter] = dead.records()
+    assert letter["source"] == f"{path}:7" and letter["cause"] == "encoding"
+
+
+JAVA_TRACE = (
+    "java.lang.IllegalStateException: pool closed\n"
+    "\tat com.example.Pool.get(Pool.java:42)\n"
+    "\tat com.example.Orders.place(Orders.java:17)\n"
+    "Caused by: java.net.SocketTimeoutException: Read timed out\n"
+    "\tat java.base/java.net.SocketInputStream.read(SocketInputStream.java:168)\n"
+    "\t... 12 more\n")
+
+
+def test_a_java_stack_trace_is_folded_into_the_event_it_follows(tmp_path, stores):
+    path = tmp_path / "orders.log"
+    first = '2025-06-01T10:00:01Z ERROR [orders] POST /orders status=500 msg="order failed"\n'
+    path.write_text(first + JAVA_TRACE + "2025-06-01T10:00:02Z INFO [orders] GET /orders status=200\n")
+    tally = FileTally()
+    (failed, ok), letters = collect(path, tally=tally)
+    assert not letters and (tally.lines, tally.folded) == (8, 6)
+    assert failed.error_message == "order failed\n" + JAVA_TRACE.rstrip("\n")
+    assert failed.status == 500 and ok.status == 200 and ok.error_message is None
+    # The id comes from the first line and the file alone: the trace after it changes nothing.
+    path.write_text(first)
+    assert collect(path)[0][0].event_id == failed.event_id
+    path.write_text(first + JAVA_TRACE)
+    landing, dead = stores
+    report = ingest_paths([path], landing, dead)
+    assert (report.accepted, report.folded, report.dead_lettered) == (1, 6, 0)
+    assert report.per_file[str(path)]["lines"] == 7 and report.per_file[str(path)]["folded"] == 6
+    assert "6 stack-trace line(s) folded into the event before them" in report.summary()
+
+
+def test_a_python_traceback_with_a_chained_exception_is_folded(tmp_path):
+    path = tmp_path / "worker.log"
+    trace = ("Traceback (most recent call last):\n"
+             '  File "/app/worker.py", line 10, in run\n'
+             "    result = handle(job)\n"
+             '  File "/app/jobs.py", line 3, in handle\n'
+             '    raise ValueError("bad input")\n'
+             "ValueError: bad input\n"
+             "\n"
+             "During handling of the above exception, another exception occurred:\n"
+             "\n"
+             "Traceback (most recent call last):\n"
+             '  File "/app/worker.py", line 12, in run\n'
+             "    report(exc)\n"
+             "RuntimeError: could not report\n")
+    path.write_text("2025-06-01 10:00:01,000 ERROR [worker] job 42 failed\n" + trace +
+                    "2025-06-01 10:00:02,000 INFO [worker] job 43 done\n"
+                    "Note: a capitalised word and a colon only close a traceback, they open none\n")
+    tally = FileTally()
+    (failed, done), [letter] = collect(path, tally=tally)
+    assert failed.error_message == "job 42 failed\n" + trace.replace("\n\n", "\n").rstrip("\n")
+    assert done.error_message == "job 43 done"
+    assert letter.source == f"{path}:16" and letter.cause == "validation:timestamp"
+    assert "continuation" not in letter.reason
+    assert tally.lines == 1 + 11 + 2 == 14 and tally.lines == 2 + tally.folded + 1
+
+
+def test_a_continuation_line_with_no_event_before_it_is_a_dead_letter(tmp_path):
+    path = tmp_path / "cut.log"
+    path.write_text("\tat com.example.Pool.get(Pool.java:42)\n"
+                    "Caused by: java.io.IOException: broken pipe\n"
+                    "2025-06-01T10:00:01Z ERROR [a] boom\n"
+                    "2999-01-01T00:00:00Z ERROR [a] from the future\n"
+                    "\tat com.example.Clock.now(Clock.java:1)\n")
+    tally = FileTally()
+    [event_], letters = collect(path, tally=tally)
+    assert event_.error_message == "boom" and tally.folded == 0
+    assert [(l.source, l.cause) for l in letters] == [
+        (f"{path}:1", "validation:timestamp"), (f"{path}:2", "validation:timestamp"),
+        (f"{path}:4", "validation:timestamp"), (f"{path}:5", "validation:timestamp")]
+    assert letters[0].payload == b"\tat com.example.Pool.get(Pool.java:42)"
+    for orphan in (letters[0], letters[1]):
+        assert "looks like a continuation line" in orphan.reason and "no event before it in the file" in orphan.reason
+    # A frame after a dead-lettered line is not folded into an earlier event it does not belong to.
+    assert "in the future" in letters[2].reason
+    assert "no event before it (line 4 was dead-lettered)" in letters[3].reason
+    assert tally.lines == 1 + tally.folded + len(letters)
+
+
+def test_a_trace_longer_than_the_message_limit_is_cut_with_a_note(tmp_path, stores):
+    path = tmp_path / "deep.log"
+    frames = [f"\tat com.example.Recursion.step{i}(Recursion.java:{i})" for i in range(3000)]
+    path.write_text("2025-06-01T10:00:01Z ERROR [deep] stack overflow\n" + "\n".join(frames) + "\n"
+                    "2025-06-01T10:00:02Z INFO [deep] recovered\n")
+    landing, dead = stores
+    report = ingest_paths([path], landing, dead)
+    assert (report.accepted, report.folded, report.dead_lettered) == (2, 3000, 0)
+    deep = next(e for e in landed_events(landing) if e.error_message.startswith("stack overflow"))
+    *kept, note = deep.error_message.split("\n")[1:]
+    assert len(deep.error_message) <= MAX_MESSAGE_CHARS
+    assert kept == frames[:len(kept)] and len(kept) > 1000
+    assert note == f"… ({3000 - len(kept):,} more lines)"
+    # A first line already at the limit gives up its end to make room for the note.
+    path.write_text("2025-06-01T10:00:01Z ERROR " + "m" * MAX_MESSAGE_CHARS + "\n" + frames[0] + "\n")
+    [full], [] = collect(path)
+    assert len(full.error_message) == MAX_MESSAGE_CHARS and full.error_message.endswith("m\n… (1 more line)")
 
 
 # --- OpenTelemetry ------------------------------------------------------------------------------
@@ -269,7 +372,7 @@ def test_a_json_array_of_wide_events_is_streamed_across_chunk_boundaries(tmp_pat
     records = [event(f"e{i}", **{"error.message": "é" * i}) for i in range(40)]
     path.write_text(json.dumps(records, indent=1, ensure_ascii=False), encoding="utf-8")
     whole = collect(path)
-    monkeypatch.setattr(files, "_CHUNK", 7)  # forces every value to span several reads and re-decodes
+    monkeypatch.setattr(json_stream, "_CHUNK", 7)  # forces every value to span several reads and re-decodes
     tally = FileTally()
     chunked = collect(path, tally=tally)
     assert [e.event_id for e in chunked[0]] == [f"e{i}" for i in range(40)] == [e.event_id for e in whole[0]]
@@ -277,7 +380,7 @@ def test_a_json_array_of_wide_events_is_streamed_across_chunk_boundaries(tmp_pat
 
 
 def test_a_bad_element_in_an_array_names_its_line_and_keeps_the_rest_as_payload(tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "_CHUNK", 16)
+    monkeypatch.setattr(json_stream, "_CHUNK", 16)
     path = tmp_path / "dump.json"
     path.write_text('[\n' + json.dumps(event("a")) + ',\n' + json.dumps(event("b", level="loud")) + ',\n'
                     '{"event_id": oops},\n' + json.dumps(event("c")) + '\n]\n')

@@ -5,7 +5,6 @@ memory whole and a bad line costs only itself: it becomes a dead letter with its
 """
 from __future__ import annotations
 
-import codecs
 import gzip
 import json
 import re
@@ -20,18 +19,16 @@ from logintel.adapters.otel import (OtlpRecordError, is_otlp_document, looks_lik
 from logintel.adapters.plain_text import parse_plain_text
 from logintel.deadletters import DeadLetter, DeadLetterStore
 from logintel.events import MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
+from logintel.ingest.json_stream import BrokenDocument, JsonValues
+from logintel.ingest.lines import MAX_DEAD_LETTER_PAYLOAD, RawLine, read_lines
+from logintel.ingest.stack_traces import Folding, is_continuation
 from logintel.store.landing import LandingZone
 
 FORMATS = ("auto", "jsonl", "otlp", "json", "text")
 STAGE = "ingest"
 # One OTLP export request may hold thousands of records; a single wide event may not exceed MAX_RECORD_BYTES.
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
-# A dead letter keeps its payload whole up to this size; beyond it the reason says what was cut.
-MAX_DEAD_LETTER_PAYLOAD = 8 * MAX_RECORD_BYTES
-_CHUNK = 1024 * 1024
 _SNIFF_BYTES = 64 * 1024
-_BOM = b"\xef\xbb\xbf"
-_WHITESPACE = re.compile(r"[ \t\r\n]*")
 _ARRAY_START = re.compile(rb"\[\s*(?:$|[{\[\]\"])")
 
 
@@ -41,14 +38,7 @@ class FileTally:
     format: str = ""
     lines: int = 0    # non-blank lines, for line-based formats
     values: int = 0   # top-level JSON values (or array elements), for whole JSON documents
-
-
-@dataclass(frozen=True, slots=True)
-class RawLine:
-    number: int
-    data: bytes        # without its line ending; cut at MAX_DEAD_LETTER_PAYLOAD when huge
-    size: int          # the whole line's length in bytes, even when `data` was cut
-    terminated: bool   # False for a last line that has no newline (possibly a torn write)
+    folded: int = 0   # text lines (stack traces) folded into the event before them
 
 
 def read_input(path: Path, fmt: str = "auto", *, default_service: str = "unknown",
@@ -101,34 +91,6 @@ def sniff_format(path: Path) -> str:
     return "jsonl" if first.startswith(b"{") else "text"
 
 
-def read_lines(fh: IO[bytes], limit: int = MAX_RECORD_BYTES) -> Iterator[RawLine]:
-    """Lines of a binary stream, never holding more than one line (capped) in memory."""
-    number = 0
-    while chunk := fh.readline(limit + 1):
-        number += 1
-        size, terminated = len(chunk), chunk.endswith(b"\n")
-        if not terminated and size > limit:
-            # Longer than any record may be: drain it in chunks, keeping only what a dead letter holds.
-            parts, kept = [chunk[:MAX_DEAD_LETTER_PAYLOAD]], min(size, MAX_DEAD_LETTER_PAYLOAD)
-            while more := fh.readline(_CHUNK):
-                size += len(more)
-                if kept < MAX_DEAD_LETTER_PAYLOAD:
-                    parts.append(more[:MAX_DEAD_LETTER_PAYLOAD - kept])
-                    kept += len(parts[-1])
-                if more.endswith(b"\n"):
-                    terminated = True
-                    break
-            chunk = b"".join(parts)
-        data = chunk[:-1] if chunk.endswith(b"\n") else chunk
-        if terminated:
-            size -= 1
-        if data.endswith(b"\r"):
-            data, size = data[:-1], size - 1
-        if number == 1 and data.startswith(_BOM):
-            data, size = data[len(_BOM):], size - len(_BOM)
-        yield RawLine(number, data, size, terminated)
-
-
 def _open(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if Path(path).suffix.lower() == ".gz" else open(path, "rb")
 
@@ -160,6 +122,10 @@ def _read_text(path: Path, tally: FileTally, default_service: str) -> Iterator[W
     # The resolved path is part of each event id: the same line re-read gets the same id, while the
     # same text at the same line of another host's file does not collapse into it.
     identity = str(path.resolve())
+    # An event is held back until the next record, since the lines after it may be its stack trace.
+    pending: Folding | None = None
+    rejected_at: int | None = None   # the line of the last record, when it was dead-lettered
+    indented = False                 # the last line was an indented continuation
     with _open(path) as fh:
         for line in read_lines(fh):
             if not line.data.strip():
@@ -167,11 +133,39 @@ def _read_text(path: Path, tally: FileTally, default_service: str) -> Iterator[W
             tally.lines += 1
             source = f"{path}:{line.number}"
             text = _decoded(line, source)
-            if isinstance(text, DeadLetter):
-                yield text
+            result = text if isinstance(text, DeadLetter) else _validated(
+                parse_plain_text, text, f"{identity}:{line.number}", default_service, reference)
+            if isinstance(result, EventValidationError) and _lacks_timestamp(result) \
+                    and is_continuation(text, after_indented=indented):
+                indented = text[:1].isspace()
+                if pending is not None:
+                    pending.add(text)
+                    tally.folded += 1
+                else:
+                    yield _orphan(result, source, line.data, rejected_at)
                 continue
-            result = _validated(parse_plain_text, text, f"{identity}:{line.number}", default_service, reference)
-            yield result if isinstance(result, WideEvent) else _rejected(result, source, line.data)
+            indented = False
+            if pending is not None:
+                yield pending.event()
+                pending = None
+            if isinstance(result, WideEvent):
+                pending, rejected_at = Folding(result), None
+            else:
+                rejected_at = line.number
+                yield result if isinstance(result, DeadLetter) else _rejected(result, source, line.data)
+    if pending is not None:
+        yield pending.event()
+
+
+def _lacks_timestamp(error: EventValidationError) -> bool:
+    # Only a line with no timestamp at all may continue another; one with a bad timestamp is its own record.
+    return error.field == "timestamp" and error.reason.startswith("no leading timestamp")
+
+
+def _orphan(error: EventValidationError, source: str, payload: bytes, rejected_at: int | None) -> DeadLetter:
+    where = "in the file" if rejected_at is None else f"(line {rejected_at} was dead-lettered)"
+    return _dead(source, error.cause, f"{error}; it looks like a continuation line (e.g. of a stack trace) "
+                                      f"with no event before it {where}", payload)
 
 
 def _read_json_lines(path: Path, tally: FileTally, default_service: str) -> Iterator[WideEvent | DeadLetter]:
@@ -261,149 +255,9 @@ def _json_problem(exc: BaseException) -> str:
     return str(exc)
 
 
-class _Broken(Exception):
-    """A document that cannot be read past this point."""
-
-    def __init__(self, cause: str, reason: str):
-        super().__init__(reason)
-        self.cause = cause
-        self.reason = reason
-
-
-class _JsonValues:
-    """The top-level JSON values of a document (and the elements of a top-level array), streamed.
-
-    Text is decoded incrementally and a value is retried with twice the text each time it is
-    incomplete, so a document is parsed in linear time without ever being loaded whole.
-    """
-
-    def __init__(self, fh: IO[bytes], limit: int = MAX_DOCUMENT_BYTES):
-        self.fh = fh
-        self.limit = limit
-        self.utf8 = codecs.getincrementaldecoder("utf-8")("strict")
-        self.decoder = json.JSONDecoder()
-        self.buf = ""
-        self.pos = 0
-        self.line = 1          # line number of buf[counted]
-        self.counted = 0
-        self.eof = False
-        self.started = False
-        self.ends_with_newline = False
-        self.undecoded = b""   # raw bytes that failed to decode, for the dead letter
-
-    def __iter__(self) -> Iterator[tuple[int, str, Any]]:
-        in_array = expect_separator = False
-        while self._skip_whitespace():
-            char = self.buf[self.pos]
-            if in_array and char == "]":
-                self.pos += 1
-                in_array = expect_separator = False
-                continue
-            if expect_separator:
-                if char != ",":
-                    raise _Broken("invalid_json", f"expected ',' or ']' between array elements at line "
-                                                  f"{self.line_number()}")
-                self.pos += 1
-                expect_separator = False
-                continue
-            if not in_array and char == "[":
-                self.pos += 1
-                in_array = True
-                continue
-            line = self.line_number()
-            text, value = self._decode()
-            yield line, text, value
-            expect_separator = in_array
-        if in_array:
-            raise _Broken("torn_line" if not self.ends_with_newline else "invalid_json",
-                          "document ends inside a JSON array")
-
-    def line_number(self) -> int:
-        self.line += self.buf.count("\n", self.counted, self.pos)
-        self.counted = self.pos
-        return self.line
-
-    def rest(self, limit: int = MAX_DEAD_LETTER_PAYLOAD) -> tuple[bytes, bool]:
-        """The unread remainder (from the current value on), capped; and whether it was cut."""
-        payload = self.buf[self.pos:].encode("utf-8", "surrogatepass") + self.undecoded
-        if len(payload) < limit:
-            payload += self.fh.read(limit - len(payload))
-        cut = len(payload) > limit or bool(self.fh.read(1))
-        return payload[:limit], cut
-
-    def _skip_whitespace(self) -> bool:
-        while True:
-            self.pos = _WHITESPACE.match(self.buf, self.pos).end()
-            if self.pos < len(self.buf):
-                return True
-            if self.eof:
-                return False
-            self._grow(_CHUNK)
-
-    def _decode(self) -> tuple[str, Any]:
-        while True:
-            try:
-                value, end = self.decoder.raw_decode(self.buf, self.pos)
-            except json.JSONDecodeError as exc:
-                if self.eof or not self._maybe_incomplete(exc):
-                    at_end = self.eof and self._maybe_incomplete(exc)
-                    cause = "torn_line" if at_end and not self.ends_with_newline else "invalid_json"
-                    raise _Broken(cause, f"invalid JSON in the value starting at line {self.line_number()}: "
-                                         f"{exc.msg}; the rest of the document was not read") from None
-            except RecursionError:
-                raise _Broken("invalid_json", f"JSON value at line {self.line_number()} is nested too "
-                                              "deeply; the rest of the document was not read") from None
-            else:
-                # A number or literal that touches the end of the text may continue in the next chunk.
-                if self.eof or end < len(self.buf) or isinstance(value, (dict, list, str)):
-                    text = self.buf[self.pos:end]
-                    self.pos = end
-                    return text, value
-            unread = len(self.buf) - self.pos
-            if unread >= self.limit:
-                raise _Broken("oversized", f"no complete JSON value within {self.limit:,} characters from "
-                                           f"line {self.line_number()}; the rest of the document was not read")
-            self._grow(max(_CHUNK, 2 * unread))
-
-    def _maybe_incomplete(self, exc: json.JSONDecodeError) -> bool:
-        # Truncated text fails at its very end, except an unterminated string, which is reported
-        # where the string starts; anything else is invalid however much more text follows.
-        return exc.msg.startswith("Unterminated string") or exc.pos >= len(self.buf) - 8
-
-    def _grow(self, at_least: int) -> None:
-        """Make at least `at_least` unread characters available (fewer only at the end of the file)."""
-        self.line_number()
-        parts, have = [self.buf[self.pos:]], len(self.buf) - self.pos
-        self.pos = self.counted = 0
-        try:
-            while have < at_least and not self.eof:
-                text = self._read_chunk()
-                parts.append(text)
-                have += len(text)
-        finally:
-            self.buf = "".join(parts)
-
-    def _read_chunk(self) -> str:
-        chunk = self.fh.read(_CHUNK)
-        if not self.started:
-            chunk = chunk.removeprefix(_BOM)
-            self.started = True
-        if chunk:
-            self.ends_with_newline = chunk.endswith(b"\n")
-        else:
-            self.eof = True
-        try:
-            return self.utf8.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as exc:
-            self.undecoded = self.utf8.getstate()[0] + chunk
-            raise _Broken("encoding", f"document is not valid UTF-8 ({exc.reason} near line "
-                                      f"{self.line + self.buf.count(chr(10), self.counted)}); "
-                                      "the rest of the document was not read") from None
-
-
 def _read_json_document(path: Path, tally: FileTally, default_service: str) -> Iterator[WideEvent | DeadLetter]:
     with _open(path) as fh:
-        values = _JsonValues(fh)
+        values = JsonValues(fh, MAX_DOCUMENT_BYTES)
         line = 1
         try:
             for line, text, value in values:
@@ -414,19 +268,26 @@ def _read_json_document(path: Path, tally: FileTally, default_service: str) -> I
                     yield _oversized(source, len(payload), payload[:MAX_DEAD_LETTER_PAYLOAD])
                     continue
                 yield from _adapt(value, payload, source, default_service)
-        except _Broken as broken:
+        except BrokenDocument as broken:
             tally.values += 1
-            payload, cut = values.rest()
+            payload, cut = values.rest(MAX_DEAD_LETTER_PAYLOAD)
             reason = broken.reason + (f"; payload keeps the first {len(payload):,} bytes" if cut else "")
             yield _dead(f"{path}:{values.line_number()}", broken.cause, reason, payload)
 
 
 @dataclass
 class IngestReport:
-    """What one ingest did. Per file: format, lines/values read, accepted, dead_lettered, by_cause."""
+    """What one ingest did: totals, and per file format, lines, values, accepted, folded, dead_lettered, by_cause.
+
+    Accounting: each non-blank line of a text file is accepted as an event, folded into the event
+    before it (a stack-trace line), or dead-lettered, so `lines == accepted + folded + dead_lettered`.
+    JSON lines obey the same with `folded == 0`, as long as each line holds one record (one OTLP
+    document line can hold many); whole JSON documents obey `values == accepted + dead_lettered` likewise.
+    """
     accepted: int = 0
     dead_lettered: int = 0
     landed: int = 0
+    folded: int = 0
     by_cause: dict[str, int] = field(default_factory=dict)
     per_file: dict[str, dict] = field(default_factory=dict)
 
@@ -437,6 +298,8 @@ class IngestReport:
                 f"dead-lettered")
         if causes:
             text += f" ({causes})"
+        if self.folded:
+            text += f"; {self.folded:,} stack-trace line(s) folded into the event before them"
         if self.landed != self.accepted:
             text += f"; {self.landed:,} written to the landing zone"
         return text
@@ -475,10 +338,11 @@ def ingest_paths(paths: Iterable[Path], landing: LandingZone, dead_letters: Dead
         dead = sum(file_causes.values())
         report.accepted += accepted
         report.dead_lettered += dead
+        report.folded += tally.folded
         causes.update(file_causes)
         report.per_file[str(path)] = {
             "format": tally.format, "lines": tally.lines, "values": tally.values,
-            "accepted": accepted, "dead_lettered": dead, "by_cause": dict(file_causes),
+            "accepted": accepted, "folded": tally.folded, "dead_lettered": dead, "by_cause": dict(file_causes),
         }
     if events:
         report.landed += landing.write(events)
