@@ -5,6 +5,7 @@ from assets.checks import raw_events_quality, windows_reconcile_with_raw
 from assets.incidents import incidents
 from assets.jobs import hourly_schedule, incident_job
 from assets.raw_events import raw_events
+from assets.trust_checks import incident_summaries_grounded
 from assets.windowed_aggregates import windowed_aggregates
 from logintel.config import Settings
 from resources import build_resources
@@ -14,7 +15,7 @@ from sensors.threshold import error_threshold_sensor
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_events, windowed_aggregates, incidents],
-        asset_checks=[raw_events_quality, windows_reconcile_with_raw],
+        asset_checks=[raw_events_quality, windows_reconcile_with_raw, incident_summaries_grounded],
         jobs=[incident_job],
         schedules=[hourly_schedule],
         sensors=[error_threshold_sensor],

@@ -1,33 +1,46 @@
-"""incidents: groups over their error threshold, consecutive windows merged, with a one-line summary."""
+"""incidents: groups over their error threshold, consecutive windows merged, each with a one-line
+summary written through the LLM gateway and grounded against the warehouse."""
 from datetime import timedelta
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.metadata import markdown_table
+from assets.metadata import llm_metadata, markdown_table
 from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
+from logintel.analysis.incident_text import write_summaries
 from logintel.analysis.incidents import detect_incidents, replace_incidents
+from logintel.llm.accounting import CallLog
+from resources.llm import LLMResource
 from resources.settings import LogintelSettings
 
 
 @dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, group_name="incidents", kinds={"duckdb"},
           deps=["windowed_aggregates"],
           description="Rule incidents: every (service, route, error_code) whose errors in a window exceed its "
-                      "threshold; one incident per run of consecutive breaching windows, stable ids across hours.")
-def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
-              logintel: LogintelSettings) -> dg.MaterializeResult:
+                      "threshold; one incident per run of consecutive breaching windows, stable ids across hours; "
+                      "a grounded one-line summary each.")
+def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logintel: LogintelSettings,
+              llm: LLMResource) -> dg.MaterializeResult:
     hour = partition_hour(context)
+    calls = CallLog()
     with warehouse.get_connection() as con:
         data_end = con.execute("SELECT max(ts) FROM raw_events").fetchone()[0]
         found = detect_incidents(con, hour, logintel.thresholds(), logintel.window_spec(),
                                  data_end=data_end + timedelta(microseconds=1) if data_end else None)
+        write_summaries(con, found, llm.gateway(calls))
         replace_incidents(con, hour, found)
+        calls.write_to_duckdb(con, asset="incidents", partition=context.partition_key)
+    claims = sum(i.grounding.get("claims", 0) for i in found)
+    grounded = sum(i.grounding.get("grounded", 0) for i in found)
     rows = [{"severity": i.severity, "incident": i.incident_id, "when": f"{i.start_time:%H:%M}–{i.end_time:%H:%M}",
-             "summary": i.summary, "traces": i.related_traces_total} for i in found]
+             "summary": i.summary, "grounded": f"{i.grounding.get('grounded', 0)}/{i.grounding.get('claims', 0)}",
+             "writer": i.writer} for i in found]
     return dg.MaterializeResult(metadata={
         "incidents": len(found),
         "by_severity": dg.MetadataValue.json({s: sum(i.severity == s for i in found)
                                               for s in ("critical", "high", "medium", "low")}),
-        "writer": found[0].writer if found else "none",
-        "incident_table": markdown_table(rows, ["severity", "incident", "when", "summary", "traces"]),
+        "grounded_pct": round(100.0 * grounded / claims, 2) if claims else 100.0,
+        "claims": claims,
+        "incident_table": markdown_table(rows, ["severity", "incident", "when", "summary", "grounded", "writer"]),
+        **llm_metadata(calls),
     })

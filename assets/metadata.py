@@ -15,3 +15,17 @@ def markdown_table(rows: list[dict], columns: list[str]) -> dg.MetadataValue:
 def counts_table(counts: dict, label: str) -> dg.MetadataValue:
     rows = [{label: k, "count": v} for k, v in sorted(counts.items(), key=lambda kv: -kv[1])]
     return markdown_table(rows, [label, "count"])
+
+
+def llm_metadata(calls) -> dict:
+    """Per-asset LLM totals, as numbers so the UI plots them across partitions."""
+    totals = calls.totals()
+    return {
+        "llm_calls": totals["calls"],
+        "llm_fallbacks": totals["fallbacks"],
+        "llm_prompt_tokens": totals["prompt_tokens"],
+        "llm_completion_tokens": totals["completion_tokens"],
+        "llm_cost_usd": round(totals["cost_usd"], 6),
+        "llm_latency_ms_p95": round(totals["latency_ms_p95"] or 0.0, 1),
+        "llm_writers": dg.MetadataValue.json(totals["by_writer"]),
+    }

@@ -69,12 +69,16 @@ def _incident_rows(settings):
 def format_incident_table(rows: list[dict]) -> str:
     if not rows:
         return "no incidents"
-    header = f"{'severity':<9} {'start':<16} {'end':<5} {'incident':<20} {'traces':>6}  summary"
+    header = f"{'severity':<9} {'start':<16} {'end':<5} {'incident':<20} {'traces':>6} {'grounded':>8}  summary"
     lines = [header, "-" * len(header)]
     for r in rows:
         start = r["start_time"][:16].replace("T", " ")
+        g = r.get("grounding") or {}
+        grounded = f"{g.get('grounded', 0)}/{g.get('claims', 0)}" if g else "-"
         lines.append(f"{r['severity']:<9} {start:<16} {r['end_time'][11:16]:<5} {r['incident_id']:<20} "
-                     f"{r['related_traces_total']:>6}  {r['summary']}")
+                     f"{r['related_traces_total']:>6} {grounded:>8}  {r['summary']}")
+    writers = sorted({r["writer"] for r in rows})
+    lines.append(f"\nwritten by: {', '.join(writers)}")
     return "\n".join(lines)
 
 

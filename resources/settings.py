@@ -45,6 +45,7 @@ def _overrides_json(settings: Settings) -> str:
 
 def build_resources(settings: Optional[Settings] = None) -> dict:
     from resources.landing import LandingZoneResource
+    from resources.llm import build_llm_resource
     settings = settings or load_settings()
     settings.home.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
     postgres = dg.EnvVar("LOGINTEL_POSTGRES_URL") if settings.postgres_url else None
@@ -55,4 +56,5 @@ def build_resources(settings: Optional[Settings] = None) -> dict:
                                      window_step_minutes=settings.window_step_minutes),
         "landing": LandingZoneResource(landing_dir=str(settings.landing_dir), postgres_url=postgres),
         "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
+        "llm": build_llm_resource(),
     }

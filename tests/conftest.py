@@ -71,3 +71,4 @@ def con(tmp_path):
     connection = connect(tmp_path / "warehouse.duckdb")
     yield connection
     connection.close()
+from tests.fake_llm_server import fake_llm  # noqa: F401,E402  (the fake OpenAI-compatible server fixture)

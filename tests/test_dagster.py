@@ -27,7 +27,8 @@ def test_definitions_load_with_assets_checks_sensor_and_schedule():
     assert keys == {"raw_events", "windowed_aggregates", "incidents"}
     assert {s.name for s in repo.sensor_defs} == {"error_threshold_sensor"}
     assert {s.name for s in repo.schedule_defs} == {"hourly_incidents_schedule"}
-    assert len(list(repo.asset_checks_defs_by_key)) == 2
+    assert {k.name for k in repo.asset_checks_defs_by_key} == {
+        "raw_events_quality", "windows_reconcile_with_raw", "incident_summaries_grounded"}
 
 
 def test_partitions_materialize_into_incidents_with_passing_checks(defs, home):
@@ -41,6 +42,7 @@ def test_partitions_materialize_into_incidents_with_passing_checks(defs, home):
         checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
                   for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
         assert checks["raw_events_quality"].passed and checks["windows_reconcile_with_raw"].passed
+        assert checks["incident_summaries_grounded"].passed
         meta = result.asset_materializations_for_node("raw_events")[0].metadata
         assert meta["loaded"].value == 600 + 120
         window_meta = result.asset_materializations_for_node("windowed_aggregates")[0].metadata

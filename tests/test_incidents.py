@@ -3,9 +3,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from logintel.analysis.incident_text import write_summaries
 from logintel.analysis.incidents import detect_incidents, list_incidents, replace_incidents, severity
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import compute_windows
+from logintel.llm.config import LLMConfig
+from logintel.llm.gateway import LLMGateway
 from logintel.store.landing import HourBatch
 from logintel.store.warehouse import connect, load_hour
 from tests.factories import burst, steady
@@ -18,6 +21,7 @@ def materialize(con, hour, events, thresholds=Thresholds()):
                              sources=[str(i) for i in range(len(events))]))
     compute_windows(con, hour)
     found = detect_incidents(con, hour, thresholds)
+    write_summaries(con, found, LLMGateway(LLMConfig(base_url=None, api_key=None)))
     replace_incidents(con, hour, found)
     return found
 

@@ -16,7 +16,6 @@ import duckdb
 
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import ERROR_SQL, WindowSpec
-from logintel.llm.offline import IncidentFacts, OfflineWriter
 from logintel.store.landing import HOUR
 
 INCIDENTS_DDL = """
@@ -28,7 +27,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     errors BIGINT NOT NULL, requests BIGINT NOT NULL, error_rate DOUBLE NOT NULL,
     users_affected BIGINT NOT NULL, p99_ms DOUBLE, severity VARCHAR NOT NULL, status VARCHAR NOT NULL,
     summary VARCHAR NOT NULL, writer VARCHAR NOT NULL,
-    related_traces VARCHAR[] NOT NULL, related_traces_total BIGINT NOT NULL, evidence JSON
+    related_traces VARCHAR[] NOT NULL, related_traces_total BIGINT NOT NULL, evidence JSON, grounding JSON
 )"""
 
 MAX_RELATED_TRACES = 25
@@ -60,6 +59,7 @@ class Incident:
     related_traces: list[str] = field(default_factory=list)
     related_traces_total: int = 0
     evidence: dict = field(default_factory=dict)
+    grounding: dict = field(default_factory=dict)
     kind: str = "threshold"
 
     def to_dict(self) -> dict:
@@ -87,6 +87,7 @@ def severity(peak_errors: int, threshold: float, users: int, minutes: float, err
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(INCIDENTS_DDL)
+    con.execute("ALTER TABLE incidents ADD COLUMN IF NOT EXISTS grounding JSON")  # warehouses from before it
 
 
 def _runs(starts: list[datetime], spec: WindowSpec) -> list[list[datetime]]:
@@ -101,10 +102,9 @@ def _runs(starts: list[datetime], spec: WindowSpec) -> list[list[datetime]]:
 
 
 def detect_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds: Thresholds,
-                     spec: WindowSpec = WindowSpec(), writer: OfflineWriter | None = None,
-                     data_end: datetime | None = None) -> list[Incident]:
-    """Rule incidents of partition `hour`, from windowed_aggregates (and raw_events for the facts)."""
-    writer = writer or OfflineWriter()
+                     spec: WindowSpec = WindowSpec(), data_end: datetime | None = None) -> list[Incident]:
+    """Rule incidents of partition `hour`, from windowed_aggregates (and raw_events for the facts).
+    Their text is written afterwards (`logintel.analysis.incident_text`)."""
     start = hour.replace(tzinfo=None)
     end = start + HOUR
     windows = con.execute("""
@@ -140,9 +140,6 @@ def detect_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds:
             incidents.append(_describe(con, service, route, code, first_window, seg_start, seg_end, start,
                                        len(here), limit, max(by_start[s][2] for s in here),
                                        max((by_start[s][3] or 0.0) for s in here), spec, data_end))
-    for incident in incidents:
-        text = writer.incident_summary(IncidentFacts.from_incident(incident))
-        incident.summary, incident.writer = text.text, text.writer
     return sorted(incidents, key=lambda i: (i.start_time, i.service, i.route))
 
 
@@ -193,11 +190,11 @@ def replace_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, incidents:
     try:
         con.execute("DELETE FROM incidents WHERE partition_hour = $start AND kind = 'threshold'", {"start": start})
         for i in incidents:
-            con.execute("INSERT INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+            con.execute("INSERT INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
                 i.incident_id, i.partition_hour, i.kind, i.service, i.route, i.error_code, i.start_time,
                 i.end_time, i.first_seen, i.breached_windows, i.threshold, i.peak_errors, i.errors, i.requests,
                 i.error_rate, i.users_affected, i.p99_ms, i.severity, i.status, i.summary, i.writer,
-                i.related_traces, i.related_traces_total, json.dumps(i.evidence)])
+                i.related_traces, i.related_traces_total, json.dumps(i.evidence), json.dumps(i.grounding)])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -218,12 +215,14 @@ def list_incidents(con: duckdb.DuckDBPyConnection) -> list[dict]:
                arg_max(severity, {_SEVERITY_ORDER}), arg_max(status, partition_hour),
                arg_min(summary, partition_hour), arg_min(writer, partition_hour),
                flatten(list(related_traces ORDER BY partition_hour))[1:{MAX_RELATED_TRACES}],
-               sum(related_traces_total), list(partition_hour ORDER BY partition_hour)
+               sum(related_traces_total), list(partition_hour ORDER BY partition_hour),
+               list(grounding ORDER BY partition_hour)
         FROM incidents GROUP BY incident_id ORDER BY min(start_time)
     """).fetchall()
     keys = ("incident_id", "kind", "service", "route", "error_code", "first_seen", "start_time", "end_time",
             "breached_windows", "threshold", "peak_errors", "errors", "requests", "users_affected", "p99_ms",
-            "severity", "status", "summary", "writer", "related_traces", "related_traces_total", "partitions")
+            "severity", "status", "summary", "writer", "related_traces", "related_traces_total", "partitions",
+            "grounding")
     result = []
     for row in rows:
         item = dict(zip(keys, row))
@@ -231,5 +230,8 @@ def list_incidents(con: duckdb.DuckDBPyConnection) -> list[dict]:
         for key in ("first_seen", "start_time", "end_time"):
             item[key] = item[key].isoformat()
         item["partitions"] = [p.strftime("%Y-%m-%d-%H:00") for p in item["partitions"]]
+        # the grounding of the first segment's summary, which is the text shown for the incident
+        first = item["grounding"][0] if item["grounding"] else None
+        item["grounding"] = json.loads(first) if first else {}
         result.append(item)
     return result

@@ -1,0 +1,61 @@
+"""Writing each incident's one-line summary through the LLM gateway, then grounding it.
+
+Facts go out redacted and fenced; an answer that is not about the incident (it does not name the
+service or the error count: the signature of an obeyed injection) is replaced by the offline
+writer's; every kept text is checked claim by claim against the warehouse.
+"""
+from __future__ import annotations
+
+import logging
+import duckdb
+
+from logintel.llm.facts import MAX_EXAMPLES, incident_facts
+from logintel.llm.gateway import LLMGateway
+from logintel.llm.offline import OFFLINE_WRITER
+from logintel.llm.redaction import Redactor
+from logintel.llm.tasks import incident_summary_request, missing_required_facts
+from logintel.trust import GroundingScope, verify_text
+
+log = logging.getLogger("logintel.llm")
+MAX_LISTED_UNGROUNDED = 10
+
+
+def grounding_scope(incident) -> GroundingScope:
+    # The incident's own window: the verifier compares changes against the equal period before it.
+    return GroundingScope(start=incident.start_time, end=incident.end_time,
+                          services=(incident.service,), routes=(incident.route,),
+                          error_codes=(incident.error_code,) if incident.error_code else ())
+
+
+def grounding_summary(report) -> dict:
+    """What the incidents table keeps of a grounding report."""
+    data = report.to_dict()
+    ungrounded = [v for v in data.get("claims", []) if not v.get("grounded")]
+    return {
+        "ratio": round(report.ratio, 4),
+        "claims": report.grounded + report.ungrounded,
+        "grounded": report.grounded,
+        "ungrounded": ungrounded[:MAX_LISTED_UNGROUNDED],
+        "invented": [v.claim.text for v in report.invented_entities],
+        "unverifiable_sentences": report.unverifiable_sentences,
+        "summary": report.summary(),
+    }
+
+
+def write_summaries(con: duckdb.DuckDBPyConnection, incidents: list, gateway: LLMGateway,
+                    redactor: Redactor | None = None, max_examples: int = MAX_EXAMPLES) -> None:
+    """Fill `summary`, `writer` and `grounding` of each incident in place."""
+    redactor = redactor or Redactor()
+    for incident in incidents:
+        facts = incident_facts(con, incident, redactor, max_examples=max_examples)
+        request = incident_summary_request(facts)
+        result = gateway.complete(request)
+        data, writer = result.data, result.writer
+        if writer != OFFLINE_WRITER:
+            problem = missing_required_facts(data, facts)
+            if problem:
+                log.warning("incident_summary from %s rejected for %s: %s; using the offline writer",
+                            writer, incident.incident_id, problem)
+                data, writer = request.offline(), f"{OFFLINE_WRITER} (rejected {writer}: {problem})"
+        incident.summary, incident.writer = data["summary"], writer
+        incident.grounding = grounding_summary(verify_text(con, incident.summary, grounding_scope(incident)))

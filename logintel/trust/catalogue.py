@@ -1,0 +1,62 @@
+"""Which names and ids exist in the warehouse at all, and which were seen in a scope's time range."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from logintel.trust.entities import KnownEntities
+from logintel.trust.scope import GroundingScope
+
+
+@dataclass
+class Catalogue:
+    known: KnownEntities = field(default_factory=KnownEntities)
+    # kind -> value -> seen in the scope's time range
+    seen: dict[str, dict[str, bool]] = field(default_factory=dict)
+    methods: dict[str, set[str]] = field(default_factory=dict)  # route -> methods it was called with
+
+    def lookup(self, kind: str, value: str) -> bool | None:
+        """None: not in the warehouse at all; else whether it was seen in the scope's range."""
+        return self.seen.get(kind, {}).get(value)
+
+
+def load_catalogue(con: duckdb.DuckDBPyConnection, scope: GroundingScope) -> Catalogue:
+    """Every (service, route, method, error_code) in raw_events, in one grouped scan."""
+    try:
+        rows = con.execute("""
+            SELECT service, route, method, error_code, bool_or(ts >= $start AND ts < $end)
+            FROM raw_events GROUP BY ALL""", {"start": scope.start, "end": scope.end}).fetchall()
+    except duckdb.CatalogException:
+        return Catalogue()
+    catalogue = Catalogue(known=KnownEntities.from_rows(rows))
+    for service, route, method, code, in_range in rows:
+        for kind, value in (("service", service), ("route", route), ("error_code", code)):
+            if value is not None:
+                kinds = catalogue.seen.setdefault(kind, {})
+                kinds[value] = kinds.get(value, False) or in_range
+        if method:
+            catalogue.methods.setdefault(route, set()).add(method.upper())
+    return catalogue
+
+
+def lookup_ids(con: duckdb.DuckDBPyConnection, scope: GroundingScope, traces: list[str],
+               requests: list[str], catalogue: Catalogue) -> None:
+    """Add the trace and request ids a text names; a request id may also be an event id."""
+    if not traces and not requests:
+        return
+    try:
+        rows = con.execute("""
+            SELECT lower(trace_id), request_id, event_id, ts >= $start AND ts < $end FROM raw_events
+            WHERE list_contains($traces, lower(trace_id)) OR list_contains($requests, request_id)
+               OR list_contains($requests, event_id)""",
+                           {"start": scope.start, "end": scope.end, "traces": traces or [""],
+                            "requests": requests or [""]}).fetchall()
+    except duckdb.CatalogException:
+        return
+    wanted = {"trace_id": set(traces), "request_id": set(requests)}
+    for trace, request, event, in_range in rows:
+        for kind, value in (("trace_id", trace), ("request_id", request), ("request_id", event)):
+            if value in wanted[kind]:
+                kinds = catalogue.seen.setdefault(kind, {})
+                kinds[value] = kinds.get(value, False) or in_range

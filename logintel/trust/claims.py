@@ -1,0 +1,51 @@
+"""The checkable claims in a text logintel's writers produced: names, ids, numbers and windows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from logintel.trust.entities import KnownEntities, find_entities
+from logintel.trust.numbers import find_numbers
+from logintel.trust.text import blank_quotes, sentence_bounds
+
+ENTITY_KINDS = ("service", "route", "error_code", "trace_id", "request_id", "user")
+NUMBER_KINDS = ("count", "percent", "duration", "time_window")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable statement.
+
+    `value` is normalised: str for entities, float for numbers (durations in ms, percents 0-100,
+    changes signed), a (start, end) pair of naive-UTC datetimes for windows. `label` is what a number
+    quantifies ("errors", "requests", "users", "peak", "threshold", "p50".."p99", "max", "avg",
+    "latency", "length", "rate", "change") or, for a route, the HTTP method written before it.
+    `qualifier` is "at_least" / "at_most" / "about" for bounds and estimates, "previous" for a
+    number about the previous equal-length period. `offset` is where `text` starts in the input.
+    """
+    kind: str
+    text: str
+    value: object
+    label: str | None
+    sentence: int
+    qualifier: str | None = None
+    offset: int = -1
+
+
+def extract_claims(text: str, known: KnownEntities | None = None, day: date | None = None) -> list[Claim]:
+    """Every checkable claim in `text`, in order. Quoted spans are never claims; times of day
+    become windows on `day` (1970-01-01 without one, for the verifier to place)."""
+    prepared = blank_quotes(text)
+    bounds = sentence_bounds(prepared)
+    entities, rest = find_entities(prepared, known or KnownEntities())
+    claims = []
+    for span in entities + find_numbers(rest, day):
+        sentence = next((i for i, (a, b) in enumerate(bounds) if a <= span.start < b), max(len(bounds) - 1, 0))
+        claims.append(Claim(kind=span.kind, text=text[span.start:span.end].strip(), value=span.value,
+                            label=span.label, sentence=sentence, qualifier=span.qualifier, offset=span.start))
+    return sorted(claims, key=lambda c: c.offset)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of `text` as extract_claims numbers them."""
+    return [text[a:b].strip() for a, b in sentence_bounds(blank_quotes(text))]

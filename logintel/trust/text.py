@@ -1,0 +1,70 @@
+"""Text preparation for claim extraction: quoted spans blanked out, sentences located.
+
+Blanking keeps every offset, so a span found in the prepared text is the same span in the original.
+"""
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+# Opening quote -> closing quote. Single quotes are left alone: they are apostrophes far more often.
+_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb"}
+# Periods after these do not end a sentence ("e.g." precedes the writer's quoted example).
+_ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "approx", "incl", "cf", "ca", "est", "resp"}
+_EXAMPLE = re.compile(r"(?:\be\.g\.|\bi\.e\.|\bexample|\bsuch as|\bmessage|\bsaying)[:,]?\s*$", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n+")
+
+
+class Span(NamedTuple):
+    """A candidate claim found in prepared text, before it is tied to a sentence."""
+    kind: str
+    start: int
+    end: int
+    value: object
+    label: str | None = None
+    qualifier: str | None = None
+
+
+def blank(text: str, start: int, end: int) -> str:
+    """`text` with [start, end) replaced by spaces (newlines kept, so sentences keep their bounds)."""
+    return text[:start] + "".join("\n" if c == "\n" else " " for c in text[start:end]) + text[end:]
+
+
+def blank_quotes(text: str) -> str:
+    """Quoted text is someone else's words (a log message, an example): nothing in it is a claim.
+    An unclosed quote runs to the end of its line."""
+    out, i = text, 0
+    while i < len(out):
+        close = _QUOTES.get(out[i])
+        if close is None:
+            i += 1
+            continue
+        line_end = out.find("\n", i + 1)
+        line_end = len(out) if line_end < 0 else line_end
+        # A quoted example is a log message, and messages contain quotes: it runs to the line's last one.
+        example = _EXAMPLE.search(out[max(0, i - 20):i]) is not None
+        j = out.rfind(close, i + 1, line_end) if example else out.find(close, i + 1, line_end)
+        if j < 0:
+            j = line_end - 1
+        out = blank(out, i, j + 1)
+        i = j + 1
+    return out
+
+
+def sentence_bounds(prepared: str) -> list[tuple[int, int]]:
+    """[start, end) of each non-blank sentence of `prepared` (quotes already blanked)."""
+    bounds, start = [], 0
+    for match in _SENTENCE_END.finditer(prepared):
+        if match.group().startswith(".") and _word_before(prepared, match.start()).lower() in _ABBREVIATIONS:
+            continue
+        bounds.append((start, match.end()))
+        start = match.end()
+    bounds.append((start, len(prepared)))
+    return [(a, b) for a, b in bounds if prepared[a:b].strip()]
+
+
+def _word_before(text: str, end: int) -> str:
+    start = end
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "."):
+        start -= 1
+    return text[start:end]

@@ -1,0 +1,137 @@
+"""Checking each claim of a text against the warehouse: names exist, numbers match the fact sheet
+of the text's scope, windows match when the errors happened."""
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+import duckdb
+
+from logintel.trust.catalogue import Catalogue, load_catalogue, lookup_ids
+from logintel.trust.claims import NUMBER_KINDS, Claim, extract_claims, sentences
+from logintel.trust.facts import Fact, FactSheet, compute_facts
+from logintel.trust.labels import change_subject
+from logintel.trust.numbers import resolution
+from logintel.trust.report import ClaimVerdict, GroundingReport, format_value
+from logintel.trust.scope import GroundingScope
+
+# A written window is rounded to minutes and a burst may start or end inside a 5-minute window.
+WINDOW_SLACK = timedelta(minutes=5)
+_DURATION_LABELS = {"p50", "p90", "p95", "p99", "p999", "max", "avg", "length"}
+# A stated bound ("over 250 errors") far from the data misleads as much as a wrong number.
+_BOUND_FACTOR = 2.0
+_ABOUT_TOLERANCE = 0.10
+
+
+def verify_text(con: duckdb.DuckDBPyConnection, text: str, scope: GroundingScope,
+                rel_tol: float = 0.05) -> GroundingReport:
+    """Every claim of `text` checked against raw_events / windowed_aggregates within `scope`."""
+    started = time.perf_counter()
+    catalogue = load_catalogue(con, scope)
+    claims = extract_claims(text, catalogue.known, scope.start.date())
+    lookup_ids(con, scope, [c.value for c in claims if c.kind == "trace_id"],
+               [c.value for c in claims if c.kind == "request_id"], catalogue)
+    sheet = compute_facts(con, scope) if any(c.kind in NUMBER_KINDS for c in claims) else None
+
+    verdicts, skipped, entities_seen = [], [], set()
+    for claim in claims:
+        if claim.kind == "count" and claim.label == "threshold":
+            skipped.append(claim)  # configuration, not something the data shows
+        elif claim.kind in NUMBER_KINDS:
+            verdicts.append(_judge_window(claim, sheet) if claim.kind == "time_window"
+                            else _judge_number(claim, sheet, text, rel_tol))
+        elif (claim.kind, claim.value, claim.label) not in entities_seen:
+            # one verdict per entity: naming a service twice is not two facts
+            entities_seen.add((claim.kind, claim.value, claim.label))
+            verdicts.append(_judge_entity(claim, catalogue, scope))
+
+    checked = {c.sentence for c in claims if not (c.kind == "count" and c.label == "threshold")}
+    unverifiable = [s for i, s in enumerate(sentences(text)) if i not in checked and re.search(r"\w", s)]
+    grounded = sum(v.grounded for v in verdicts)
+    return GroundingReport(claims=verdicts, grounded=grounded, ungrounded=len(verdicts) - grounded,
+                           unverifiable_sentences=unverifiable, skipped=skipped,
+                           facts=sheet.to_dict() if sheet else {},
+                           elapsed_ms=(time.perf_counter() - started) * 1000)
+
+
+def _judge_entity(claim: Claim, catalogue: Catalogue, scope: GroundingScope) -> ClaimVerdict:
+    kind, value = claim.kind, claim.value
+    seen = catalogue.lookup(kind, value)
+    if seen is None:
+        return ClaimVerdict(claim, False, f"no {kind} {value!r} anywhere in the warehouse", "invented", invented=True)
+    methods = catalogue.methods.get(value, set()) if kind == "route" else set()
+    if claim.label and methods and claim.label.upper() not in methods:
+        return ClaimVerdict(claim, False, f"{value} is called with {', '.join(sorted(methods))} only",
+                            f"never called with {claim.label}")
+    if not seen:
+        return ClaimVerdict(claim, False, f"{kind} {value!r} exists but has no events in {scope.describe()}",
+                            "outside the scope's time range")
+    return ClaimVerdict(claim, True, f"{kind} {value!r} has events in {scope.describe()}", "exists in scope")
+
+
+def _candidates(claim: Claim, sheet: FactSheet, text: str) -> tuple[list[Fact], str]:
+    """The facts a number may be compared with, and what they are called."""
+    period = "previous" if claim.qualifier == "previous" else "current"
+    label = claim.label
+    if claim.kind == "count":
+        return sheet.matching("count", {label} if label else None, period), label or "count"
+    if claim.kind == "duration":
+        if label in _DURATION_LABELS:
+            return sheet.matching("duration", {label}), label
+        labels = _DURATION_LABELS - {"length"} if label == "latency" else None
+        return sheet.matching("duration", labels), label or "duration"
+    if label == "change":
+        subject = change_subject(text, claim.offset)
+        return sheet.matching("change", {subject}), f"change in {subject}"
+    return sheet.matching("percent", None, period), "percentage"
+
+
+def _agrees(claim: Claim, fact: float, rel_tol: float) -> bool:
+    claimed = float(claim.value)
+    tol = max(rel_tol * abs(fact), resolution(claim.text, claim.kind))
+    if claim.kind == "count":
+        tol = max(tol, 1.0)
+    if claim.qualifier == "at_least":
+        return claimed - tol <= fact <= _BOUND_FACTOR * claimed + tol
+    if claim.qualifier == "at_most":
+        return claimed / _BOUND_FACTOR - tol <= fact <= claimed + tol
+    if claim.qualifier == "about":
+        tol = max(tol, _ABOUT_TOLERANCE * abs(fact))
+    return abs(fact - claimed) <= tol
+
+
+def _judge_number(claim: Claim, sheet: FactSheet, text: str, rel_tol: float) -> ClaimVerdict:
+    facts, called = _candidates(claim, sheet, text)
+    kind = "change" if claim.label == "change" else claim.kind
+    if not facts:
+        why = ("the previous period had none, so there is no change to state" if kind == "change"
+               else f"the warehouse has no {called} for {sheet.scope.describe()}")
+        return ClaimVerdict(claim, False, why, f"no {called} to compare")
+    matched = [f for f in facts if _agrees(claim, f.value, rel_tol)]
+    best = matched[0] if matched else min(facts, key=lambda f: abs(f.value - float(claim.value)))
+    evidence = f"{format_value(best.value, kind)}: {best.about}"
+    if matched:
+        return ClaimVerdict(claim, True, evidence, f"matches {called}", expected=best.value)
+    return ClaimVerdict(claim, False, evidence, f"no {called} within {rel_tol:.0%}", expected=best.value)
+
+
+def _judge_window(claim: Claim, sheet: FactSheet) -> ClaimVerdict:
+    scope = sheet.scope
+    start, end = claim.value
+    # A time of day is placed on the scope's day; a scope across midnight may mean the next or last day.
+    placed = [(start + timedelta(days=d), end + timedelta(days=d)) for d in (0, 1, -1)]
+    start, end = max(placed, key=lambda w: (min(w[1], scope.end) - max(w[0], scope.start), -abs(w[0] - scope.start)))
+    first, last = sheet.first_error, sheet.last_error
+    if min(end, scope.end) <= max(start, scope.start):
+        return ClaimVerdict(claim, False, f"the scope is {scope.describe()}", "window outside the scope")
+    if first is None:
+        return ClaimVerdict(claim, False, f"no errors of {scope.describe()}", "no errors to place in time")
+    evidence = f"errors of the scope from {first:%H:%M:%S} to {last:%H:%M:%S} UTC"
+    # The errors lie in the window (give or take one window), and the window is not much wider.
+    inside = start - WINDOW_SLACK <= first and last <= end + WINDOW_SLACK
+    tight = first <= start + WINDOW_SLACK and last >= end - WINDOW_SLACK
+    if inside and tight:
+        return ClaimVerdict(claim, True, evidence, "errors happened in the window")
+    return ClaimVerdict(claim, False, evidence, "errors started or ended outside the window" if not inside
+                        else "the window is wider than the errors")
