@@ -1,7 +1,7 @@
 """Benchmark: incident summaries across writer settings — latency, tokens, cost, grounded %, and
 agreement with the simulator's labelled scenarios.
 
-    .venv/bin/python benchmarks/summaries.py [--hours 24] [--models gpt-4o-mini,gpt-4.1-nano]
+    .venv/bin/python benchmarks/summaries.py [--hours 24] [--models gpt-4o-mini,gpt-4.1-nano] [--loopback]
 
 Settings: the offline writer, and each model in --models when an endpoint is configured
 (OPENAI_BASE_URL / OPENAI_API_KEY), each with 0, 2 and 5 example events in the prompt.
@@ -81,9 +81,19 @@ def main() -> int:
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--models", default="", help="comma-separated models to try when an endpoint is configured")
+    parser.add_argument("--loopback", action="store_true",
+                        help="also run through the real openai client against the test suite's fake server on "
+                             "127.0.0.1 (a model that restates the facts): measures the gateway's own overhead "
+                             "and the prompt size per setting")
     args = parser.parse_args()
     base = LLMConfig.from_env()
     settings = [("offline/v1", replace(base, base_url=None, api_key=None))]
+    server = None
+    if args.loopback:
+        from tests.fake_llm_server import FakeLLMServer
+        from tests.test_incident_text import faithful_model
+        server = FakeLLMServer(faithful_model).start()
+        settings.append(("loopback:gpt-4o-mini", server.config(model="gpt-4o-mini")))
     if base.configured:
         for model in [m for m in args.models.split(",") if m] or [base.model]:
             settings.append((f"openai:{model}", replace(base, model=model)))
@@ -99,6 +109,8 @@ def main() -> int:
                 print(f"running {name} with {examples} examples …", flush=True)
                 rows.append((name, examples, run_setting(con, incidents, labels, config, examples)))
         con.close()
+    if server is not None:
+        server.stop()
     print()
     header = (f"{'writer':<24} {'examples':>8} {'summaries':>9} {'p50 ms':>8} {'max ms':>8} {'tokens':>8} "
               f"{'cost USD':>9} {'grounded %':>10} {'labels %':>9} {'fallbacks':>9}")

@@ -7,6 +7,7 @@ writer's; every kept text is checked claim by claim against the warehouse.
 from __future__ import annotations
 
 import logging
+import os
 import duckdb
 
 from logintel.llm.facts import MAX_EXAMPLES, incident_facts
@@ -45,7 +46,8 @@ def grounding_summary(report) -> dict:
 def write_summaries(con: duckdb.DuckDBPyConnection, incidents: list, gateway: LLMGateway,
                     redactor: Redactor | None = None, max_examples: int = MAX_EXAMPLES) -> None:
     """Fill `summary`, `writer` and `grounding` of each incident in place."""
-    redactor = redactor or Redactor()
+    # A configured secret keeps pseudonyms (user-…, ip-…) stable across runs and processes.
+    redactor = redactor or Redactor(secret=os.environ.get("LOGINTEL_REDACTION_SECRET") or None)
     for incident in incidents:
         facts = incident_facts(con, incident, redactor, max_examples=max_examples)
         request = incident_summary_request(facts)

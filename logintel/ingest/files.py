@@ -126,35 +126,40 @@ def _read_text(path: Path, tally: FileTally, default_service: str) -> Iterator[W
     pending: Folding | None = None
     rejected_at: int | None = None   # the line of the last record, when it was dead-lettered
     indented = False                 # the last line was an indented continuation
+    for line, source, text in _decoded_lines(path, tally):
+        result = text if isinstance(text, DeadLetter) else _validated(
+            parse_plain_text, text, f"{identity}:{line.number}", default_service, reference)
+        if isinstance(result, EventValidationError) and _lacks_timestamp(result) \
+                and is_continuation(text, after_indented=indented):
+            indented = text[:1].isspace()
+            if pending is not None:
+                pending.add(text)
+                tally.folded += 1
+            else:
+                yield _orphan(result, source, line.data, rejected_at)
+            continue
+        indented = False
+        if pending is not None:
+            yield pending.event()
+            pending = None
+        if isinstance(result, WideEvent):
+            pending, rejected_at = Folding(result), None
+        else:
+            rejected_at = line.number
+            yield result if isinstance(result, DeadLetter) else _rejected(result, source, line.data)
+    if pending is not None:
+        yield pending.event()
+
+
+def _decoded_lines(path: Path, tally: FileTally):
+    """(line, "path:n", text or DeadLetter) for every non-blank line, counted in the tally."""
     with _open(path) as fh:
         for line in read_lines(fh):
             if not line.data.strip():
                 continue
             tally.lines += 1
             source = f"{path}:{line.number}"
-            text = _decoded(line, source)
-            result = text if isinstance(text, DeadLetter) else _validated(
-                parse_plain_text, text, f"{identity}:{line.number}", default_service, reference)
-            if isinstance(result, EventValidationError) and _lacks_timestamp(result) \
-                    and is_continuation(text, after_indented=indented):
-                indented = text[:1].isspace()
-                if pending is not None:
-                    pending.add(text)
-                    tally.folded += 1
-                else:
-                    yield _orphan(result, source, line.data, rejected_at)
-                continue
-            indented = False
-            if pending is not None:
-                yield pending.event()
-                pending = None
-            if isinstance(result, WideEvent):
-                pending, rejected_at = Folding(result), None
-            else:
-                rejected_at = line.number
-                yield result if isinstance(result, DeadLetter) else _rejected(result, source, line.data)
-    if pending is not None:
-        yield pending.event()
+            yield line, source, _decoded(line, source)
 
 
 def _lacks_timestamp(error: EventValidationError) -> bool:
@@ -169,26 +174,20 @@ def _orphan(error: EventValidationError, source: str, payload: bytes, rejected_a
 
 
 def _read_json_lines(path: Path, tally: FileTally, default_service: str) -> Iterator[WideEvent | DeadLetter]:
-    with _open(path) as fh:
-        for line in read_lines(fh):
-            if not line.data.strip():
-                continue
-            tally.lines += 1
-            source = f"{path}:{line.number}"
-            text = _decoded(line, source)
-            if isinstance(text, DeadLetter):
-                yield text
-                continue
-            try:
-                value = json.loads(text)
-            except (ValueError, RecursionError) as exc:
-                if not line.terminated:
-                    yield _dead(source, "torn_line", "last line has no newline and is not a complete JSON "
-                                                     "object (an interrupted write)", line.data)
-                else:
-                    yield _dead(source, "invalid_json", f"invalid JSON: {_json_problem(exc)}", line.data)
-                continue
-            yield from _adapt(value, line.data, source, default_service)
+    for line, source, text in _decoded_lines(path, tally):
+        if isinstance(text, DeadLetter):
+            yield text
+            continue
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            if not line.terminated:
+                yield _dead(source, "torn_line", "last line has no newline and is not a complete JSON "
+                                                 "object (an interrupted write)", line.data)
+            else:
+                yield _dead(source, "invalid_json", f"invalid JSON: {_json_problem(exc)}", line.data)
+            continue
+        yield from _adapt(value, line.data, source, default_service)
 
 
 def _first_line(path: Path) -> bytes:
