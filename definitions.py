@@ -4,6 +4,7 @@ import dagster as dg
 from assets.checks import raw_events_quality, windows_reconcile_with_raw
 from assets.incidents import incidents
 from assets.jobs import hourly_schedule, incident_job
+from assets.patterns import clusters, embeddings, event_templates
 from assets.raw_events import raw_events
 from assets.trust_checks import incident_summaries_grounded
 from assets.windowed_aggregates import windowed_aggregates
@@ -14,7 +15,7 @@ from sensors.threshold import error_threshold_sensor
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_events, windowed_aggregates, incidents],
+        assets=[raw_events, windowed_aggregates, event_templates, embeddings, clusters, incidents],
         asset_checks=[raw_events_quality, windows_reconcile_with_raw, incident_summaries_grounded],
         jobs=[incident_job],
         schedules=[hourly_schedule],

@@ -69,14 +69,18 @@ def _incident_rows(settings):
 def format_incident_table(rows: list[dict]) -> str:
     if not rows:
         return "no incidents"
-    header = f"{'severity':<9} {'start':<16} {'end':<5} {'incident':<20} {'traces':>6} {'grounded':>8}  summary"
+    header = (f"{'severity':<9} {'kind':<9} {'start':<16} {'end':<5} {'incident':<20} {'traces':>6} "
+              f"{'grounded':>8}  summary")
     lines = [header, "-" * len(header)]
     for r in rows:
         start = r["start_time"][:16].replace("T", " ")
         g = r.get("grounding") or {}
         grounded = f"{g.get('grounded', 0)}/{g.get('claims', 0)}" if g else "-"
-        lines.append(f"{r['severity']:<9} {start:<16} {r['end_time'][11:16]:<5} {r['incident_id']:<20} "
-                     f"{r['related_traces_total']:>6} {grounded:>8}  {r['summary']}")
+        summary = r["summary"] if not r.get("merged_into") else f"(part of {r['merged_into']}) {r['summary']}"
+        lines.append(f"{r['severity']:<9} {r.get('kind', ''):<9} {start:<16} {r['end_time'][11:16]:<5} "
+                     f"{r['incident_id']:<20} {r['related_traces_total']:>6} {grounded:>8}  {summary}")
+        if r.get("root_cause_analysis"):
+            lines.append(f"{'':<9} {'':<9} root cause: {r['root_cause_analysis']}")
     writers = sorted({r["writer"] for r in rows})
     lines.append(f"\nwritten by: {', '.join(writers)}")
     return "\n".join(lines)
@@ -114,6 +118,11 @@ def cmd_deadletters(args) -> int:
     return 0
 
 
+def cmd_templates(args) -> int:
+    from logintel.analysis.templates.cli import run_templates
+    return run_templates(args.paths, args.json, Path(args.state) if args.state else None)
+
+
 def cmd_demo(args) -> int:
     # The demo drives Dagster; it lives in the Dagster layer (runs/) so logintel/ stays Dagster-free.
     return importlib.import_module("runs.demo").main(args)
@@ -144,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("incidents", help="list incidents from the warehouse")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_incidents)
+
+    p = sub.add_parser("templates", help="print each line's template id and template (one message per line)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--state", help="template state file to read and update (ids stay stable across runs)")
+    p.set_defaults(func=cmd_templates)
 
     p = sub.add_parser("deadletters", help="count dead letters by cause")
     p.add_argument("--json", action="store_true")

@@ -98,7 +98,7 @@ def main(args) -> int:
     print()
     _step("injected incidents vs what was found")
     for m in matches:
-        found = ", ".join(m["incident_ids"]) or "not found by threshold rules"
+        found = ", ".join(m["incident_ids"]) or "not found"
         print(f"    {m['scenario']:<26} {m['start'][11:16]}–{m['end'][11:16]}  → {found}")
     print()
     print(f"done in {time.perf_counter() - started:.0f}s")

@@ -24,7 +24,7 @@ def test_definitions_load_with_assets_checks_sensor_and_schedule():
     from definitions import defs
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert keys == {"raw_events", "windowed_aggregates", "incidents"}
+    assert keys == {"raw_events", "windowed_aggregates", "event_templates", "embeddings", "clusters", "incidents"}
     assert {s.name for s in repo.sensor_defs} == {"error_threshold_sensor"}
     assert {s.name for s in repo.schedule_defs} == {"hourly_incidents_schedule"}
     assert {k.name for k in repo.asset_checks_defs_by_key} == {

@@ -10,11 +10,12 @@ import logging
 import os
 import duckdb
 
-from logintel.llm.facts import MAX_EXAMPLES, incident_facts
+from logintel.llm.facts import MAX_EXAMPLES, cluster_facts, incident_facts
 from logintel.llm.gateway import LLMGateway
 from logintel.llm.offline import OFFLINE_WRITER
 from logintel.llm.redaction import Redactor
-from logintel.llm.tasks import incident_summary_request, missing_required_facts
+from logintel.llm.tasks import (cluster_analysis_request, cluster_answer_problem, incident_summary_request,
+                                missing_required_facts)
 from logintel.trust import GroundingScope, verify_text
 
 log = logging.getLogger("logintel.llm")
@@ -24,8 +25,8 @@ MAX_LISTED_UNGROUNDED = 10
 def grounding_scope(incident) -> GroundingScope:
     # The incident's own window: the verifier compares changes against the equal period before it.
     return GroundingScope(start=incident.start_time, end=incident.end_time,
-                          services=(incident.service,), routes=(incident.route,),
-                          error_codes=(incident.error_code,) if incident.error_code else ())
+                          services=tuple(incident.services), routes=tuple(incident.routes),
+                          error_codes=tuple(incident.error_codes))
 
 
 def grounding_summary(report) -> dict:
@@ -49,15 +50,21 @@ def write_summaries(con: duckdb.DuckDBPyConnection, incidents: list, gateway: LL
     # A configured secret keeps pseudonyms (user-…, ip-…) stable across runs and processes.
     redactor = redactor or Redactor(secret=os.environ.get("LOGINTEL_REDACTION_SECRET") or None)
     for incident in incidents:
-        facts = incident_facts(con, incident, redactor, max_examples=max_examples)
-        request = incident_summary_request(facts)
+        if incident.kind == "cluster":
+            facts = cluster_facts(incident, redactor)
+            request, check = cluster_analysis_request(facts), cluster_answer_problem
+        else:
+            facts = incident_facts(con, incident, redactor, max_examples=max_examples)
+            request, check = incident_summary_request(facts), missing_required_facts
         result = gateway.complete(request)
         data, writer = result.data, result.writer
         if writer != OFFLINE_WRITER:
-            problem = missing_required_facts(data, facts)
+            problem = check(data, facts)
             if problem:
-                log.warning("incident_summary from %s rejected for %s: %s; using the offline writer",
-                            writer, incident.incident_id, problem)
+                log.warning("%s from %s rejected for %s: %s; using the offline writer",
+                            request.prompt_name, writer, incident.incident_id, problem)
                 data, writer = request.offline(), f"{OFFLINE_WRITER} (rejected {writer}: {problem})"
         incident.summary, incident.writer = data["summary"], writer
-        incident.grounding = grounding_summary(verify_text(con, incident.summary, grounding_scope(incident)))
+        incident.root_cause_analysis = data.get("root_cause_analysis", "")
+        text = incident.summary + (" " + incident.root_cause_analysis if incident.root_cause_analysis else "")
+        incident.grounding = grounding_summary(verify_text(con, text, grounding_scope(incident)))

@@ -61,6 +61,17 @@ class Incident:
     evidence: dict = field(default_factory=dict)
     grounding: dict = field(default_factory=dict)
     kind: str = "threshold"
+    # Cluster incidents span several groups; rule incidents list their one group here too.
+    services: list[str] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)
+    error_codes: list[str] = field(default_factory=list)
+    root_cause_analysis: str = ""
+    merged_into: str | None = None  # a rule incident absorbed by the cluster incident with this id
+
+    def __post_init__(self):
+        self.services = self.services or [self.service]
+        self.routes = self.routes or [self.route]
+        self.error_codes = self.error_codes or ([self.error_code] if self.error_code else [])
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -87,7 +98,10 @@ def severity(peak_errors: int, threshold: float, users: int, minutes: float, err
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(INCIDENTS_DDL)
-    con.execute("ALTER TABLE incidents ADD COLUMN IF NOT EXISTS grounding JSON")  # warehouses from before it
+    # Warehouses from before these columns existed get them added.
+    for column, kind in (("grounding", "JSON"), ("services", "VARCHAR[]"), ("routes", "VARCHAR[]"),
+                         ("error_codes", "VARCHAR[]"), ("root_cause_analysis", "VARCHAR"), ("merged_into", "VARCHAR")):
+        con.execute(f"ALTER TABLE incidents ADD COLUMN IF NOT EXISTS {column} {kind}")
 
 
 def _runs(starts: list[datetime], spec: WindowSpec) -> list[list[datetime]]:
@@ -183,18 +197,29 @@ def _describe(con, service, route, code, first_window, seg_start, seg_end, parti
     )
 
 
-def replace_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, incidents: list[Incident]) -> None:
+_INCIDENT_COLUMNS = ("incident_id", "partition_hour", "kind", "service", "route", "error_code", "start_time",
+                     "end_time", "first_seen", "breached_windows", "threshold", "peak_errors", "errors", "requests",
+                     "error_rate", "users_affected", "p99_ms", "severity", "status", "summary", "writer",
+                     "related_traces", "related_traces_total", "evidence", "grounding", "services", "routes",
+                     "error_codes", "root_cause_analysis", "merged_into")
+
+
+def replace_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, incidents: list[Incident],
+                      kinds: tuple[str, ...] = ("threshold", "cluster")) -> None:
     ensure_schema(con)
     start = hour.replace(tzinfo=None)
+    placeholders = ", ".join("?" for _ in _INCIDENT_COLUMNS)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM incidents WHERE partition_hour = $start AND kind = 'threshold'", {"start": start})
+        con.execute(f"DELETE FROM incidents WHERE partition_hour = $start AND kind IN ({', '.join(repr(k) for k in kinds)})",
+                    {"start": start})
         for i in incidents:
-            con.execute("INSERT INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+            con.execute(f"INSERT INTO incidents ({', '.join(_INCIDENT_COLUMNS)}) VALUES ({placeholders})", [
                 i.incident_id, i.partition_hour, i.kind, i.service, i.route, i.error_code, i.start_time,
                 i.end_time, i.first_seen, i.breached_windows, i.threshold, i.peak_errors, i.errors, i.requests,
                 i.error_rate, i.users_affected, i.p99_ms, i.severity, i.status, i.summary, i.writer,
-                i.related_traces, i.related_traces_total, json.dumps(i.evidence), json.dumps(i.grounding)])
+                i.related_traces, i.related_traces_total, json.dumps(i.evidence), json.dumps(i.grounding),
+                i.services, i.routes, i.error_codes, i.root_cause_analysis, i.merged_into])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -204,8 +229,9 @@ def replace_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, incidents:
 _SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END"
 
 
-def list_incidents(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Incidents merged across the hourly partitions they span (one row per incident_id)."""
+def list_incidents(con: duckdb.DuckDBPyConnection, include_merged: bool = True) -> list[dict]:
+    """Incidents merged across the hourly partitions they span (one row per incident_id). Rule
+    incidents absorbed by a cluster incident carry `merged_into`; `include_merged=False` hides them."""
     if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'incidents'").fetchone()[0]:
         return []
     rows = con.execute(f"""
@@ -216,13 +242,17 @@ def list_incidents(con: duckdb.DuckDBPyConnection) -> list[dict]:
                arg_min(summary, partition_hour), arg_min(writer, partition_hour),
                flatten(list(related_traces ORDER BY partition_hour))[1:{MAX_RELATED_TRACES}],
                sum(related_traces_total), list(partition_hour ORDER BY partition_hour),
-               list(grounding ORDER BY partition_hour)
+               list(grounding ORDER BY partition_hour),
+               list_distinct(flatten(list(coalesce(services, [service])))),
+               list_distinct(flatten(list(coalesce(routes, [route])))),
+               list_distinct(flatten(list(coalesce(error_codes, [])))),
+               arg_max(root_cause_analysis, partition_hour), max(merged_into)
         FROM incidents GROUP BY incident_id ORDER BY min(start_time)
     """).fetchall()
     keys = ("incident_id", "kind", "service", "route", "error_code", "first_seen", "start_time", "end_time",
             "breached_windows", "threshold", "peak_errors", "errors", "requests", "users_affected", "p99_ms",
             "severity", "status", "summary", "writer", "related_traces", "related_traces_total", "partitions",
-            "grounding")
+            "grounding", "services", "routes", "error_codes", "root_cause_analysis", "merged_into")
     result = []
     for row in rows:
         item = dict(zip(keys, row))
@@ -233,5 +263,9 @@ def list_incidents(con: duckdb.DuckDBPyConnection) -> list[dict]:
         # the grounding of the first segment's summary, which is the text shown for the incident
         first = item["grounding"][0] if item["grounding"] else None
         item["grounding"] = json.loads(first) if first else {}
-        result.append(item)
+        item["services"] = sorted(item["services"] or [])
+        item["routes"] = sorted(item["routes"] or [])
+        item["error_codes"] = sorted(item["error_codes"] or [])
+        if include_merged or not item["merged_into"]:
+            result.append(item)
     return result

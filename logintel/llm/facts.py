@@ -61,3 +61,25 @@ def incident_facts(con: duckdb.DuckDBPyConnection, incident, redactor: Redactor,
                       "duration_ms": round(d, 1), "message": snippet(redactor.redact(msg)) if msg else None}
                      for t, ts, status, d, msg in examples],
     }
+
+
+def cluster_facts(incident, redactor: Redactor) -> dict:
+    """Facts for a cluster incident: its groups, templates (redacted) and the attributes its errors share."""
+    start, end = incident.start_time, incident.end_time
+    evidence = incident.evidence
+    return {
+        "incident_id": incident.incident_id,
+        "services": list(incident.services),
+        "routes": list(incident.routes),
+        "error_codes": list(incident.error_codes),
+        "window": {"date": f"{start:%Y-%m-%d}", "start": f"{start:%H:%M}", "end": f"{end:%H:%M}",
+                   "minutes": max(1, round((end - start).total_seconds() / 60)), "timezone": "UTC"},
+        "errors": incident.errors,
+        "peak_errors_per_window": incident.peak_errors,
+        "window_minutes": evidence.get("window_minutes", 5),
+        "users_affected": incident.users_affected,
+        "shared_attributes": [{**a, "value": redactor.redact(str(a["value"]))}
+                              for a in evidence.get("shared_attributes", [])],
+        "templates": [{**t, "template": snippet(redactor.redact(t["template"]))}
+                      for t in evidence.get("templates", [])[:MAX_MESSAGES + 3]],
+    }

@@ -41,3 +41,33 @@ def incident_summary(facts: dict) -> dict:
     if messages and messages[0].get("message"):
         text += f' — e.g. "{messages[0]["message"]}"'
     return {"summary": text}
+
+
+def cluster_analysis(facts: dict) -> dict:
+    """A summary and a root-cause analysis for a cluster incident, stating only what the facts hold."""
+    window = facts["window"]
+    services = ", ".join(facts["services"])
+    codes = ", ".join(facts["error_codes"]) or "errors"
+    summary = (f"{len(facts['services'])} services ({services}) failed together: {facts['errors']} errors "
+               f"({codes}) in {window['start']}–{window['end']} UTC; peak {facts['peak_errors_per_window']} per "
+               f"{facts['window_minutes']} min; {facts['users_affected']} users affected")
+    suspects = facts.get("shared_attributes") or []
+    slow = [a for a in suspects if a.get("dependency")]
+    shared = [a for a in suspects if not a.get("dependency")]
+    sentences = []
+    if slow:
+        top = slow[0]
+        sentences.append(f"Likely root cause: {top['dependency']} slowed down — {top['attribute']} "
+                         f"{top['value']} for {', '.join(top['services'])}.")
+    if shared:
+        top = shared[0]
+        sentences.append(f"{'Also shared' if slow else 'Likely shared cause'}: {top['attribute']}={top['value']}, "
+                         f"carried by {top['share']:.0%} of the errors of {', '.join(top['services'])}.")
+    if sentences:
+        sentences.append(f"The different messages ({codes}) started and stopped together, which points at that "
+                         f"common dependency rather than at each service.")
+        cause = " ".join(sentences)
+    else:
+        cause = (f"No dependency stands out; the {len(facts['templates'])} message patterns spiked together in "
+                 f"{window['start']}–{window['end']} UTC, so look for one common to {services}.")
+    return {"summary": summary, "root_cause_analysis": cause}

@@ -1,0 +1,61 @@
+"""event_templates → embeddings → clusters: the patterns of an hour, what they mean, and which of
+them belong together (hourly; cost follows distinct patterns, not events)."""
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.metadata import markdown_table
+from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
+from logintel.analysis.pattern_clusters import cluster_partition, embed_partition, templates_state_path
+from logintel.analysis.patterns import mine_patterns
+from logintel.analysis.templates import TemplateMiner
+from resources.settings import LogintelSettings
+
+
+@dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, group_name="patterns", kinds={"duckdb"},
+          deps=["raw_events"],
+          description="Message templates mined from the hour's distinct messages (ids stable across hours and "
+                      "runs), and the patterns: (template, service, route, error_code) with counts and activity.")
+def event_templates(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+                    logintel: LogintelSettings) -> dg.MaterializeResult:
+    hour = partition_hour(context)
+    miner = TemplateMiner(state_path=templates_state_path(logintel.settings()))
+    with warehouse.get_connection() as con:
+        report = mine_patterns(con, hour, miner)
+        top = con.execute("""
+            SELECT service, route, coalesce(error_code, '') AS error_code, template_id, template, events
+            FROM event_patterns WHERE partition_hour = $h ORDER BY events DESC LIMIT 12""", {"h": hour}).df()
+    miner.save()
+    return dg.MaterializeResult(metadata={
+        "patterns": report.patterns, "distinct_messages": report.distinct_messages,
+        "new_templates": report.new_templates, "events": report.events,
+        "elapsed_s": round(report.elapsed_s, 3),
+        "top_patterns": markdown_table(top.to_dict("records"),
+                                       ["service", "route", "error_code", "template_id", "template", "events"]),
+    })
+
+
+@dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, group_name="patterns", kinds={"duckdb"},
+          deps=["event_templates"],
+          description="An embedding of each distinct pattern summary, cached by hash across partitions.")
+def embeddings(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+               logintel: LogintelSettings) -> dg.MaterializeResult:
+    with warehouse.get_connection() as con:
+        report = embed_partition(con, partition_hour(context))
+    return dg.MaterializeResult(metadata={
+        "embedder": report["embedder"], "patterns": report["patterns"], "cache_hits": report["cache_hits"],
+        "embedded": report["embedded"], "elapsed_s": round(report["elapsed_s"], 3)})
+
+
+@dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, group_name="patterns", kinds={"duckdb"},
+          deps=["embeddings"],
+          description="Patterns clustered by meaning and by spiking together in the same minutes, so one "
+                      "cause's different messages in different services meet.")
+def clusters(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    with warehouse.get_connection() as con:
+        report = cluster_partition(con, partition_hour(context))
+    return dg.MaterializeResult(metadata={
+        "patterns": report["patterns"], "clusters": report["clusters"], "noise": report["noise"],
+        "method": report["method"], "elapsed_s": round(report["elapsed_s"], 3),
+        "cluster_table": markdown_table(report["table"], ["cluster", "patterns", "services", "errors", "top"]),
+        "projection": dg.MetadataValue.md(report["plot_markdown"]),
+    })

@@ -1,0 +1,129 @@
+"""Embedding and clustering one hour's patterns: the glue between event_patterns, the embedding
+cache and the clustering, with the knobs read from the environment."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from logintel.analysis.clustering import ClusterConfig, cluster_patterns
+from logintel.analysis.embeddings import Embedder, EmbeddingCache, HashingSvdEmbedder
+from logintel.config import Settings
+
+log = logging.getLogger("logintel.clusters")
+
+
+def unclustered(n: int, weights, why: str):
+    from logintel.analysis.clustering import ClusterResult
+    return ClusterResult(labels=np.full(n, -1, dtype=int), projection=np.zeros((n, 2)), method=why,
+                         elapsed_s={}, weights=np.asarray(weights, dtype=float))
+
+PATTERN_CLUSTERS_DDL = """
+CREATE TABLE IF NOT EXISTS pattern_clusters (
+    partition_hour TIMESTAMP NOT NULL, pattern_id VARCHAR NOT NULL, cluster INTEGER NOT NULL,
+    x DOUBLE NOT NULL, y DOUBLE NOT NULL, embedder VARCHAR NOT NULL, method VARCHAR NOT NULL
+)"""
+
+
+def templates_state_path(settings: Settings) -> Path:
+    return settings.home / "state" / "templates.json"
+
+
+def embedder_from_env(env=None) -> Embedder:
+    """LOGINTEL_EMBEDDER: hashing (default, no model weights) | sentence-transformers | openai."""
+    env = os.environ if env is None else env
+    name = (env.get("LOGINTEL_EMBEDDER") or "hashing").strip().lower()
+    if name == "hashing":
+        return HashingSvdEmbedder()
+    if name in ("sentence-transformers", "sentence", "minilm"):
+        from logintel.analysis.embeddings import SentenceTransformerEmbedder
+        return SentenceTransformerEmbedder()
+    if name == "openai":
+        from logintel.llm.config import LLMConfig
+        from logintel.llm.embeddings_client import OpenAIEmbedder
+        return OpenAIEmbedder(LLMConfig.from_env(env),
+                              model=env.get("LOGINTEL_EMBEDDING_MODEL") or "text-embedding-3-small")
+    raise ValueError(f"LOGINTEL_EMBEDDER: unknown embedder {name!r} (hashing, sentence-transformers, openai)")
+
+
+def cluster_config_from_env(env=None) -> ClusterConfig:
+    """LOGINTEL_CLUSTER_METHOD (hdbscan|dbscan|kmeans), LOGINTEL_CLUSTER_TEMPORAL_WEIGHT; the plot uses PCA
+    unless LOGINTEL_CLUSTER_PROJECTION=umap (UMAP's numba compile costs ~30 s per process)."""
+    env = os.environ if env is None else env
+    kwargs = {"projection": env.get("LOGINTEL_CLUSTER_PROJECTION") or "pca"}
+    if env.get("LOGINTEL_CLUSTER_METHOD"):
+        kwargs["method"] = env["LOGINTEL_CLUSTER_METHOD"]
+    if env.get("LOGINTEL_CLUSTER_TEMPORAL_WEIGHT"):
+        kwargs["temporal_weight"] = float(env["LOGINTEL_CLUSTER_TEMPORAL_WEIGHT"])
+    return ClusterConfig(**kwargs)
+
+
+def _patterns(con, start):
+    return con.execute("""SELECT pattern_id, summary, events, errors, service FROM event_patterns
+                          WHERE partition_hour = $h ORDER BY pattern_id""", {"h": start}).fetchall()
+
+
+def embed_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Embedder | None = None) -> dict:
+    started = time.perf_counter()
+    embedder = embedder or embedder_from_env()
+    rows = _patterns(con, hour.replace(tzinfo=None))
+    cache = EmbeddingCache()
+    cache.get_or_embed(con, embedder, [r[1] for r in rows])
+    stats = cache.last
+    return {"embedder": embedder.name, "patterns": len(rows), "cache_hits": stats.hits, "embedded": stats.embedded,
+            "elapsed_s": time.perf_counter() - started}
+
+
+def cluster_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Embedder | None = None,
+                      config: ClusterConfig | None = None) -> dict:
+    """Replace partition `hour` of pattern_clusters; returns what the asset shows."""
+    from logintel.analysis.cluster_plot import plot_as_markdown
+    started = time.perf_counter()
+    start = hour.replace(tzinfo=None)
+    embedder = embedder or embedder_from_env()
+    config = config or cluster_config_from_env()
+    con.execute(PATTERN_CLUSTERS_DDL)
+    rows = _patterns(con, start)
+    ids = [r[0] for r in rows]
+    vectors = EmbeddingCache().get_or_embed(con, embedder, [r[1] for r in rows])
+    weights = np.array([r[2] for r in rows], dtype=float)
+    activity = np.zeros((len(rows), 60))
+    index = {pid: i for i, pid in enumerate(ids)}
+    for pid, minute, events in con.execute(
+            "SELECT pattern_id, minute, events FROM pattern_activity WHERE partition_hour = $h", {"h": start}).fetchall():
+        if pid in index and 0 <= minute < 60:
+            activity[index[pid], minute] = events
+    try:
+        result = cluster_patterns(vectors, weights, activity, config)
+    except Exception as exc:  # clustering is an aid: a failure must not stop the hour's incidents
+        log.warning("clustering failed for %s (%s: %s); every pattern left unclustered",
+                    start, type(exc).__name__, exc)
+        result = unclustered(len(rows), weights, f"failed: {type(exc).__name__}: {exc}"[:200])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM pattern_clusters WHERE partition_hour = $h", {"h": start})
+        if rows:
+            con.executemany("INSERT INTO pattern_clusters VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                (start, pid, int(result.labels[i]), float(result.projection[i, 0]), float(result.projection[i, 1]),
+                 embedder.name, result.method) for i, pid in enumerate(ids)])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    table = []
+    for label in range(result.n_clusters):
+        members = [i for i in range(len(rows)) if result.labels[i] == label]
+        table.append({"cluster": label, "patterns": len(members),
+                      "services": ", ".join(sorted({rows[i][4] for i in members})),
+                      "errors": int(sum(rows[i][3] for i in members)),
+                      "top": max(members, key=lambda i: rows[i][2]) if members else ""})
+        table[-1]["top"] = rows[table[-1]["top"]][1][:90] if members else ""
+    names = [r[1] for r in rows]
+    return {"patterns": len(rows), "clusters": result.n_clusters, "noise": result.noise, "method": result.method,
+            "table": table[:15], "plot_markdown": plot_as_markdown(result, names) if rows else "_no patterns_",
+            "elapsed_s": time.perf_counter() - started}
