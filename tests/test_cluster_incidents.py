@@ -56,3 +56,35 @@ def test_cluster_incident_text_is_grounded(scenario_warehouse):
     grounding = incident["grounding"]
     assert not grounding["invented"]
     assert grounding["claims"] >= 5
+
+
+def test_a_cluster_incident_that_crosses_the_hour_keeps_its_id(tmp_path):
+    from logintel.store.warehouse import connect
+    from tests.factories import burst, steady
+    h10 = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+    onset = h10 + timedelta(minutes=45)
+    events = []
+    for service, route in (("orders", "/orders"), ("inventory", "/inventory/{sku}"), ("payments", "/payments/charge")):
+        events += steady(h10, 2, 3, service=service, route=route, **{"db.duration_ms": 8.0})
+    events += burst(onset, 30, 240, service="orders", route="/orders", error_code="DB_POOL_EXHAUSTED",
+                    message="could not acquire connection from pool orders-db-primary within 5000 ms",
+                    **{"db.instance": "orders-db-primary", "db.duration_ms": 5000.0})
+    events += burst(onset, 30, 180, service="inventory", route="/inventory/{sku}", error_code="QUERY_TIMEOUT",
+                    message="canceling statement due to statement timeout",
+                    **{"db.instance": "orders-db-primary", "db.duration_ms": 3000.0})
+    events += burst(onset, 30, 120, service="payments", route="/payments/charge", error_code="DB_CONN_RESET",
+                    message="server closed the connection unexpectedly",
+                    **{"db.instance": "orders-db-primary", "db.duration_ms": 900.0})
+    zone = FileLandingZone(tmp_path / "landing")
+    zone.write(events)
+    con = connect(tmp_path / "warehouse.duckdb")
+    miner = TemplateMiner()
+    first = [i for i in pipeline_hour(con, zone, h10, miner) if i.kind == "cluster"]
+    second = [i for i in pipeline_hour(con, zone, h10 + timedelta(hours=1), miner) if i.kind == "cluster"]
+    assert len(first) == len(second) == 1
+    assert first[0].incident_id == second[0].incident_id
+    assert {"orders", "inventory", "payments"} <= set(first[0].services)
+    assert "orders-db-primary" in first[0].root_cause_analysis
+    merged = [i for i in list_incidents(con) if i["kind"] == "cluster"]
+    assert len(merged) == 1 and merged[0]["partitions"] == ["2026-11-23-10:00", "2026-11-23-11:00"]
+    con.close()

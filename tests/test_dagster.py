@@ -90,3 +90,26 @@ def test_dagster_cli_validates_the_workspace(home):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "All code locations passed validation" in out.stdout + out.stderr
+
+
+def test_empty_hour_and_odd_messages_materialize_every_asset(defs, home):
+    """Bad input for the semantic stages: an empty partition, one template only, a 100 kB message and
+    non-UTF-8 bytes in a message all give clear outcomes, not crashes."""
+    zone = FileLandingZone(home / "landing")
+    with dg.instance_for_test() as instance:
+        empty = run(defs, H - timedelta(hours=2), instance)
+        assert empty.success
+        meta = empty.asset_materializations_for_node("clusters")[0].metadata
+        assert meta["patterns"].value == 0 and meta["clusters"].value == 0
+        zone.write(burst(H, 30, 40, error_code="E", message="slow " * 12_000)  # 60 kB: mined, capped
+                   + burst(H, 30, 5, error_code="E3", message="y" * 100_000)  # over the contract's 64 kB
+
+                   + burst(H, 30, 40, error_code="E2", message="bad bytes \udcff\udcfe here".encode(
+                       "utf-8", "surrogateescape").decode("utf-8", "replace")))
+        odd = run(defs, H, instance)
+        assert odd.success
+        templates = odd.asset_materializations_for_node("event_templates")[0].metadata
+        assert templates["patterns"].value == 2
+        raw = odd.asset_materializations_for_node("raw_events")[0].metadata
+        assert raw["dead_lettered"].value == 5
+    assert DeadLetterStore(home / "deadletters").counts_by_cause() == {"validation:error.message": 5}

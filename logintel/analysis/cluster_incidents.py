@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from logintel.analysis.incidents import MAX_RELATED_TRACES, Incident, severity
+from logintel.analysis.incidents import MAX_RELATED_TRACES, Incident, ensure_schema, severity
 from logintel.analysis.windows import ERROR_SQL
 from logintel.store.landing import HOUR
 
@@ -191,6 +191,7 @@ def _merge_co_occurring(candidates: list[dict]) -> list[dict]:
 def detect_cluster_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, threshold: float = 10.0,
                              window_minutes: int = 5) -> list[Incident]:
     start = hour.replace(tzinfo=None)
+    ensure_schema(con)  # the continuity lookup reads incidents, which a fresh warehouse lacks
     found = []
     for candidate in _merge_co_occurring(_candidates(con, start, threshold, window_minutes)):
         rows = sorted(candidate["rows"], key=lambda r: -r[6])
