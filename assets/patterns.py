@@ -50,12 +50,15 @@ def embeddings(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
           deps=["embeddings"],
           description="Patterns clustered by meaning and by spiking together in the same minutes, so one "
                       "cause's different messages in different services meet.")
-def clusters(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def clusters(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+             logintel: LogintelSettings) -> dg.MaterializeResult:
+    plot = logintel.settings().outputs_dir / "clusters" / f"{context.partition_key.replace(':', '')}.png"
     with warehouse.get_connection() as con:
-        report = cluster_partition(con, partition_hour(context))
+        report = cluster_partition(con, partition_hour(context), plot_path=plot)
     return dg.MaterializeResult(metadata={
         "patterns": report["patterns"], "clusters": report["clusters"], "noise": report["noise"],
         "method": report["method"], "elapsed_s": round(report["elapsed_s"], 3),
         "cluster_table": markdown_table(report["table"], ["cluster", "patterns", "services", "errors", "top"]),
         "projection": dg.MetadataValue.md(report["plot_markdown"]),
+        **({"projection_png": dg.MetadataValue.path(report["plot_path"])} if report["plot_path"] else {}),
     })

@@ -80,9 +80,9 @@ def embed_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Em
 
 
 def cluster_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Embedder | None = None,
-                      config: ClusterConfig | None = None) -> dict:
+                      config: ClusterConfig | None = None, plot_path: Path | None = None) -> dict:
     """Replace partition `hour` of pattern_clusters; returns what the asset shows."""
-    from logintel.analysis.cluster_plot import plot_as_markdown
+    from logintel.analysis.cluster_plot import plot_as_markdown, plot_clusters
     started = time.perf_counter()
     start = hour.replace(tzinfo=None)
     embedder = embedder or embedder_from_env()
@@ -124,6 +124,9 @@ def cluster_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: 
                       "top": max(members, key=lambda i: rows[i][2]) if members else ""})
         table[-1]["top"] = rows[table[-1]["top"]][1][:90] if members else ""
     names = [r[1] for r in rows]
-    return {"patterns": len(rows), "clusters": result.n_clusters, "noise": result.noise, "method": result.method,
+    if plot_path is not None and rows:
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        plot_clusters(result, names, plot_path)
+    return {"plot_path": str(plot_path) if plot_path is not None and rows else None,"patterns": len(rows), "clusters": result.n_clusters, "noise": result.noise, "method": result.method,
             "table": table[:15], "plot_markdown": plot_as_markdown(result, names) if rows else "_no patterns_",
             "elapsed_s": time.perf_counter() - started}
