@@ -96,8 +96,10 @@ def cost(args) -> int:
     compile_s = time.perf_counter() - t0
     results = []
     hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    # The simulator's traffic follows the time of day: calibrate the rate so the hour holds `size` events.
+    probe = len(simulate(start=hour, hours=1, seed=args.seed, requests_per_minute=500).events) / (500 * 60)
     for size in sizes:
-        sim = simulate(start=hour, hours=1, seed=args.seed, requests_per_minute=size / 60)
+        sim = simulate(start=hour, hours=1, seed=args.seed, requests_per_minute=size / 60 / probe)
         with tempfile.TemporaryDirectory(prefix="logintel-bench-") as tmp:
             zone = FileLandingZone(Path(tmp) / "landing")
             zone.write(sim.events)
