@@ -29,7 +29,7 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
         rules = detect_incidents(con, hour, logintel.thresholds(), logintel.window_spec(),
                                  data_end=data_end + timedelta(microseconds=1) if data_end else None)
         grouped = detect_cluster_incidents(con, hour, threshold=logintel.thresholds().default,
-                                           window_minutes=logintel.window_spec().length_minutes)
+                                           window_minutes=logintel.window_spec().length_minutes, data_end=data_end)
         fold_rule_incidents(rules, grouped)
         found = grouped + rules
         write_summaries(con, found, llm.gateway(calls))

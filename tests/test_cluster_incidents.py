@@ -85,6 +85,9 @@ def test_a_cluster_incident_that_crosses_the_hour_keeps_its_id(tmp_path):
     assert first[0].incident_id == second[0].incident_id
     assert {"orders", "inventory", "payments"} <= set(first[0].services)
     assert "orders-db-primary" in first[0].root_cause_analysis
+    examples = first[0].evidence["examples"]
+    assert {e["service"] for e in examples} >= {"orders", "inventory", "payments"}
+    assert all(e["trace_id"] and e["message"] for e in examples)
     merged = [i for i in list_incidents(con) if i["kind"] == "cluster"]
     assert len(merged) == 1 and merged[0]["partitions"] == ["2026-11-23-10:00", "2026-11-23-11:00"]
     con.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -196,9 +197,13 @@ def _merge_co_occurring(candidates: list[dict]) -> list[dict]:
 
 
 def detect_cluster_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, threshold: float = 10.0,
-                             window_minutes: int = 5) -> list[Incident]:
+                             window_minutes: int = 5, data_end: datetime | None = None,
+                             redactor=None) -> list[Incident]:
     start = hour.replace(tzinfo=None)
     ensure_schema(con)  # the continuity lookup reads incidents, which a fresh warehouse lacks
+    if redactor is None:
+        from logintel.llm.redaction import Redactor
+        redactor = Redactor(secret=os.environ.get("LOGINTEL_REDACTION_SECRET") or None)
     found = []
     for candidate in _merge_co_occurring(_candidates(con, start, threshold, window_minutes)):
         rows = sorted(candidate["rows"], key=lambda r: -r[6])
@@ -230,6 +235,16 @@ def detect_cluster_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thr
         continued = _continued_id(con, start, groups)
         incident_id, first_seen = continued if continued else (_cluster_id(groups, seg_start), seg_start)
         users, trace_total, requests, p99 = int(facts[0]), int(facts[1]), int(facts[2]), facts[3]
+        examples = [{"trace_id": t, "time": f"{ts:%H:%M:%S}", "service": svc, "error_code": code,
+                     "message": redactor.redact(msg)[:200] if msg else None}
+                    for t, ts, svc, code, msg in con.execute(f"""
+            SELECT any_value(trace_id), min(ts), service, error_code, any_value(error_message) FROM raw_events
+            WHERE ts >= $a AND ts < $b AND {ERROR_SQL}
+              AND list_contains($keys, service || '|' || route || '|' || coalesce(error_code, ''))
+            GROUP BY service, error_code ORDER BY min(ts) LIMIT 5""",
+                                                                  {"a": seg_start, "b": seg_end,
+                                                                   "keys": [f"{s}|{r}|{c or ''}" for s, r, c in groups]}).fetchall()]
+        still_open = data_end is not None and seg_end >= data_end.replace(tzinfo=None) - timedelta(minutes=1)
         top = rows[0]
         minutes_long = (seg_end - first_seen).total_seconds() / 60
         found.append(Incident(
@@ -238,7 +253,7 @@ def detect_cluster_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thr
             peak_errors=peak, errors=int(errors), requests=requests, error_rate=errors / requests if requests else 0.0,
             users_affected=users, p99_ms=p99,
             severity=severity(peak, threshold, users, minutes_long, errors / requests if requests else 0.0),
-            status="open", related_traces=traces, related_traces_total=trace_total, kind="cluster",
+            status="open" if still_open else "resolved", related_traces=traces, related_traces_total=trace_total, kind="cluster",
             services=services, routes=sorted({g[1] for g in groups}),
             error_codes=sorted({g[2] for g in groups if g[2]}),
             evidence={"cluster": int(cluster), "clusters": [str(c) for c in candidate["clusters"]],
@@ -246,7 +261,7 @@ def detect_cluster_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thr
                       "templates": [{"service": r[2], "route": r[3], "error_code": r[4], "template": r[5],
                                      "errors": int(r[6])} for r in rows[:8]],
                       "shared_attributes": shared_attributes(con, seg_start, seg_end, groups),
-                      "burst_ratio": round(burst, 1)},
+                      "burst_ratio": round(burst, 1), "examples": examples},
         ))
     return found
 
