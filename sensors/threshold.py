@@ -7,6 +7,7 @@ import dagster as dg
 
 from assets.jobs import incident_job
 from logintel.analysis.threshold_watch import WatchState, evaluate
+from logintel.store.landing import LandingUnavailable
 from resources.landing import LandingZoneResource
 from resources.settings import LogintelSettings
 
@@ -17,8 +18,12 @@ from resources.settings import LogintelSettings
 def error_threshold_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource,
                            logintel: LogintelSettings):
     state = WatchState.from_cursor(context.cursor)
-    breaches, state, hours = evaluate(landing.open(), state, logintel.thresholds(), logintel.window_spec(),
-                                      now=datetime.now(timezone.utc))
+    try:
+        breaches, state, hours = evaluate(landing.open(), state, logintel.thresholds(), logintel.window_spec(),
+                                          now=datetime.now(timezone.utc))
+    except LandingUnavailable as exc:
+        # Keep the cursor: the next tick re-reads what this one could not.
+        return dg.SkipReason(f"landing zone unavailable, will retry next tick: {exc}")
     by_partition = defaultdict(list)
     for breach in breaches:
         by_partition[breach.partition_key].append(breach)

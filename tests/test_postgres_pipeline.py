@@ -60,3 +60,23 @@ def test_sensor_and_job_run_on_the_postgres_landing_zone(pg_home, fresh_postgres
     out = subprocess.run([sys.executable, "-m", "logintel.cli", "incidents", "--json"], capture_output=True, text=True)
     rows = json.loads(out.stdout)
     assert [r["error_code"] for r in rows] == ["PG_TIMEOUT"] and rows[0]["errors"] == 60
+
+
+def test_sensor_skips_with_the_reason_when_postgres_is_down(tmp_path, monkeypatch):
+    import socket
+    from definitions import build_definitions
+    from resources import build_resources
+    from sensors.threshold import error_threshold_sensor
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("LOGINTEL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LOGINTEL_POSTGRES_URL", f"postgresql://app:secret@127.0.0.1:{port}/logintel")
+    settings = load_settings()
+    with dg.instance_for_test() as instance:
+        tick = error_threshold_sensor.evaluate_tick(dg.build_sensor_context(
+            instance=instance, definitions=build_definitions(settings), resources=build_resources(settings),
+            cursor='{"watermark": null, "fired": {}}'))
+    assert tick.run_requests == []
+    assert "landing zone unavailable" in tick.skip_message and "secret" not in tick.skip_message
+    assert f"127.0.0.1:{port}" in tick.skip_message

@@ -31,6 +31,10 @@ def parse_hour_key(key: str) -> datetime:
     return datetime.strptime(key, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
 
 
+class LandingUnavailable(RuntimeError):
+    """The landing zone cannot be reached (a dead database, a missing mount); says where and why."""
+
+
 @dataclass
 class HourBatch:
     """Every line that landed for one event hour, before validation.

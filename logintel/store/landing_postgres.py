@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from logintel.events import WideEvent
-from logintel.store.landing import HourBatch, LandingChanges, hour_floor
+from logintel.store.landing import HourBatch, LandingChanges, LandingUnavailable, hour_floor
 
 # Rows per transaction: large enough that COPY dominates, small enough to hold in memory and
 # to retry whole after a dropped connection (the insert is idempotent, so a retry is safe).
@@ -35,8 +35,6 @@ T = TypeVar("T")
 Row = tuple[str, datetime, str]  # event_id, event_time, payload
 
 
-class LandingUnavailable(RuntimeError):
-    """The PostgreSQL landing zone cannot be reached; the message names the (redacted) URL and why."""
 
 
 def libpq_url(url: str) -> str:
