@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from datetime import timedelta
+
 import duckdb
 
 from logintel.trust.entities import KnownEntities
@@ -21,12 +23,20 @@ class Catalogue:
         return self.seen.get(kind, {}).get(value)
 
 
+# How far around the scope "exists in the warehouse" looks: a name unseen for a week is as good as
+# invented for an operator, and bounding the scan keeps grounding cheap on a warehouse of months.
+CATALOGUE_HORIZON = timedelta(days=7)
+
+
 def load_catalogue(con: duckdb.DuckDBPyConnection, scope: GroundingScope) -> Catalogue:
-    """Every (service, route, method, error_code) in raw_events, in one grouped scan."""
+    """Every (service, route, method, error_code) in raw_events within a week of the scope, in one
+    grouped scan."""
     try:
         rows = con.execute("""
             SELECT service, route, method, error_code, bool_or(ts >= $start AND ts < $end)
-            FROM raw_events GROUP BY ALL""", {"start": scope.start, "end": scope.end}).fetchall()
+            FROM raw_events WHERE ts >= $since AND ts < $until GROUP BY ALL""",
+                           {"start": scope.start, "end": scope.end, "since": scope.start - CATALOGUE_HORIZON,
+                            "until": scope.end + CATALOGUE_HORIZON}).fetchall()
     except duckdb.CatalogException:
         return Catalogue()
     catalogue = Catalogue(known=KnownEntities.from_rows(rows))
@@ -48,10 +58,11 @@ def lookup_ids(con: duckdb.DuckDBPyConnection, scope: GroundingScope, traces: li
     try:
         rows = con.execute("""
             SELECT lower(trace_id), request_id, event_id, ts >= $start AND ts < $end FROM raw_events
-            WHERE list_contains($traces, lower(trace_id)) OR list_contains($requests, request_id)
-               OR list_contains($requests, event_id)""",
+            WHERE ts >= $since AND ts < $until AND (list_contains($traces, lower(trace_id))
+               OR list_contains($requests, request_id) OR list_contains($requests, event_id))""",
                            {"start": scope.start, "end": scope.end, "traces": traces or [""],
-                            "requests": requests or [""]}).fetchall()
+                            "requests": requests or [""], "since": scope.start - CATALOGUE_HORIZON,
+                            "until": scope.end + CATALOGUE_HORIZON}).fetchall()
     except duckdb.CatalogException:
         return
     wanted = {"trace_id": set(traces), "request_id": set(requests)}
