@@ -118,6 +118,64 @@ def cmd_deadletters(args) -> int:
     return 0
 
 
+def cmd_dlq(args) -> int:
+    from datetime import timedelta
+    from logintel.deadletters import DeadLetterStore
+    from logintel.ingest.dead_letter_queue import DeadLetterQueue
+    settings = load_settings()
+    queue = DeadLetterQueue(DeadLetterStore(settings.dead_letter_dir))
+    if args.action == "list":
+        summary = queue.summary(cause=args.cause)
+        if args.json:
+            print(json.dumps(summary, indent=2))
+        elif not summary["total"]:
+            print(f"no dead letters in {settings.dead_letter_dir}")
+        else:
+            print(f"{summary['total']:,} dead letter(s) in {settings.dead_letter_dir}")
+            for c in summary["causes"]:
+                policy = f"retriable, {c['due']} due" if c["retriable"] else "parked"
+                print(f"  {c['count']:>7,}  {c['cause']}  [{c['class']}; {policy}]")
+                for example in c["examples"]:
+                    print(f"           {example['last_error_at'][:19]}  {example['source']}: {example['reason']}")
+        return 0
+    if args.action == "retry":
+        from logintel.store.landing import open_landing_zone
+        report = queue.retry(open_landing_zone(settings), cause=args.cause, include_parked=args.all)
+        print(report.summary())
+        return 0
+    if not args.yes:
+        print("error: purge deletes dead letters for good; add --yes", file=sys.stderr)
+        return 2
+    older = timedelta(days=args.older_than) if args.older_than is not None else None
+    print(f"purged {queue.purge(cause=args.cause, older_than=older):,} dead letter(s)")
+    return 0
+
+
+def cmd_replay(args) -> int:
+    from logintel.deadletters import DeadLetterStore
+    from logintel.ingest.replay import REPORTS, replay_dumps
+    from logintel.store.landing import open_landing_zone
+    settings = load_settings()
+    dumps = settings.dumps_dir
+    paths = [Path(p) for p in args.paths] or [dumps]
+    if not args.paths and not dumps.exists():
+        print(f"no dumps in {dumps}")
+        return 0
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    report = replay_dumps(paths, open_landing_zone(settings), DeadLetterStore(settings.dead_letter_dir),
+                          dumps / "archive", dump_root=dumps)
+    saved = report.write(dumps / REPORTS)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.summary())
+        print(f"report: {saved}")
+    return 0 if report.accounted() else 1
+
+
 def cmd_templates(args) -> int:
     from logintel.analysis.templates.cli import run_templates
     return run_templates(args.paths, args.json, Path(args.state) if args.state else None)
@@ -163,6 +221,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deadletters", help="count dead letters by cause")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_deadletters)
+
+    p = sub.add_parser("dlq", help="the dead-letter queue: list by cause and class, retry, purge")
+    dlq = p.add_subparsers(dest="action", required=True)
+    q = dlq.add_parser("list", help="counts by cause and class, newest examples with their reasons")
+    q.add_argument("--cause", help="a cause (validation:status), a prefix (validation) or a class (auth)")
+    q.add_argument("--json", action="store_true")
+    q = dlq.add_parser("retry", help="re-parse due retriable letters and land those that now pass")
+    q.add_argument("--cause")
+    q.add_argument("--all", action="store_true", help="also parked letters, and ignore backoff (after a fix)")
+    q = dlq.add_parser("purge", help="delete dead letters")
+    q.add_argument("--cause")
+    q.add_argument("--older-than", type=float, metavar="DAYS", help="only letters last failing over DAYS ago")
+    q.add_argument("--yes", action="store_true", help="really delete")
+    p.set_defaults(func=cmd_dlq)
+
+    p = sub.add_parser("replay", help="load dump files into the landing zone (event_id dedupe) and archive them")
+    p.add_argument("paths", nargs="*", help="dump files or folders (default: $LOGINTEL_HOME/dumps)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("demo", help="simulate a day with injected incidents and materialize every partition")
     p.add_argument("--hours", type=int, default=24)

@@ -1,0 +1,33 @@
+"""The emitter's ledger: every emitted event ends up delivered, dumped, dropped or dead-lettered.
+
+Invariant (at any instant, since all counters move under the emitter's lock):
+emitted == sum(delivered) + dumped + sum(dropped) + sum(dead_lettered) + pending.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Accounting:
+    emitted: int = 0
+    delivered: Counter = field(default_factory=Counter)      # transport name -> events
+    dumped: int = 0
+    dropped: Counter = field(default_factory=Counter)        # reason -> events
+    dead_lettered: Counter = field(default_factory=Counter)  # cause -> events
+
+    def settled(self) -> int:
+        return (sum(self.delivered.values()) + self.dumped + sum(self.dropped.values())
+                + sum(self.dead_lettered.values()))
+
+    def snapshot(self, pending: int) -> dict:
+        return {
+            "emitted": self.emitted,
+            "delivered": dict(self.delivered),
+            "dumped": self.dumped,
+            "dropped": dict(self.dropped),
+            "dead_lettered": dict(self.dead_lettered),
+            "pending": pending,
+            "balanced": self.emitted == self.settled() + pending,
+        }

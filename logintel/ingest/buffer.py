@@ -1,0 +1,53 @@
+"""LogBuffer: a FIFO of serialized events bounded in count and bytes; overflow evicts the oldest batch."""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One serialized event: what transports need, without keeping the WideEvent alive."""
+    timestamp: datetime
+    level: str
+    line: str
+    size: int  # bytes of `line` plus its newline
+
+
+class LogBuffer:
+    """Not thread-safe by itself: the emitter guards it with its lock."""
+
+    def __init__(self, max_events: int, max_bytes: int, evict_batch: int):
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self.evict_batch = max(1, evict_batch)
+        self._items: deque[Item] = deque()
+        self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: Item) -> list[Item]:
+        """Append; if a bound is now exceeded, remove and return the oldest batch (to be dumped).
+
+        Evicting a whole batch rather than one event means the next overflows are cheap appends,
+        so the caller pays for one dump write per batch, not per event.
+        """
+        self._items.append(item)
+        self.bytes += item.size
+        if len(self._items) <= self.max_events and self.bytes <= self.max_bytes:
+            return []
+        evicted = self.take(self.evict_batch)
+        while self.bytes > self.max_bytes and self._items:  # one huge event can exceed a batch's worth
+            evicted.extend(self.take(self.evict_batch))
+        return evicted
+
+    def take(self, count: int) -> list[Item]:
+        taken = []
+        items = self._items
+        while items and len(taken) < count:
+            item = items.popleft()
+            self.bytes -= item.size
+            taken.append(item)
+        return taken

@@ -1,0 +1,232 @@
+"""Emitter: services hand it wide events; a background flusher delivers them down a fallback chain.
+
+Guarantees, stated plainly:
+- `emit()` never raises and never waits on I/O of a transport: it validates, serializes and
+  appends to a bounded LogBuffer. Only when the buffer is full does the caller itself write the
+  oldest batch to the local dump (one file write), so memory stays bounded instead of growing.
+- Every emitted event is accounted for: emitted = delivered (per transport) + dumped + dropped
+  (per reason) + dead_lettered (per cause) + pending; see `stats()`. Nothing is lost silently.
+- Batches go to the first healthy transport in the configured order. A failed transport is
+  retried after exponential backoff with jitter; the retry is the next batch itself (the probe),
+  and once it succeeds sending resumes there. The local dump is the last resort; past its disk
+  limit, events are dropped by level (debug, info, warn, then error/fatal) and counted.
+- Delivery is at least once: a batch whose send failed half-way goes whole to the next transport,
+  so an event can exist in two places; event_id makes the copies idempotent downstream.
+- Events already dumped stay in the dumps: the emitter never re-sends them after a recovery.
+  Replaying dumps into the landing zone is `logintel replay`'s job.
+- `close()` drains within its timeout; what a hung transport still holds then stays pending
+  (visible in stats), and the rest of the buffer is dumped.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import threading
+import time
+from collections import Counter
+from typing import Any, Mapping
+
+from logintel.deadletters import DeadLetter, DeadLetterStore
+from logintel.events import EventValidationError, WideEvent, parse_event
+from logintel.ingest.accounting import Accounting
+from logintel.ingest.buffer import Item, LogBuffer
+from logintel.ingest.emitter_config import EmitterConfig
+from logintel.ingest.transports.base import Health, Transport
+from logintel.ingest.transports.files import DumpWriter
+
+
+def build_transports(config: EmitterConfig) -> list[Transport]:
+    transports: list[Transport] = []
+    for spec in config.transports:
+        if spec.kind == "postgres":
+            from logintel.ingest.transports.postgres import PostgresTransport  # psycopg only if used
+            transports.append(PostgresTransport(spec.target, config.postgres_connect_timeout_s))
+        else:
+            from logintel.ingest.transports.files import FileTransport
+            transports.append(FileTransport(spec.target))
+    return transports
+
+
+class Emitter:
+    def __init__(self, config: EmitterConfig | Mapping[str, Any] | None = None,
+                 transports: list[Transport] | None = None):
+        if config is None:
+            config = EmitterConfig.from_env()
+        elif not isinstance(config, EmitterConfig):
+            config = EmitterConfig.from_dict(config)
+        self.config = config
+        self._transports = build_transports(config) if transports is None else list(transports)
+        self._health = [Health(config.backoff_base_s, config.backoff_cap_s) for _ in self._transports]
+        self._dump = DumpWriter(config.dump_dir, config.fsync, config.disk_limit_bytes)
+        self._dead_letters = DeadLetterStore(config.dead_letter_dir)
+        self._buffer = LogBuffer(config.buffer_max_events, config.buffer_max_bytes, config.batch_size)
+        self._acct = Accounting()
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._in_flight = 0       # taken from the buffer, not yet settled
+        self._flush_waiters = 0
+        self._closing = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="logintel-emitter", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)  # a process that forgets close() still drains its buffer
+
+    # -- the caller's side ---------------------------------------------------------------------
+
+    def emit(self, event: WideEvent | Mapping[str, Any]) -> None:
+        try:
+            item = self._item(event)
+        except EventValidationError as exc:
+            self._dead_letter(event, exc.cause, str(exc))
+            return
+        except Exception as exc:  # to_json on attributes that are not JSON, for one
+            self._dead_letter(event, "serialization", f"{type(exc).__name__}: {exc}")
+            return
+        with self._lock:
+            self._acct.emitted += 1
+            if self._closing:
+                self._acct.dropped["closed"] += 1
+                return
+            evicted = self._buffer.put(item)
+            if evicted:
+                self._in_flight += len(evicted)
+            elif len(self._buffer) == self.config.batch_size:
+                self._wake.notify_all()
+        if evicted:
+            self._settle_dump(evicted)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything emitted so far is settled; False if `timeout` ran out first."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._flush_waiters += 1
+            self._wake.notify_all()
+            try:
+                while len(self._buffer) or self._in_flight:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not self._thread.is_alive():
+                        return False
+                    self._wake.wait(remaining)
+                return True
+            finally:
+                self._flush_waiters -= 1
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Drain and stop; True if everything was settled within `timeout`."""
+        with self._lock:
+            if self._closed:
+                return not (len(self._buffer) or self._in_flight)
+            self._closing = True
+            self._closed = True
+            self._wake.notify_all()
+        atexit.unregister(self.close)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            # A transport is hanging on the last batch: dump what is still queued and leave that
+            # batch pending rather than close the transport under it.
+            with self._lock:
+                rest = self._buffer.take(len(self._buffer))
+                self._in_flight += len(rest)
+            if rest:
+                self._settle_dump(rest)
+            return False
+        for transport in self._transports:
+            try:
+                transport.close()
+            except Exception:
+                pass
+        return True
+
+    def __enter__(self) -> Emitter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def stats(self) -> dict:
+        with self._lock:
+            snapshot = self._acct.snapshot(pending=len(self._buffer) + self._in_flight)
+            snapshot["buffer"] = {"events": len(self._buffer), "bytes": self._buffer.bytes}
+            snapshot["transports"] = {t.name: h.describe() for t, h in zip(self._transports, self._health)}
+        snapshot["dump"] = {"dir": str(self._dump.root), "usage_bytes": self._dump.usage}
+        return snapshot
+
+    def _item(self, event: WideEvent | Mapping[str, Any]) -> Item:
+        if not isinstance(event, WideEvent):
+            event = parse_event(event)
+        line = event.to_json()
+        size = len(line) + 1 if line.isascii() else len(line.encode("utf-8", "surrogatepass")) + 1
+        return Item(event.timestamp, event.level, line, size)
+
+    def _dead_letter(self, payload: Any, cause: str, reason: str) -> None:
+        try:
+            text = payload if isinstance(payload, str) else json.dumps(payload, default=repr, ensure_ascii=False)
+        except Exception:
+            text = repr(payload)
+        try:
+            self._dead_letters.write([DeadLetter(stage="emit", source="emitter", cause=cause,
+                                                 reason=reason, payload=text)])
+            outcome = ("dead", cause)
+        except OSError as exc:
+            outcome = ("drop", f"dead_letter_error:{type(exc).__name__}")
+        with self._lock:
+            self._acct.emitted += 1
+            if outcome[0] == "dead":
+                self._acct.dead_lettered[cause] += 1
+            else:
+                self._acct.dropped[outcome[1]] += 1
+
+    # -- the flusher's side --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        interval = self.config.flush_interval_s
+        size = self.config.batch_size
+        while True:
+            with self._lock:
+                deadline = time.monotonic() + interval
+                while True:
+                    queued = len(self._buffer)
+                    if queued and (queued >= size or self._closing or self._flush_waiters
+                                   or time.monotonic() >= deadline):
+                        break
+                    if not queued and self._closing:
+                        return
+                    if not queued:
+                        deadline = time.monotonic() + interval  # the clock starts at the first event
+                    self._wake.wait(max(0.0, deadline - time.monotonic()))
+                batch = self._buffer.take(size)
+                self._in_flight += len(batch)
+            try:
+                self._deliver(batch)
+            except Exception as exc:
+                # Never let the flusher die holding a batch: count it, with why, and go on.
+                self._settle(len(batch), drops=Counter({f"flusher_error:{type(exc).__name__}": len(batch)}))
+
+    def _deliver(self, batch: list[Item]) -> None:
+        for transport, health in zip(self._transports, self._health):
+            if not health.ready(time.monotonic()):
+                continue
+            try:
+                transport.send(batch)
+            except Exception as exc:
+                health.failed(time.monotonic(), exc)
+                continue
+            health.succeeded()
+            self._settle(len(batch), delivered_to=transport.name)
+            return
+        self._settle_dump(batch)
+
+    def _settle_dump(self, batch: list[Item]) -> None:
+        written, drops = self._dump.write(batch)
+        self._settle(len(batch), dumped=written, drops=drops)
+
+    def _settle(self, count: int, delivered_to: str | None = None, dumped: int = 0,
+                drops: Counter | None = None) -> None:
+        with self._lock:
+            if delivered_to is not None:
+                self._acct.delivered[delivered_to] += count
+            self._acct.dumped += dumped
+            if drops:
+                self._acct.dropped.update(drops)
+            self._in_flight -= count
+            self._wake.notify_all()

@@ -1,0 +1,225 @@
+"""Unit tests of the emitter SDK: accounting, dead letters, fallback and recovery, logging adapter, config."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from logintel.deadletters import DeadLetterStore
+from logintel.events import WideEvent, parse_json_line
+from logintel.ingest import Emitter, EmitterConfig, LogHandler
+from logintel.ingest.emitter import build_transports
+from logintel.ingest.transports.base import Transport
+from logintel.store.landing import LandingUnavailable
+from tests.factories import event
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def config(tmp_path: Path, **overrides) -> EmitterConfig:
+    values = {"dump_dir": str(tmp_path / "dumps"), "dead_letter_dir": str(tmp_path / "dl"),
+              "transports": [{"type": "files", "dir": str(tmp_path / "landing")}],
+              "batch_size": 50, "flush_interval_s": 0.05, "backoff_base_s": 0.01, "backoff_cap_s": 0.05}
+    values.update(overrides)
+    return EmitterConfig.from_dict(values)
+
+
+def landed_lines(root: Path) -> list[str]:
+    return [line for path in sorted(root.glob("events/hour=*/*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def dumped_lines(root: Path) -> list[str]:
+    return [line for path in sorted(root.glob("*/*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def wait_for(predicate, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+class Switchable(Transport):
+    """A transport that is down until told otherwise, then records what it got."""
+
+    def __init__(self, name: str = "primary", up: bool = False, gate: threading.Event | None = None):
+        self.name = name
+        self.up = up
+        self.gate = gate
+        self.lines: list[str] = []
+
+    def send(self, items) -> None:
+        if self.gate is not None:
+            self.gate.wait(20)
+        if not self.up:
+            raise LandingUnavailable(f"{self.name} is down")
+        self.lines.extend(item.line for item in items)
+
+
+def test_invariant_holds_after_flush_and_close(tmp_path):
+    with Emitter(config(tmp_path)) as emitter:
+        for i in range(120):
+            emitter.emit(event(NOW))
+        assert emitter.flush(20)
+        stats = emitter.stats()
+        assert stats["balanced"] and stats["pending"] == 0
+        assert stats["emitted"] == 120 and stats["delivered"] == {"files": 120}
+    final = emitter.stats()
+    assert final["balanced"] and final["pending"] == 0 and final["emitted"] == 120
+    assert len(landed_lines(tmp_path / "landing")) == 120
+
+
+def test_invalid_dicts_are_dead_lettered_with_their_field(tmp_path):
+    good = event(NOW).to_record()
+    bad = [
+        {**good, "level": "loud"},
+        {**good, "status": 999},
+        {k: v for k, v in good.items() if k != "service"},
+        {**good, "duration_ms": -1},
+        "not an object",
+    ]
+    with Emitter(config(tmp_path)) as emitter:
+        emitter.emit(good)
+        for record in bad:
+            emitter.emit(record)
+    stats = emitter.stats()
+    expected = {"validation:level": 1, "validation:status": 1, "validation:service": 1,
+                "validation:duration_ms": 1, "validation:<record>": 1}
+    assert stats["dead_lettered"] == expected
+    assert stats["delivered"] == {"files": 1} and stats["balanced"] and stats["emitted"] == 6
+    store = DeadLetterStore(tmp_path / "dl")
+    assert dict(store.counts_by_cause()) == expected
+    payloads = [r["payload"] for r in store.records()]
+    assert any('"loud"' in p for p in payloads)  # the original record is kept
+
+
+def test_emit_never_raises(tmp_path):
+    emitter = Emitter(config(tmp_path))
+    unserializable = WideEvent(event_id="e-1", timestamp=NOW, service="s", route="/r", duration_ms=1.0,
+                               level="info", attributes={"obj": object()})
+    emitter.emit(unserializable)
+    emitter.emit(None)
+    emitter.emit(12)
+    assert emitter.close(20)
+    emitter.emit(event(NOW))  # after close: counted, not raised
+    stats = emitter.stats()
+    assert stats["dead_lettered"] == {"serialization": 1, "validation:<record>": 2}
+    assert stats["dropped"] == {"closed": 1}
+    assert stats["emitted"] == 4 and stats["balanced"]
+
+
+def test_falls_through_to_next_transport_and_recovers(tmp_path):
+    primary = Switchable(up=False)
+    cfg = config(tmp_path)
+    emitter = Emitter(cfg, transports=[primary, *build_transports(cfg)])
+    try:
+        for _ in range(30):
+            emitter.emit(event(NOW))
+        assert emitter.flush(20)
+        stats = emitter.stats()
+        assert stats["delivered"] == {"files": 30}
+        assert stats["transports"]["primary"]["healthy"] is False
+        assert "primary is down" in stats["transports"]["primary"]["last_error"]
+
+        primary.up = True
+
+        def resumed() -> bool:
+            emitter.emit(event(NOW))
+            emitter.flush(20)
+            return emitter.stats()["delivered"].get("primary", 0) > 0
+        assert wait_for(resumed)
+        on_files = emitter.stats()["delivered"]["files"]
+        for _ in range(20):  # once recovered, later events stay on the primary
+            emitter.emit(event(NOW))
+        assert emitter.flush(20)
+        stats = emitter.stats()
+        assert stats["transports"]["primary"]["healthy"] is True
+        assert stats["delivered"]["primary"] >= 21
+        assert stats["delivered"]["files"] == on_files
+    finally:
+        emitter.close(20)
+    stats = emitter.stats()
+    assert stats["balanced"] and stats["pending"] == 0 and stats["dumped"] == 0
+    assert len(primary.lines) + len(landed_lines(tmp_path / "landing")) == stats["emitted"]
+
+
+def test_full_buffer_dumps_oldest_batch_instead_of_growing(tmp_path):
+    gate = threading.Event()
+    stuck = Switchable(up=True, gate=gate)
+    emitter = Emitter(config(tmp_path, buffer_max_events=10, batch_size=5, flush_interval_s=0.01),
+                      transports=[stuck])
+    try:
+        for _ in range(40):
+            emitter.emit(event(NOW))
+        # The flusher holds at most one batch of 5; the buffer at most 10: the rest was dumped.
+        stats = emitter.stats()
+        assert stats["buffer"]["events"] <= 10
+        assert stats["dumped"] >= 40 - 10 - 5
+        assert stats["balanced"]
+    finally:
+        gate.set()
+        assert emitter.close(20)
+    stats = emitter.stats()
+    assert stats["balanced"] and stats["pending"] == 0
+    assert stats["dumped"] + stats["delivered"]["primary"] == 40
+    assert len(dumped_lines(tmp_path / "dumps")) == stats["dumped"]
+
+
+def test_log_handler_produces_valid_events(tmp_path):
+    emitter = Emitter(config(tmp_path, service="checkout"))
+    logger = logging.getLogger("checkout.api")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    handler = LogHandler(emitter)
+    logger.addHandler(handler)
+    try:
+        logger.info("charged %s", "u-1", extra={"route": "/charge", "status": 201, "cart": {"n": 2}})
+        logger.debug("plain")
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            logger.exception("failed to charge", extra={"error_code": "E42"})
+    finally:
+        logger.removeHandler(handler)
+        emitter.close(20)
+    assert emitter.stats()["delivered"] == {"files": 3}
+    events = {e.level: e for e in map(parse_json_line, landed_lines(tmp_path / "landing"))}
+    assert set(events) == {"info", "debug", "error"}
+    info = events["info"]
+    assert (info.service, info.route, info.status, info.error_message) == ("checkout", "/charge", 201, "charged u-1")
+    assert info.attributes["cart"] == repr({"n": 2}) and info.attributes["logger"] == "checkout.api"
+    assert events["debug"].route == "checkout.api"
+    error = events["error"]
+    assert error.error_type == "ZeroDivisionError" and error.error_code == "E42"
+    assert error.error_message.startswith("failed to charge") and "ZeroDivisionError" in error.error_message
+
+
+def test_config_from_dict_yaml_and_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOGINTEL_HOME", str(tmp_path / "home"))
+    default = EmitterConfig()
+    assert default.dump_dir == tmp_path / "home" / "dumps" and default.fsync == "batch"
+    yaml_file = tmp_path / "emit.yaml"
+    yaml_file.write_text("transports:\n  - {type: postgres, url: 'postgresql://x@h/db'}\n"
+                         "  - {type: files, dir: /tmp/land}\nbatch_size: 7\nfsync: always\n")
+    from_yaml = EmitterConfig.from_yaml(yaml_file)
+    assert [t.kind for t in from_yaml.transports] == ["postgres", "files"]
+    assert from_yaml.batch_size == 7 and from_yaml.fsync == "always"
+    from_env = EmitterConfig.from_env({
+        "LOGINTEL_EMIT_TRANSPORTS": "files", "LOGINTEL_EMIT_FILES_DIR": "/tmp/land",
+        "LOGINTEL_EMIT_DISK_LIMIT_BYTES": "1000", "LOGINTEL_EMIT_FLUSH_INTERVAL_S": "0.5"})
+    assert from_env.transports[0].target == "/tmp/land"
+    assert from_env.disk_limit_bytes == 1000 and from_env.flush_interval_s == 0.5
+    with pytest.raises(ValueError, match="batch_sise"):
+        EmitterConfig.from_dict({"batch_sise": 3})
+    with pytest.raises(ValueError, match="fsync"):
+        EmitterConfig.from_dict({"fsync": "sometimes"})
+    with pytest.raises(ValueError, match="unknown kind"):
+        EmitterConfig.from_dict({"transports": [{"type": "kafka", "target": "x"}]})
