@@ -176,6 +176,24 @@ def cmd_replay(args) -> int:
     return 0 if report.accounted() else 1
 
 
+def cmd_policy_server(args) -> int:
+    import os
+    from logintel.ingest.policy_server import POLICY_PATH, PolicyStore, make_server
+    store = PolicyStore(args.policy)  # an invalid policy file is a PolicyError: reported by main()
+    token = os.environ.get(args.token_env) or None
+    server = make_server(store, args.host, args.port, token)
+    host, port = server.server_address[:2]
+    policy = store.current()[0]
+    print(f"serving sampling policy v{policy.version} on http://{host}:{port}{POLICY_PATH}")
+    print(f"  updates: {'PUT with Authorization: Bearer $' + args.token_env if token else f'disabled (${args.token_env} is not set)'}")
+    print(f"  persisted to: {store.path or '(memory only: no --policy FILE)'}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
 def cmd_templates(args) -> int:
     from logintel.analysis.templates.cli import run_templates
     return run_templates(args.paths, args.json, Path(args.state) if args.state else None)
@@ -240,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="dump files or folders (default: $LOGINTEL_HOME/dumps)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("policy-server", help="serve versioned sampling policies to emitters (PUT needs a token)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--policy", metavar="FILE", help="policy file (JSON or YAML) to serve and to persist updates to")
+    p.add_argument("--token-env", default="LOGINTEL_POLICY_TOKEN", metavar="VAR",
+                   help="environment variable holding the bearer token for updates")
+    p.set_defaults(func=cmd_policy_server)
 
     p = sub.add_parser("demo", help="simulate a day with injected incidents and materialize every partition")
     p.add_argument("--hours", type=int, default=24)

@@ -222,4 +222,4 @@ def test_config_from_dict_yaml_and_env(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="fsync"):
         EmitterConfig.from_dict({"fsync": "sometimes"})
     with pytest.raises(ValueError, match="unknown kind"):
-        EmitterConfig.from_dict({"transports": [{"type": "kafka", "target": "x"}]})
+        EmitterConfig.from_dict({"transports": [{"type": "rabbitmq", "target": "x"}]})

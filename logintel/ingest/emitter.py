@@ -16,6 +16,8 @@ Guarantees, stated plainly:
   Replaying dumps into the landing zone is `logintel replay`'s job.
 - `close()` drains within its timeout; what a hung transport still holds then stays pending
   (visible in stats), and the rest of the buffer is dumped.
+- With a sampler (or `sampling_policy` in the config), normal events may be sampled out before
+  they are enqueued: counted as dropped["sampled_out"]; kept ones carry their sample_rate.
 """
 from __future__ import annotations
 
@@ -31,14 +33,32 @@ from logintel.events import EventValidationError, WideEvent, parse_event
 from logintel.ingest.accounting import Accounting
 from logintel.ingest.buffer import Item, LogBuffer
 from logintel.ingest.emitter_config import EmitterConfig
+from logintel.ingest.sampling import DynamicSampler
 from logintel.ingest.transports.base import Health, Transport
 from logintel.ingest.transports.files import DumpWriter
+
+
+def _sampling(config: EmitterConfig, sampler: DynamicSampler | None):
+    """The sampler to use and, when the config names a policy source, the client that feeds it."""
+    if sampler is not None or not config.sampling_policy:
+        return sampler, None
+    from logintel.ingest.policy_client import PolicyClient
+    sampler = DynamicSampler()  # keeps everything (policy version 0) until a policy arrives
+    client = PolicyClient(config.sampling_policy, config.policy_poll_s, sampler.set_policy)
+    if not client.is_url:
+        client.poll()  # a local file is cheap to read: apply it before the first event
+    return sampler, client
 
 
 def build_transports(config: EmitterConfig) -> list[Transport]:
     transports: list[Transport] = []
     for spec in config.transports:
-        if spec.kind == "postgres":
+        if spec.kind == "kafka":
+            from logintel.ingest.transports.kafka import KafkaTransport  # confluent-kafka only if used
+            options = dict(spec.options)
+            transports.append(KafkaTransport(spec.target, options["topic"], dict(options.get("producer_config", ())),
+                                             options.get("delivery_timeout_s", 10)))
+        elif spec.kind == "postgres":
             from logintel.ingest.transports.postgres import PostgresTransport  # psycopg only if used
             transports.append(PostgresTransport(spec.target, config.postgres_connect_timeout_s))
         else:
@@ -49,7 +69,7 @@ def build_transports(config: EmitterConfig) -> list[Transport]:
 
 class Emitter:
     def __init__(self, config: EmitterConfig | Mapping[str, Any] | None = None,
-                 transports: list[Transport] | None = None):
+                 transports: list[Transport] | None = None, sampler: DynamicSampler | None = None):
         if config is None:
             config = EmitterConfig.from_env()
         elif not isinstance(config, EmitterConfig):
@@ -61,6 +81,9 @@ class Emitter:
         self._dead_letters = DeadLetterStore(config.dead_letter_dir)
         self._buffer = LogBuffer(config.buffer_max_events, config.buffer_max_bytes, config.batch_size)
         self._acct = Accounting()
+        self.sampler, self.policy_client = _sampling(config, sampler)
+        if self.sampler is not None and self.sampler.buffer_fill is None:
+            self.sampler.buffer_fill = self._buffer_fill
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._in_flight = 0       # taken from the buffer, not yet settled
@@ -70,12 +93,20 @@ class Emitter:
         self._thread = threading.Thread(target=self._run, name="logintel-emitter", daemon=True)
         self._thread.start()
         atexit.register(self.close)  # a process that forgets close() still drains its buffer
+        if self.policy_client is not None:
+            self.policy_client.start()
 
     # -- the caller's side ---------------------------------------------------------------------
 
     def emit(self, event: WideEvent | Mapping[str, Any]) -> None:
         try:
-            item = self._item(event)
+            parsed = event if isinstance(event, WideEvent) else parse_event(event)
+            if self.sampler is not None:
+                parsed = self.sampler.apply(parsed)
+                if parsed is None:
+                    self._count_drop("sampled_out")
+                    return
+            item = self._item(parsed)
         except EventValidationError as exc:
             self._dead_letter(event, exc.cause, str(exc))
             return
@@ -120,6 +151,8 @@ class Emitter:
             self._closed = True
             self._wake.notify_all()
         atexit.unregister(self.close)
+        if self.policy_client is not None:
+            self.policy_client.stop(timeout=1.0)
         self._thread.join(timeout)
         if self._thread.is_alive():
             # A transport is hanging on the last batch: dump what is still queued and leave that
@@ -149,7 +182,20 @@ class Emitter:
             snapshot["buffer"] = {"events": len(self._buffer), "bytes": self._buffer.bytes}
             snapshot["transports"] = {t.name: h.describe() for t, h in zip(self._transports, self._health)}
         snapshot["dump"] = {"dir": str(self._dump.root), "usage_bytes": self._dump.usage}
+        snapshot["policy"] = None if self.sampler is None else self.sampler.describe()
+        if self.policy_client is not None:
+            snapshot["policy"]["client"] = self.policy_client.describe()
         return snapshot
+
+    def _buffer_fill(self) -> float:
+        # Read without the lock: an estimate is enough for the sampler, and emit() must not wait.
+        buffer = self._buffer
+        return max(len(buffer) / buffer.max_events, buffer.bytes / buffer.max_bytes)
+
+    def _count_drop(self, reason: str) -> None:
+        with self._lock:
+            self._acct.emitted += 1
+            self._acct.dropped[reason] += 1
 
     def _item(self, event: WideEvent | Mapping[str, Any]) -> Item:
         if not isinstance(event, WideEvent):

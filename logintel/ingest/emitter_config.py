@@ -12,15 +12,16 @@ from typing import Any, Mapping
 
 from logintel.config import DEFAULT_HOME
 
-TRANSPORT_KINDS = ("postgres", "files")
+TRANSPORT_KINDS = ("kafka", "postgres", "files")
 FSYNC_POLICIES = ("batch", "always", "never")
 ENV_PREFIX = "LOGINTEL_EMIT_"
 
 
 @dataclass(frozen=True)
 class TransportSpec:
-    kind: str     # "postgres" or "files"
-    target: str   # a PostgreSQL URL, or the file landing zone's root directory
+    kind: str     # "kafka", "postgres" or "files"
+    target: str   # Kafka bootstrap servers, a PostgreSQL URL, or the file landing zone's root directory
+    options: tuple[tuple[str, Any], ...] = ()  # kafka: topic, delivery_timeout_s, producer properties
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class EmitterConfig:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     postgres_connect_timeout_s: int = 5
+    sampling_policy: str | None = None    # a policy file or a policy server's URL; None: no sampling
+    policy_poll_s: float = 30.0
 
     def __post_init__(self) -> None:
         home = Path(os.environ.get("LOGINTEL_HOME") or DEFAULT_HOME).expanduser()
@@ -58,7 +61,7 @@ class EmitterConfig:
                      "postgres_connect_timeout_s"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1 (got {getattr(self, name)})")
-        for name in ("flush_interval_s", "backoff_base_s", "backoff_cap_s"):
+        for name in ("flush_interval_s", "backoff_base_s", "backoff_cap_s", "policy_poll_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: must be > 0 (got {getattr(self, name)})")
 
@@ -74,7 +77,7 @@ class EmitterConfig:
         for key, value in data.items():
             if key == "transports":
                 values[key] = tuple(_transport(item) for item in (value or ()))
-            elif value is None or key in ("dump_dir", "dead_letter_dir", "service", "fsync"):
+            elif value is None or key in ("dump_dir", "dead_letter_dir", "service", "fsync", "sampling_policy"):
                 values[key] = value
             else:
                 values[key] = _number(key, value, float if key.endswith("_s") else int)
@@ -101,8 +104,12 @@ class EmitterConfig:
                 data[name] = value
         chain = [k.strip() for k in env.get(ENV_PREFIX + "TRANSPORTS", "").split(",") if k.strip()]
         targets = {"postgres": env.get(ENV_PREFIX + "POSTGRES_URL") or env.get("LOGINTEL_POSTGRES_URL"),
-                   "files": env.get(ENV_PREFIX + "FILES_DIR")}
+                   "files": env.get(ENV_PREFIX + "FILES_DIR"),
+                   "kafka": env.get(ENV_PREFIX + "KAFKA_BOOTSTRAP_SERVERS")}
         data["transports"] = [{"type": kind, "target": targets.get(kind)} for kind in chain]
+        for spec in data["transports"]:
+            if spec["type"] == "kafka" and env.get(ENV_PREFIX + "KAFKA_TOPIC"):
+                spec["topic"] = env[ENV_PREFIX + "KAFKA_TOPIC"]
         return cls.from_dict(data)
 
     def with_overrides(self, **changes: Any) -> EmitterConfig:
@@ -115,11 +122,37 @@ def _transport(item: Any) -> TransportSpec:
     if not isinstance(item, Mapping):
         raise ValueError(f"transports: each entry must be a mapping, got {item!r}")
     kind = item.get("type") or item.get("kind")
-    target = item.get("target") or item.get("url") or item.get("dir")
-    unknown = set(item) - {"type", "kind", "target", "url", "dir"}
+    target = item.get("target") or item.get("url") or item.get("dir") or item.get("bootstrap_servers")
+    common = {"type", "kind", "target", "url", "dir", "bootstrap_servers"}
+    if kind == "kafka":
+        return TransportSpec(kind="kafka", target=str(target) if target else "",
+                             options=_kafka_options(item, common))
+    unknown = set(item) - common
     if unknown:
         raise ValueError(f"transports: unknown key(s) {sorted(unknown)} in {kind!r}")
     return TransportSpec(kind=str(kind), target=str(target) if target else "")
+
+
+def _kafka_options(item: Mapping[str, Any], common: set[str]) -> tuple[tuple[str, Any], ...]:
+    """topic, delivery_timeout_s, and producer properties: nested under `producer_config`, or given
+    at the top level by their librdkafka names, which all contain a dot (`linger.ms`)."""
+    if not item.get("topic"):
+        raise ValueError("transports: kafka needs a topic")
+    producer = dict(item.get("producer_config") or {})
+    options: dict[str, Any] = {"topic": str(item["topic"])}
+    for key, value in item.items():
+        if key in common or key in ("topic", "producer_config"):
+            continue
+        if key == "delivery_timeout_s":
+            options[key] = _number(key, value, float)
+        elif "." in key:
+            producer[key] = value
+        else:
+            raise ValueError(f"transports: unknown key {key!r} in 'kafka' (producer properties "
+                             "go under producer_config)")
+    if producer:
+        options["producer_config"] = tuple(sorted(producer.items()))
+    return tuple(sorted(options.items()))
 
 
 def _number(key: str, value: Any, kind: type) -> int | float:
