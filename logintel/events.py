@@ -121,11 +121,18 @@ class WideEvent:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_record(), ensure_ascii=False, separators=(",", ":"))
+        return _ENCODER.encode(self.to_record())
+
+
+# One encoder for every event: building one per call costs more than a small event's encoding.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def format_timestamp(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """2026-11-23T10:00:01.123000Z. isoformat is several times faster than strftime on this path."""
+    if ts.utcoffset() != timedelta(0):
+        ts = ts.astimezone(timezone.utc)
+    return ts.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_timestamp(value: Any, field_name: str = "timestamp", now: datetime | None = None) -> datetime:
