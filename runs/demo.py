@@ -99,6 +99,8 @@ def main(args) -> int:
     _step("injected incidents vs what was found")
     for m in matches:
         found = ", ".join(m["incident_ids"]) or "not found"
+        if m["folded"]:
+            found += f" (+{m['folded']} rule incidents folded into it)"
         print(f"    {m['scenario']:<26} {m['start'][11:16]}–{m['end'][11:16]}  → {found}")
     print()
     print(f"done in {time.perf_counter() - started:.0f}s")

@@ -14,9 +14,15 @@ def _overlaps(row: dict, label) -> bool:
 
 def match_labels(rows: list[dict], labels) -> list[dict]:
     """For each injected scenario, the incidents that overlap it in time and service."""
-    return [{"scenario": label.scenario, "cause": label.cause, "start": label.start.isoformat(),
-             "end": label.end.isoformat(),
-             "incident_ids": [r["incident_id"] for r in rows if _overlaps(r, label)]} for label in labels]
+    matches = []
+    for label in labels:
+        found = [r for r in rows if _overlaps(r, label)]
+        matches.append({"scenario": label.scenario, "cause": label.cause, "start": label.start.isoformat(),
+                        "end": label.end.isoformat(),
+                        # rule incidents folded into a cluster incident are reached through it
+                        "incident_ids": [r["incident_id"] for r in found if not r.get("merged_into")],
+                        "folded": sum(1 for r in found if r.get("merged_into"))})
+    return matches
 
 
 def write_report(settings, rows: list[dict], labels, matches: list[dict]) -> dict:
