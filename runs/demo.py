@@ -2,7 +2,6 @@
 partition through Dagster (recorded in the instance under LOGINTEL_HOME), and report."""
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from datetime import datetime, timedelta, timezone

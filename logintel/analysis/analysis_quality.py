@@ -3,17 +3,18 @@ that covers most of it, its purity and recall over error events, and whether its
 true cause component."""
 from __future__ import annotations
 
+from logintel.analysis.cluster_incidents import IN_GROUPS_SQL, group_keys
 from logintel.analysis.incidents import list_incidents
 from logintel.analysis.windows import ERROR_SQL
 
 
 def _incident_traces(con, incident: dict) -> set[str]:
-    keys = [f"{s}|{r}|{c}" for s in incident["services"] for r in incident["routes"]
-            for c in (incident["error_codes"] or [""])]
+    keys = group_keys((s, r, c) for s in incident["services"] for r in incident["routes"]
+                      for c in (incident["error_codes"] or [""]))
     rows = con.execute(f"""
         SELECT DISTINCT trace_id FROM raw_events
         WHERE ts >= $a AND ts < $b AND {ERROR_SQL} AND trace_id IS NOT NULL
-          AND list_contains($keys, service || '|' || route || '|' || coalesce(error_code, ''))""",
+          AND {IN_GROUPS_SQL}""",
                        {"a": incident["start_time"], "b": incident["end_time"], "keys": keys}).fetchall()
     return {r[0] for r in rows}
 

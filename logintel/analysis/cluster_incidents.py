@@ -24,10 +24,17 @@ MIN_SHARED_FRACTION = 0.6
 # Most of a cluster incident's errors must be the server's (5xx, level error/fatal), not the client's.
 MIN_SERVER_ERROR_SHARE = 0.5
 SERVER_ERROR_SQL = "(level IN ('error', 'fatal') OR coalesce(status, 0) >= 500)"
+# Events of a set of (service, route, error_code) groups, passed as `$keys` from `group_keys`.
+IN_GROUPS_SQL = "list_contains($keys, service || '|' || route || '|' || coalesce(error_code, ''))"
 MAX_ONSET_GAP_MINUTES = 4
 # A follower's busiest window holds at least this share of the threshold (background stays below it).
 FOLLOWER_FRACTION = 0.5
 MIN_OVERLAP = 0.5
+
+
+def group_keys(groups) -> list[str]:
+    """(service, route, error_code) groups as the strings IN_GROUPS_SQL compares against."""
+    return [f"{service}|{route}|{code or ''}" for service, route, code in groups]
 
 
 def _cluster_rows(con, start: datetime, include_noise: bool = False):
@@ -66,11 +73,11 @@ def shared_attributes(con, start: datetime, end: datetime, groups: list[tuple]) 
     (a dependency they share), and latencies that rose far above the hour before (a slow dependency)."""
     if not groups:
         return []
-    keys = [f"{s}|{r}|{c or ''}" for s, r, c in groups]
+    keys = group_keys(groups)
     rows = con.execute(f"""
         SELECT service, attributes FROM raw_events
         WHERE ts >= $a AND ts < $b AND {ERROR_SQL}
-          AND list_contains($keys, service || '|' || route || '|' || coalesce(error_code, ''))
+          AND {IN_GROUPS_SQL}
         USING SAMPLE 3000 ROWS""", {"a": start, "b": end, "keys": keys}).fetchall()
     per_service: Counter = Counter(service for service, _ in rows)
     counts: Counter = Counter()
@@ -95,17 +102,17 @@ def _slow_dependencies(con, start: datetime, end: datetime, groups: list[tuple])
     """Latency attributes (db.duration_ms, upstream.duration_ms, …) whose median during the incident
     is many times the same services' median in the hour before."""
     services = sorted({g[0] for g in groups})
-    keys = [f"{s}|{r}|{c or ''}" for s, r, c in groups]
+    keys = group_keys(groups)
     # Which latency attributes the errors carry, from a sample; then each one's medians, read directly.
     names = sorted({k for (k,) in con.execute(f"""
         SELECT DISTINCT unnest(json_keys(attributes)) FROM (
             SELECT attributes FROM raw_events WHERE ts >= $a AND ts < $b AND {ERROR_SQL}
-              AND list_contains($keys, service || '|' || route || '|' || coalesce(error_code, ''))
+              AND {IN_GROUPS_SQL}
             USING SAMPLE 500 ROWS)""", {"a": start, "b": end, "keys": keys}).fetchall()
         if k.endswith("duration_ms")})
     rows = []
     for name in names:
-        during, before = con.execute(f"""
+        during, before = con.execute("""
             SELECT median(TRY_CAST(attributes->>$k AS DOUBLE)) FILTER (WHERE ts >= $a),
                    median(TRY_CAST(attributes->>$k AS DOUBLE)) FILTER (WHERE ts < $a)
             FROM raw_events WHERE ts >= $a - INTERVAL 1 HOUR AND ts < $b AND list_contains($services, service)""",
@@ -124,12 +131,12 @@ def _slow_dependencies(con, start: datetime, end: datetime, groups: list[tuple])
 def _dependency_name(con, start: datetime, end: datetime, groups: list[tuple], target: str) -> str | None:
     """Which instance of the slow dependency, as the incident's own errors name it: `db.instance` for
     db, the attribute itself for upstream."""
-    keys = [f"{s}|{r}|{c or ''}" for s, r, c in groups]
+    keys = group_keys(groups)
     for key in (f"{target}.instance", f"{target}.name", target):
         row = con.execute(f"""
             SELECT attributes->>$k AS v, count(*) AS n FROM raw_events
             WHERE ts >= $a AND ts < $b AND {ERROR_SQL} AND attributes->>$k IS NOT NULL
-              AND list_contains($keys, service || '|' || route || '|' || coalesce(error_code, ''))
+              AND {IN_GROUPS_SQL}
             GROUP BY v ORDER BY n DESC LIMIT 1""", {"k": key, "a": start, "b": end, "keys": keys}).fetchone()
         if row and row[0] and not row[0].lstrip("-").replace(".", "").isdigit():
             return row[0]
@@ -137,7 +144,7 @@ def _dependency_name(con, start: datetime, end: datetime, groups: list[tuple], t
 
 
 def _cluster_id(groups: list[tuple], first_window: datetime) -> str:
-    key = "cluster|" + ";".join(sorted(f"{s}|{r}|{c or ''}" for s, r, c in groups)) + "|" + first_window.isoformat()
+    key = "cluster|" + ";".join(sorted(group_keys(groups))) + "|" + first_window.isoformat()
     return "inc-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -208,6 +215,7 @@ def detect_cluster_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thr
     for candidate in _merge_co_occurring(_candidates(con, start, threshold, window_minutes)):
         rows = sorted(candidate["rows"], key=lambda r: -r[6])
         groups = sorted({(r[2], r[3], r[4]) for r in rows}, key=str)
+        keys = group_keys(groups)
         services = sorted({g[0] for g in groups})
         if len(services) < 2:
             continue  # within one service the threshold rules already see each group
@@ -215,23 +223,20 @@ def detect_cluster_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thr
         cluster = next((c for c in candidate["clusters"] if isinstance(c, int)), -1)
         seg_start, seg_end = start + timedelta(minutes=first_minute), start + timedelta(minutes=last_minute)
         errors = sum(r[6] for r in rows)
+        segment = {"a": seg_start, "b": seg_end, "keys": keys}
         facts = con.execute(f"""
             SELECT count(DISTINCT user_id) FILTER (WHERE {ERROR_SQL}), count(DISTINCT trace_id) FILTER (WHERE {ERROR_SQL}),
                    coalesce(sum(sample_rate), 0), quantile_cont(duration_ms, 0.99) FILTER (WHERE {ERROR_SQL}),
                    coalesce(sum(sample_rate) FILTER (WHERE {SERVER_ERROR_SQL}), 0),
                    coalesce(sum(sample_rate) FILTER (WHERE {ERROR_SQL}), 0)
             FROM raw_events WHERE ts >= $a AND ts < $b
-              AND list_contains($keys, service || '|' || route || '|' || coalesce(error_code, ''))""",
-                            {"a": seg_start, "b": seg_end,
-                             "keys": [f"{s}|{r}|{c or ''}" for s, r, c in groups]}).fetchone()
-        traces = [t[0] for t in con.execute(f"""
-            SELECT trace_id FROM raw_events WHERE ts >= $a AND ts < $b AND {ERROR_SQL} AND trace_id IS NOT NULL
-              AND list_contains($keys, service || '|' || route || '|' || coalesce(error_code, ''))
-            GROUP BY trace_id ORDER BY min(ts) LIMIT {MAX_RELATED_TRACES}""",
-                                                  {"a": seg_start, "b": seg_end,
-                                                   "keys": [f"{s}|{r}|{c or ''}" for s, r, c in groups]}).fetchall()]
+              AND {IN_GROUPS_SQL}""", segment).fetchone()
         if facts[5] and facts[4] / facts[5] < MIN_SERVER_ERROR_SHARE:
             continue  # declined cards and empty stock travelling up a call chain are business, not an outage
+        traces = [t[0] for t in con.execute(f"""
+            SELECT trace_id FROM raw_events WHERE ts >= $a AND ts < $b AND {ERROR_SQL} AND trace_id IS NOT NULL
+              AND {IN_GROUPS_SQL}
+            GROUP BY trace_id ORDER BY min(ts) LIMIT {MAX_RELATED_TRACES}""", segment).fetchall()]
         continued = _continued_id(con, start, groups)
         incident_id, first_seen = continued if continued else (_cluster_id(groups, seg_start), seg_start)
         users, trace_total, requests, p99 = int(facts[0]), int(facts[1]), int(facts[2]), facts[3]
@@ -240,19 +245,17 @@ def detect_cluster_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thr
                     for t, ts, svc, code, msg in con.execute(f"""
             SELECT any_value(trace_id), min(ts), service, error_code, any_value(error_message) FROM raw_events
             WHERE ts >= $a AND ts < $b AND {ERROR_SQL}
-              AND list_contains($keys, service || '|' || route || '|' || coalesce(error_code, ''))
-            GROUP BY service, error_code ORDER BY min(ts) LIMIT 5""",
-                                                                  {"a": seg_start, "b": seg_end,
-                                                                   "keys": [f"{s}|{r}|{c or ''}" for s, r, c in groups]}).fetchall()]
+              AND {IN_GROUPS_SQL}
+            GROUP BY service, error_code ORDER BY min(ts) LIMIT 5""", segment).fetchall()]
         still_open = data_end is not None and seg_end >= data_end.replace(tzinfo=None) - timedelta(minutes=1)
         top = rows[0]
         minutes_long = (seg_end - first_seen).total_seconds() / 60
+        rate = errors / requests if requests else 0.0
         found.append(Incident(
             incident_id=incident_id, partition_hour=start, service=top[2], route=top[3], error_code=top[4],
             start_time=seg_start, end_time=seg_end, first_seen=first_seen, breached_windows=0, threshold=threshold,
-            peak_errors=peak, errors=int(errors), requests=requests, error_rate=errors / requests if requests else 0.0,
-            users_affected=users, p99_ms=p99,
-            severity=severity(peak, threshold, users, minutes_long, errors / requests if requests else 0.0),
+            peak_errors=peak, errors=int(errors), requests=requests, error_rate=rate,
+            users_affected=users, p99_ms=p99, severity=severity(peak, threshold, users, minutes_long, rate),
             status="open" if still_open else "resolved", related_traces=traces, related_traces_total=trace_total, kind="cluster",
             services=services, routes=sorted({g[1] for g in groups}),
             error_codes=sorted({g[2] for g in groups if g[2]}),

@@ -17,6 +17,7 @@ import duckdb
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import ERROR_SQL, WindowSpec
 from logintel.store.landing import HOUR
+from logintel.store.warehouse import transaction
 
 INCIDENTS_DDL = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -176,7 +177,7 @@ def _describe(con, service, route, code, first_window, seg_start, seg_end, parti
           AND {ERROR_SQL} AND trace_id IS NOT NULL
         GROUP BY trace_id ORDER BY min(ts) LIMIT {MAX_RELATED_TRACES}
     """, {"s": service, "r": route, "c": code, "a": seg_start, "b": seg_end}).fetchall()]
-    examples = [r[0] for r in con.execute(f"""
+    examples = [r[0] for r in con.execute("""
         SELECT DISTINCT error_message FROM raw_events
         WHERE service = $s AND route = $r AND error_code IS NOT DISTINCT FROM $c AND ts >= $a AND ts < $b
           AND error_message IS NOT NULL LIMIT 3
@@ -209,8 +210,7 @@ def replace_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, incidents:
     ensure_schema(con)
     start = hour.replace(tzinfo=None)
     placeholders = ", ".join("?" for _ in _INCIDENT_COLUMNS)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM incidents WHERE partition_hour = $start AND kind IN ({', '.join(repr(k) for k in kinds)})",
                     {"start": start})
         for i in incidents:
@@ -220,10 +220,6 @@ def replace_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, incidents:
                 i.error_rate, i.users_affected, i.p99_ms, i.severity, i.status, i.summary, i.writer,
                 i.related_traces, i.related_traces_total, json.dumps(i.evidence), json.dumps(i.grounding),
                 i.services, i.routes, i.error_codes, i.root_cause_analysis, i.merged_into])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 _SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END"

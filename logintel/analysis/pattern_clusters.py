@@ -14,6 +14,7 @@ import numpy as np
 from logintel.analysis.clustering import ClusterConfig, cluster_patterns
 from logintel.analysis.embeddings import Embedder, EmbeddingCache, HashingSvdEmbedder
 from logintel.config import Settings
+from logintel.store.warehouse import transaction
 
 log = logging.getLogger("logintel.clusters")
 
@@ -104,29 +105,24 @@ def cluster_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: 
         log.warning("clustering failed for %s (%s: %s); every pattern left unclustered",
                     start, type(exc).__name__, exc)
         result = unclustered(len(rows), weights, f"failed: {type(exc).__name__}: {exc}"[:200])
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM pattern_clusters WHERE partition_hour = $h", {"h": start})
         if rows:
             con.executemany("INSERT INTO pattern_clusters VALUES (?, ?, ?, ?, ?, ?, ?)", [
                 (start, pid, int(result.labels[i]), float(result.projection[i, 0]), float(result.projection[i, 1]),
                  embedder.name, result.method) for i, pid in enumerate(ids)])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     table = []
     for label in range(result.n_clusters):
         members = [i for i in range(len(rows)) if result.labels[i] == label]
+        heaviest = max(members, key=lambda i: rows[i][2]) if members else None
         table.append({"cluster": label, "patterns": len(members),
                       "services": ", ".join(sorted({rows[i][4] for i in members})),
                       "errors": int(sum(rows[i][3] for i in members)),
-                      "top": max(members, key=lambda i: rows[i][2]) if members else ""})
-        table[-1]["top"] = rows[table[-1]["top"]][1][:90] if members else ""
+                      "top": rows[heaviest][1][:90] if heaviest is not None else ""})
     names = [r[1] for r in rows]
-    if plot_path is not None and rows:
-        plot_path.parent.mkdir(parents=True, exist_ok=True)
-        plot_clusters(result, names, plot_path)
-    return {"plot_path": str(plot_path) if plot_path is not None and rows else None,"patterns": len(rows), "clusters": result.n_clusters, "noise": result.noise, "method": result.method,
-            "table": table[:15], "plot_markdown": plot_as_markdown(result, names) if rows else "_no patterns_",
+    plotted = plot_path is not None and bool(rows)
+    if plotted:
+        plot_clusters(result, names, plot_path)  # creates the folder
+    return {"plot_path": str(plot_path) if plotted else None, "patterns": len(rows),
+            "clusters": result.n_clusters, "noise": result.noise, "method": result.method, "table": table[:15], "plot_markdown": plot_as_markdown(result, names) if rows else "_no patterns_",
             "elapsed_s": time.perf_counter() - started}

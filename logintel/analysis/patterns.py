@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from logintel.analysis.templates import TemplateMiner
 from logintel.analysis.windows import ERROR_SQL
-from logintel.store.landing import HOUR
+from logintel.store.warehouse import transaction
 
 EVENT_PATTERNS_DDL = """
 CREATE TABLE IF NOT EXISTS event_patterns (
@@ -73,42 +73,38 @@ def mine_patterns(con: duckdb.DuckDBPyConnection, hour: datetime, miner: Templat
                         "template_id": pa.array([m.template_id for m in matches], pa.string()),
                         "template": pa.array([m.template for m in matches], pa.string())})
     con.register("message_templates", mapping)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM event_patterns WHERE partition_hour = $start", {"start": start})
-        con.execute("DELETE FROM pattern_activity WHERE partition_hour = $start", {"start": start})
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE tagged AS
-            SELECT e.ts, e.service, e.route, e.error_code, e.sample_rate, e.user_id, {ERROR_SQL} AS is_error,
-                   m.template_id, m.template
-            FROM raw_events e JOIN message_templates m ON coalesce(e.error_message, '') = m.message
-            WHERE {scope}""",
-                    {"start": start})
-        rows = con.execute("""
-            SELECT template_id, any_value(template), service, route, error_code, sum(sample_rate),
-                   coalesce(sum(sample_rate) FILTER (WHERE is_error), 0), count(DISTINCT user_id), min(ts), max(ts)
-            FROM tagged GROUP BY template_id, service, route, error_code""").fetchall()
-        ids = []
-        for tid, template, service, route, code, events, errors, users, first, last in rows:
-            pid = pattern_id(tid, service, route, code)
-            ids.append((pid, tid, service, route, code))
-            con.execute("INSERT INTO event_patterns VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
-                start, pid, tid, template, service, route, code, int(events), int(errors), int(users), first, last,
-                summary_text(template, service, route, code)])
-        con.register("pattern_ids", pa.table({
-            "pattern_id": [i[0] for i in ids], "template_id": [i[1] for i in ids], "service": [i[2] for i in ids],
-            "route": [i[3] for i in ids], "error_code": pa.array([i[4] for i in ids], pa.string())}))
-        con.execute("""
-            INSERT INTO pattern_activity
-            SELECT $start, p.pattern_id, (epoch(t.ts)::BIGINT // 60 - epoch($start)::BIGINT // 60)::INTEGER AS minute,
-                   sum(t.sample_rate)
-            FROM tagged t JOIN pattern_ids p ON t.template_id = p.template_id AND t.service = p.service
-                 AND t.route = p.route AND t.error_code IS NOT DISTINCT FROM p.error_code
-            GROUP BY ALL""", {"start": start})
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute("DELETE FROM event_patterns WHERE partition_hour = $start", {"start": start})
+            con.execute("DELETE FROM pattern_activity WHERE partition_hour = $start", {"start": start})
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE tagged AS
+                SELECT e.ts, e.service, e.route, e.error_code, e.sample_rate, e.user_id, {ERROR_SQL} AS is_error,
+                       m.template_id, m.template
+                FROM raw_events e JOIN message_templates m ON coalesce(e.error_message, '') = m.message
+                WHERE {scope}""",
+                        {"start": start})
+            rows = con.execute("""
+                SELECT template_id, any_value(template), service, route, error_code, sum(sample_rate),
+                       coalesce(sum(sample_rate) FILTER (WHERE is_error), 0), count(DISTINCT user_id), min(ts), max(ts)
+                FROM tagged GROUP BY template_id, service, route, error_code""").fetchall()
+            ids = []
+            for tid, template, service, route, code, events, errors, users, first, last in rows:
+                pid = pattern_id(tid, service, route, code)
+                ids.append((pid, tid, service, route, code))
+                con.execute("INSERT INTO event_patterns VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+                    start, pid, tid, template, service, route, code, int(events), int(errors), int(users), first, last,
+                    summary_text(template, service, route, code)])
+            con.register("pattern_ids", pa.table({
+                "pattern_id": [i[0] for i in ids], "template_id": [i[1] for i in ids], "service": [i[2] for i in ids],
+                "route": [i[3] for i in ids], "error_code": pa.array([i[4] for i in ids], pa.string())}))
+            con.execute("""
+                INSERT INTO pattern_activity
+                SELECT $start, p.pattern_id, (epoch(t.ts)::BIGINT // 60 - epoch($start)::BIGINT // 60)::INTEGER AS minute,
+                       sum(t.sample_rate)
+                FROM tagged t JOIN pattern_ids p ON t.template_id = p.template_id AND t.service = p.service
+                     AND t.route = p.route AND t.error_code IS NOT DISTINCT FROM p.error_code
+                GROUP BY ALL""", {"start": start})
     finally:
         con.unregister("message_templates")
         con.execute("DROP TABLE IF EXISTS tagged")

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from logintel.store.landing import HOUR
+from logintel.store.warehouse import transaction
 
 WINDOWED_AGGREGATES_DDL = """
 CREATE TABLE IF NOT EXISTS windowed_aggregates (
@@ -119,8 +120,7 @@ def compute_windows(con: duckdb.DuckDBPyConnection, hour: datetime, spec: Window
         f"SELECT count(*) > 0 FROM {source} WHERE ts >= $p AND ts < $s", {"p": previous, "s": start}
     ).fetchone()[0] if source != "raw_events" else con.execute(
         "SELECT count(*) > 0 FROM raw_events WHERE partition_hour = $p", {"p": previous}).fetchone()[0]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM windowed_aggregates WHERE partition_hour = $start", {"start": start})
         con.execute(f"""
             INSERT INTO windowed_aggregates
@@ -131,10 +131,6 @@ def compute_windows(con: duckdb.DuckDBPyConnection, hour: datetime, spec: Window
         windows, groups = con.execute(
             "SELECT count(*), count(DISTINCT (service, route, error_code)) FROM windowed_aggregates "
             "WHERE partition_hour = $start", {"start": start}).fetchone()
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     events = con.execute(f"SELECT count(*) FROM {source} WHERE ts >= $start AND ts < $end", params).fetchone()[0]
     return WindowReport(partition_hour=start, windows=windows, groups=groups, events=events,
                         lookback_complete=bool(lookback_complete), elapsed_s=time.perf_counter() - started)

@@ -6,8 +6,6 @@ Bound: at most MAX_MESSAGES distinct messages and MAX_EXAMPLES examples, each sn
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import duckdb
 
 from logintel.analysis.windows import ERROR_SQL

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -45,6 +46,18 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_EVENTS_DDL)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """Replacing a partition is delete + insert: both land, or neither does."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 @dataclass
@@ -202,31 +215,17 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
                                  ).fetchone()[0]
     dedupe = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY line_no) = 1" if has_duplicates else ""
 
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM raw_events WHERE partition_hour = $start", {"start": start})
-        con.execute(f"""
-            INSERT INTO raw_events ({', '.join(_COLUMNS)})
-            SELECT {', '.join(_COLUMNS[:-1])}, $start FROM staged WHERE flag IS NULL {dedupe}
-        """, {"start": start})
-        report.loaded = con.execute("SELECT count(*) FROM raw_events WHERE partition_hour = $start",
-                                    {"start": start}).fetchone()[0]
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute("DELETE FROM raw_events WHERE partition_hour = $start", {"start": start})
+            con.execute(f"""
+                INSERT INTO raw_events ({', '.join(_COLUMNS)})
+                SELECT {', '.join(_COLUMNS[:-1])}, $start FROM staged WHERE flag IS NULL {dedupe}
+            """, {"start": start})
+            report.loaded = con.execute("SELECT count(*) FROM raw_events WHERE partition_hour = $start",
+                                        {"start": start}).fetchone()[0]
     finally:
         con.execute("DROP TABLE IF EXISTS staged")
     report.duplicates = report.lines - report.loaded - report.dead_lettered
     report.elapsed_s = time.perf_counter() - started
     return report
-
-
-def loaded_hours(con: duckdb.DuckDBPyConnection) -> set[datetime]:
-    ensure_schema(con)
-    return {row[0] for row in con.execute("SELECT DISTINCT partition_hour FROM raw_events").fetchall()}
-
-
-def lookback_available(con: duckdb.DuckDBPyConnection, hour: datetime) -> bool:
-    previous = hour.replace(tzinfo=None) - timedelta(hours=1)
-    return previous in loaded_hours(con)

@@ -95,7 +95,7 @@ def compute_facts(con: duckdb.DuckDBPyConnection, scope: GroundingScope) -> Fact
         sheet.add("percent", "rate", 100.0 * prev_errors / prev_requests, f"error rate of {what}, previous period",
                   "previous")
     if all_errors:
-        sheet.add("percent", "share", 100.0 * errors / all_errors, f"share of all errors in the period")
+        sheet.add("percent", "share", 100.0 * errors / all_errors, "share of all errors in the period")
     sheet.add("change", "errors", _change(errors, prev_errors), f"errors of {what} vs previous period")
     sheet.add("change", "requests", _change(requests, prev_requests), f"requests to {where} vs previous period")
     sheet.add("change", "latency", _change(route_q[3] if route_q else None, prev_route_p99),
