@@ -54,7 +54,7 @@ def cmd_ingest(args) -> int:
     return 0
 
 
-def _incident_rows(settings):
+def incident_rows(settings):
     from logintel.analysis.incidents import list_incidents
     from logintel.store.warehouse import connect
     if not settings.warehouse_path.exists():
@@ -88,7 +88,7 @@ def format_incident_table(rows: list[dict]) -> str:
 
 def cmd_incidents(args) -> int:
     settings = load_settings()
-    rows = _incident_rows(settings)
+    rows = incident_rows(settings)
     if rows is None:
         print(f"error: no warehouse at {settings.warehouse_path}; run `logintel demo` or materialize the assets",
               file=sys.stderr)

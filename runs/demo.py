@@ -88,8 +88,8 @@ def main(args) -> int:
                   f"{len(checks)} passed{' (' + ', '.join(failed_checks) + ')' if failed_checks else ''}"
                   f"  {time.perf_counter() - t0:.1f}s", flush=True)
 
-    from logintel.cli import _incident_rows, format_incident_table
-    rows = _incident_rows(settings) or []
+    from logintel.cli import incident_rows, format_incident_table
+    rows = incident_rows(settings) or []
     matches = match_labels(rows, sim.labels)
     outputs = write_report(settings, rows, sim.labels, matches)
     print()

@@ -117,9 +117,7 @@ def compute_windows(con: duckdb.DuckDBPyConnection, hour: datetime, spec: Window
     params = {"start": start, "end": start + HOUR}
     previous = start - HOUR
     lookback_complete = con.execute(
-        f"SELECT count(*) > 0 FROM {source} WHERE ts >= $p AND ts < $s", {"p": previous, "s": start}
-    ).fetchone()[0] if source != "raw_events" else con.execute(
-        "SELECT count(*) > 0 FROM raw_events WHERE partition_hour = $p", {"p": previous}).fetchone()[0]
+        f"SELECT count(*) > 0 FROM {source} WHERE ts >= $p AND ts < $s", {"p": previous, "s": start}).fetchone()[0]
     with transaction(con):
         con.execute("DELETE FROM windowed_aggregates WHERE partition_hour = $start", {"start": start})
         con.execute(f"""
