@@ -110,7 +110,7 @@ def sink_rate(transports: list, events: list[WideEvent], tmp: Path) -> float:
     from logintel.ingest.buffer import Item
     from logintel.ingest.emitter import build_transports
     from logintel.ingest.transports.files import DumpWriter
-    items = [Item(e.timestamp, e.level, line, len(line) + 1) for e in events for line in (e.to_json(),)]
+    items = [Item.of(e) for e in events]
     cfg = config(tmp, transports)
     sinks = build_transports(cfg)
     send = sinks[0].send if sinks else DumpWriter(cfg.dump_dir, cfg.fsync, cfg.disk_limit_bytes).write

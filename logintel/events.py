@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 LEVELS = ("debug", "info", "warn", "error", "fatal")
 LEVEL_ALIASES = {"warning": "warn", "err": "error", "critical": "fatal", "crit": "fatal", "trace": "debug"}
 
@@ -121,15 +123,34 @@ class WideEvent:
         }
 
     def to_json(self) -> str:
-        return _ENCODER.encode(self.to_record())
+        return encode_record(self.to_record())
 
 
+# orjson encodes a wide event about ten times faster than the stdlib, which matters on the
+# emit() path. Non-string attribute keys become strings as json.dumps makes them; NaN and
+# infinities become null (json.dumps would write NaN, which is not JSON). What orjson refuses
+# (integers past 64 bits, lone surrogates, objects it does not know) goes to the stdlib encoder,
+# so the accepted inputs are the stdlib's and more; what both refuse raises TypeError/ValueError.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 # One encoder for every event: building one per call costs more than a small event's encoding.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+def encode_record(record: Mapping[str, Any]) -> str:
+    """Compact JSON, UTF-8 text without ASCII escaping: the canonical line of the landing zone."""
+    try:
+        return orjson.dumps(record, option=_ORJSON_OPTIONS).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return _ENCODER.encode(record)
+
+
 def format_timestamp(ts: datetime) -> str:
     """2026-11-23T10:00:01.123000Z. isoformat is several times faster than strftime on this path."""
+    if ts.tzinfo is timezone.utc and ts.year >= 1000:
+        # Every parsed event takes this path. orjson formats a UTC datetime about five times faster
+        # than isoformat, always with six fractional digits except when there are none to show.
+        text = orjson.dumps(ts, option=orjson.OPT_UTC_Z).decode("ascii")
+        return text[1:-1] if ts.microsecond else text[1:-2] + ".000000Z"
     if ts.utcoffset() != timedelta(0):
         ts = ts.astimezone(timezone.utc)
     return ts.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

@@ -1,6 +1,7 @@
 """Unit tests of the emitter SDK: accounting, dead letters, fallback and recovery, logging adapter, config."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from logintel.deadletters import DeadLetterStore
-from logintel.events import WideEvent, parse_json_line
+from logintel.events import MAX_RECORD_BYTES, WideEvent, parse_json_line
 from logintel.ingest import Emitter, EmitterConfig, LogHandler
 from logintel.ingest.emitter import build_transports
 from logintel.ingest.transports.base import Transport
@@ -99,6 +100,22 @@ def test_invalid_dicts_are_dead_lettered_with_their_field(tmp_path):
     assert dict(store.counts_by_cause()) == expected
     payloads = [r["payload"] for r in store.records()]
     assert any('"loud"' in p for p in payloads)  # the original record is kept
+
+
+def test_an_oversized_event_is_dead_lettered_whole_and_the_rest_flows(tmp_path):
+    huge = WideEvent(event_id="e-huge", timestamp=NOW, service="s", route="/r", duration_ms=1.0,
+                     level="info", attributes={"blob": "x" * (MAX_RECORD_BYTES + 10)})
+    with Emitter(config(tmp_path)) as emitter:
+        emitter.emit(event(NOW))
+        emitter.emit(huge)
+        emitter.emit(event(NOW))
+    stats = emitter.stats()
+    assert stats["dead_lettered"] == {"oversized": 1}
+    assert stats["delivered"] == {"files": 2} and stats["emitted"] == 3 and stats["balanced"]
+    (record,) = DeadLetterStore(tmp_path / "dl").records()
+    assert record["cause"] == "oversized" and "-byte limit" in record["reason"]
+    assert json.loads(record["payload"])["event_id"] == "e-huge"
+    assert len(record["payload"]) > MAX_RECORD_BYTES  # the original payload, not a truncation
 
 
 def test_emit_never_raises(tmp_path):

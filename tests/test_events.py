@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -204,3 +205,34 @@ def test_edge_of_range_iso_timestamps_are_validation_errors(value):
 def test_a_string_error_value_is_not_lost():
     event = parse_event(record(error="boom"), now=NOW)
     assert "boom" in json.dumps(event.to_record())
+
+
+def test_canonical_json_matches_the_stdlib_reading_of_the_same_record():
+    event = parse_event({**record(), "attributes": {"naïve": "ünïcode ✓", "nested": {"a": [1, 2.5, None]},
+                                                  "quote": 'say "hi"\n\ttab', "line_sep": "a\u2028b"}}, now=NOW)
+    line = event.to_json()
+    assert json.loads(line) == json.loads(json.dumps(event.to_record(), ensure_ascii=False))
+    assert line.startswith('{"event_id":') and " " not in line.split('"attributes"')[0]
+    assert "ünïcode ✓" in line  # UTF-8 text, not \\u escapes
+
+
+def test_encoding_edge_cases_keep_the_stdlib_answers_or_better():
+    base = parse_event(record(), now=NOW)
+    as_json = lambda attributes: json.loads(replace(base, attributes=attributes).to_json())["attributes"]  # noqa: E731
+    assert as_json({1: "a", None: "b"}) == {"1": "a", "null": "b"}      # keys made strings, like json.dumps
+    assert as_json({"x": 2 ** 70}) == {"x": 2 ** 70}                    # past 64 bits: the stdlib encodes it
+    assert as_json({"x": float("nan"), "y": float("inf")}) == {"x": None, "y": None}  # valid JSON, not NaN
+    with pytest.raises((TypeError, ValueError)):
+        replace(base, attributes={"obj": object()}).to_json()
+
+
+@pytest.mark.parametrize("ts", [
+    datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+    datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=timezone.utc),
+    datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=timezone.utc),
+    datetime(2026, 1, 2, 5, 4, 5, 1, tzinfo=timezone(timedelta(hours=2))),
+])
+def test_timestamps_are_written_in_utc_with_six_fractional_digits(ts):
+    text = format_timestamp(ts)
+    assert text == ts.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    assert parse_timestamp(text, now=NOW + timedelta(days=3650)) == ts

@@ -12,7 +12,7 @@ import pytest
 from logintel.events import parse_json_line
 from logintel.ingest import Emitter, EmitterConfig
 from logintel.ingest.buffer import Item
-from logintel.ingest.transports.kafka import KafkaTransport, KafkaUnavailable, event_key
+from logintel.ingest.transports.kafka import KafkaTransport, KafkaUnavailable
 from tests.factories import event
 
 kafka = pytest.importorskip("confluent_kafka")
@@ -73,12 +73,6 @@ def file_ids(root: Path) -> list[str]:
             for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_event_key_is_the_event_id():
-    e = event(NOW)
-    assert event_key(e.to_json()) == e.event_id.encode()
-    assert event_key('{"level":"info","event_id":"a\\"b"}') == b'a"b'
-
-
 def test_emitter_delivers_to_kafka_and_a_consumer_reads_every_event(tmp_path, mock_brokers, topic):
     spec = {"kind": "kafka", "bootstrap_servers": mock_brokers, "topic": topic, "linger.ms": 1}
     events = [event(NOW) for _ in range(230)]
@@ -131,9 +125,8 @@ def test_send_raises_transport_unavailable_and_probe_says_unhealthy(dead_brokers
     transport = KafkaTransport(dead_brokers, "t", {"socket.timeout.ms": 1000}, delivery_timeout_s=1)
     try:
         e = event(NOW)
-        line = e.to_json()
         with pytest.raises(KafkaUnavailable):
-            transport.send([Item(e.timestamp, e.level, line, len(line) + 1)])
+            transport.send([Item.of(e)])
         assert transport.healthy(timeout=1) is False
     finally:
         transport.close()

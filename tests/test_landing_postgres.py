@@ -79,6 +79,17 @@ def test_write_lines_like_the_file_zone(zone):
     assert zone.hours() == [H2]
 
 
+def test_write_rows_cuts_each_hour_on_the_server(zone):
+    events = [make_event(i, H0) for i in range(3)] + [make_event(10 + i, H2) for i in range(2)]
+    rows = [(e.event_id, e.timestamp, e.to_json()) for e in events]
+    assert zone.write_rows(rows) == 5
+    assert zone.write_rows(rows[3:] + [(events[0].event_id, events[0].timestamp, "a different copy")]) == 0
+    assert zone.hours() == [H0, H2]
+    assert zone.read_hour(H0).lines == [e.to_json() for e in events[:3]]
+    assert zone.read_hour(H2).lines == [e.to_json() for e in events[3:]]
+    assert zone.write([events[0]]) == 0  # one key space whichever way a row arrived
+
+
 def test_write_lines_with_an_escaped_event_id(zone):
     event = make_event(1, H0)
     tricky = WideEvent(**{**{f: getattr(event, f) for f in event.__dataclass_fields__},

@@ -2,7 +2,8 @@
 
 Guarantees, stated plainly:
 - `emit()` never raises and never waits on I/O of a transport: it validates, serializes and
-  appends to a bounded LogBuffer. Only when the buffer is full does the caller itself write the
+  appends to a bounded LogBuffer. An invalid event, one that cannot be serialized, or one whose
+  line exceeds MAX_RECORD_BYTES (2 MiB) is dead-lettered whole, with its cause. Only when the buffer is full does the caller itself write the
   oldest batch to the local dump (one file write), so memory stays bounded instead of growing.
 - Every emitted event is accounted for: emitted = delivered (per transport) + dumped + dropped
   (per reason) + dead_lettered (per cause) + pending; see `stats()`. Nothing is lost silently.
@@ -29,7 +30,7 @@ from collections import Counter
 from typing import Any, Mapping
 
 from logintel.deadletters import DeadLetter, DeadLetterStore
-from logintel.events import EventValidationError, WideEvent, parse_event
+from logintel.events import MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
 from logintel.ingest.accounting import Accounting
 from logintel.ingest.buffer import Item, LogBuffer
 from logintel.ingest.emitter_config import EmitterConfig
@@ -106,12 +107,16 @@ class Emitter:
                 if parsed is None:
                     self._count_drop("sampled_out")
                     return
-            item = self._item(parsed)
+            item = Item.of(parsed)
         except EventValidationError as exc:
             self._dead_letter(event, exc.cause, str(exc))
             return
         except Exception as exc:  # to_json on attributes that are not JSON, for one
             self._dead_letter(event, "serialization", f"{type(exc).__name__}: {exc}")
+            return
+        if item.size > MAX_RECORD_BYTES:  # no landing zone or reader would take it
+            self._dead_letter(item.line, "oversized",
+                              f"record is {item.size:,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit")
             return
         with self._lock:
             self._acct.emitted += 1
@@ -196,13 +201,6 @@ class Emitter:
         with self._lock:
             self._acct.emitted += 1
             self._acct.dropped[reason] += 1
-
-    def _item(self, event: WideEvent | Mapping[str, Any]) -> Item:
-        if not isinstance(event, WideEvent):
-            event = parse_event(event)
-        line = event.to_json()
-        size = len(line) + 1 if line.isascii() else len(line.encode("utf-8", "surrogatepass")) + 1
-        return Item(event.timestamp, event.level, line, size)
 
     def _dead_letter(self, payload: Any, cause: str, reason: str) -> None:
         try:

@@ -4,16 +4,12 @@ confluent-kafka is an optional extra (`logintel[kafka]`), imported only when thi
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Mapping, Sequence
 
 from logintel.ingest.buffer import Item
 from logintel.ingest.transports.base import Transport
 from logintel.store.landing import LandingUnavailable
-
-_ID_PREFIX = '{"event_id":'  # WideEvent.to_json() writes event_id first
-_decoder = json.JSONDecoder()
 
 
 class KafkaUnavailable(LandingUnavailable):
@@ -26,15 +22,6 @@ def _import_kafka():
     except ImportError as exc:
         raise ImportError("the kafka transport needs confluent-kafka: install logintel[kafka]") from exc
     return confluent_kafka
-
-
-def event_key(line: str) -> bytes:
-    """The event_id of a canonical line, as the message key (per-event ordering, log compaction)."""
-    if line.startswith(_ID_PREFIX):
-        value, _ = _decoder.raw_decode(line, len(_ID_PREFIX))  # decodes only the id, not the line
-    else:
-        value = json.loads(line).get("event_id")
-    return str(value).encode("utf-8")
 
 
 class KafkaTransport(Transport):
@@ -89,7 +76,8 @@ class KafkaTransport(Transport):
         for item in items:
             while True:
                 try:
-                    producer.produce(self.topic, value=item.line.encode("utf-8"), key=event_key(item.line),
+                    # Keyed by event_id: per-event ordering, and log compaction drops resent copies.
+                    producer.produce(self.topic, value=item.line.encode("utf-8"), key=item.event_id.encode("utf-8"),
                                      on_delivery=on_delivery)
                     break
                 except BufferError:  # the local queue is full: let deliveries drain it, within the deadline
