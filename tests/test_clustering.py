@@ -258,10 +258,12 @@ def test_plot_is_a_png_file(tmp_path):
     result = cluster_patterns(vectors, weights, activity)
     names = DATABASE_TRIO + BACKGROUND[:-1] + ["price is $5 for ${user}: $$ broken mathtext"]
 
-    path = plot_clusters(result, names, tmp_path / "plots" / "clusters.png")
+    path, markdown = plot_clusters(result, names, tmp_path / "plots" / "clusters.png")
 
     width, height = _png_size(path.read_bytes())
     assert path.exists() and width > 300 and height > 200
+    # The UI's copy is the same drawing when it fits, not a second rendering.
+    assert base64.b64decode(markdown[len("![clusters](data:image/png;base64,"):-1]) == path.read_bytes()
 
 
 def test_plot_as_markdown_embeds_a_small_png():

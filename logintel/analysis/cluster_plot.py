@@ -21,20 +21,25 @@ NAME_CHARS = 56
 NOISE_COLOUR = "#c4c4c4"
 
 
-def plot_clusters(result: ClusterResult, names: list[str], path: Path) -> Path:
-    """Write the map to `path` (a PNG) and return the path."""
+def plot_clusters(result: ClusterResult, names: list[str], path: Path) -> tuple[Path, str]:
+    """Write the map to `path` (a PNG) and return the path with the map as markdown for the UI;
+    the 100 dpi drawing serves both, so a partition is drawn once when its map is small enough."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(render_png(result, names))
-    return path
+    png = render_png(result, names)
+    path.write_bytes(png)
+    return path, plot_as_markdown(result, names, drawn=png)
 
 
-def plot_as_markdown(result: ClusterResult, names: list[str], max_chars: int = MAX_MARKDOWN_CHARS) -> str:
-    """`![clusters](data:image/png;base64,…)`, drawn coarser until it fits in `max_chars`."""
+def plot_as_markdown(result: ClusterResult, names: list[str], max_chars: int = MAX_MARKDOWN_CHARS,
+                     drawn: bytes | None = None) -> str:
+    """`![clusters](data:image/png;base64,…)`, drawn coarser until it fits in `max_chars`.
+    `drawn`: the 100 dpi PNG when the caller has it already."""
     markdown = ""
     # Points and labels stay legible at 50 dpi; what shrinks is the byte count, roughly with the pixels.
     for dpi in (100, 80, 64, 50, 40):
-        encoded = base64.b64encode(render_png(result, names, dpi=dpi)).decode("ascii")
+        png = drawn if dpi == 100 and drawn is not None else render_png(result, names, dpi=dpi)
+        encoded = base64.b64encode(png).decode("ascii")
         markdown = f"![clusters](data:image/png;base64,{encoded})"
         if len(markdown) <= max_chars:
             return markdown

@@ -120,9 +120,12 @@ def cluster_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: 
                       "errors": int(sum(rows[i][3] for i in members)),
                       "top": rows[heaviest][1][:90] if heaviest is not None else ""})
     names = [r[1] for r in rows]
-    plotted = plot_path is not None and bool(rows)
-    if plotted:
-        plot_clusters(result, names, plot_path)  # creates the folder
-    return {"plot_path": str(plot_path) if plotted else None, "patterns": len(rows),
-            "clusters": result.n_clusters, "noise": result.noise, "method": result.method, "table": table[:15], "plot_markdown": plot_as_markdown(result, names) if rows else "_no patterns_",
+    written, markdown = None, "_no patterns_"
+    if rows and plot_path is not None:
+        written, markdown = plot_clusters(result, names, plot_path)  # creates the folder
+    elif rows:
+        markdown = plot_as_markdown(result, names)
+    return {"plot_path": str(written) if written else None, "patterns": len(rows),
+            "clusters": result.n_clusters, "noise": result.noise, "method": result.method,
+            "table": table[:15], "plot_markdown": markdown,
             "elapsed_s": time.perf_counter() - started}
