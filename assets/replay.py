@@ -31,9 +31,9 @@ def replay_dump_files(context: dg.OpExecutionContext, config: ReplayConfig, land
     report = replay_dumps(targets, landing.open(), logintel.dead_letters(), dumps / "archive", dump_root=dumps)
     if not report.accounted():
         raise dg.Failure(f"replay accounting mismatch: {report.summary()}")
-    path = report.write(dumps / REPORTS)
+    path = report.write(dumps / REPORTS) if report.files else None  # no report, no re-materialization
     context.log.info(report.summary())
-    context.add_output_metadata({"report": str(path), "lines": report.lines, "replayed": report.replayed,
+    context.add_output_metadata({"report": str(path) if path else "none (nothing replayed)", "lines": report.lines, "replayed": report.replayed,
                                  "duplicates": report.duplicates, "dead_lettered": report.dead_lettered,
                                  "partitions": ", ".join(report.partitions) or "none"})
     return report.to_dict()

@@ -167,12 +167,14 @@ def cmd_replay(args) -> int:
         return 2
     report = replay_dumps(paths, open_landing_zone(settings), DeadLetterStore(settings.dead_letter_dir),
                           dumps / "archive", dump_root=dumps)
-    saved = report.write(dumps / REPORTS)
+    # A report is the record of a change (the sensor re-materializes its hours): none for an idle run.
+    saved = report.write(dumps / REPORTS) if report.files else None
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print(report.summary())
-        print(f"report: {saved}")
+        if saved:
+            print(f"report: {saved}")
     return 0 if report.accounted() else 1
 
 
