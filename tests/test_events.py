@@ -231,8 +231,10 @@ def test_encoding_edge_cases_keep_the_stdlib_answers_or_better():
     datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=timezone.utc),
     datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=timezone.utc),
     datetime(2026, 1, 2, 5, 4, 5, 1, tzinfo=timezone(timedelta(hours=2))),
+    datetime(2026, 1, 2, 3, 4, 5, 1),  # naive means UTC, whatever the machine's zone
 ])
 def test_timestamps_are_written_in_utc_with_six_fractional_digits(ts):
     text = format_timestamp(ts)
-    assert text == ts.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-    assert parse_timestamp(text, now=NOW + timedelta(days=3650)) == ts
+    utc = ts.astimezone(timezone.utc) if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    assert text == utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    assert parse_timestamp(text, now=NOW + timedelta(days=3650)) == utc
