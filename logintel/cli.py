@@ -274,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--rate", type=float, default=200.0, help="mean requests per minute")
     p.add_argument("--keep", action="store_true", help="keep existing landing data and warehouse")
+    p.add_argument("--outage-minutes", type=int, default=20,
+                   help="minutes the landing zone is down mid-day: those events go to dumps and are replayed (0: none)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ui", help="start the Dagster UI on this LOGINTEL_HOME")

@@ -1,5 +1,6 @@
 """`logintel demo`, scaled down: the README's main command runs end to end on a fresh home."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,5 +22,15 @@ def test_demo_simulates_materializes_and_reports(tmp_path):
     assert (home / "outputs" / "report.md").exists() and (home / "warehouse.duckdb").exists()
     # the demo's broken lines are dead letters with their causes, not lost
     assert "5 dead-lettered" in out.stdout
+    # the services emit through the SDK; what the landing outage sent to the dumps is replayed, nothing lost
+    delivery = re.search(r"([\d,]+) emitted = ([\d,]+) delivered to files \+ ([\d,]+) dumped to local files "
+                         r"\+ 0 dropped \+ 0 dead-lettered \+ 0 pending \(balanced\)", out.stdout)
+    assert delivery, out.stdout[:3000]
+    emitted, delivered, dumped = (int(g.replace(",", "")) for g in delivery.groups())
+    assert dumped > 0 and delivered + dumped == emitted
+    assert f"{dumped:,} events replayed, 0 already landed" in out.stdout
+    landed = [line for path in (home / "landing").rglob("*.jsonl") for line in path.read_text().splitlines()]
+    assert len(landed) == emitted == len({json.loads(line)["event_id"] for line in landed})
+    assert not list((home / "dumps").glob("20*/*.jsonl")) and list((home / "dumps" / "archive").rglob("*.jsonl"))
     # and the runs are in the Dagster instance the UI opens
     assert (home / "dagster" / "dagster.yaml").exists() and (home / "dagster" / "history").exists()

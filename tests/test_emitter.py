@@ -180,6 +180,7 @@ def test_full_buffer_dumps_oldest_batch_instead_of_growing(tmp_path):
         stats = emitter.stats()
         assert stats["buffer"]["events"] <= 10
         assert stats["dumped"] >= 40 - 10 - 5
+        assert stats["dumped_by_reason"] == {"buffer_full": stats["dumped"]}
         assert stats["balanced"]
     finally:
         gate.set()

@@ -58,6 +58,7 @@ def test_postgres_stopped_mid_stream_loses_nothing_and_recovers(tmp_path, postgr
             assert emitter.flush(20)
             stats = emitter.stats()
             assert stats["dumped"] == 60 and stats["delivered"] == {"postgres": 50}
+            assert stats["dumped_by_reason"] == {"no_transport_available": 60}
             assert stats["transports"]["postgres"]["healthy"] is False and stats["balanced"]
 
         def back_on_postgres() -> bool:

@@ -14,6 +14,9 @@ class Accounting:
     emitted: int = 0
     delivered: Counter = field(default_factory=Counter)      # transport name -> events
     dumped: int = 0
+    # Why events went to the dump: buffer_full (emit() outran the transports), no_transport_available
+    # (every transport down or backing off), close_timeout (close() gave up on a hung transport).
+    dumped_by_reason: Counter = field(default_factory=Counter)
     dropped: Counter = field(default_factory=Counter)        # reason -> events
     dead_lettered: Counter = field(default_factory=Counter)  # cause -> events
 
@@ -26,6 +29,7 @@ class Accounting:
             "emitted": self.emitted,
             "delivered": dict(self.delivered),
             "dumped": self.dumped,
+            "dumped_by_reason": dict(self.dumped_by_reason),
             "dropped": dict(self.dropped),
             "dead_lettered": dict(self.dead_lettered),
             "pending": pending,

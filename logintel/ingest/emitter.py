@@ -3,10 +3,12 @@
 Guarantees, stated plainly:
 - `emit()` never raises and never waits on I/O of a transport: it validates, serializes and
   appends to a bounded LogBuffer. An invalid event, one that cannot be serialized, or one whose
-  line exceeds MAX_RECORD_BYTES (2 MiB) is dead-lettered whole, with its cause. Only when the buffer is full does the caller itself write the
-  oldest batch to the local dump (one file write), so memory stays bounded instead of growing.
-- Every emitted event is accounted for: emitted = delivered (per transport) + dumped + dropped
-  (per reason) + dead_lettered (per cause) + pending; see `stats()`. Nothing is lost silently.
+  line exceeds MAX_RECORD_BYTES (2 MiB) is dead-lettered whole, with its cause. Only when the
+  buffer is full does the caller itself write the oldest batch to the local dump (one file
+  write), so memory stays bounded instead of growing.
+- Every emitted event is accounted for: emitted = delivered (per transport) + dumped (with why:
+  dumped_by_reason) + dropped (per reason) + dead_lettered (per cause) + pending; see `stats()`.
+  Nothing is lost silently.
 - Batches go to the first healthy transport in the configured order. A failed transport is
   retried after exponential backoff with jitter; the retry is the next batch itself (the probe),
   and once it succeeds sending resumes there. The local dump is the last resort; past its disk
@@ -129,7 +131,7 @@ class Emitter:
             elif len(self._buffer) == self.config.batch_size:
                 self._wake.notify_all()
         if evicted:
-            self._settle_dump(evicted)
+            self._settle_dump(evicted, "buffer_full")
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything emitted so far is settled; False if `timeout` ran out first."""
@@ -166,7 +168,7 @@ class Emitter:
                 rest = self._buffer.take(len(self._buffer))
                 self._in_flight += len(rest)
             if rest:
-                self._settle_dump(rest)
+                self._settle_dump(rest, "close_timeout")
             return False
         for transport in self._transports:
             try:
@@ -258,18 +260,20 @@ class Emitter:
             health.succeeded()
             self._settle(len(batch), delivered_to=transport.name)
             return
-        self._settle_dump(batch)
+        self._settle_dump(batch, "no_transport_available")
 
-    def _settle_dump(self, batch: list[Item]) -> None:
+    def _settle_dump(self, batch: list[Item], reason: str) -> None:
         written, drops = self._dump.write(batch)
-        self._settle(len(batch), dumped=written, drops=drops)
+        self._settle(len(batch), dumped=written, dump_reason=reason, drops=drops)
 
     def _settle(self, count: int, delivered_to: str | None = None, dumped: int = 0,
-                drops: Counter | None = None) -> None:
+                dump_reason: str | None = None, drops: Counter | None = None) -> None:
         with self._lock:
             if delivered_to is not None:
                 self._acct.delivered[delivered_to] += count
-            self._acct.dumped += dumped
+            if dumped:
+                self._acct.dumped += dumped
+                self._acct.dumped_by_reason[dump_reason or "unknown"] += dumped
             if drops:
                 self._acct.dropped.update(drops)
             self._in_flight -= count
