@@ -118,6 +118,29 @@ def test_an_oversized_event_is_dead_lettered_whole_and_the_rest_flows(tmp_path):
     assert len(record["payload"]) > MAX_RECORD_BYTES  # the original payload, not a truncation
 
 
+def test_a_dict_may_leave_out_id_time_and_the_configured_service(tmp_path):
+    before = datetime.now(timezone.utc)
+    with Emitter(config(tmp_path, service="checkout")) as emitter:
+        emitter.emit({"route": "/cart", "duration_ms": 3.5, "level": "info"})
+        emitter.emit({"route": "/cart", "duration_ms": 3.5, "level": "info", "service": "cart",
+                      "event_id": "mine", "timestamp": "2026-11-26T01:00:00Z"})
+    events = [parse_json_line(line) for line in landed_lines(tmp_path / "landing")]
+    (second,) = [e for e in events if e.event_id == "mine"]
+    (first,) = [e for e in events if e.event_id != "mine"]
+    assert first.service == "checkout" and len(first.event_id) == 32 and before <= first.timestamp
+    assert (second.service, second.event_id) == ("cart", "mine")  # given values are kept
+    assert emitter.stats()["delivered"] == {"files": 2}
+
+
+def test_without_transports_everything_is_dumped_and_says_why(tmp_path):
+    with Emitter(config(tmp_path, transports=[])) as emitter:
+        for _ in range(7):
+            emitter.emit(event(NOW))
+    stats = emitter.stats()
+    assert stats["dumped_by_reason"] == {"no_transport_configured": 7} and stats["balanced"]
+    assert len(dumped_lines(tmp_path / "dumps")) == 7
+
+
 def test_emit_never_raises(tmp_path):
     emitter = Emitter(config(tmp_path))
     unserializable = WideEvent(event_id="e-1", timestamp=NOW, service="s", route="/r", duration_ms=1.0,

@@ -15,7 +15,8 @@ class Accounting:
     delivered: Counter = field(default_factory=Counter)      # transport name -> events
     dumped: int = 0
     # Why events went to the dump: buffer_full (emit() outran the transports), no_transport_available
-    # (every transport down or backing off), close_timeout (close() gave up on a hung transport).
+    # (every transport down or backing off), no_transport_configured (a dump-only emitter),
+    # close_timeout (close() gave up on a hung transport).
     dumped_by_reason: Counter = field(default_factory=Counter)
     dropped: Counter = field(default_factory=Counter)        # reason -> events
     dead_lettered: Counter = field(default_factory=Counter)  # cause -> events

@@ -28,6 +28,7 @@ import atexit
 import json
 import threading
 import time
+import uuid
 from collections import Counter
 from typing import Any, Mapping
 
@@ -102,8 +103,11 @@ class Emitter:
     # -- the caller's side ---------------------------------------------------------------------
 
     def emit(self, event: WideEvent | Mapping[str, Any]) -> None:
+        """Enqueue one event: a WideEvent, or a dict in the contract's shape (flat or nested keys).
+        A dict may leave out event_id (a random one is made), timestamp (now) and, when the
+        config names one, service."""
         try:
-            parsed = event if isinstance(event, WideEvent) else parse_event(event)
+            parsed = event if isinstance(event, WideEvent) else parse_event(self._with_defaults(event))
             if self.sampler is not None:
                 parsed = self.sampler.apply(parsed)
                 if parsed is None:
@@ -194,6 +198,22 @@ class Emitter:
             snapshot["policy"]["client"] = self.policy_client.describe()
         return snapshot
 
+    def _with_defaults(self, record: Any) -> Any:
+        if not isinstance(record, Mapping):
+            return record  # parse_event names what is wrong with it
+        service = self.config.service
+        if (record.get("event_id") is not None and record.get("timestamp") is not None
+                and (service is None or record.get("service") is not None)):
+            return record
+        record = dict(record)
+        if record.get("event_id") is None:
+            record["event_id"] = uuid.uuid4().hex  # made here, once: a resent batch keeps its ids
+        if record.get("timestamp") is None:
+            record["timestamp"] = time.time()
+        if service is not None and record.get("service") is None:
+            record["service"] = service
+        return record
+
     def _buffer_fill(self) -> float:
         # Read without the lock: an estimate is enough for the sampler, and emit() must not wait.
         buffer = self._buffer
@@ -260,7 +280,7 @@ class Emitter:
             health.succeeded()
             self._settle(len(batch), delivered_to=transport.name)
             return
-        self._settle_dump(batch, "no_transport_available")
+        self._settle_dump(batch, "no_transport_available" if self._transports else "no_transport_configured")
 
     def _settle_dump(self, batch: list[Item], reason: str) -> None:
         written, drops = self._dump.write(batch)

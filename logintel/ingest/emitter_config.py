@@ -29,7 +29,7 @@ class EmitterConfig:
     transports: tuple[TransportSpec, ...] = ()
     dump_dir: Path | None = None          # None: $LOGINTEL_HOME/dumps
     dead_letter_dir: Path | None = None   # None: $LOGINTEL_HOME/deadletters
-    service: str | None = None            # default service name for the logging handler
+    service: str | None = None            # the service of LogHandler records and of dicts emitted without one
     buffer_max_events: int = 10_000
     buffer_max_bytes: int = 16 * 1024 * 1024
     batch_size: int = 500
