@@ -60,7 +60,8 @@ def config(tmp: Path, transports: list, **extra) -> EmitterConfig:
                                     "dead_letter_dir": str(tmp / "dl"), **extra})
 
 
-def emit_latency(events: list[WideEvent], tmp: Path) -> dict[str, float]:
+def emit_latency(events: list, tmp: Path) -> dict[str, float]:
+    """`events`: WideEvents, or dicts in the contract's shape (then emit() validates them too)."""
     files = [{"kind": "files", "dir": str(tmp / "landing")}]
     with Emitter(config(tmp, files, buffer_max_events=len(events) + 1)) as emitter:
         samples = time_calls(emitter.emit, events)
@@ -163,12 +164,14 @@ def main() -> None:
         events = make_events(max(args.emits, args.events))
         print(f"emit() on the calling thread, {args.emits:,} calls (microseconds)")
         rows = [("Emitter.emit", emit_latency(events[:args.emits], tmp / "emit")),
-                ("logging QueueHandler", queue_handler_latency(events[:args.emits]))]
+                ("logging QueueHandler", queue_handler_latency(events[:args.emits])),
+                ("Emitter.emit(dict)", emit_latency([e.to_record() for e in events[:args.emits]], tmp / "emit-dict"))]
         print(f"  {'':22}{'p50':>9}{'p99':>9}{'p99.9':>9}{'max':>10}")
         for name, p in rows:
             print(f"  {name:22}{p['p50']:9.2f}{p['p99']:9.2f}{p['p99.9']:9.2f}{p['max']:10.1f}")
         ours, theirs = rows[0][1]["p99"], rows[1][1]["p99"]
-        print(f"  target p99 <= 20 us and <= QueueHandler: {'met' if ours <= 20 and ours <= theirs else 'MISSED'}")
+        print(f"  target p99 <= 20 us and <= QueueHandler: {'met' if ours <= 20 and ours <= theirs else 'MISSED'}"
+              "  (emit(dict) also validates the dict into a WideEvent: the contract's cost, shown for reference)")
 
         batch = events[:args.events]
         print(f"\nsustained throughput, {len(batch):,} events (events/s): emitted then flushed through "

@@ -51,6 +51,7 @@ REQUIRED = ("event_id", "timestamp", "service", "route", "duration_ms", "level")
 _OPTIONAL_STRINGS = ("method", "error.code", "error.type", "trace_id", "request_id",
                      "user_id", "client_ip", "user_agent")
 _NESTED_PARENTS = ("error",)
+_KNOWN_KEYS = frozenset(COLUMNS) | frozenset(_NESTED_PARENTS)  # other top-level keys become attributes
 
 
 class EventValidationError(ValueError):
@@ -157,10 +158,16 @@ def format_timestamp(ts: datetime) -> str:
 
 
 def parse_timestamp(value: Any, field_name: str = "timestamp", now: datetime | None = None) -> datetime:
-    """ISO-8601 string (offset or Z; naive means UTC) or epoch seconds/milliseconds/nanoseconds."""
+    """ISO-8601 string (offset or Z; naive means UTC), epoch seconds/milliseconds/nanoseconds, or a
+    datetime (from a Python caller; naive means UTC)."""
     if isinstance(value, bool):
         raise EventValidationError(field_name, value, "expected an ISO-8601 string or epoch number")
-    if isinstance(value, (int, float)):
+    if isinstance(value, datetime):
+        try:
+            ts = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        except OverflowError:
+            raise EventValidationError(field_name, value, "out of range") from None
+    elif isinstance(value, (int, float)):
         try:
             seconds = float(value)
         except OverflowError:
@@ -216,6 +223,8 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def _string(record: Mapping[str, Any], name: str, required: bool, limit: int = MAX_STRING_CHARS) -> str | None:
     value = record.get(name)
+    if type(value) is str and 0 < len(value) <= limit and not (required and value.isspace()):
+        return value  # the common case, decided at once; everything else is explained below
     if value is None or (isinstance(value, str) and value == "" and not required):
         if required:
             raise EventValidationError(name, value, "required field is missing")
@@ -256,7 +265,7 @@ def parse_event(record: Any, now: datetime | None = None) -> WideEvent:
     """Validate one decoded record (flat or nested) into a WideEvent, or raise EventValidationError."""
     if not isinstance(record, Mapping):
         raise EventValidationError("<record>", record, f"expected a JSON object, got {type(record).__name__}")
-    flat = flatten(record)
+    flat = record if "error" not in record else flatten(record)  # only `error` nests; read-only below
 
     event_id = _string(flat, "event_id", required=True, limit=128)
     if "timestamp" not in flat or flat["timestamp"] is None:
@@ -300,9 +309,8 @@ def parse_event(record: Any, now: datetime | None = None) -> WideEvent:
     if not isinstance(attributes, Mapping):
         raise EventValidationError("attributes", attributes, "expected an object")
     attributes = dict(attributes)
-    known = set(COLUMNS) | set(_NESTED_PARENTS)
     for key, value in flat.items():
-        if key not in known:
+        if key not in _KNOWN_KEYS:
             attributes.setdefault(key, value)
 
     return WideEvent(

@@ -135,6 +135,7 @@ def test_status_given_as_an_integral_float_is_an_int():
 @pytest.mark.parametrize("value", [
     "2026-11-23T10:00:01Z", "2026-11-23T11:00:01+01:00", "2026-11-23T10:00:01", "2026-11-23 10:00:01z",
     1795428001, 1795428001000, 1795428001000000, 1795428001000000000,
+    datetime(2026, 11, 23, 10, 0, 1), datetime(2026, 11, 23, 19, 0, 1, tzinfo=timezone(timedelta(hours=9))),
 ])
 def test_timestamp_forms_all_mean_the_same_instant(value):
     assert parse_timestamp(value, now=NOW) == datetime(2026, 11, 23, 10, 0, 1, tzinfo=timezone.utc)
@@ -148,6 +149,8 @@ def test_timestamp_forms_all_mean_the_same_instant(value):
     (True, "expected an ISO-8601 string or epoch number"),
     (float("inf"), "not a finite number"),
     ({"s": 1}, "expected an ISO-8601 string or epoch number"),
+    (datetime(1999, 12, 31, tzinfo=timezone.utc), "out of range"),
+    (datetime.max.replace(tzinfo=timezone(timedelta(hours=-1))), "out of range"),
 ])
 def test_timestamps_out_of_range_or_malformed_are_rejected(value, reason):
     error = rejection(record(timestamp=value))
