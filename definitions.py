@@ -4,6 +4,7 @@ import dagster as dg
 from assets.checks import raw_events_quality, windows_reconcile_with_raw
 from assets.incidents import incidents
 from assets.jobs import hourly_schedule, incident_job
+from assets.kafka import kafka_job, kafka_landing_sensor
 from assets.patterns import clusters, embeddings, event_templates
 from assets.raw_events import raw_events
 from assets.replay import dump_files_sensor, replay_job, replayed_partitions_sensor
@@ -18,9 +19,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_events, windowed_aggregates, event_templates, embeddings, clusters, incidents],
         asset_checks=[raw_events_quality, windows_reconcile_with_raw, incident_summaries_grounded],
-        jobs=[incident_job, replay_job],
+        jobs=[incident_job, replay_job, kafka_job],
         schedules=[hourly_schedule],
-        sensors=[error_threshold_sensor, dump_files_sensor, replayed_partitions_sensor],
+        sensors=[error_threshold_sensor, dump_files_sensor, replayed_partitions_sensor, kafka_landing_sensor],
         resources=build_resources(settings),
     )
 

@@ -73,7 +73,8 @@ def partition_key_of(hour_key: str) -> str:
 
 
 @dg.sensor(job=incident_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="After each replay, re-materializes every hourly partition it added events to.")
+           description="After each replay of dumps (or Kafka drain that brought late events), re-materializes "
+                       "every hourly partition it added events to.")
 def replayed_partitions_sensor(context: dg.SensorEvaluationContext, logintel: LogintelSettings):
     reports = logintel.settings().dumps_dir / REPORTS
     # Report names start with their UTC time, so the cursor is the last name handled.

@@ -178,6 +178,31 @@ def cmd_replay(args) -> int:
     return 0 if report.accounted() else 1
 
 
+def cmd_kafka_sink(args) -> int:
+    from logintel.deadletters import DeadLetterStore
+    from logintel.ingest.kafka_sink import drain_to_landing
+    from logintel.ingest.replay import REPORTS
+    from logintel.store.landing import open_landing_zone
+    settings = load_settings()
+    brokers = args.bootstrap_servers or settings.kafka_bootstrap_servers
+    topic = args.topic or settings.kafka_topic
+    if not (brokers and topic):
+        print("error: name the topic: --bootstrap-servers and --topic, or LOGINTEL_KAFKA_BOOTSTRAP_SERVERS "
+              "and LOGINTEL_KAFKA_TOPIC", file=sys.stderr)
+        return 2
+    zone, letters = open_landing_zone(settings), DeadLetterStore(settings.dead_letter_dir)
+    while True:
+        report, saved = drain_to_landing(brokers, topic, args.group or settings.kafka_group, zone, letters,
+                                         settings.dumps_dir / REPORTS, args.max_seconds, args.idle_seconds)
+        print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary(), flush=True)
+        if saved and not args.json:
+            print(f"report: {saved}")
+        if not report.accounted():
+            return 1
+        if not args.follow:
+            return 0
+
+
 def cmd_policy_server(args) -> int:
     import os
     from logintel.ingest.policy_server import POLICY_PATH, PolicyStore, make_server
@@ -260,6 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="dump files or folders (default: $LOGINTEL_HOME/dumps)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("kafka-sink", help="drain the emitters' Kafka topic into the landing zone (commit after landing)")
+    p.add_argument("--bootstrap-servers", help="default: $LOGINTEL_KAFKA_BOOTSTRAP_SERVERS")
+    p.add_argument("--topic", help="default: $LOGINTEL_KAFKA_TOPIC")
+    p.add_argument("--group", help="consumer group (default: $LOGINTEL_KAFKA_GROUP or logintel-landing)")
+    p.add_argument("--max-seconds", type=float, default=60.0, help="stop a drain after this long")
+    p.add_argument("--idle-seconds", type=float, default=2.0, help="caught up once the topic is quiet this long")
+    p.add_argument("--follow", action="store_true", help="drain again and again until interrupted")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_kafka_sink)
 
     p = sub.add_parser("policy-server", help="serve versioned sampling policies to emitters (PUT needs a token)")
     p.add_argument("--host", default="127.0.0.1")

@@ -18,6 +18,14 @@ class Settings:
     threshold_overrides: dict[tuple[str, str, str], float] = field(default_factory=dict)
     window_minutes: int = 5
     window_step_minutes: int = 1
+    # The topic the emitters' Kafka transport writes, drained into the landing zone (None: no Kafka).
+    kafka_bootstrap_servers: str | None = None
+    kafka_topic: str | None = None
+    kafka_group: str = "logintel-landing"
+
+    @property
+    def kafka_configured(self) -> bool:
+        return bool(self.kafka_bootstrap_servers and self.kafka_topic)
 
     @property
     def landing_dir(self) -> Path:
@@ -78,4 +86,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         threshold_overrides=parse_threshold_overrides(overrides_text),
         window_minutes=int(env.get("LOGINTEL_WINDOW_MINUTES", 5)),
         window_step_minutes=int(env.get("LOGINTEL_WINDOW_STEP_MINUTES", 1)),
+        kafka_bootstrap_servers=env.get("LOGINTEL_KAFKA_BOOTSTRAP_SERVERS") or None,
+        kafka_topic=env.get("LOGINTEL_KAFKA_TOPIC") or None,
+        kafka_group=env.get("LOGINTEL_KAFKA_GROUP") or "logintel-landing",
     )

@@ -19,13 +19,18 @@ class LogintelSettings(dg.ConfigurableResource):
     thresholds_json: str = "{}"
     window_minutes: int = 5
     window_step_minutes: int = 1
+    kafka_bootstrap_servers: Optional[str] = None
+    kafka_topic: Optional[str] = None
+    kafka_group: str = "logintel-landing"
 
     def settings(self) -> Settings:
         from pathlib import Path
         from logintel.config import parse_threshold_overrides
         return Settings(home=Path(self.home), error_threshold=self.error_threshold,
                         threshold_overrides=parse_threshold_overrides(self.thresholds_json),
-                        window_minutes=self.window_minutes, window_step_minutes=self.window_step_minutes)
+                        window_minutes=self.window_minutes, window_step_minutes=self.window_step_minutes,
+                        kafka_bootstrap_servers=self.kafka_bootstrap_servers, kafka_topic=self.kafka_topic,
+                        kafka_group=self.kafka_group)
 
     def thresholds(self) -> Thresholds:
         s = self.settings()
@@ -53,7 +58,9 @@ def build_resources(settings: Optional[Settings] = None) -> dict:
         "logintel": LogintelSettings(home=str(settings.home), error_threshold=settings.error_threshold,
                                      thresholds_json=_overrides_json(settings),
                                      window_minutes=settings.window_minutes,
-                                     window_step_minutes=settings.window_step_minutes),
+                                     window_step_minutes=settings.window_step_minutes,
+                                     kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
+                                     kafka_topic=settings.kafka_topic, kafka_group=settings.kafka_group),
         "landing": LandingZoneResource(landing_dir=str(settings.landing_dir), postgres_url=postgres),
         "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
         "llm": build_llm_resource(),

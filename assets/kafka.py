@@ -1,0 +1,62 @@
+"""Kafka in Dagster: a `kafka_to_landing` job that drains the emitters' topic into the landing zone,
+started by a sensor while Kafka is configured (LOGINTEL_KAFKA_BOOTSTRAP_SERVERS, LOGINTEL_KAFKA_TOPIC).
+Late events for closed hours leave a report that the replayed_partitions_sensor turns into runs."""
+import dagster as dg
+
+from logintel.ingest.kafka_sink import drain_to_landing
+from logintel.ingest.replay import REPORTS
+from resources.landing import LandingZoneResource
+from resources.settings import LogintelSettings
+
+JOB_NAME = "kafka_to_landing"
+ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+          dg.DagsterRunStatus.STARTED]
+
+
+class DrainConfig(dg.Config):
+    max_seconds: float = 50.0   # a drain stops after this long, so runs stay short and frequent
+    idle_seconds: float = 2.0   # caught up once the topic has been quiet this long
+
+
+@dg.op(description="Consume the emitters' Kafka topic into the landing zone; commit offsets after each landed batch.")
+def drain_kafka_topic(context: dg.OpExecutionContext, config: DrainConfig, landing: LandingZoneResource,
+                      logintel: LogintelSettings) -> dict:
+    settings = logintel.settings()
+    if not settings.kafka_configured:
+        raise dg.Failure("Kafka is not configured: set LOGINTEL_KAFKA_BOOTSTRAP_SERVERS and LOGINTEL_KAFKA_TOPIC")
+
+    def progress(report) -> None:
+        context.log.info(f"{report.messages:,} messages so far: {report.landed:,} landed, "
+                         f"{report.dead_lettered:,} dead-lettered")
+
+    report, path = drain_to_landing(settings.kafka_bootstrap_servers, settings.kafka_topic, settings.kafka_group,
+                                    landing.open(), logintel.dead_letters(), settings.dumps_dir / REPORTS,
+                                    config.max_seconds, config.idle_seconds, progress)
+    context.log.info(report.summary())
+    if not report.accounted():
+        raise dg.Failure(f"kafka drain accounting mismatch: {report.summary()}")
+    context.add_output_metadata({
+        "topic": report.topic, "messages": report.messages, "landed": report.landed,
+        "dead_lettered": report.dead_lettered, "caught_up": report.caught_up,
+        "hours": ", ".join(report.hours) or "none",
+        "late_hours": ", ".join(report.partitions) or "none",
+        "report": str(path) if path else "none (no late events)"})
+    return report.to_dict()
+
+
+@dg.job(name=JOB_NAME, description="Drain the emitters' Kafka topic into the landing zone (at least once; "
+                                   "event_id dedupes downstream).")
+def kafka_job():
+    drain_kafka_topic()
+
+
+@dg.sensor(job=kafka_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Starts a Kafka drain every minute while Kafka is configured and no drain is running.")
+def kafka_landing_sensor(context: dg.SensorEvaluationContext, logintel: LogintelSettings):
+    settings = logintel.settings()
+    if not settings.kafka_configured:
+        return dg.SkipReason("Kafka is not configured (LOGINTEL_KAFKA_BOOTSTRAP_SERVERS, LOGINTEL_KAFKA_TOPIC)")
+    running = context.instance.get_runs(dg.RunsFilter(job_name=JOB_NAME, statuses=ACTIVE), limit=1)
+    if running:
+        return dg.SkipReason(f"drain {running[0].run_id[:8]} is still running")
+    return dg.RunRequest(tags={"logintel/trigger": "kafka", "logintel/topic": settings.kafka_topic})
