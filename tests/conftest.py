@@ -71,4 +71,22 @@ def con(tmp_path):
     connection = connect(tmp_path / "warehouse.duckdb")
     yield connection
     connection.close()
+@pytest.fixture(scope="module")
+def mock_brokers():
+    """Bootstrap address of librdkafka's mock cluster (the real protocol on 127.0.0.1); it lives as
+    long as the producer that created it, one per test module."""
+    kafka = pytest.importorskip("confluent_kafka")
+    owner = kafka.Producer({"bootstrap.servers": "", "test.mock.num.brokers": 1, "log_level": 3})
+    broker = next(iter(owner.list_topics(timeout=10).brokers.values()))
+    yield f"{broker.host}:{broker.port}"
+    owner.flush(1)
+
+
+@pytest.fixture
+def topic() -> str:
+    """A fresh Kafka topic name."""
+    import uuid
+    return f"logintel-{uuid.uuid4().hex[:8]}"
+
+
 from tests.fake_llm_server import fake_llm  # noqa: F401,E402  (the fake OpenAI-compatible server fixture)

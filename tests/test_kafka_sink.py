@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,19 +18,6 @@ kafka = pytest.importorskip("confluent_kafka")
 from logintel.ingest.kafka_sink import KafkaSink  # noqa: E402  (needs confluent-kafka)
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
-
-
-@pytest.fixture(scope="module")
-def mock_brokers():
-    owner = kafka.Producer({"bootstrap.servers": "", "test.mock.num.brokers": 1, "log_level": 3})
-    broker = next(iter(owner.list_topics(timeout=10).brokers.values()))
-    yield f"{broker.host}:{broker.port}"
-    owner.flush(1)
-
-
-@pytest.fixture
-def topic() -> str:
-    return f"logintel-{uuid.uuid4().hex[:8]}"
 
 
 def emit_to_kafka(tmp_path: Path, brokers: str, topic: str, events) -> dict:

@@ -20,20 +20,6 @@ kafka = pytest.importorskip("confluent_kafka")
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 
-@pytest.fixture(scope="module")
-def mock_brokers():
-    """Bootstrap address of a mock cluster; it lives as long as the producer that created it."""
-    owner = kafka.Producer({"bootstrap.servers": "", "test.mock.num.brokers": 1, "log_level": 3})
-    broker = next(iter(owner.list_topics(timeout=10).brokers.values()))
-    yield f"{broker.host}:{broker.port}"
-    owner.flush(1)
-
-
-@pytest.fixture
-def topic() -> str:
-    return f"logintel-{uuid.uuid4().hex[:8]}"
-
-
 @pytest.fixture
 def dead_brokers() -> str:
     """A port on 127.0.0.1 that refuses connections: bound once, then closed."""

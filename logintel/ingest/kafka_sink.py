@@ -14,10 +14,7 @@ those hours as it does after a replay of dumps.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import time
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,6 +23,7 @@ from typing import Any, Callable, Mapping
 
 from logintel.deadletters import DeadLetter, DeadLetterStore
 from logintel.events import EventValidationError, parse_json_line
+from logintel.ingest.reports import new_report_id, save_report
 from logintel.ingest.transports.kafka import KafkaUnavailable, _import_kafka
 from logintel.store.landing import LandingZone, hour_floor, hour_key
 
@@ -36,7 +34,7 @@ DEFAULT_GROUP = "logintel-landing"
 @dataclass
 class DrainReport:
     """What one drain did. Accounting: `messages == landed + dead_lettered`."""
-    replay_id: str = field(default_factory=lambda: f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}")
+    replay_id: str = field(default_factory=new_report_id)
     source: str = "kafka"
     topic: str = ""
     messages: int = 0
@@ -64,14 +62,7 @@ class DrainReport:
         return dataclasses.asdict(self)
 
     def write(self, report_dir: Path) -> Path:
-        """Save as <report_dir>/<replay_id>.json, atomically (names sort by time, like replay reports)."""
-        report_dir = Path(report_dir)
-        report_dir.mkdir(parents=True, exist_ok=True)
-        path = report_dir / f"{self.replay_id}.json"
-        tmp = report_dir / f".{path.name}.partial"
-        tmp.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return save_report(report_dir, self.replay_id, self.to_dict())
 
 
 class KafkaSink:

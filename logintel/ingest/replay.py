@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import shutil
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
 from logintel.deadletters import DeadLetter, DeadLetterStore
 from logintel.events import WideEvent
 from logintel.ingest.files import FileTally, read_input
+from logintel.ingest.reports import new_report_id, save_report
 from logintel.store.landing import LandingZone, hour_floor, hour_key
 from logintel.store.landing_files import FileLandingZone
 
@@ -29,7 +29,7 @@ _CANONICAL_ID = re.compile(r'^\{"event_id":"([^"\\]+)"')
 @dataclass
 class ReplayReport:
     """What one replay did. Accounting: `lines == replayed + duplicates + dead_lettered` (per file too)."""
-    replay_id: str = field(default_factory=lambda: f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}")
+    replay_id: str = field(default_factory=new_report_id)
     files: list[str] = field(default_factory=list)
     archived: list[str] = field(default_factory=list)
     lines: int = 0
@@ -55,14 +55,7 @@ class ReplayReport:
         return dataclasses.asdict(self)
 
     def write(self, report_dir: Path) -> Path:
-        """Save as <report_dir>/<replay_id>.json (names sort by time), atomically."""
-        report_dir = Path(report_dir)
-        report_dir.mkdir(parents=True, exist_ok=True)
-        path = report_dir / f"{self.replay_id}.json"
-        tmp = report_dir / f".{path.name}.partial"
-        tmp.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return save_report(report_dir, self.replay_id, self.to_dict())
 
 
 def dump_files(paths_or_dump_dir: Path | Iterable[Path]) -> list[Path]:
