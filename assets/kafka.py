@@ -1,6 +1,8 @@
 """Kafka in Dagster: a `kafka_to_landing` job that drains the emitters' topic into the landing zone,
 started by a sensor while Kafka is configured (LOGINTEL_KAFKA_BOOTSTRAP_SERVERS, LOGINTEL_KAFKA_TOPIC).
 Late events for closed hours leave a report that the replayed_partitions_sensor turns into runs."""
+import os
+
 import dagster as dg
 
 from logintel.ingest.kafka_sink import drain_to_landing
@@ -50,7 +52,12 @@ def kafka_job():
     drain_kafka_topic()
 
 
-@dg.sensor(job=kafka_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+# On by default only where Kafka is configured, so a deployment without it has no idle ticks to read.
+_CONFIGURED = bool(os.environ.get("LOGINTEL_KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("LOGINTEL_KAFKA_TOPIC"))
+
+
+@dg.sensor(job=kafka_job, minimum_interval_seconds=60,
+           default_status=dg.DefaultSensorStatus.RUNNING if _CONFIGURED else dg.DefaultSensorStatus.STOPPED,
            description="Starts a Kafka drain every minute while Kafka is configured and no drain is running.")
 def kafka_landing_sensor(context: dg.SensorEvaluationContext, logintel: LogintelSettings):
     settings = logintel.settings()
