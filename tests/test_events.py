@@ -241,3 +241,22 @@ def test_timestamps_are_written_in_utc_with_six_fractional_digits(ts):
     utc = ts.astimezone(timezone.utc) if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
     assert text == utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
     assert parse_timestamp(text, now=NOW + timedelta(days=3650)) == utc
+
+
+@pytest.mark.parametrize("line, field, reason", [
+    ('{"event_id": "e", "timestamp": "2026-11-23T10:00:01Z", "service": "s", "route": "/r", "level": "info", '
+     '"duration_ms": NaN}', "duration_ms", "not a finite number"),
+    ('{"event_id": "e", "timestamp": "2026-11-23T10:00:01Z", "service": "s", "route": "/r", "level": "info", '
+     '"duration_ms": 1, "status": 1' + "0" * 30 + '}', "status", "between 100 and 599"),
+])
+def test_json_the_fast_decoder_refuses_is_still_read_and_judged_by_the_contract(line, field, reason):
+    with pytest.raises(EventValidationError) as info:
+        parse_json_line(line, now=NOW)
+    assert info.value.field == field and reason in info.value.reason
+
+
+def test_lone_surrogates_and_big_attribute_numbers_still_decode():
+    line = ('{"event_id": "e", "timestamp": "2026-11-23T10:00:01Z", "service": "s", "route": "/r", "level": "info", '
+            '"duration_ms": 1, "attributes": {"n": ' + "9" * 25 + ', "odd": "\\ud800 x"}}')
+    event = parse_json_line(line, now=NOW)
+    assert event.attributes["n"] == int("9" * 25) and event.attributes["odd"] == "\ud800 x"
