@@ -5,6 +5,7 @@ import argparse
 import importlib
 import json
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -190,10 +191,21 @@ def cmd_kafka_sink(args) -> int:
         print("error: name the topic: --bootstrap-servers and --topic, or LOGINTEL_KAFKA_BOOTSTRAP_SERVERS "
               "and LOGINTEL_KAFKA_TOPIC", file=sys.stderr)
         return 2
+    from logintel.store.landing import LandingUnavailable
     zone, letters = open_landing_zone(settings), DeadLetterStore(settings.dead_letter_dir)
+    pause = 1.0
     while True:
-        report, saved = drain_to_landing(brokers, topic, args.group or settings.kafka_group, zone, letters,
-                                         settings.dumps_dir / REPORTS, args.max_seconds, args.idle_seconds)
+        try:
+            report, saved = drain_to_landing(brokers, topic, args.group or settings.kafka_group, zone, letters,
+                                             settings.dumps_dir / REPORTS, args.max_seconds, args.idle_seconds)
+        except LandingUnavailable as exc:  # KafkaUnavailable is one too: nothing uncommitted was lost
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            if not args.follow:
+                return 1
+            time.sleep(pause)  # keep following: what was not committed is read again next time
+            pause = min(pause * 2, 60.0)
+            continue
+        pause = 1.0
         print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary(), flush=True)
         if saved and not args.json:
             print(f"report: {saved}")

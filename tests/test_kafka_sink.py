@@ -175,3 +175,18 @@ def test_cli_drains_once_and_reports(tmp_path, mock_brokers, topic):
     report = json.loads(out.stdout)
     assert (report["messages"], report["landed"], report["caught_up"]) == (25, 25, True)
     assert sorted(landed_ids(tmp_path / "home" / "landing")) == sorted(e.event_id for e in events)
+
+
+def test_cli_with_dead_brokers_names_the_problem(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{sock.getsockname()[1]}"
+    env = dict(os.environ, LOGINTEL_HOME=str(tmp_path / "home"))
+    out = subprocess.run([sys.executable, "-m", "logintel.cli", "kafka-sink", "--bootstrap-servers", dead,
+                          "--topic", "t"], env=env, capture_output=True, text=True, timeout=120,
+                         stdin=subprocess.DEVNULL, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.returncode == 1 and "error: kafka t:" in out.stderr and "Traceback" not in out.stderr

@@ -168,8 +168,12 @@ class KafkaSink:
         for hour, lines in by_hour.items():
             zone.write_lines(hour, lines)  # LandingUnavailable propagates: nothing committed
         dead_letters.write(letters)
-        # Offsets of everything consumed so far, synchronously: committed means landed.
-        self._consumer.commit(asynchronous=False)
+        # Offsets of everything consumed so far, synchronously: committed means landed. A failed
+        # commit leaves them to be read again, and event_id removes the copies.
+        try:
+            self._consumer.commit(asynchronous=False)
+        except self._kafka.KafkaException as exc:
+            raise KafkaUnavailable(f"kafka {self.topic}: committing offsets: {exc}") from exc
         report.messages += len(records)
         report.landed += sum(len(lines) for lines in by_hour.values())
         report.dead_lettered += len(letters)
