@@ -191,6 +191,59 @@ def test_falls_through_to_next_transport_and_recovers(tmp_path):
     assert len(primary.lines) + len(landed_lines(tmp_path / "landing")) == stats["emitted"]
 
 
+def test_a_short_outage_is_held_in_memory_and_resent_nothing_dumped(tmp_path):
+    primary = Switchable(up=False)
+    emitter = Emitter(config(tmp_path, retry_hold_s=30), transports=[primary])
+    try:
+        for _ in range(30):
+            emitter.emit(event(NOW))
+        assert wait_for(lambda: emitter.stats()["transports"]["primary"]["failures"] >= 2)
+        stats = emitter.stats()
+        assert stats["dumped"] == 0 and stats["pending"] == 30 and stats["balanced"]
+        primary.up = True  # the next probe finds it back and takes what waited
+        assert wait_for(lambda: emitter.stats()["delivered"].get("primary") == 30)
+    finally:
+        assert emitter.close(20)
+    stats = emitter.stats()
+    assert stats["dumped"] == 0 and stats["pending"] == 0 and stats["balanced"]
+    assert len(primary.lines) == 30 and dumped_lines(tmp_path / "dumps") == []
+
+
+def test_what_waited_longer_than_the_hold_goes_to_the_dump(tmp_path):
+    emitter = Emitter(config(tmp_path, retry_hold_s=0.2), transports=[Switchable(up=False)])
+    try:
+        for _ in range(30):
+            emitter.emit(event(NOW))
+        assert wait_for(lambda: emitter.stats()["dumped"] == 30)  # no flush() asked for it
+        assert emitter.stats()["dumped_by_reason"] == {"no_transport_available": 30}
+    finally:
+        emitter.close(20)
+    assert len(dumped_lines(tmp_path / "dumps")) == 30
+
+
+def test_held_events_that_overflow_the_buffer_are_dumped_oldest_first(tmp_path):
+    primary = Switchable(up=False)
+    emitter = Emitter(config(tmp_path, retry_hold_s=30, buffer_max_events=10, batch_size=5), transports=[primary])
+    try:
+        ids = []
+        for _ in range(40):
+            e = event(NOW)
+            ids.append(e.event_id)
+            emitter.emit(e)
+        assert wait_for(lambda: emitter.stats()["transports"]["primary"]["failures"] >= 1)
+        primary.up = True
+        assert wait_for(lambda: emitter.stats()["pending"] == 0)  # no flush(): it would dump what waits
+    finally:
+        emitter.close(20)
+    stats = emitter.stats()
+    assert stats["balanced"] and stats["pending"] == 0 and stats["dumped_by_reason"]["buffer_full"] > 0
+    assert stats["delivered"]["primary"] > 0
+    delivered = [parse_json_line(line).event_id for line in primary.lines]
+    dumped = [parse_json_line(line).event_id for line in dumped_lines(tmp_path / "dumps")]
+    assert sorted(delivered + dumped) == sorted(ids)  # each exactly once: none lost, none twice
+    assert delivered == ids[-len(delivered):]  # what was kept in memory is the newest
+
+
 def test_full_buffer_dumps_oldest_batch_instead_of_growing(tmp_path):
     gate = threading.Event()
     stuck = Switchable(up=True, gate=gate)

@@ -84,6 +84,34 @@ def test_postgres_stopped_mid_stream_loses_nothing_and_recovers(tmp_path, postgr
     assert sorted(in_db + in_dumps) == sorted(emitted)  # none lost, none twice
 
 
+def test_postgres_restarted_within_the_hold_gets_every_event_nothing_dumped(tmp_path, postgres_cluster,
+                                                                           fresh_postgres_url):
+    """The LogBuffer's promise: a batch no transport took waits in memory and is resent on recovery."""
+    config = EmitterConfig.from_dict({
+        "transports": [{"type": "postgres", "url": fresh_postgres_url}],
+        "dump_dir": str(tmp_path / "dumps"), "dead_letter_dir": str(tmp_path / "dl"),
+        "batch_size": 25, "flush_interval_s": 0.05, "backoff_base_s": 0.05, "backoff_cap_s": 0.5,
+        "retry_hold_s": 60})
+    emitter = Emitter(config)
+    ids = []
+    try:
+        with postgres_cluster.stopped():
+            for _ in range(80):
+                e = event(NOW)
+                ids.append(e.event_id)
+                emitter.emit(e)
+            assert wait_for(lambda: emitter.stats()["transports"]["postgres"]["failures"] >= 2)
+            assert emitter.stats()["dumped"] == 0 and emitter.stats()["pending"] == 80
+        assert wait_for(lambda: emitter.stats()["delivered"].get("postgres") == 80, timeout=60), emitter.stats()
+    finally:
+        emitter.close(20)
+    stats = emitter.stats()
+    assert stats["dumped"] == 0 and stats["balanced"] and stats["transports"]["postgres"]["healthy"]
+    with psycopg.connect(fresh_postgres_url) as conn:
+        in_db = sorted(row[0] for row in conn.execute("SELECT event_id FROM landing_events"))
+    assert in_db == sorted(ids) and dump_ids(tmp_path / "dumps") == []
+
+
 def sized_event(level: str, index: int, size: int) -> WideEvent:
     """An event whose canonical line is exactly `size` bytes, so disk-limit arithmetic is exact."""
     def build(pad: int) -> WideEvent:

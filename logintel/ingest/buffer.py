@@ -1,6 +1,7 @@
 """LogBuffer: a FIFO of serialized events bounded in count and bytes; overflow evicts the oldest batch."""
 from __future__ import annotations
 
+import time
 from collections import deque
 from datetime import datetime
 from typing import NamedTuple
@@ -16,13 +17,14 @@ class Item(NamedTuple):
     level: str
     line: str
     size: int  # bytes of `line` plus its newline
+    queued_at: float = 0.0  # time.monotonic() when it was emitted: how long it may still wait in memory
 
     @classmethod
     def of(cls, event: WideEvent) -> Item:
         """Serialize `event` (TypeError/ValueError when its attributes are not JSON)."""
         line = event.to_json()
         size = len(line) + 1 if line.isascii() else len(line.encode("utf-8", "surrogatepass")) + 1
-        return cls(event.event_id, event.timestamp, event.level, line, size)
+        return cls(event.event_id, event.timestamp, event.level, line, size, time.monotonic())
 
 
 class LogBuffer:
@@ -46,6 +48,19 @@ class LogBuffer:
         """
         self._items.append(item)
         self.bytes += item.size
+        return self._evict_over_bounds()
+
+    def requeue(self, items: list[Item]) -> list[Item]:
+        """Put a batch that no transport took back at the head, oldest first, to be sent again;
+        if that breaks a bound, the oldest batch is returned for the dump instead."""
+        self._items.extendleft(reversed(items))
+        self.bytes += sum(item.size for item in items)
+        return self._evict_over_bounds()
+
+    def oldest_queued_at(self) -> float | None:
+        return self._items[0].queued_at if self._items else None
+
+    def _evict_over_bounds(self) -> list[Item]:
         if len(self._items) <= self.max_events and self.bytes <= self.max_bytes:
             return []
         evicted = self.take(self.evict_batch)

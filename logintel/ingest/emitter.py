@@ -11,8 +11,12 @@ Guarantees, stated plainly:
   Nothing is lost silently.
 - Batches go to the first healthy transport in the configured order. A failed transport is
   retried after exponential backoff with jitter; the retry is the next batch itself (the probe),
-  and once it succeeds sending resumes there. The local dump is the last resort; past its disk
-  limit, events are dropped by level (debug, info, warn, then error/fatal) and counted.
+  and once it succeeds sending resumes there. When no transport takes a batch, it goes back to
+  the head of the buffer and waits in memory for the next probe, for up to `retry_hold_s` (10 s
+  by default): a short outage is absorbed and resent, with nothing dumped. Past that hold, when
+  flush() or close() asks for everything to be settled, or when the buffer fills, it goes to the
+  local dump, the last resort; past the dump's disk limit, events are dropped by level (debug,
+  info, warn, then error/fatal) and counted.
 - Delivery is at least once: a batch whose send failed half-way goes whole to the next transport,
   so an event can exist in two places; event_id makes the copies idempotent downstream.
 - Events already dumped stay in the dumps: the emitter never re-sends them after a recovery.
@@ -254,7 +258,11 @@ class Emitter:
                     queued = len(self._buffer)
                     if queued and (queued >= size or self._closing or self._flush_waiters
                                    or time.monotonic() >= deadline):
-                        break
+                        held = self._hold_for(time.monotonic())
+                        if held <= 0:
+                            break
+                        self._wake.wait(held)  # every transport is backing off: wait for a probe
+                        continue
                     if not queued and self._closing:
                         return
                     if not queued:
@@ -280,7 +288,38 @@ class Emitter:
             health.succeeded()
             self._settle(len(batch), delivered_to=transport.name)
             return
-        self._settle_dump(batch, "no_transport_available" if self._transports else "no_transport_configured")
+        if self._may_hold(batch):
+            self._requeue(batch)
+        else:
+            self._settle_dump(batch, "no_transport_available" if self._transports else "no_transport_configured")
+
+    def _may_hold(self, batch: list[Item]) -> bool:
+        """Whether a batch no transport took may wait in memory for a recovery instead of the dump:
+        not when nothing could ever take it, nor once its oldest event has waited retry_hold_s, nor
+        while flush() or close() asks for everything to be settled now."""
+        hold = self.config.retry_hold_s
+        return (bool(self._transports) and hold > 0 and not self._closing and not self._flush_waiters
+                and time.monotonic() - batch[0].queued_at < hold)
+
+    def _hold_for(self, now: float) -> float:
+        """Under the lock: seconds the flusher should wait before taking a batch, because every
+        transport is backing off and the oldest event may still wait; 0 to go ahead."""
+        if self._closing or self._flush_waiters or not self._transports or self.config.retry_hold_s <= 0:
+            return 0.0
+        if any(health.ready(now) for health in self._health):
+            return 0.0
+        oldest = self._buffer.oldest_queued_at()
+        spill_at = (now if oldest is None else oldest) + self.config.retry_hold_s
+        probe_at = min(health.retry_at for health in self._health)
+        return max(0.0, min(probe_at, spill_at) - now)
+
+    def _requeue(self, batch: list[Item]) -> None:
+        with self._lock:
+            evicted = self._buffer.requeue(batch)
+            self._in_flight -= len(batch) - len(evicted)  # evicted ones stay in flight until dumped
+            self._wake.notify_all()
+        if evicted:
+            self._settle_dump(evicted, "buffer_full")
 
     def _settle_dump(self, batch: list[Item], reason: str) -> None:
         written, drops = self._dump.write(batch)

@@ -38,6 +38,7 @@ class EmitterConfig:
     disk_limit_bytes: int = 1024 ** 3
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
+    retry_hold_s: float = 10.0            # how long events may wait in memory for a transport to recover
     postgres_connect_timeout_s: int = 5
     sampling_policy: str | None = None    # a policy file or a policy server's URL; None: no sampling
     policy_poll_s: float = 30.0
@@ -64,6 +65,8 @@ class EmitterConfig:
         for name in ("flush_interval_s", "backoff_base_s", "backoff_cap_s", "policy_poll_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: must be > 0 (got {getattr(self, name)})")
+        if not self.retry_hold_s >= 0:
+            raise ValueError(f"retry_hold_s: must be >= 0 (got {self.retry_hold_s}); 0 dumps at once")
 
     # -- constructors --------------------------------------------------------------------------
 
