@@ -5,6 +5,7 @@ import os
 
 import dagster as dg
 
+from assets.metadata import counts_table, hour_table
 from logintel.ingest.kafka_sink import drain_to_landing
 from logintel.ingest.replay import REPORTS
 from resources.landing import LandingZoneResource
@@ -17,7 +18,6 @@ ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Dagste
 
 class DrainConfig(dg.Config):
     max_seconds: float = 50.0   # a drain stops after this long, so runs stay short and frequent
-    idle_seconds: float = 2.0   # caught up once the topic has been quiet this long
 
 
 @dg.op(description="Consume the emitters' Kafka topic into the landing zone; commit offsets after each landed batch.")
@@ -33,14 +33,15 @@ def drain_kafka_topic(context: dg.OpExecutionContext, config: DrainConfig, landi
 
     report, path = drain_to_landing(settings.kafka_bootstrap_servers, settings.kafka_topic, settings.kafka_group,
                                     landing.open(), logintel.dead_letters(), settings.dumps_dir / REPORTS,
-                                    config.max_seconds, config.idle_seconds, progress)
+                                    config.max_seconds, progress)
     context.log.info(report.summary())
     if not report.accounted():
         raise dg.Failure(f"kafka drain accounting mismatch: {report.summary()}")
     context.add_output_metadata({
         "topic": report.topic, "messages": report.messages, "landed": report.landed,
         "dead_lettered": report.dead_lettered, "caught_up": report.caught_up,
-        "hours": ", ".join(report.hours) or "none",
+        "events_by_hour": hour_table(report.by_hour, "events landed"),
+        "dead_letters_by_cause": counts_table(report.by_cause, "cause"),
         "late_hours": ", ".join(report.partitions) or "none",
         "report": str(path) if path else "none (no late events)"})
     return report.to_dict()

@@ -17,6 +17,12 @@ def counts_table(counts: dict, label: str) -> dg.MetadataValue:
     return markdown_table(rows, [label, "count"])
 
 
+def hour_table(by_hour: dict[str, int], label: str) -> dg.MetadataValue:
+    """Hour keys (2026-11-23T10) in time order with a count each: what a replay or a drain touched."""
+    return markdown_table([{"hour (UTC)": hour, label: f"{n:,}"} for hour, n in sorted(by_hour.items())],
+                          ["hour (UTC)", label])
+
+
 def llm_metadata(calls) -> dict:
     """Per-asset LLM totals, as numbers so the UI plots them across partitions."""
     totals = calls.totals()

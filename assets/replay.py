@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.jobs import incident_job
+from assets.metadata import counts_table, hour_table
 from assets.partitions import hourly_partitions
 from logintel.ingest.replay import REPORTS, dump_files, replay_dumps
 from logintel.store.landing import parse_hour_key
@@ -33,7 +34,9 @@ def replay_dump_files(context: dg.OpExecutionContext, config: ReplayConfig, land
         raise dg.Failure(f"replay accounting mismatch: {report.summary()}")
     path = report.write(dumps / REPORTS) if report.files else None  # no report, no re-materialization
     context.log.info(report.summary())
-    context.add_output_metadata({"report": str(path) if path else "none (nothing replayed)", "lines": report.lines, "replayed": report.replayed,
+    context.add_output_metadata({"events_by_hour": hour_table(report.by_hour, "events replayed"),
+                                 "dead_letters_by_cause": counts_table(report.by_cause, "cause"),
+                                 "report": str(path) if path else "none (nothing replayed)", "lines": report.lines, "replayed": report.replayed,
                                  "duplicates": report.duplicates, "dead_lettered": report.dead_lettered,
                                  "partitions": ", ".join(report.partitions) or "none"})
     return report.to_dict()

@@ -197,7 +197,7 @@ def cmd_kafka_sink(args) -> int:
     while True:
         try:
             report, saved = drain_to_landing(brokers, topic, args.group or settings.kafka_group, zone, letters,
-                                             settings.dumps_dir / REPORTS, args.max_seconds, args.idle_seconds)
+                                             settings.dumps_dir / REPORTS, args.max_seconds)
         except LandingUnavailable as exc:  # KafkaUnavailable is one too: nothing uncommitted was lost
             print(f"error: {exc}", file=sys.stderr, flush=True)
             if not args.follow:
@@ -303,7 +303,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topic", help="default: $LOGINTEL_KAFKA_TOPIC")
     p.add_argument("--group", help="consumer group (default: $LOGINTEL_KAFKA_GROUP or logintel-landing)")
     p.add_argument("--max-seconds", type=float, default=60.0, help="stop a drain after this long")
-    p.add_argument("--idle-seconds", type=float, default=2.0, help="caught up once the topic is quiet this long")
     p.add_argument("--follow", action="store_true", help="drain again and again until interrupted")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_kafka_sink)

@@ -58,16 +58,17 @@ def test_emitted_events_reach_the_landing_zone_and_offsets_are_committed(tmp_pat
     letters = DeadLetterStore(tmp_path / "dl")
 
     with KafkaSink(mock_brokers, topic, group_id=f"g-{topic}") as sink:
-        report = sink.drain(zone, letters, max_seconds=60, idle_seconds=1.0, now=lambda: NOW)
+        report = sink.drain(zone, letters, max_seconds=60, now=lambda: NOW)
         assert report.caught_up and report.accounted()
         assert (report.messages, report.landed, report.dead_lettered) == (123, 120, 3)
         assert report.by_cause == {"invalid_json": 1, "encoding": 1, "validation:timestamp": 1}
         # Only hours that had closed when their events arrived call for a re-materialization.
         late = sorted({(NOW - timedelta(hours=2, minutes=i)).strftime("%Y-%m-%dT%H") for i in range(40)})
         assert report.partitions == late and NOW.strftime("%Y-%m-%dT%H") in report.hours
+        assert sum(report.by_hour.values()) == 120 and report.by_hour[NOW.strftime("%Y-%m-%dT%H")] >= 80
         assert sorted(landed_ids(tmp_path / "landing")) == sorted(e.event_id for e in events)
         assert sink.lag() == 0
-        again = sink.drain(zone, letters, max_seconds=30, idle_seconds=0.5)
+        again = sink.drain(zone, letters, max_seconds=30)
         assert again.messages == 0 and again.caught_up
 
     records = list(letters.records())
@@ -78,7 +79,7 @@ def test_emitted_events_reach_the_landing_zone_and_offsets_are_committed(tmp_pat
     later = [event(NOW) for _ in range(5)]
     emit_to_kafka(tmp_path, mock_brokers, topic, later)
     with KafkaSink(mock_brokers, topic, group_id=f"g-{topic}") as sink:
-        report = sink.drain(zone, letters, max_seconds=30, idle_seconds=1.0)
+        report = sink.drain(zone, letters, max_seconds=30)
     assert report.caught_up and (report.messages, report.landed) == (5, 5)
     assert sorted(landed_ids(tmp_path / "landing")) == sorted(e.event_id for e in events + later)
 
@@ -86,7 +87,7 @@ def test_emitted_events_reach_the_landing_zone_and_offsets_are_committed(tmp_pat
 def test_a_topic_nobody_wrote_yet_is_an_empty_drain(tmp_path, mock_brokers, topic):
     with KafkaSink(mock_brokers, topic, group_id="g") as sink:
         report = sink.drain(FileLandingZone(tmp_path / "landing"), DeadLetterStore(tmp_path / "dl"),
-                            max_seconds=10, idle_seconds=0.5)
+                            max_seconds=10)
     assert report.caught_up and report.messages == 0 and report.accounted()
 
 
@@ -96,12 +97,12 @@ def test_a_landing_failure_commits_nothing_and_the_next_drain_lands_everything(t
     group = f"g-{topic}"
     with KafkaSink(mock_brokers, topic, group_id=group) as sink:
         with pytest.raises(LandingUnavailable):
-            sink.drain(DownZone(), DeadLetterStore(tmp_path / "dl"), max_seconds=30, idle_seconds=1.0)
+            sink.drain(DownZone(), DeadLetterStore(tmp_path / "dl"), max_seconds=30)
     assert landed_ids(tmp_path / "landing") == []
 
     with KafkaSink(mock_brokers, topic, group_id=group) as sink:
         report = sink.drain(FileLandingZone(tmp_path / "landing"), DeadLetterStore(tmp_path / "dl"),
-                            max_seconds=30, idle_seconds=1.0)
+                            max_seconds=30)
     assert report.landed == 60 and sorted(landed_ids(tmp_path / "landing")) == sorted(e.event_id for e in events)
 
 
@@ -147,7 +148,7 @@ def test_dagster_drain_job_lands_the_topic_and_late_hours_are_re_materialized(ho
         assert request.tags["logintel/topic"] == topic
         result = defs.resolve_job_def("kafka_to_landing").execute_in_process(
             instance=instance, tags=request.tags,
-            run_config={"ops": {"drain_kafka_topic": {"config": {"max_seconds": 30, "idle_seconds": 1.0}}}})
+            run_config={"ops": {"drain_kafka_topic": {"config": {"max_seconds": 30}}}})
     assert result.success
     drained = result.output_for_node("drain_kafka_topic")
     assert (drained["messages"], drained["landed"], drained["caught_up"]) == (50, 50, True)
@@ -168,7 +169,7 @@ def test_cli_drains_once_and_reports(tmp_path, mock_brokers, topic):
     env = dict(os.environ, LOGINTEL_HOME=str(tmp_path / "home"))
     env.pop("LOGINTEL_POSTGRES_URL", None)
     out = subprocess.run([sys.executable, "-m", "logintel.cli", "kafka-sink", "--bootstrap-servers", mock_brokers,
-                          "--topic", topic, "--idle-seconds", "1", "--json"], env=env, capture_output=True,
+                          "--topic", topic, "--json"], env=env, capture_output=True,
                          text=True, timeout=120, stdin=subprocess.DEVNULL,
                          cwd=os.path.dirname(os.path.dirname(__file__)))
     assert out.returncode == 0, out.stderr[-2000:]

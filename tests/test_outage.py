@@ -41,6 +41,7 @@ def test_events_inside_the_outage_are_dumped_the_rest_delivered_and_replay_compl
     report = replay_dumps(tmp_path / "dumps", zone, DeadLetterStore(tmp_path / "dl"), tmp_path / "dumps" / "archive",
                           dump_root=tmp_path / "dumps")
     assert report.replayed == 500 and report.partitions == ["2026-11-20T10", "2026-11-20T11"]
+    assert report.by_hour == {"2026-11-20T10": 250, "2026-11-20T11": 250}
     assert sorted(landed_ids(tmp_path / "landing")) == sorted(e.event_id for e in events)
 
 

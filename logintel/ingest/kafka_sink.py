@@ -42,6 +42,7 @@ class DrainReport:
     dead_lettered: int = 0
     by_cause: dict[str, int] = field(default_factory=dict)
     hours: list[str] = field(default_factory=list)       # every hour key that got events
+    by_hour: dict[str, int] = field(default_factory=dict)  # events landed per hour key
     partitions: list[str] = field(default_factory=list)  # the hours among them that had already closed
     caught_up: bool = False                               # stopped because the topic had nothing more
     elapsed_s: float = 0.0
@@ -74,6 +75,7 @@ class KafkaSink:
             raise ValueError("kafka sink: topic is required")
         self._kafka = _import_kafka()
         self.topic = topic
+        self._next: dict[int, int] = {}  # partition -> the offset this drain reads next
         self._consumer = self._kafka.Consumer({
             "bootstrap.servers": bootstrap_servers,
             "group.id": group_id,
@@ -105,12 +107,28 @@ class KafkaSink:
         except self._kafka.KafkaException as exc:
             raise KafkaUnavailable(f"kafka {self.topic}: reading the group's offsets: {exc}") from exc
         self._consumer.assign(committed)  # an invalid (absent) offset falls back to auto.offset.reset
+        # Where each partition's reading starts; a negative offset means "from the oldest kept".
+        self._next = {tp.partition: tp.offset for tp in committed}
+        return True
+
+    def _caught_up(self, timeout: float = 10.0) -> bool:
+        """Whether this drain has read every partition up to its end offset, asked of the broker:
+        "nothing arrived for a while" would also be true of a slow fetch."""
+        for partition, next_offset in self._next.items():
+            tp = self._kafka.TopicPartition(self.topic, partition)
+            try:
+                low, high = self._consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
+            except self._kafka.KafkaException as exc:
+                raise KafkaUnavailable(f"kafka {self.topic}: reading end offsets: {exc}") from exc
+            if max(next_offset, low) < high:
+                return False
         return True
 
     def drain(self, zone: LandingZone, dead_letters: DeadLetterStore, max_seconds: float = 60.0,
-              idle_seconds: float = 2.0, batch_size: int = 5000, now: Callable[[], datetime] | None = None,
+              batch_size: int = 5000, now: Callable[[], datetime] | None = None,
               progress: Callable[[DrainReport], None] | None = None) -> DrainReport:
-        """Consume until the topic has been quiet for `idle_seconds` (caught up) or `max_seconds` pass.
+        """Consume until every partition is read to the end offset it had when last asked (caught
+        up), or `max_seconds` pass; what arrives later is the next drain's.
 
         Raises KafkaUnavailable when the consumer reports an error other than reaching the end of a
         partition, and LandingUnavailable when the landing zone refuses a write: in both cases the
@@ -119,26 +137,22 @@ class KafkaSink:
         clock = now or (lambda: datetime.now(timezone.utc))
         report = DrainReport(topic=self.topic)
         started = time.monotonic()
-        quiet_since: float | None = None
         causes: Counter = Counter()
-        hours: set[datetime] = set()
+        hours: Counter = Counter()
         late: set[datetime] = set()
-        if not self._assign():
-            report.caught_up = True  # nothing was ever written to the topic
+        report.caught_up = not self._assign() or self._caught_up()  # no topic yet, or nothing new
         while not report.caught_up and time.monotonic() - started < max_seconds:
-            messages = self._consumer.consume(num_messages=batch_size, timeout=min(0.5, idle_seconds))
+            messages = self._consumer.consume(num_messages=batch_size, timeout=0.5)
             records = [m for m in messages if not self._skip(m)]
-            if not records:
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since >= idle_seconds:
-                    report.caught_up = True
-                continue
-            quiet_since = None
-            self._land(records, zone, dead_letters, report, causes, hours, late, clock())
-            if progress is not None:
-                progress(report)
+            if records:
+                self._land(records, zone, dead_letters, report, causes, hours, late, clock())
+                if progress is not None:
+                    progress(report)
+            else:
+                report.caught_up = self._caught_up()
         report.by_cause = dict(causes)
         report.hours = [hour_key(h) for h in sorted(hours)]
+        report.by_hour = {hour_key(h): hours[h] for h in sorted(hours)}
         report.partitions = [hour_key(h) for h in sorted(late)]
         report.elapsed_s = round(time.monotonic() - started, 3)
         return report
@@ -152,7 +166,7 @@ class KafkaSink:
         raise KafkaUnavailable(f"kafka {self.topic}: {error}")
 
     def _land(self, records: list, zone: LandingZone, dead_letters: DeadLetterStore, report: DrainReport,
-              causes: Counter, hours: set, late: set, now: datetime) -> None:
+              causes: Counter, hours: Counter, late: set, now: datetime) -> None:
         by_hour: dict[datetime, list[str]] = defaultdict(list)
         letters: list[DeadLetter] = []
         for message in records:
@@ -174,11 +188,13 @@ class KafkaSink:
             self._consumer.commit(asynchronous=False)
         except self._kafka.KafkaException as exc:
             raise KafkaUnavailable(f"kafka {self.topic}: committing offsets: {exc}") from exc
+        for message in records:
+            self._next[message.partition()] = message.offset() + 1
         report.messages += len(records)
         report.landed += sum(len(lines) for lines in by_hour.values())
         report.dead_lettered += len(letters)
         causes.update(letter.cause for letter in letters)
-        hours.update(by_hour)
+        hours.update({hour: len(lines) for hour, lines in by_hour.items()})
         current = hour_floor(now)
         late.update(h for h in by_hour if h < current)
 
@@ -220,12 +236,11 @@ def _record_cause(reason: str) -> str:
 
 def drain_to_landing(bootstrap_servers: str, topic: str, group_id: str, zone: LandingZone,
                      dead_letters: DeadLetterStore, reports_dir: Path, max_seconds: float = 60.0,
-                     idle_seconds: float = 2.0, progress: Callable[[DrainReport], None] | None = None,
+                     progress: Callable[[DrainReport], None] | None = None,
                      ) -> tuple[DrainReport, Path | None]:
     """One drain of `topic` into `zone`; saves a report in `reports_dir` when closed hours got late
     events (the replayed_partitions_sensor re-materializes them). Returns (report, its path)."""
     with KafkaSink(bootstrap_servers, topic, group_id) as sink:
-        report = sink.drain(zone, dead_letters, max_seconds=max_seconds, idle_seconds=idle_seconds,
-                            progress=progress)
+        report = sink.drain(zone, dead_letters, max_seconds=max_seconds, progress=progress)
     path = report.write(reports_dir) if report.partitions else None
     return report, path

@@ -38,6 +38,7 @@ class ReplayReport:
     dead_lettered: int = 0
     by_cause: dict[str, int] = field(default_factory=dict)
     partitions: list[str] = field(default_factory=list)  # hour keys (2026-11-23T10) that got new events
+    by_hour: dict[str, int] = field(default_factory=dict)  # new events per hour key (PostgreSQL: offered)
 
     def accounted(self) -> bool:
         return self.lines == self.replayed + self.duplicates + self.dead_lettered
@@ -89,7 +90,7 @@ def replay_dumps(paths_or_dump_dir: Path | Iterable[Path], landing_zone: Landing
         dump_root = Path(paths_or_dump_dir)
     report = ReplayReport()
     causes: Counter[str] = Counter()
-    hours: set[datetime] = set()
+    hours: Counter[datetime] = Counter()
     seen = _LandedIds(landing_zone)
     for path in dump_files(paths_or_dump_dir):
         tally = FileTally()
@@ -107,7 +108,7 @@ def replay_dumps(paths_or_dump_dir: Path | Iterable[Path], landing_zone: Landing
         # PostgreSQL skips ids it already holds (ON CONFLICT): what it did not insert was a duplicate.
         report.duplicates += len(events) - landed
         report.replayed += landed
-        hours.update(hour_floor(e.timestamp) for e in events)
+        hours.update(hour_floor(e.timestamp) for e in events)  # Counter.update counts
         dead_letters.write(letters)
         report.dead_lettered += len(letters)
         causes.update(letter.cause for letter in letters)
@@ -117,6 +118,7 @@ def replay_dumps(paths_or_dump_dir: Path | Iterable[Path], landing_zone: Landing
     report.by_cause = dict(causes)
     # An approximation for PostgreSQL: an hour whose every event was a conflict is still listed.
     report.partitions = sorted(hour_key(h) for h in hours)
+    report.by_hour = {hour_key(h): hours[h] for h in sorted(hours)}
     return report
 
 
