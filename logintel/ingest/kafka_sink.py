@@ -112,12 +112,15 @@ class KafkaSink:
         return True
 
     def _caught_up(self, timeout: float = 10.0) -> bool:
-        """Whether this drain has read every partition up to its end offset, asked of the broker:
-        "nothing arrived for a while" would also be true of a slow fetch."""
+        """Whether this drain has read every partition up to its end offset ("nothing arrived for a
+        while" would also be true of a slow fetch). The end offset each fetch brings back is used
+        when there is one; otherwise the broker is asked."""
         for partition, next_offset in self._next.items():
             tp = self._kafka.TopicPartition(self.topic, partition)
             try:
-                low, high = self._consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
+                low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                if high < 0 or (next_offset < 0 and low < 0):  # not fetched yet: ask
+                    low, high = self._consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
             except self._kafka.KafkaException as exc:
                 raise KafkaUnavailable(f"kafka {self.topic}: reading end offsets: {exc}") from exc
             if max(next_offset, low) < high:
@@ -140,7 +143,7 @@ class KafkaSink:
         causes: Counter = Counter()
         hours: Counter = Counter()
         late: set[datetime] = set()
-        report.caught_up = not self._assign() or self._caught_up()  # no topic yet, or nothing new
+        report.caught_up = not self._assign()  # no topic yet: nothing to read
         while not report.caught_up and time.monotonic() - started < max_seconds:
             messages = self._consumer.consume(num_messages=batch_size, timeout=0.5)
             records = [m for m in messages if not self._skip(m)]
