@@ -244,6 +244,32 @@ def test_held_events_that_overflow_the_buffer_are_dumped_oldest_first(tmp_path):
     assert delivered == ids[-len(delivered):]  # what was kept in memory is the newest
 
 
+def test_a_hung_transport_times_out_and_its_batch_goes_down_the_chain(tmp_path):
+    gate = threading.Event()
+    hung = Switchable(up=True, gate=gate)  # accepts the batch, then never answers until the gate opens
+    cfg = config(tmp_path, send_timeout_s=0.3)
+    emitter = Emitter(cfg, transports=[hung, *build_transports(cfg)])
+    try:
+        ids = []
+        for _ in range(30):
+            e = event(NOW)
+            ids.append(e.event_id)
+            emitter.emit(e)
+        assert emitter.flush(20)
+        stats = emitter.stats()
+        assert stats["delivered"] == {"files": 30} and stats["dumped"] == 0 and stats["balanced"]
+        assert "no answer within 0.3s" in stats["transports"]["primary"]["last_error"]
+        gate.set()  # the hung send returns; the primary is used again at its next probe
+        assert wait_for(lambda: (emitter.emit(event(NOW)), emitter.flush(20),
+                                 emitter.stats()["delivered"].get("primary", 0) > 0)[-1])
+    finally:
+        assert emitter.close(20)
+    stats = emitter.stats()
+    assert stats["balanced"] and stats["pending"] == 0
+    landed = {parse_json_line(line).event_id for line in landed_lines(tmp_path / "landing")}
+    assert set(ids) <= landed  # the batch the hung send held reached files: nothing waited on it
+
+
 def test_full_buffer_dumps_oldest_batch_instead_of_growing(tmp_path):
     gate = threading.Event()
     stuck = Switchable(up=True, gate=gate)

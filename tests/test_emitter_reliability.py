@@ -112,6 +112,59 @@ def test_postgres_restarted_within_the_hold_gets_every_event_nothing_dumped(tmp_
     assert in_db == sorted(ids) and dump_ids(tmp_path / "dumps") == []
 
 
+def test_a_postgres_that_stops_answering_is_abandoned_after_the_send_timeout(tmp_path, postgres_cluster,
+                                                                           fresh_postgres_url):
+    """A server that keeps the connection open but never replies (its backend frozen with SIGSTOP):
+    the send times out, the batch is dumped, and once the server answers again PostgreSQL is used again."""
+    config = EmitterConfig.from_dict({
+        "transports": [{"type": "postgres", "url": fresh_postgres_url}],
+        "dump_dir": str(tmp_path / "dumps"), "dead_letter_dir": str(tmp_path / "dl"),
+        "batch_size": 25, "flush_interval_s": 0.05, "backoff_base_s": 0.05, "backoff_cap_s": 0.3,
+        "send_timeout_s": 1.0, "retry_hold_s": 0})
+    emitted: list[str] = []
+
+    def emit(n: int) -> None:
+        for _ in range(n):
+            e = event(NOW)
+            emitted.append(e.event_id)
+            emitter.emit(e)
+
+    emitter = Emitter(config)
+    try:
+        emit(10)
+        assert emitter.flush(20) and emitter.stats()["delivered"] == {"postgres": 10}
+        with psycopg.connect(fresh_postgres_url) as conn:
+            [pid] = [row[0] for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'logintel-landing'"
+                " AND datname = current_database()")]
+        try:
+            os.kill(pid, signal.SIGSTOP)
+        except PermissionError:
+            pytest.skip("cannot signal the server's backend as this user")
+        try:
+            emit(20)
+            assert emitter.flush(20)
+            stats = emitter.stats()
+            assert stats["dumped"] == 20 and stats["delivered"] == {"postgres": 10} and stats["balanced"]
+            assert "no answer within 1s" in stats["transports"]["postgres"]["last_error"]
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+        def back_on_postgres() -> bool:
+            emit(5)
+            emitter.flush(20)
+            return emitter.stats()["delivered"]["postgres"] > 10
+        assert wait_for(back_on_postgres), emitter.stats()
+    finally:
+        emitter.close(20)
+    stats = emitter.stats()
+    assert stats["balanced"] and stats["pending"] == 0 and stats["emitted"] == len(emitted)
+    with psycopg.connect(fresh_postgres_url) as conn:
+        in_db = {row[0] for row in conn.execute("SELECT event_id FROM landing_events")}
+    # At least once: the abandoned batch may also have landed when the backend woke up.
+    assert in_db | set(dump_ids(tmp_path / "dumps")) == set(emitted)
+
+
 def sized_event(level: str, index: int, size: int) -> WideEvent:
     """An event whose canonical line is exactly `size` bytes, so disk-limit arithmetic is exact."""
     def build(pad: int) -> WideEvent:

@@ -17,8 +17,12 @@ Guarantees, stated plainly:
   flush() or close() asks for everything to be settled, or when the buffer fills, it goes to the
   local dump, the last resort; past the dump's disk limit, events are dropped by level (debug,
   info, warn, then error/fatal) and counted.
-- Delivery is at least once: a batch whose send failed half-way goes whole to the next transport,
-  so an event can exist in two places; event_id makes the copies idempotent downstream.
+- A send that has not returned within send_timeout_s (a server that holds the connection and never
+  answers) counts as failed: the batch goes on down the chain and the transport is skipped until
+  that send returns.
+- Delivery is at least once: a batch whose send failed half-way (or was abandoned) goes whole to
+  the next transport, so an event can exist in two places; event_id makes the copies idempotent
+  downstream.
 - Events already dumped stay in the dumps: the emitter never re-sends them after a recovery.
   Replaying dumps into the landing zone is `logintel replay`'s job.
 - `close()` drains within its timeout; what a hung transport still holds then stays pending
@@ -94,6 +98,8 @@ class Emitter:
             self.sampler.buffer_fill = self._buffer_fill
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
+        self._hung: set[str] = set()  # transports whose abandoned send has not returned yet
+        self._hung_lock = threading.Lock()
         self._in_flight = 0       # taken from the buffer, not yet settled
         self._flush_waiters = 0
         self._closing = False
@@ -179,6 +185,8 @@ class Emitter:
                 self._settle_dump(rest, "close_timeout")
             return False
         for transport in self._transports:
+            if transport.name in self._hung:
+                continue  # closing it would wait on the send that hangs
             try:
                 transport.close()
             except Exception:
@@ -278,10 +286,10 @@ class Emitter:
 
     def _deliver(self, batch: list[Item]) -> None:
         for transport, health in zip(self._transports, self._health):
-            if not health.ready(time.monotonic()):
+            if not health.ready(time.monotonic()) or transport.name in self._hung:
                 continue
             try:
-                transport.send(batch)
+                self._send(transport, batch)
             except Exception as exc:
                 health.failed(time.monotonic(), exc)
                 continue
@@ -292,6 +300,37 @@ class Emitter:
             self._requeue(batch)
         else:
             self._settle_dump(batch, "no_transport_available" if self._transports else "no_transport_configured")
+
+    def _send(self, transport: Transport, batch: list[Item]) -> None:
+        """transport.send(batch), given send_timeout_s to return. A send that hangs (a database that
+        accepts the connection and never answers) is abandoned: the batch goes down the chain, and
+        the transport is skipped until that send returns (its late success only makes a duplicate,
+        which event_id removes). The send runs on a daemon thread so a hang never blocks exit."""
+        done = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                transport.send(batch)
+            except BaseException as exc:  # handed to the flusher, which counts it as a failure
+                outcome["error"] = exc
+            finally:
+                with self._hung_lock:
+                    done.set()
+                    was_hung = transport.name in self._hung
+                    self._hung.discard(transport.name)
+                if was_hung:
+                    with self._lock:
+                        self._wake.notify_all()  # a flusher waiting for a usable transport may go on
+
+        threading.Thread(target=run, name=f"logintel-send-{transport.name}", daemon=True).start()
+        if not done.wait(self.config.send_timeout_s):
+            with self._hung_lock:
+                if not done.is_set():
+                    self._hung.add(transport.name)
+                    raise TimeoutError(f"{transport.name}: no answer within {self.config.send_timeout_s:g}s")
+        if "error" in outcome:
+            raise outcome["error"]
 
     def _may_hold(self, batch: list[Item]) -> bool:
         """Whether a batch no transport took may wait in memory for a recovery instead of the dump:
@@ -306,11 +345,13 @@ class Emitter:
         transport is backing off and the oldest event may still wait; 0 to go ahead."""
         if self._closing or self._flush_waiters or not self._transports or self.config.retry_hold_s <= 0:
             return 0.0
-        if any(health.ready(now) for health in self._health):
+        if any(health.ready(now) and t.name not in self._hung for t, health in zip(self._transports, self._health)):
             return 0.0
         oldest = self._buffer.oldest_queued_at()
         spill_at = (now if oldest is None else oldest) + self.config.retry_hold_s
-        probe_at = min(health.retry_at for health in self._health)
+        # A transport whose abandoned send still hangs is due when that send returns (it wakes us).
+        probe_at = min(now + 3600.0 if t.name in self._hung else health.retry_at
+                       for t, health in zip(self._transports, self._health))
         return max(0.0, min(probe_at, spill_at) - now)
 
     def _requeue(self, batch: list[Item]) -> None:

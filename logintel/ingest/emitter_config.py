@@ -39,6 +39,7 @@ class EmitterConfig:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     retry_hold_s: float = 10.0            # how long events may wait in memory for a transport to recover
+    send_timeout_s: float = 30.0          # a send that has not returned by then counts as failed
     postgres_connect_timeout_s: int = 5
     sampling_policy: str | None = None    # a policy file or a policy server's URL; None: no sampling
     policy_poll_s: float = 30.0
@@ -62,7 +63,7 @@ class EmitterConfig:
                      "postgres_connect_timeout_s"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1 (got {getattr(self, name)})")
-        for name in ("flush_interval_s", "backoff_base_s", "backoff_cap_s", "policy_poll_s"):
+        for name in ("flush_interval_s", "backoff_base_s", "backoff_cap_s", "policy_poll_s", "send_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: must be > 0 (got {getattr(self, name)})")
         if not self.retry_hold_s >= 0:
