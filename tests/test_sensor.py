@@ -67,3 +67,14 @@ def test_without_cursor_everything_is_evaluated_but_old_hours_are_ignored(defs, 
     old = PREVIOUS_HOUR - timedelta(hours=12)
     zone.write(burst(old + timedelta(minutes=10), 10, 80, error_code="OLD"))
     assert tick(defs).run_requests == []
+
+
+def test_a_breach_straddling_the_hour_boundary_is_found_from_the_previous_hours_tail(defs, zone):
+    # 8 errors in the last 3 minutes of one hour, 8 in the first 2 of the next: only the windows
+    # that span the boundary pass the threshold of 10, and they belong to the later hour.
+    earlier = PREVIOUS_HOUR - timedelta(hours=1)
+    zone.write(steady(earlier, 1, 3) + burst(PREVIOUS_HOUR - timedelta(minutes=3), 3, 8, error_code="PG_TIMEOUT")
+               + burst(PREVIOUS_HOUR, 2, 8, error_code="PG_TIMEOUT"))
+    result = tick(defs)
+    assert [r.partition_key for r in result.run_requests] == [PARTITION]
+
