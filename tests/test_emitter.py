@@ -39,6 +39,14 @@ def dumped_lines(root: Path) -> list[str]:
             for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+def emit_all(emitter: Emitter, n: int) -> list[str]:
+    """Emit `n` fresh events; their ids, in order."""
+    events = [event(NOW) for _ in range(n)]
+    for e in events:
+        emitter.emit(e)
+    return [e.event_id for e in events]
+
+
 def wait_for(predicate, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -225,11 +233,7 @@ def test_held_events_that_overflow_the_buffer_are_dumped_oldest_first(tmp_path):
     primary = Switchable(up=False)
     emitter = Emitter(config(tmp_path, retry_hold_s=30, buffer_max_events=10, batch_size=5), transports=[primary])
     try:
-        ids = []
-        for _ in range(40):
-            e = event(NOW)
-            ids.append(e.event_id)
-            emitter.emit(e)
+        ids = emit_all(emitter, 40)
         assert wait_for(lambda: emitter.stats()["transports"]["primary"]["failures"] >= 1)
         primary.up = True
         assert wait_for(lambda: emitter.stats()["pending"] == 0)  # no flush(): it would dump what waits
@@ -250,11 +254,7 @@ def test_a_hung_transport_times_out_and_its_batch_goes_down_the_chain(tmp_path):
     cfg = config(tmp_path, send_timeout_s=0.3)
     emitter = Emitter(cfg, transports=[hung, *build_transports(cfg)])
     try:
-        ids = []
-        for _ in range(30):
-            e = event(NOW)
-            ids.append(e.event_id)
-            emitter.emit(e)
+        ids = emit_all(emitter, 30)
         assert emitter.flush(20)
         stats = emitter.stats()
         assert stats["delivered"] == {"files": 30} and stats["dumped"] == 0 and stats["balanced"]

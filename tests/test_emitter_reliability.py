@@ -34,11 +34,13 @@ def dump_ids(root: Path) -> list[str]:
             for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_postgres_stopped_mid_stream_loses_nothing_and_recovers(tmp_path, postgres_cluster, fresh_postgres_url):
+def postgres_emitter(tmp_path: Path, url: str, **overrides):
+    """An emitter whose only transport is the PostgreSQL at `url`, with `emit(n)` recording ids."""
     config = EmitterConfig.from_dict({
-        "transports": [{"type": "postgres", "url": fresh_postgres_url}],
+        "transports": [{"type": "postgres", "url": url}],
         "dump_dir": str(tmp_path / "dumps"), "dead_letter_dir": str(tmp_path / "dl"),
-        "batch_size": 25, "flush_interval_s": 0.05, "backoff_base_s": 0.05, "backoff_cap_s": 0.5})
+        "batch_size": 25, "flush_interval_s": 0.05, "backoff_base_s": 0.05, "backoff_cap_s": 0.5, **overrides})
+    emitter = Emitter(config)
     emitted: list[str] = []
 
     def emit(n: int) -> None:
@@ -46,8 +48,11 @@ def test_postgres_stopped_mid_stream_loses_nothing_and_recovers(tmp_path, postgr
             e = event(NOW)
             emitted.append(e.event_id)
             emitter.emit(e)
+    return emitter, emit, emitted
 
-    emitter = Emitter(config)
+
+def test_postgres_stopped_mid_stream_loses_nothing_and_recovers(tmp_path, postgres_cluster, fresh_postgres_url):
+    emitter, emit, emitted = postgres_emitter(tmp_path, fresh_postgres_url)
     try:
         emit(50)
         assert emitter.flush(20)
@@ -87,19 +92,10 @@ def test_postgres_stopped_mid_stream_loses_nothing_and_recovers(tmp_path, postgr
 def test_postgres_restarted_within_the_hold_gets_every_event_nothing_dumped(tmp_path, postgres_cluster,
                                                                            fresh_postgres_url):
     """The LogBuffer's promise: a batch no transport took waits in memory and is resent on recovery."""
-    config = EmitterConfig.from_dict({
-        "transports": [{"type": "postgres", "url": fresh_postgres_url}],
-        "dump_dir": str(tmp_path / "dumps"), "dead_letter_dir": str(tmp_path / "dl"),
-        "batch_size": 25, "flush_interval_s": 0.05, "backoff_base_s": 0.05, "backoff_cap_s": 0.5,
-        "retry_hold_s": 60})
-    emitter = Emitter(config)
-    ids = []
+    emitter, emit, ids = postgres_emitter(tmp_path, fresh_postgres_url, retry_hold_s=60)
     try:
         with postgres_cluster.stopped():
-            for _ in range(80):
-                e = event(NOW)
-                ids.append(e.event_id)
-                emitter.emit(e)
+            emit(80)
             assert wait_for(lambda: emitter.stats()["transports"]["postgres"]["failures"] >= 2)
             assert emitter.stats()["dumped"] == 0 and emitter.stats()["pending"] == 80
         assert wait_for(lambda: emitter.stats()["delivered"].get("postgres") == 80, timeout=60), emitter.stats()
@@ -116,20 +112,8 @@ def test_a_postgres_that_stops_answering_is_abandoned_after_the_send_timeout(tmp
                                                                            fresh_postgres_url):
     """A server that keeps the connection open but never replies (its backend frozen with SIGSTOP):
     the send times out, the batch is dumped, and once the server answers again PostgreSQL is used again."""
-    config = EmitterConfig.from_dict({
-        "transports": [{"type": "postgres", "url": fresh_postgres_url}],
-        "dump_dir": str(tmp_path / "dumps"), "dead_letter_dir": str(tmp_path / "dl"),
-        "batch_size": 25, "flush_interval_s": 0.05, "backoff_base_s": 0.05, "backoff_cap_s": 0.3,
-        "send_timeout_s": 1.0, "retry_hold_s": 0})
-    emitted: list[str] = []
-
-    def emit(n: int) -> None:
-        for _ in range(n):
-            e = event(NOW)
-            emitted.append(e.event_id)
-            emitter.emit(e)
-
-    emitter = Emitter(config)
+    emitter, emit, emitted = postgres_emitter(tmp_path, fresh_postgres_url, backoff_cap_s=0.3,
+                                              send_timeout_s=1.0, retry_hold_s=0)
     try:
         emit(10)
         assert emitter.flush(20) and emitter.stats()["delivered"] == {"postgres": 10}
