@@ -89,6 +89,14 @@ def test_separate_spikes_are_separate_incidents(con):
     assert len(found) == 2 and found[0].incident_id != found[1].incident_id
 
 
+def test_a_rate_hovering_at_the_threshold_is_one_incident(con):
+    # Three bursts of one group 11 minutes apart: the windows between them dip under the threshold.
+    events = [e for minute in (5, 16, 27) for e in burst(H + timedelta(minutes=minute), 2, 14, error_code="E")]
+    found = materialize(con, H, events)
+    assert len(found) == 1 and found[0].start_time <= H + timedelta(minutes=7)
+    assert found[0].end_time >= H + timedelta(minutes=29)
+
+
 def test_severity_follows_impact():
     assert severity(12, 10, 1, 5, 0.05) == "low"
     assert severity(500, 10, 300, 90, 0.9) == "critical"

@@ -105,11 +105,18 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE incidents ADD COLUMN IF NOT EXISTS {column} {kind}")
 
 
+# Breaching windows whose starts are at most this many window lengths apart belong to one run: a
+# rate hovering around its threshold is one incident, not a flurry of them (the deploy regression
+# of the demo's day came out as up to 8 incidents for 3 routes with one window).
+RUN_GAP_WINDOWS = 2
+
+
 def _runs(starts: list[datetime], spec: WindowSpec) -> list[list[datetime]]:
-    """Split sorted breaching window starts into runs; a gap shorter than a window continues a run."""
+    """Split sorted breaching window starts into runs; a gap of up to RUN_GAP_WINDOWS windows
+    continues a run."""
     runs: list[list[datetime]] = []
     for start in starts:
-        if runs and start - runs[-1][-1] <= timedelta(minutes=spec.length_minutes):
+        if runs and start - runs[-1][-1] <= timedelta(minutes=spec.length_minutes * RUN_GAP_WINDOWS):
             runs[-1].append(start)
         else:
             runs.append([start])
