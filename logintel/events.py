@@ -57,21 +57,28 @@ _KNOWN_KEYS = frozenset(COLUMNS) | frozenset(_NESTED_PARENTS)  # other top-level
 class EventValidationError(ValueError):
     """A record that does not satisfy the WideEvent contract."""
 
-    def __init__(self, field: str, value: Any, reason: str):
+    def __init__(self, field: str, value: Any, reason: str, line_problem: str | None = None):
         self.field = field
         self.value = value
         self.reason = reason
+        self.line_problem = line_problem  # a line that is no JSON record at all: encoding, oversized, invalid_json
         shown = repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"{field}: {reason} (got {shown})")
 
     def __reduce__(self):  # picklable, so it can cross process boundaries
-        return (self.__class__, (self.field, self.value, self.reason))
+        return (self.__class__, (self.field, self.value, self.reason, self.line_problem))
 
     @property
     def cause(self) -> str:
         return f"validation:{self.field}"
+
+    @property
+    def dead_letter_cause(self) -> str:
+        """The cause a dead letter gets, named as file ingestion names it: the line's problem when
+        it is no JSON record at all, else the contract's `validation:<field>`."""
+        return self.line_problem or self.cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,14 +334,16 @@ def parse_json_line(line: bytes | str, now: datetime | None = None) -> WideEvent
     """Decode and validate one JSONL line; decoding problems are EventValidationErrors too."""
     if isinstance(line, bytes):
         if len(line) > MAX_RECORD_BYTES:
-            raise EventValidationError("<record>", f"<{len(line)} bytes>", f"record larger than {MAX_RECORD_BYTES} bytes")
+            raise EventValidationError("<record>", f"<{len(line)} bytes>", f"record larger than {MAX_RECORD_BYTES} bytes",
+                                       line_problem="oversized")
         try:
             line = line.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise EventValidationError("<record>", line[max(0, exc.start - 10):exc.start + 10],
-                                       f"not valid UTF-8 at byte {exc.start}") from None
+                                       f"not valid UTF-8 at byte {exc.start}", line_problem="encoding") from None
     elif len(line) > MAX_RECORD_BYTES // 4 and len(line.encode("utf-8", "surrogatepass")) > MAX_RECORD_BYTES:
-        raise EventValidationError("<record>", f"<{len(line)} characters>", f"record larger than {MAX_RECORD_BYTES} bytes")
+        raise EventValidationError("<record>", f"<{len(line)} characters>", f"record larger than {MAX_RECORD_BYTES} bytes",
+                                   line_problem="oversized")
     try:
         record = orjson.loads(line)  # about 3.5x the stdlib's speed on a wide event
     except orjson.JSONDecodeError:
@@ -343,5 +352,6 @@ def parse_json_line(line: bytes | str, now: datetime | None = None) -> WideEvent
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise EventValidationError("<record>", line[:60], f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+            raise EventValidationError("<record>", line[:60], f"invalid JSON: {exc.msg} at column {exc.colno}",
+                                       line_problem="invalid_json") from None
     return parse_event(record, now=now)

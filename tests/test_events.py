@@ -260,3 +260,17 @@ def test_lone_surrogates_and_big_attribute_numbers_still_decode():
             '"duration_ms": 1, "attributes": {"n": ' + "9" * 25 + ', "odd": "\\ud800 x"}}')
     event = parse_json_line(line, now=NOW)
     assert event.attributes["n"] == int("9" * 25) and event.attributes["odd"] == "\ud800 x"
+
+
+@pytest.mark.parametrize("line, cause", [
+    (b"\xff{}", "encoding"),
+    ("{not json", "invalid_json"),
+    (b"x" * (MAX_RECORD_BYTES + 1), "oversized"),
+    ('"a string"', "validation:<record>"),
+])
+def test_a_line_that_is_not_a_record_names_its_cause(line, cause):
+    import pickle
+    with pytest.raises(EventValidationError) as info:
+        parse_json_line(line, now=NOW)
+    assert info.value.dead_letter_cause == cause
+    assert pickle.loads(pickle.dumps(info.value)).dead_letter_cause == cause

@@ -177,9 +177,8 @@ class KafkaSink:
             try:
                 event = parse_json_line(payload)
             except EventValidationError as exc:
-                cause = exc.cause if exc.field != "<record>" else _record_cause(str(exc))
                 letters.append(DeadLetter(stage=STAGE, source=f"kafka:{message.topic()}/{message.partition()}"
-                                          f"@{message.offset()}", cause=cause, reason=str(exc), payload=payload))
+                                          f"@{message.offset()}", cause=exc.dead_letter_cause, reason=str(exc), payload=payload))
                 continue
             by_hour[hour_floor(event.timestamp)].append(event.to_json())
         for hour, lines in by_hour.items():
@@ -223,18 +222,6 @@ class KafkaSink:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-def _record_cause(reason: str) -> str:
-    """A whole-record rejection, named the way file ingestion names it."""
-    if "not valid UTF-8" in reason:
-        return "encoding"
-    if "larger than" in reason:
-        return "oversized"
-    if "invalid JSON" in reason:
-        return "invalid_json"
-    return "validation:<record>"
-
 
 
 def drain_to_landing(bootstrap_servers: str, topic: str, group_id: str, zone: LandingZone,

@@ -188,9 +188,7 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
         try:
             event = parse_json_line(line, now=now)
         except EventValidationError as exc:
-            cause = "invalid_json" if exc.reason.startswith("invalid JSON") else (
-                "oversized" if "larger than" in exc.reason else exc.cause)
-            report.dead_letters.append(DeadLetter("raw_events", source, cause, str(exc), line, partition))
+            report.dead_letters.append(DeadLetter("raw_events", source, exc.dead_letter_cause, str(exc), line, partition))
             continue
         ts = event.timestamp.replace(tzinfo=None)
         if not start <= ts < end:
