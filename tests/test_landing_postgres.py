@@ -88,6 +88,9 @@ def test_write_rows_cuts_each_hour_on_the_server(zone):
     assert zone.read_hour(H0).lines == [e.to_json() for e in events[:3]]
     assert zone.read_hour(H2).lines == [e.to_json() for e in events[3:]]
     assert zone.write([events[0]]) == 0  # one key space whichever way a row arrived
+    naive = make_event(99, H1)
+    assert zone.write_rows([(naive.event_id, naive.timestamp.replace(tzinfo=None), naive.to_json())]) == 1
+    assert zone.hours() == [H0, H1, H2]  # a naive event time means UTC
 
 
 def test_write_lines_with_an_escaped_event_id(zone):

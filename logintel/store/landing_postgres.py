@@ -111,9 +111,10 @@ class PostgresLandingZone:
 
     def write_rows(self, rows: Iterable[Row]) -> int:
         """Insert (event_id, event_time, canonical line) rows not already present; each row's
-        hour is cut from its event_time (UTC). For writers that already hold those three, like the
-        emitter's PostgreSQL transport: nothing is parsed. Returns how many rows were new."""
-        return self._write_rows(iter(rows), hour=None)
+        hour is cut from its event_time (UTC; a naive time means UTC). For writers that already hold
+        those three, like the emitter's PostgreSQL transport: nothing is parsed. Returns how many
+        rows were new."""
+        return self._write_rows(((event_id, _aware(ts), line) for event_id, ts, line in rows), hour=None)
 
     def _write_rows(self, rows: Iterator[Row], hour: datetime | None) -> int:
         chunks = iter(lambda: list(islice(rows, BATCH_ROWS)), [])

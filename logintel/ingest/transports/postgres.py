@@ -1,7 +1,6 @@
 """PostgresTransport: batches into the PostgreSQL landing zone, idempotent by event_id."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Sequence
 
 from logintel.ingest.buffer import Item
@@ -20,11 +19,8 @@ class PostgresTransport(Transport):
         # know their event_id and time, so no line is decoded again. write_rows raises
         # LandingUnavailable when the server is down; ON CONFLICT DO NOTHING makes resending a
         # batch whose commit reply was lost harmless.
-        self.zone.write_rows((item.event_id, _aware(item.timestamp), item.line) for item in items)
+        self.zone.write_rows((item.event_id, item.timestamp, item.line) for item in items)
 
     def close(self) -> None:
         self.zone.close()
 
-
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=timezone.utc)  # naive means UTC, as in hour_floor
