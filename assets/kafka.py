@@ -1,11 +1,10 @@
 """Kafka in Dagster: a `kafka_to_landing` job that drains the emitters' topic into the landing zone,
 started by a sensor while Kafka is configured (LOGINTEL_KAFKA_BOOTSTRAP_SERVERS, LOGINTEL_KAFKA_TOPIC).
 Late events for closed hours leave a report that the replayed_partitions_sensor turns into runs."""
-import os
-
 import dagster as dg
 
 from assets.metadata import counts_table, hour_table
+from logintel.config import load_settings
 from logintel.ingest.kafka_sink import drain_to_landing
 from logintel.ingest.replay import REPORTS
 from resources.landing import LandingZoneResource
@@ -54,7 +53,7 @@ def kafka_job():
 
 
 # On by default only where Kafka is configured, so a deployment without it has no idle ticks to read.
-_CONFIGURED = bool(os.environ.get("LOGINTEL_KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("LOGINTEL_KAFKA_TOPIC"))
+_CONFIGURED = load_settings().kafka_configured
 
 
 @dg.sensor(job=kafka_job, minimum_interval_seconds=60,

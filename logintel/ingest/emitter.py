@@ -286,7 +286,7 @@ class Emitter:
 
     def _deliver(self, batch: list[Item]) -> None:
         for transport, health in zip(self._transports, self._health):
-            if not health.ready(time.monotonic()) or transport.name in self._hung:
+            if not self._usable(transport, health, time.monotonic()):
                 continue
             try:
                 self._send(transport, batch)
@@ -300,6 +300,10 @@ class Emitter:
             self._requeue(batch)
         else:
             self._settle_dump(batch, "no_transport_available" if self._transports else "no_transport_configured")
+
+    def _usable(self, transport: Transport, health: Health, now: float) -> bool:
+        """Not backing off after a failure, and not still held by an abandoned send."""
+        return health.ready(now) and transport.name not in self._hung
 
     def _send(self, transport: Transport, batch: list[Item]) -> None:
         """transport.send(batch), given send_timeout_s to return. A send that hangs (a database that
@@ -345,7 +349,7 @@ class Emitter:
         transport is backing off and the oldest event may still wait; 0 to go ahead."""
         if self._closing or self._flush_waiters or not self._transports or self.config.retry_hold_s <= 0:
             return 0.0
-        if any(health.ready(now) and t.name not in self._hung for t, health in zip(self._transports, self._health)):
+        if any(self._usable(t, health, now) for t, health in zip(self._transports, self._health)):
             return 0.0
         oldest = self._buffer.oldest_queued_at()
         spill_at = (now if oldest is None else oldest) + self.config.retry_hold_s
