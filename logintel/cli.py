@@ -183,7 +183,7 @@ def cmd_kafka_sink(args) -> int:
     from logintel.deadletters import DeadLetterStore
     from logintel.ingest.kafka_sink import drain_to_landing
     from logintel.ingest.replay import REPORTS
-    from logintel.store.landing import open_landing_zone
+    from logintel.store.landing import LandingUnavailable, open_landing_zone
     settings = load_settings()
     brokers = args.bootstrap_servers or settings.kafka_bootstrap_servers
     topic = args.topic or settings.kafka_topic
@@ -191,7 +191,6 @@ def cmd_kafka_sink(args) -> int:
         print("error: name the topic: --bootstrap-servers and --topic, or LOGINTEL_KAFKA_BOOTSTRAP_SERVERS "
               "and LOGINTEL_KAFKA_TOPIC", file=sys.stderr)
         return 2
-    from logintel.store.landing import LandingUnavailable
     zone, letters = open_landing_zone(settings), DeadLetterStore(settings.dead_letter_dir)
     pause = 1.0
     while True:

@@ -41,11 +41,15 @@ class DrainReport:
     landed: int = 0
     dead_lettered: int = 0
     by_cause: dict[str, int] = field(default_factory=dict)
-    hours: list[str] = field(default_factory=list)       # every hour key that got events
     by_hour: dict[str, int] = field(default_factory=dict)  # events landed per hour key
     partitions: list[str] = field(default_factory=list)  # the hours among them that had already closed
     caught_up: bool = False                               # stopped because the topic had nothing more
     elapsed_s: float = 0.0
+
+    @property
+    def hours(self) -> list[str]:
+        """Every hour key that got events, in time order."""
+        return sorted(self.by_hour)
 
     def accounted(self) -> bool:
         return self.messages == self.landed + self.dead_lettered
@@ -154,7 +158,6 @@ class KafkaSink:
             else:
                 report.caught_up = self._caught_up()
         report.by_cause = dict(causes)
-        report.hours = [hour_key(h) for h in sorted(hours)]
         report.by_hour = {hour_key(h): hours[h] for h in sorted(hours)}
         report.partitions = [hour_key(h) for h in sorted(late)]
         report.elapsed_s = round(time.monotonic() - started, 3)
