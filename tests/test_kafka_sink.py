@@ -140,7 +140,10 @@ def test_dagster_drain_job_lands_the_topic_and_late_hours_are_re_materialized(ho
     monkeypatch.setenv("LOGINTEL_KAFKA_TOPIC", topic)
     defs = build_definitions(load_settings())
     closed = NOW.replace(minute=0, second=0) - timedelta(hours=1)
-    events = [event(closed + timedelta(minutes=i)) for i in range(30)] + [event(NOW) for _ in range(20)]
+    # Not-yet-closed events sit in the next hour, so the clock passing an hour mark mid-test
+    # cannot make them late.
+    ahead = datetime.now(timezone.utc).replace(minute=5, second=0, microsecond=0) + timedelta(hours=1)
+    events = [event(closed + timedelta(minutes=i)) for i in range(30)] + [event(ahead) for _ in range(20)]
     emit_to_kafka(tmp_path, mock_brokers, topic, events)
 
     with dg.instance_for_test() as instance:
