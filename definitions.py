@@ -3,15 +3,18 @@ import dagster as dg
 
 from assets.checks import raw_events_quality, windows_reconcile_with_raw
 from assets.incidents import incidents
-from assets.jobs import hourly_schedule, incident_job
-from assets.kafka import kafka_job, kafka_landing_sensor
 from assets.patterns import clusters, embeddings, event_templates
 from assets.raw_events import raw_events
-from assets.replay import dump_files_sensor, replay_job, replayed_partitions_sensor
 from assets.trust_checks import incident_summaries_grounded
 from assets.windowed_aggregates import windowed_aggregates
+from jobs.hourly import hourly_schedule, incident_job
+from jobs.kafka import kafka_job
+from jobs.replay import replay_job
 from logintel.config import Settings
 from resources import build_resources
+from sensors.dump_files import dump_files_sensor
+from sensors.kafka_landing import kafka_landing_sensor
+from sensors.replayed_partitions import replayed_partitions_sensor
 from sensors.threshold import error_threshold_sensor
 
 

@@ -1,1 +1,2 @@
-"""Software-defined assets: raw events -> 5-minute windows -> incidents (hourly partitions)."""
+"""Software-defined assets and their checks: raw events → windows, templates → embeddings → clusters →
+incidents (hourly partitions). Each asset reads its inputs, calls logintel, and attaches metadata."""

@@ -10,6 +10,7 @@ from assets.raw_events import raw_events
 from assets.windowed_aggregates import windowed_aggregates
 from logintel.analysis.windows import reconcile
 from logintel.store.landing import hour_key
+from logintel.store.warehouse import partition_frame
 from resources.settings import LogintelSettings
 
 DEAD_LETTER_MAX_SHARE = 0.01
@@ -27,8 +28,7 @@ def raw_events_quality(context: dg.AssetCheckExecutionContext, warehouse: DuckDB
     from logintel.quality import validate_raw_events  # imports GX (~4 s): only when the check runs
     hour = partition_hour(context)
     with warehouse.get_connection() as con:
-        frame = con.execute("SELECT * EXCLUDE (attributes, error_message) FROM raw_events "
-                            "WHERE partition_hour = $h", {"h": hour}).df()
+        frame = partition_frame(con, hour)
     dead = sum(logintel.dead_letters().counts_by_cause(partition=hour_key(hour)).values())
     window = context.partition_time_window
     report = validate_raw_events(frame, window.start, window.end, dead_letters=dead,

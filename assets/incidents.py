@@ -1,16 +1,14 @@
 """incidents: groups over their error threshold, consecutive windows merged, each with a one-line
 summary written through the LLM gateway and grounded against the warehouse."""
-from datetime import timedelta
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.metadata import llm_metadata, markdown_table
 from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
-from logintel.analysis.cluster_incidents import detect_cluster_incidents, fold_rule_incidents
-from logintel.analysis.incident_text import write_summaries
-from logintel.analysis.incidents import detect_incidents, replace_incidents
-from logintel.llm.accounting import CallLog
+from logintel.analysis.hour_incidents import detect_hour_incidents
+from logintel.analysis.incidents import replace_incidents
+from logintel.llm.call_log import CallLog
+from logintel.narration.incident_text import write_summaries
 from resources.llm import LLMResource
 from resources.settings import LogintelSettings
 
@@ -24,15 +22,12 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
               llm: LLMResource) -> dg.MaterializeResult:
     hour = partition_hour(context)
     calls = CallLog()
+    redactor = logintel.redactor()
     with warehouse.get_connection() as con:
-        data_end = con.execute("SELECT max(ts) FROM raw_events").fetchone()[0]
-        rules = detect_incidents(con, hour, logintel.thresholds(), logintel.window_spec(),
-                                 data_end=data_end + timedelta(microseconds=1) if data_end else None)
-        grouped = detect_cluster_incidents(con, hour, threshold=logintel.thresholds().default,
-                                           window_minutes=logintel.window_spec().length_minutes, data_end=data_end)
-        fold_rule_incidents(rules, grouped)
-        found = grouped + rules
-        write_summaries(con, found, llm.gateway(calls))
+        hour_incidents = detect_hour_incidents(con, hour, logintel.thresholds(), logintel.window_spec(),
+                                               redactor.redact)
+        found = hour_incidents.all
+        write_summaries(con, found, llm.gateway(calls), redactor)
         replace_incidents(con, hour, found)
         calls.write_to_duckdb(con, asset="incidents", partition=context.partition_key)
     claims = sum(i.grounding.get("claims", 0) for i in found)
@@ -44,8 +39,8 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
             for i in found]
     return dg.MaterializeResult(metadata={
         "incidents": len(found),
-        "cluster_incidents": len(grouped),
-        "rule_incidents_merged": sum(1 for i in rules if i.merged_into),
+        "cluster_incidents": len(hour_incidents.clusters),
+        "rule_incidents_merged": hour_incidents.merged,
         "by_severity": dg.MetadataValue.json({s: sum(i.severity == s for i in found)
                                               for s in ("critical", "high", "medium", "low")}),
         "grounded_pct": round(100.0 * grounded / claims, 2) if claims else 100.0,

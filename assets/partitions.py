@@ -1,11 +1,10 @@
-"""Partition definitions shared by the assets, the sensor and the jobs."""
-import os
-
+"""Partition definitions shared by the assets, the sensors and the jobs."""
 import dagster as dg
 
+from logintel.config import load_settings
+
 # Hourly: 5-minute partitions would pass Dagster's partition ceiling within a year.
-hourly_partitions = dg.HourlyPartitionsDefinition(
-    start_date=os.environ.get("LOGINTEL_PARTITIONS_START", "2026-01-01-00:00"), end_offset=1)
+hourly_partitions = dg.HourlyPartitionsDefinition(start_date=load_settings().partitions_start, end_offset=1)
 
 WAREHOUSE_POOL = "warehouse"  # DuckDB allows one writing process: every warehouse writer joins this pool
 

@@ -5,9 +5,10 @@ from dagster_duckdb import DuckDBResource
 
 from assets.metadata import markdown_table
 from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
-from logintel.analysis.pattern_clusters import cluster_partition, embed_partition, templates_state_path
-from logintel.analysis.patterns import mine_patterns
+from logintel.analysis.pattern_clusters import cluster_partition, embed_partition
+from logintel.analysis.patterns import mine_patterns, top_patterns
 from logintel.analysis.templates import TemplateMiner
+from resources.llm import LLMResource
 from resources.settings import LogintelSettings
 
 
@@ -18,18 +19,16 @@ from resources.settings import LogintelSettings
 def event_templates(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                     logintel: LogintelSettings) -> dg.MaterializeResult:
     hour = partition_hour(context)
-    miner = TemplateMiner(state_path=templates_state_path(logintel.settings()))
+    miner = TemplateMiner(state_path=logintel.settings().templates_state_path)
     with warehouse.get_connection() as con:
         report = mine_patterns(con, hour, miner)
-        top = con.execute("""
-            SELECT service, route, coalesce(error_code, '') AS error_code, template_id, template, events
-            FROM event_patterns WHERE partition_hour = $h ORDER BY events DESC LIMIT 12""", {"h": hour}).df()
+        top = top_patterns(con, hour)
     miner.save()
     return dg.MaterializeResult(metadata={
         "patterns": report.patterns, "distinct_messages": report.distinct_messages,
         "new_templates": report.new_templates, "events": report.events,
         "elapsed_s": round(report.elapsed_s, 3),
-        "top_patterns": markdown_table(top.to_dict("records"),
+        "top_patterns": markdown_table(top,
                                        ["service", "route", "error_code", "template_id", "template", "events"]),
     })
 
@@ -37,10 +36,10 @@ def event_templates(context: dg.AssetExecutionContext, warehouse: DuckDBResource
 @dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, group_name="patterns", kinds={"duckdb"},
           deps=["event_templates"],
           description="An embedding of each distinct pattern summary, cached by hash across partitions.")
-def embeddings(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
-               logintel: LogintelSettings) -> dg.MaterializeResult:
+def embeddings(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logintel: LogintelSettings,
+               llm: LLMResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
-        report = embed_partition(con, partition_hour(context))
+        report = embed_partition(con, partition_hour(context), logintel.embedder(llm.config()))
     return dg.MaterializeResult(metadata={
         "embedder": report["embedder"], "patterns": report["patterns"], "cache_hits": report["cache_hits"],
         "embedded": report["embedded"], "elapsed_s": round(report["elapsed_s"], 3)})
@@ -50,11 +49,12 @@ def embeddings(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
           deps=["embeddings"],
           description="Patterns clustered by meaning and by spiking together in the same minutes, so one "
                       "cause's different messages in different services meet.")
-def clusters(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
-             logintel: LogintelSettings) -> dg.MaterializeResult:
+def clusters(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logintel: LogintelSettings,
+             llm: LLMResource) -> dg.MaterializeResult:
     plot = logintel.settings().outputs_dir / "clusters" / f"{context.partition_key.replace(':', '')}.png"
     with warehouse.get_connection() as con:
-        report = cluster_partition(con, partition_hour(context), plot_path=plot)
+        report = cluster_partition(con, partition_hour(context), logintel.embedder(llm.config()),
+                                   logintel.cluster_config(), plot_path=plot)
     return dg.MaterializeResult(metadata={
         "patterns": report["patterns"], "clusters": report["clusters"], "noise": report["noise"],
         "method": report["method"], "elapsed_s": round(report["elapsed_s"], 3),

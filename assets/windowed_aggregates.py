@@ -4,7 +4,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.metadata import markdown_table
 from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
-from logintel.analysis.windows import compute_windows
+from logintel.analysis.windows import compute_windows, hour_totals, top_error_windows
 from resources.settings import LogintelSettings
 
 
@@ -18,25 +18,16 @@ def windowed_aggregates(context: dg.AssetExecutionContext, warehouse: DuckDBReso
     spec = logintel.window_spec()
     with warehouse.get_connection() as con:
         report = compute_windows(con, hour, spec)
-        top = con.execute("""
-            SELECT strftime(window_start, '%H:%M') || '–' || strftime(window_end, '%H:%M') AS window,
-                   service, route, coalesce(error_code, '') AS error_code, errors, requests,
-                   round(error_rate * 100, 1) AS error_pct, round(p99_ms) AS p99_ms, distinct_users AS users
-            FROM windowed_aggregates WHERE partition_hour = $h AND errors > 0
-            ORDER BY errors DESC LIMIT 10""", {"h": hour}).df().to_dict("records")
-        totals = con.execute(f"""
-            SELECT coalesce(sum(requests), 0), coalesce(sum(errors), 0), max(p99_ms)
-            FROM windowed_aggregates
-            WHERE partition_hour = $h AND (epoch(window_end)::BIGINT / 60) % {spec.length_minutes} = 0""",
-                             {"h": hour}).fetchone()
+        top = top_error_windows(con, hour)
+        totals = hour_totals(con, hour, spec)
     if not report.lookback_complete:
         context.log.info("previous hour not in the warehouse: the first windows of this hour see only this hour")
     return dg.MaterializeResult(metadata={
         # Numbers, so the UI plots them across partitions: the hour-by-hour trend.
-        "requests": int(totals[0]),
-        "errors": int(totals[1]),
-        "error_rate_pct": round(100 * totals[1] / totals[0], 3) if totals[0] else 0.0,
-        "worst_p99_ms": round(float(totals[2] or 0), 1),
+        "requests": totals.requests,
+        "errors": totals.errors,
+        "error_rate_pct": round(100 * totals.error_rate, 3),
+        "worst_p99_ms": round(totals.worst_p99_ms, 1),
         "windows": report.windows,
         "groups": report.groups,
         "events": report.events,

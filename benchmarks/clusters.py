@@ -18,17 +18,25 @@ sys.path.insert(0, str(ROOT))
 
 
 def pipeline_hour(con, zone, hour, miner, timings: dict | None = None):
-    """raw_events → windows → patterns → embeddings → clusters → incidents for one hour, timed by stage."""
-    from logintel.analysis.cluster_incidents import detect_cluster_incidents, fold_rule_incidents
-    from logintel.analysis.incident_text import write_summaries
-    from logintel.analysis.incidents import detect_incidents, replace_incidents
+    """raw_events → windows → patterns → embeddings → clusters → incidents for one hour, timed by stage, with
+    the settings of the environment (LOGINTEL_EMBEDDER, LOGINTEL_CLUSTER_*) as the assets have them."""
+    from logintel.analysis.clustering import ClusterConfig
+    from logintel.analysis.hour_incidents import detect_hour_incidents
+    from logintel.analysis.incidents import replace_incidents
     from logintel.analysis.pattern_clusters import cluster_partition, embed_partition
     from logintel.analysis.patterns import mine_patterns
     from logintel.analysis.thresholds import Thresholds
-    from logintel.analysis.windows import compute_windows
-    from logintel.llm.config import LLMConfig
+    from logintel.analysis.windows import WindowSpec, compute_windows
+    from logintel.config import LLMConfig, load_settings
+    from logintel.llm.embedders import build_embedder
     from logintel.llm.gateway import LLMGateway
+    from logintel.llm.redaction import Redactor
+    from logintel.narration.incident_text import write_summaries
     from logintel.store.warehouse import load_hour
+    settings = load_settings()
+    embedder = build_embedder(settings.embedder, settings.embedding_model, settings.llm)
+    cluster_config = ClusterConfig.from_settings(settings)
+    redactor = Redactor(secret=settings.redaction_secret)
     timings = timings if timings is not None else {}
 
     def timed(name, fn):
@@ -40,22 +48,19 @@ def pipeline_hour(con, zone, hour, miner, timings: dict | None = None):
     timed("raw_events", lambda: load_hour(con, zone.read_hour(hour)))
     timed("windows", lambda: compute_windows(con, hour))
     timed("templates", lambda: mine_patterns(con, hour, miner))
-    timed("embeddings", lambda: embed_partition(con, hour))
-    timed("clusters", lambda: cluster_partition(con, hour))
+    timed("embeddings", lambda: embed_partition(con, hour, embedder))
+    timed("clusters", lambda: cluster_partition(con, hour, embedder, cluster_config))
 
     def incidents():
-        rules = detect_incidents(con, hour, Thresholds())
-        grouped = detect_cluster_incidents(con, hour)
-        fold_rule_incidents(rules, grouped)
-        found = grouped + rules
-        write_summaries(con, found, LLMGateway(LLMConfig(base_url=None, api_key=None)))
+        found = detect_hour_incidents(con, hour, Thresholds(), WindowSpec(), redactor.redact).all
+        write_summaries(con, found, LLMGateway(LLMConfig(base_url=None, api_key=None)), redactor)
         replace_incidents(con, hour, found)
         return found
     return timed("incidents", incidents)
 
 
 def quality(args) -> int:
-    from logintel.analysis.analysis_quality import score_scenarios
+    from logintel.analysis.ground_truth import score_scenarios
     from logintel.analysis.templates import TemplateMiner
     from logintel.simulate import simulate
     from logintel.store.landing_files import FileLandingZone

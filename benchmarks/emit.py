@@ -111,7 +111,7 @@ def sink_rate(transports: list, events: list[WideEvent], tmp: Path) -> float:
     apart from the calling thread's cost of emitting."""
     from logintel.ingest.buffer import Item
     from logintel.ingest.emitter import build_transports
-    from logintel.ingest.transports.files import DumpWriter
+    from logintel.ingest.transports.disk import DumpWriter
     items = [Item.of(e) for e in events]
     cfg = config(tmp, transports)
     sinks = build_transports(cfg)
@@ -131,7 +131,7 @@ def postgres_url():
         yield os.environ["LOGINTEL_POSTGRES_URL"], "LOGINTEL_POSTGRES_URL"
         return
     try:
-        from tests.postgres_cluster import start_cluster
+        from tests.support.postgres_cluster import start_cluster
         cluster = start_cluster()
     except Exception as exc:  # no server binaries here: say so instead of failing the benchmark
         yield None, f"skipped: {exc}"
@@ -203,7 +203,7 @@ def main() -> None:
 
 def drain_rate(brokers: str, topic: str, tmp: Path) -> float:
     """Events/s the Kafka sink lands from the topic the Kafka rows above filled."""
-    from logintel.deadletters import DeadLetterStore
+    from logintel.store.dead_letters import DeadLetterStore
     from logintel.ingest.kafka_sink import KafkaSink
     from logintel.store.landing_files import FileLandingZone
     with KafkaSink(brokers, topic, group_id="bench") as sink:

@@ -54,12 +54,13 @@ def agrees_with_labels(incident, labels) -> bool:
 
 def run_setting(con, incidents, labels, config, examples: int) -> dict:
     import copy
-    from logintel.analysis.incident_text import write_summaries
-    from logintel.llm.accounting import CallLog
+    from logintel.narration.incident_text import write_summaries
+    from logintel.llm.call_log import CallLog
     from logintel.llm.gateway import LLMGateway
+    from logintel.llm.redaction import Redactor
     calls = CallLog()
     copies = [copy.deepcopy(i) for i in incidents]
-    write_summaries(con, copies, LLMGateway(config, recorder=calls), max_examples=examples)
+    write_summaries(con, copies, LLMGateway(config, recorder=calls), Redactor(), max_examples=examples)
     claims = sum(i.grounding["claims"] for i in copies)
     grounded = sum(i.grounding["grounded"] for i in copies)
     labelled = [i for i in copies if any(i.start_time < l.end.replace(tzinfo=None) and i.end_time > l.start.replace(tzinfo=None)
@@ -76,7 +77,7 @@ def run_setting(con, incidents, labels, config, examples: int) -> dict:
 
 def main() -> int:
     from dataclasses import replace
-    from logintel.llm.config import LLMConfig
+    from logintel.config import LLMConfig
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--seed", type=int, default=7)
@@ -90,7 +91,7 @@ def main() -> int:
     settings = [("offline/v1", replace(base, base_url=None, api_key=None))]
     server = None
     if args.loopback:
-        from tests.fake_llm_server import FakeLLMServer
+        from tests.support.fake_llm_server import FakeLLMServer
         from tests.test_incident_text import faithful_model
         server = FakeLLMServer(faithful_model).start()
         settings.append(("loopback:gpt-4o-mini", server.config(model="gpt-4o-mini")))

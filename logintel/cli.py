@@ -1,13 +1,14 @@
-"""The `logintel` command line: simulate, ingest, list incidents and dead letters, run the demo."""
+"""The `logintel` command line of the domain: simulate, ingest, list incidents and dead letters, replay,
+drain Kafka, serve sampling policies. The commands that drive Dagster (demo, ui) are added by `launch.cli`."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Iterable
 
 from logintel.config import load_settings
 
@@ -37,8 +38,8 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from logintel.deadletters import DeadLetterStore
-    from logintel.ingest.files import ingest_paths
+    from logintel.store.dead_letters import DeadLetterStore
+    from logintel.ingest.log_files import ingest_paths
     from logintel.store.landing import open_landing_zone
     settings = load_settings()
     zone = open_landing_zone(settings)
@@ -55,41 +56,10 @@ def cmd_ingest(args) -> int:
     return 0
 
 
-def incident_rows(settings):
-    from logintel.analysis.incidents import list_incidents
-    from logintel.store.warehouse import connect
-    if not settings.warehouse_path.exists():
-        return None
-    con = connect(settings.warehouse_path, read_only=True)
-    try:
-        return list_incidents(con)
-    finally:
-        con.close()
-
-
-def format_incident_table(rows: list[dict]) -> str:
-    if not rows:
-        return "no incidents"
-    header = (f"{'severity':<9} {'kind':<9} {'start':<16} {'end':<5} {'incident':<20} {'traces':>6} "
-              f"{'grounded':>8}  summary")
-    lines = [header, "-" * len(header)]
-    for r in rows:
-        start = r["start_time"][:16].replace("T", " ")
-        g = r.get("grounding") or {}
-        grounded = f"{g.get('grounded', 0)}/{g.get('claims', 0)}" if g else "-"
-        summary = r["summary"] if not r.get("merged_into") else f"(part of {r['merged_into']}) {r['summary']}"
-        lines.append(f"{r['severity']:<9} {r.get('kind', ''):<9} {start:<16} {r['end_time'][11:16]:<5} "
-                     f"{r['incident_id']:<20} {r['related_traces_total']:>6} {grounded:>8}  {summary}")
-        if r.get("root_cause_analysis"):
-            lines.append(f"{'':<9} {'':<9} root cause: {r['root_cause_analysis']}")
-    writers = sorted({r["writer"] for r in rows})
-    lines.append(f"\nwritten by: {', '.join(writers)}")
-    return "\n".join(lines)
-
-
 def cmd_incidents(args) -> int:
+    from logintel.views.incident_table import format_incident_table, load_incidents
     settings = load_settings()
-    rows = incident_rows(settings)
+    rows = load_incidents(settings.warehouse_path)
     if rows is None:
         print(f"error: no warehouse at {settings.warehouse_path}; run `logintel demo` or materialize the assets",
               file=sys.stderr)
@@ -102,7 +72,7 @@ def cmd_incidents(args) -> int:
 
 
 def cmd_deadletters(args) -> int:
-    from logintel.deadletters import DeadLetterStore
+    from logintel.store.dead_letters import DeadLetterStore
     settings = load_settings()
     store = DeadLetterStore(settings.dead_letter_dir)
     counts = store.counts_by_cause()
@@ -121,7 +91,7 @@ def cmd_deadletters(args) -> int:
 
 def cmd_dlq(args) -> int:
     from datetime import timedelta
-    from logintel.deadletters import DeadLetterStore
+    from logintel.store.dead_letters import DeadLetterStore
     from logintel.ingest.dead_letter_queue import DeadLetterQueue
     settings = load_settings()
     queue = DeadLetterQueue(DeadLetterStore(settings.dead_letter_dir))
@@ -153,8 +123,9 @@ def cmd_dlq(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from logintel.deadletters import DeadLetterStore
-    from logintel.ingest.replay import REPORTS, replay_dumps
+    from logintel.store.dead_letters import DeadLetterStore
+    from logintel.ingest.replay import replay_dumps
+    from logintel.ingest.reports import REPORTS
     from logintel.store.landing import open_landing_zone
     settings = load_settings()
     dumps = settings.dumps_dir
@@ -180,9 +151,9 @@ def cmd_replay(args) -> int:
 
 
 def cmd_kafka_sink(args) -> int:
-    from logintel.deadletters import DeadLetterStore
+    from logintel.store.dead_letters import DeadLetterStore
     from logintel.ingest.kafka_sink import drain_to_landing
-    from logintel.ingest.replay import REPORTS
+    from logintel.ingest.reports import REPORTS
     from logintel.store.landing import LandingUnavailable, open_landing_zone
     settings = load_settings()
     brokers = args.bootstrap_servers or settings.kafka_bootstrap_servers
@@ -215,10 +186,10 @@ def cmd_kafka_sink(args) -> int:
 
 
 def cmd_policy_server(args) -> int:
-    import os
+    from logintel.config import secret_from_env
     from logintel.ingest.policy_server import POLICY_PATH, PolicyStore, make_server
     store = PolicyStore(args.policy)  # an invalid policy file is a PolicyError: reported by main()
-    token = os.environ.get(args.token_env) or None
+    token = secret_from_env(args.token_env)
     server = make_server(store, args.host, args.port, token)
     host, port = server.server_address[:2]
     policy = store.current()[0]
@@ -237,17 +208,10 @@ def cmd_templates(args) -> int:
     return run_templates(args.paths, args.json, Path(args.state) if args.state else None)
 
 
-def cmd_demo(args) -> int:
-    # The demo drives Dagster; it lives in the Dagster layer (runs/) so logintel/ stays Dagster-free.
-    return importlib.import_module("runs.demo").main(args)
-
-
-def cmd_ui(args) -> int:
-    return importlib.import_module("runs.ui").main(args)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="logintel", description=__doc__)
+def build_parser(extra_commands: Iterable[Callable] = ()) -> argparse.ArgumentParser:
+    """The domain's commands; each of `extra_commands` adds its own to the subparsers (the Dagster layer's
+    demo and ui, see `launch.cli`)."""
+    parser = argparse.ArgumentParser(prog="logintel", description="Wide events to incidents, root causes and a daily briefing.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("simulate", help="write a simulated multi-service workload with labelled incidents")
@@ -314,23 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="environment variable holding the bearer token for updates")
     p.set_defaults(func=cmd_policy_server)
 
-    p = sub.add_parser("demo", help="simulate a day with injected incidents and materialize every partition")
-    p.add_argument("--hours", type=int, default=24)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--rate", type=float, default=200.0, help="mean requests per minute")
-    p.add_argument("--keep", action="store_true", help="keep existing landing data and warehouse")
-    p.add_argument("--outage-minutes", type=int, default=20,
-                   help="minutes the landing zone is down mid-day: those events go to dumps and are replayed (0: none)")
-    p.set_defaults(func=cmd_demo)
-
-    p = sub.add_parser("ui", help="start the Dagster UI on this LOGINTEL_HOME")
-    p.add_argument("--port", type=int, default=3000)
-    p.set_defaults(func=cmd_ui)
+    for register in extra_commands:
+        register(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, extra_commands: Iterable[Callable] = ()) -> int:
+    args = build_parser(extra_commands).parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:

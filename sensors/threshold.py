@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from assets.jobs import incident_job
+from jobs.hourly import incident_job
 from logintel.analysis.threshold_watch import WatchState, evaluate
 from logintel.store.landing import LandingUnavailable
 from resources.landing import LandingZoneResource

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.postgres_cluster import ClusterUnavailable, PostgresCluster, start_cluster
+from tests.support.postgres_cluster import ClusterUnavailable, PostgresCluster, start_cluster
 
 TEST_DATABASE = "logintel_test"
 
@@ -89,4 +89,4 @@ def topic() -> str:
     return f"logintel-{uuid.uuid4().hex[:8]}"
 
 
-from tests.fake_llm_server import fake_llm  # noqa: F401,E402  (the fake OpenAI-compatible server fixture)
+from tests.support.fake_llm_server import fake_llm  # noqa: F401,E402  (the fake OpenAI-compatible server fixture)

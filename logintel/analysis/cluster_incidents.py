@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Callable
 
 import duckdb
 
 from logintel.analysis.incidents import MAX_RELATED_TRACES, Incident, ensure_schema, severity
-from logintel.analysis.windows import ERROR_SQL
 from logintel.store.landing import HOUR
+from logintel.store.schema import ERROR_SQL, IN_GROUPS_SQL, SERVER_ERROR_SQL, group_keys
 
 # Attributes that every request carries say nothing about a cause.
 UNINFORMATIVE_ATTRIBUTES = {"region", "host", "caller", "parent_request_id", "runtime.heap_used_mb"}
@@ -23,18 +23,10 @@ MIN_BURST_RATIO = 3.0
 MIN_SHARED_FRACTION = 0.6
 # Most of a cluster incident's errors must be the server's (5xx, level error/fatal), not the client's.
 MIN_SERVER_ERROR_SHARE = 0.5
-SERVER_ERROR_SQL = "(level IN ('error', 'fatal') OR coalesce(status, 0) >= 500)"
-# Events of a set of (service, route, error_code) groups, passed as `$keys` from `group_keys`.
-IN_GROUPS_SQL = "list_contains($keys, service || '|' || route || '|' || coalesce(error_code, ''))"
 MAX_ONSET_GAP_MINUTES = 4
 # A follower's busiest window holds at least this share of the threshold (background stays below it).
 FOLLOWER_FRACTION = 0.5
 MIN_OVERLAP = 0.5
-
-
-def group_keys(groups) -> list[str]:
-    """(service, route, error_code) groups as the strings IN_GROUPS_SQL compares against."""
-    return [f"{service}|{route}|{code or ''}" for service, route, code in groups]
 
 
 def _cluster_rows(con, start: datetime, include_noise: bool = False):
@@ -203,14 +195,12 @@ def _merge_co_occurring(candidates: list[dict]) -> list[dict]:
     return [m for m in merged if m["anchor"]]
 
 
-def detect_cluster_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, threshold: float = 10.0,
-                             window_minutes: int = 5, data_end: datetime | None = None,
-                             redactor=None) -> list[Incident]:
+def detect_cluster_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, redact: Callable[[str], str],
+                             threshold: float = 10.0, window_minutes: int = 5,
+                             data_end: datetime | None = None) -> list[Incident]:
+    """`redact` cleans the example messages kept as evidence (a Redactor's `redact`)."""
     start = hour.replace(tzinfo=None)
     ensure_schema(con)  # the continuity lookup reads incidents, which a fresh warehouse lacks
-    if redactor is None:
-        from logintel.llm.redaction import Redactor
-        redactor = Redactor(secret=os.environ.get("LOGINTEL_REDACTION_SECRET") or None)
     found = []
     for candidate in _merge_co_occurring(_candidates(con, start, threshold, window_minutes)):
         rows = sorted(candidate["rows"], key=lambda r: -r[6])
@@ -241,7 +231,7 @@ def detect_cluster_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thr
         incident_id, first_seen = continued if continued else (_cluster_id(groups, seg_start), seg_start)
         users, trace_total, requests, p99 = int(facts[0]), int(facts[1]), int(facts[2]), facts[3]
         examples = [{"trace_id": t, "time": f"{ts:%H:%M:%S}", "service": svc, "error_code": code,
-                     "message": redactor.redact(msg)[:200] if msg else None}
+                     "message": redact(msg)[:200] if msg else None}
                     for t, ts, svc, code, msg in con.execute(f"""
             SELECT any_value(trace_id), min(ts), service, error_code, any_value(error_message) FROM raw_events
             WHERE ts >= $a AND ts < $b AND {ERROR_SQL}

@@ -15,21 +15,11 @@ from datetime import datetime, timedelta
 import duckdb
 
 from logintel.analysis.thresholds import Thresholds
-from logintel.analysis.windows import ERROR_SQL, WindowSpec
+from logintel.analysis.windows import WindowSpec
 from logintel.store.landing import HOUR
+from logintel.store.schema import ERROR_SQL, ensure_tables, has_table
 from logintel.store.warehouse import transaction
 
-INCIDENTS_DDL = """
-CREATE TABLE IF NOT EXISTS incidents (
-    incident_id VARCHAR NOT NULL, partition_hour TIMESTAMP NOT NULL, kind VARCHAR NOT NULL,
-    service VARCHAR NOT NULL, route VARCHAR NOT NULL, error_code VARCHAR,
-    start_time TIMESTAMP NOT NULL, end_time TIMESTAMP NOT NULL, first_seen TIMESTAMP NOT NULL,
-    breached_windows INTEGER NOT NULL, threshold DOUBLE NOT NULL, peak_errors BIGINT NOT NULL,
-    errors BIGINT NOT NULL, requests BIGINT NOT NULL, error_rate DOUBLE NOT NULL,
-    users_affected BIGINT NOT NULL, p99_ms DOUBLE, severity VARCHAR NOT NULL, status VARCHAR NOT NULL,
-    summary VARCHAR NOT NULL, writer VARCHAR NOT NULL,
-    related_traces VARCHAR[] NOT NULL, related_traces_total BIGINT NOT NULL, evidence JSON, grounding JSON
-)"""
 
 MAX_RELATED_TRACES = 25
 MAX_LOOKBACK = timedelta(hours=24)
@@ -98,7 +88,7 @@ def severity(peak_errors: int, threshold: float, users: int, minutes: float, err
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(INCIDENTS_DDL)
+    ensure_tables(con, "incidents")
     # Warehouses from before these columns existed get them added.
     for column, kind in (("grounding", "JSON"), ("services", "VARCHAR[]"), ("routes", "VARCHAR[]"),
                          ("error_codes", "VARCHAR[]"), ("root_cause_analysis", "VARCHAR"), ("merged_into", "VARCHAR")):
@@ -126,7 +116,7 @@ def _runs(starts: list[datetime], spec: WindowSpec) -> list[list[datetime]]:
 def detect_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds: Thresholds,
                      spec: WindowSpec = WindowSpec(), data_end: datetime | None = None) -> list[Incident]:
     """Rule incidents of partition `hour`, from windowed_aggregates (and raw_events for the facts).
-    Their text is written afterwards (`logintel.analysis.incident_text`)."""
+    Their text is written afterwards (`logintel.narration.incident_text`)."""
     start = hour.replace(tzinfo=None)
     end = start + HOUR
     windows = con.execute("""
@@ -235,7 +225,7 @@ _SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 
 def list_incidents(con: duckdb.DuckDBPyConnection, include_merged: bool = True) -> list[dict]:
     """Incidents merged across the hourly partitions they span (one row per incident_id). Rule
     incidents absorbed by a cluster incident carry `merged_into`; `include_merged=False` hides them."""
-    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'incidents'").fetchone()[0]:
+    if not has_table(con, "incidents"):
         return []
     rows = con.execute(f"""
         SELECT incident_id, any_value(kind), any_value(service), any_value(route), any_value(error_code),

@@ -1,9 +1,8 @@
 """Embedding and clustering one hour's patterns: the glue between event_patterns, the embedding
-cache and the clustering, with the knobs read from the environment."""
+cache and the clustering; the caller hands in the embedder and the clustering's knobs."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,8 +11,8 @@ import duckdb
 import numpy as np
 
 from logintel.analysis.clustering import ClusterConfig, cluster_patterns
-from logintel.analysis.embeddings import Embedder, EmbeddingCache, HashingSvdEmbedder
-from logintel.config import Settings
+from logintel.analysis.embeddings import Embedder, EmbeddingCache
+from logintel.store.schema import ensure_tables
 from logintel.store.warehouse import transaction
 
 log = logging.getLogger("logintel.clusters")
@@ -24,44 +23,6 @@ def unclustered(n: int, weights, why: str):
     return ClusterResult(labels=np.full(n, -1, dtype=int), projection=np.zeros((n, 2)), method=why,
                          elapsed_s={}, weights=np.asarray(weights, dtype=float))
 
-PATTERN_CLUSTERS_DDL = """
-CREATE TABLE IF NOT EXISTS pattern_clusters (
-    partition_hour TIMESTAMP NOT NULL, pattern_id VARCHAR NOT NULL, cluster INTEGER NOT NULL,
-    x DOUBLE NOT NULL, y DOUBLE NOT NULL, embedder VARCHAR NOT NULL, method VARCHAR NOT NULL
-)"""
-
-
-def templates_state_path(settings: Settings) -> Path:
-    return settings.home / "state" / "templates.json"
-
-
-def embedder_from_env(env=None) -> Embedder:
-    """LOGINTEL_EMBEDDER: hashing (default, no model weights) | sentence-transformers | openai."""
-    env = os.environ if env is None else env
-    name = (env.get("LOGINTEL_EMBEDDER") or "hashing").strip().lower()
-    if name == "hashing":
-        return HashingSvdEmbedder()
-    if name in ("sentence-transformers", "sentence", "minilm"):
-        from logintel.analysis.embeddings import SentenceTransformerEmbedder
-        return SentenceTransformerEmbedder()
-    if name == "openai":
-        from logintel.llm.config import LLMConfig
-        from logintel.llm.embeddings_client import OpenAIEmbedder
-        return OpenAIEmbedder(LLMConfig.from_env(env),
-                              model=env.get("LOGINTEL_EMBEDDING_MODEL") or "text-embedding-3-small")
-    raise ValueError(f"LOGINTEL_EMBEDDER: unknown embedder {name!r} (hashing, sentence-transformers, openai)")
-
-
-def cluster_config_from_env(env=None) -> ClusterConfig:
-    """LOGINTEL_CLUSTER_METHOD (hdbscan|dbscan|kmeans), LOGINTEL_CLUSTER_TEMPORAL_WEIGHT; the plot uses PCA
-    unless LOGINTEL_CLUSTER_PROJECTION=umap (UMAP's numba compile costs ~30 s per process)."""
-    env = os.environ if env is None else env
-    kwargs = {"projection": env.get("LOGINTEL_CLUSTER_PROJECTION") or "pca"}
-    if env.get("LOGINTEL_CLUSTER_METHOD"):
-        kwargs["method"] = env["LOGINTEL_CLUSTER_METHOD"]
-    if env.get("LOGINTEL_CLUSTER_TEMPORAL_WEIGHT"):
-        kwargs["temporal_weight"] = float(env["LOGINTEL_CLUSTER_TEMPORAL_WEIGHT"])
-    return ClusterConfig(**kwargs)
 
 
 def _patterns(con, start):
@@ -69,9 +30,8 @@ def _patterns(con, start):
                           WHERE partition_hour = $h ORDER BY pattern_id""", {"h": start}).fetchall()
 
 
-def embed_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Embedder | None = None) -> dict:
+def embed_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Embedder) -> dict:
     started = time.perf_counter()
-    embedder = embedder or embedder_from_env()
     rows = _patterns(con, hour.replace(tzinfo=None))
     cache = EmbeddingCache()
     cache.get_or_embed(con, embedder, [r[1] for r in rows])
@@ -80,15 +40,13 @@ def embed_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Em
             "elapsed_s": time.perf_counter() - started}
 
 
-def cluster_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Embedder | None = None,
-                      config: ClusterConfig | None = None, plot_path: Path | None = None) -> dict:
+def cluster_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Embedder, config: ClusterConfig,
+                      plot_path: Path | None = None) -> dict:
     """Replace partition `hour` of pattern_clusters; returns what the asset shows."""
     from logintel.analysis.cluster_plot import plot_as_markdown, plot_clusters
     started = time.perf_counter()
     start = hour.replace(tzinfo=None)
-    embedder = embedder or embedder_from_env()
-    config = config or cluster_config_from_env()
-    con.execute(PATTERN_CLUSTERS_DDL)
+    ensure_tables(con, "pattern_clusters")
     rows = _patterns(con, start)
     ids = [r[0] for r in rows]
     vectors = EmbeddingCache().get_or_embed(con, embedder, [r[1] for r in rows])

@@ -15,20 +15,9 @@ import duckdb
 import pyarrow as pa
 
 from logintel.analysis.templates import TemplateMiner
-from logintel.analysis.windows import ERROR_SQL
+from logintel.store.schema import ERROR_SQL, ensure_tables
 from logintel.store.warehouse import transaction
 
-EVENT_PATTERNS_DDL = """
-CREATE TABLE IF NOT EXISTS event_patterns (
-    partition_hour TIMESTAMP NOT NULL, pattern_id VARCHAR NOT NULL, template_id VARCHAR NOT NULL,
-    template VARCHAR NOT NULL, service VARCHAR NOT NULL, route VARCHAR NOT NULL, error_code VARCHAR,
-    events BIGINT NOT NULL, errors BIGINT NOT NULL, users BIGINT NOT NULL,
-    first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, summary VARCHAR NOT NULL
-)"""
-PATTERN_ACTIVITY_DDL = """
-CREATE TABLE IF NOT EXISTS pattern_activity (
-    partition_hour TIMESTAMP NOT NULL, pattern_id VARCHAR NOT NULL, minute INTEGER NOT NULL, events BIGINT NOT NULL
-)"""
 NO_MESSAGE = "<no message>"
 
 
@@ -53,8 +42,7 @@ class PatternReport:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(EVENT_PATTERNS_DDL)
-    con.execute(PATTERN_ACTIVITY_DDL)
+    ensure_tables(con, "event_patterns", "pattern_activity")
 
 
 def mine_patterns(con: duckdb.DuckDBPyConnection, hour: datetime, miner: TemplateMiner) -> PatternReport:
@@ -112,3 +100,11 @@ def mine_patterns(con: duckdb.DuckDBPyConnection, hour: datetime, miner: Templat
                          {"start": start}).fetchone()[0]
     return PatternReport(partition_hour=start, events=int(events), distinct_messages=len(texts), patterns=len(rows),
                          new_templates=new_templates, elapsed_s=time.perf_counter() - started)
+
+
+def top_patterns(con: duckdb.DuckDBPyConnection, hour: datetime, limit: int = 12) -> list[dict]:
+    """The hour's busiest patterns, as rows for a table."""
+    return con.execute(f"""
+        SELECT service, route, coalesce(error_code, '') AS error_code, template_id, template, events
+        FROM event_patterns WHERE partition_hour = $h ORDER BY events DESC LIMIT {int(limit)}""",
+                       {"h": hour.replace(tzinfo=None)}).df().to_dict("records")

@@ -15,20 +15,10 @@ from datetime import datetime, timedelta
 import duckdb
 
 from logintel.store.landing import HOUR
+from logintel.store.schema import ERROR_SQL, ensure_tables
 from logintel.store.warehouse import transaction
 
-WINDOWED_AGGREGATES_DDL = """
-CREATE TABLE IF NOT EXISTS windowed_aggregates (
-    partition_hour TIMESTAMP NOT NULL, window_start TIMESTAMP NOT NULL, window_end TIMESTAMP NOT NULL,
-    service VARCHAR NOT NULL, route VARCHAR NOT NULL, error_code VARCHAR,
-    requests BIGINT NOT NULL, errors BIGINT NOT NULL, error_rate DOUBLE NOT NULL,
-    events_kept BIGINT NOT NULL,
-    p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE, max_ms DOUBLE,
-    distinct_users BIGINT, distinct_ips BIGINT, lookback_complete BOOLEAN NOT NULL
-)"""
 
-# What counts as an error; mirrors WideEvent.is_error.
-ERROR_SQL = "(level IN ('error', 'fatal') OR error_code IS NOT NULL OR coalesce(status, 0) >= 500)"
 
 
 @dataclass(frozen=True)
@@ -49,6 +39,12 @@ class WindowSpec:
     @property
     def lookback(self) -> timedelta:
         return timedelta(minutes=self.length_minutes - self.step_minutes)
+
+
+def tiling_sql(spec: WindowSpec) -> str:
+    """The windows that tile an hour exactly: those ending on a multiple of their length. Summing
+    them counts each event once (the sliding windows in between would count it again)."""
+    return f"(epoch(window_end)::BIGINT / 60) % {spec.length_minutes} = 0"
 
 
 def window_sql(source: str, spec: WindowSpec) -> str:
@@ -105,7 +101,7 @@ class WindowReport:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(WINDOWED_AGGREGATES_DDL)
+    ensure_tables(con, "windowed_aggregates")
 
 
 def compute_windows(con: duckdb.DuckDBPyConnection, hour: datetime, spec: WindowSpec = WindowSpec(),
@@ -142,8 +138,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, hour: datetime, spec: WindowSpec =
         WITH tiled AS (
             SELECT service, route, error_code, sum(requests) AS requests, sum(errors) AS errors
             FROM windowed_aggregates
-            WHERE partition_hour = $start
-              AND (epoch(window_end)::BIGINT / 60) % {spec.length_minutes} = 0
+            WHERE partition_hour = $start AND {tiling_sql(spec)}
             GROUP BY ALL
         ), raw AS (
             SELECT service, route, error_code, sum(sample_rate) AS requests,
@@ -159,7 +154,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, hour: datetime, spec: WindowSpec =
     totals = con.execute(f"""
         SELECT (SELECT coalesce(sum(sample_rate), 0) FROM raw_events WHERE partition_hour = $start),
                (SELECT coalesce(sum(requests), 0) FROM windowed_aggregates WHERE partition_hour = $start
-                  AND (epoch(window_end)::BIGINT / 60) % {spec.length_minutes} = 0)
+                  AND {tiling_sql(spec)})
     """, {"start": start}).fetchone()
     return {
         "ok": not rows,
@@ -170,3 +165,33 @@ def reconcile(con: duckdb.DuckDBPyConnection, hour: datetime, spec: WindowSpec =
              "raw_errors": r[5], "window_errors": r[6]} for r in rows[:20]],
         "mismatched_count": len(rows),
     }
+
+
+@dataclass(frozen=True)
+class HourTotals:
+    requests: int
+    errors: int
+    worst_p99_ms: float
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+
+def hour_totals(con: duckdb.DuckDBPyConnection, hour: datetime, spec: WindowSpec = WindowSpec()) -> HourTotals:
+    """The hour's weighted requests and errors (from the windows that tile it) and its worst window p99."""
+    requests, errors, p99 = con.execute(f"""
+        SELECT coalesce(sum(requests), 0), coalesce(sum(errors), 0), max(p99_ms)
+        FROM windowed_aggregates WHERE partition_hour = $h AND {tiling_sql(spec)}""",
+                                        {"h": hour.replace(tzinfo=None)}).fetchone()
+    return HourTotals(requests=int(requests), errors=int(errors), worst_p99_ms=float(p99 or 0.0))
+
+
+def top_error_windows(con: duckdb.DuckDBPyConnection, hour: datetime, limit: int = 10) -> list[dict]:
+    """The hour's windows with the most errors, as rows for a table (times as HH:MM, percentages)."""
+    return con.execute(f"""
+        SELECT strftime(window_start, '%H:%M') || '–' || strftime(window_end, '%H:%M') AS window,
+               service, route, coalesce(error_code, '') AS error_code, errors, requests,
+               round(error_rate * 100, 1) AS error_pct, round(p99_ms) AS p99_ms, distinct_users AS users
+        FROM windowed_aggregates WHERE partition_hour = $h AND errors > 0
+        ORDER BY errors DESC LIMIT {int(limit)}""", {"h": hour.replace(tzinfo=None)}).df().to_dict("records")

@@ -1,4 +1,4 @@
-"""Getting events into logintel: file ingestion (`logintel.ingest.files`) and the service SDK (`Emitter`)."""
+"""Getting events into logintel: file ingestion (`logintel.ingest.log_files`) and the service SDK (`Emitter`)."""
 
 
 def __getattr__(name: str):

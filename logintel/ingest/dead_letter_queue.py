@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 from logintel.adapters.otel import (is_otlp_document, looks_like_otlp_record, parse_otel_record,
                                     parse_otlp_document)
 from logintel.adapters.plain_text import parse_plain_text
-from logintel.deadletters import DeadLetterStore
+from logintel.store.dead_letters import DeadLetterStore
 from logintel.events import MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
 from logintel.ingest.replay import land_new_events
 from logintel.store.landing import LandingZone

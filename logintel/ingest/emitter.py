@@ -40,14 +40,14 @@ import uuid
 from collections import Counter
 from typing import Any, Mapping
 
-from logintel.deadletters import DeadLetter, DeadLetterStore
+from logintel.store.dead_letters import DeadLetter, DeadLetterStore
 from logintel.events import MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
-from logintel.ingest.accounting import Accounting
+from logintel.ingest.ledger import Accounting
 from logintel.ingest.buffer import Item, LogBuffer
 from logintel.ingest.emitter_config import EmitterConfig
 from logintel.ingest.sampling import DynamicSampler
 from logintel.ingest.transports.base import Health, Transport
-from logintel.ingest.transports.files import DumpWriter
+from logintel.ingest.transports.disk import DumpWriter
 
 
 def _sampling(config: EmitterConfig, sampler: DynamicSampler | None):
@@ -74,7 +74,7 @@ def build_transports(config: EmitterConfig) -> list[Transport]:
             from logintel.ingest.transports.postgres import PostgresTransport  # psycopg only if used
             transports.append(PostgresTransport(spec.target, config.postgres_connect_timeout_s))
         else:
-            from logintel.ingest.transports.files import FileTransport
+            from logintel.ingest.transports.disk import FileTransport
             transports.append(FileTransport(spec.target))
     return transports
 

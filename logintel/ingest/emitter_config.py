@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from logintel.config import DEFAULT_HOME
+from logintel.config import default_home
 
 TRANSPORT_KINDS = ("kafka", "postgres", "files")
 FSYNC_POLICIES = ("batch", "always", "never")
@@ -45,7 +45,7 @@ class EmitterConfig:
     policy_poll_s: float = 30.0
 
     def __post_init__(self) -> None:
-        home = Path(os.environ.get("LOGINTEL_HOME") or DEFAULT_HOME).expanduser()
+        home = default_home()
         if self.dump_dir is None:
             object.__setattr__(self, "dump_dir", home / "dumps")
         if self.dead_letter_dir is None:

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from logintel.deadletters import DeadLetter, DeadLetterStore
+from logintel.store.dead_letters import DeadLetter, DeadLetterStore
 from logintel.events import EventValidationError, parse_json_line
 from logintel.ingest.reports import new_report_id, save_report
 from logintel.ingest.transports.kafka import KafkaUnavailable, _import_kafka

@@ -13,16 +13,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-from logintel.deadletters import DeadLetter, DeadLetterStore
+from logintel.store.dead_letters import DeadLetter, DeadLetterStore
 from logintel.events import WideEvent
-from logintel.ingest.files import FileTally, read_input
-from logintel.ingest.reports import new_report_id, save_report
+from logintel.ingest.log_files import FileTally, read_input
+from logintel.ingest.reports import REPORTS, new_report_id, save_report
 from logintel.store.landing import LandingZone, hour_floor, hour_key
 from logintel.store.landing_files import FileLandingZone
 
 STAGE = "replay"
 ARCHIVE = "archive"
-REPORTS = "reports"
 _CANONICAL_ID = re.compile(r'^\{"event_id":"([^"\\]+)"')
 
 

@@ -16,8 +16,8 @@ import numpy as np
 import openai
 
 from logintel.analysis.embeddings.base import EmbedderUnavailable, EmbeddingFailed, empty, unit_rows
-from logintel.llm.accounting import FALLBACK, OK, CallLog, CallRecord
-from logintel.llm.config import LLMConfig
+from logintel.llm.call_log import FALLBACK, OK, CallLog, CallRecord
+from logintel.config import LLMConfig
 # The gateway's retry policy, reused so that chat and embeddings back off alike.
 from logintel.llm.gateway import BACKOFF_BASE_S, BACKOFF_CAP_S, _retry_after_s, _retryable
 from logintel.llm.prices import PriceTable

@@ -17,8 +17,8 @@ from typing import Callable, Mapping
 
 import openai
 
-from logintel.llm.accounting import FALLBACK, OK, CallLog, CallRecord
-from logintel.llm.config import LLMConfig
+from logintel.llm.call_log import FALLBACK, OK, CallLog, CallRecord
+from logintel.config import LLMConfig
 from logintel.llm.offline import OFFLINE_WRITER
 from logintel.llm.prices import PriceTable
 

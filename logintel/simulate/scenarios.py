@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from logintel.simulate import incidents
+from logintel.simulate import injected_incidents
 from logintel.simulate.injection import Injection, ScenarioWindow
 from logintel.simulate.table import EventTable
 
@@ -48,20 +48,20 @@ CATALOG: tuple[Scenario, ...] = (
     Scenario("db_bottleneck", (0.38, 0.50), timedelta(minutes=30),
              "orders-db primary connection pool exhausted: orders, inventory and payments (all on orders-db) "
              "time out or lose their database connections",
-             "orders-db", incidents.db_bottleneck),
+             "orders-db", injected_incidents.db_bottleneck),
     Scenario("payment_provider_latency", (0.62, 0.75), timedelta(minutes=25),
              "pg-provider (external payment gateway) latency: payments charge calls to pg-provider time out",
-             "pg-provider", incidents.payment_provider_latency),
+             "pg-provider", injected_incidents.payment_provider_latency),
     Scenario("credential_stuffing", (0.08, 0.15), timedelta(minutes=20),
              "credential stuffing attack on auth POST /login: a scripted client (python-requests) tries many "
              "accounts from a handful of hosting-provider IPs",
-             "auth", incidents.credential_stuffing),
+             "auth", injected_incidents.credential_stuffing),
     Scenario("slow_degradation", (0.15, 0.38), timedelta(hours=4),
              "memory leak in search 1.7.3: the heap grows and GC pauses slowly stretch GET /search tail latency",
-             "search", incidents.slow_degradation),
+             "search", injected_incidents.slow_degradation),
     Scenario("deploy_regression", (0.50, 0.62), timedelta(minutes=30),
              "catalog 2.5.0 deploy regression: TypeError in product pricing until the rollback to 2.4.1",
-             "catalog", incidents.deploy_regression),
+             "catalog", injected_incidents.deploy_regression),
 )
 
 SCENARIOS: tuple[str, ...] = tuple(s.name for s in CATALOG)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Protocol
 
 from logintel.config import Settings
-from logintel.deadletters import DeadLetter
+from logintel.store.dead_letters import DeadLetter
 from logintel.events import WideEvent
 
 HOUR = timedelta(hours=1)

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-from logintel.deadletters import DeadLetter
+from logintel.store.dead_letters import DeadLetter
 from logintel.events import WideEvent
 from logintel.store.landing import HourBatch, LandingChanges, hour_floor, hour_key, parse_hour_key
 

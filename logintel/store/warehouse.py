@@ -16,18 +16,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from logintel.deadletters import DeadLetter
+from logintel.store.dead_letters import DeadLetter
 from logintel.events import EventValidationError, parse_json_line
 from logintel.store.landing import HOUR, HourBatch, hour_key
+from logintel.store.schema import ensure_tables
 
-RAW_EVENTS_DDL = """
-CREATE TABLE IF NOT EXISTS raw_events (
-    event_id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, service VARCHAR NOT NULL, route VARCHAR NOT NULL,
-    method VARCHAR, status INTEGER, duration_ms DOUBLE NOT NULL, level VARCHAR NOT NULL,
-    error_code VARCHAR, error_type VARCHAR, error_message VARCHAR, trace_id VARCHAR, request_id VARCHAR,
-    user_id VARCHAR, client_ip VARCHAR, user_agent VARCHAR, sample_rate INTEGER NOT NULL,
-    attributes JSON, partition_hour TIMESTAMP NOT NULL
-)"""
 
 STRING_FIELDS = ("event_id", "service", "route", "method", "level", "error.code", "error.type",
                  "error.message", "trace_id", "request_id", "user_id", "client_ip", "user_agent")
@@ -45,7 +38,12 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(RAW_EVENTS_DDL)
+    ensure_tables(con, "raw_events")
+
+
+def latest_event_time(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The newest event in the warehouse: where the data ends (an incident reaching it is still open)."""
+    return con.execute("SELECT max(ts) FROM raw_events").fetchone()[0]
 
 
 @contextmanager
@@ -227,3 +225,9 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
     report.duplicates = report.lines - report.loaded - report.dead_lettered
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def partition_frame(con: duckdb.DuckDBPyConnection, hour: datetime):
+    """One partition of raw_events as a DataFrame, without the wide text columns (attributes, message)."""
+    return con.execute("SELECT * EXCLUDE (attributes, error_message) FROM raw_events WHERE partition_hour = $h",
+                       {"h": hour.replace(tzinfo=None)}).df()

@@ -1,7 +1,7 @@
 """Grounding: the checkable claims in logintel's texts, and their verification against the warehouse."""
 from logintel.trust.claims import Claim, extract_claims, sentences
 from logintel.trust.entities import KnownEntities
-from logintel.trust.facts import Fact, FactSheet, compute_facts
+from logintel.trust.fact_sheet import Fact, FactSheet, compute_facts
 from logintel.trust.report import ClaimVerdict, GroundingReport
 from logintel.trust.scope import GroundingScope
 from logintel.trust.verify import verify_text

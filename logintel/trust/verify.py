@@ -10,7 +10,7 @@ import duckdb
 
 from logintel.trust.catalogue import Catalogue, load_catalogue, lookup_ids
 from logintel.trust.claims import NUMBER_KINDS, Claim, extract_claims, sentences
-from logintel.trust.facts import Fact, FactSheet, compute_facts
+from logintel.trust.fact_sheet import Fact, FactSheet, compute_facts
 from logintel.trust.labels import change_subject
 from logintel.trust.numbers import resolution
 from logintel.trust.report import ClaimVerdict, GroundingReport, format_value

@@ -1,7 +1,9 @@
 """The knobs of pattern clustering, in one object; the defaults are the ones the tests hold to."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from logintel.config import Settings
 
 METHODS = ("hdbscan", "dbscan", "kmeans")
 REDUCTIONS = ("umap", "none")
@@ -63,6 +65,17 @@ class ClusterConfig:
             raise ValueError(f"dbscan_eps must be > 0 or None, got {self.dbscan_eps}")
         if self.min_cluster_events < 0 or self.temporal_evidence_events < 0:
             raise ValueError("min_cluster_events and temporal_evidence_events must be >= 0")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ClusterConfig":
+        """LOGINTEL_CLUSTER_METHOD, LOGINTEL_CLUSTER_TEMPORAL_WEIGHT; the plot uses PCA unless
+        LOGINTEL_CLUSTER_PROJECTION=umap (UMAP's numba compile costs ~30 s per process)."""
+        config = cls(projection=settings.cluster_projection)
+        if settings.cluster_method:
+            config = replace(config, method=settings.cluster_method)
+        if settings.cluster_temporal_weight is not None:
+            config = replace(config, temporal_weight=settings.cluster_temporal_weight)
+        return config
 
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:

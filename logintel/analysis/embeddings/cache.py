@@ -11,12 +11,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from logintel.store.schema import ensure_tables
 from logintel.analysis.embeddings.base import Embedder, EmbedderUnavailable, EmbeddingFailed, empty
 
-EMBEDDINGS_CACHE_DDL = """
-CREATE TABLE IF NOT EXISTS embeddings_cache (
-    key VARCHAR PRIMARY KEY, embedder VARCHAR, dim INTEGER, vector FLOAT[]
-)"""
 
 
 def cache_key(embedder_name: str, text: str) -> str:
@@ -59,7 +56,7 @@ class EmbeddingCache:
         self.last = stats
         if not texts:
             return empty(embedder.dim)
-        con.execute(EMBEDDINGS_CACHE_DDL)
+        ensure_tables(con, "embeddings_cache")
         distinct = list(dict.fromkeys(texts))
         keys = [cache_key(embedder.name, text) for text in distinct]
         stats.distinct = len(distinct)

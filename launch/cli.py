@@ -1,0 +1,41 @@
+"""The `logintel` entry point: the domain's commands (`logintel.cli`) plus the two that drive Dagster."""
+from __future__ import annotations
+
+import sys
+
+from logintel import cli
+
+
+def _demo(args) -> int:
+    from launch import demo  # imported when run, so other commands start without it
+    return demo.main(args)
+
+
+def _ui(args) -> int:
+    from launch import ui
+    return ui.main(args)
+
+
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="simulate a day with injected incidents and materialize every partition")
+    p.add_argument("--hours", type=int, default=24)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--rate", type=float, default=200.0, help="mean requests per minute")
+    p.add_argument("--keep", action="store_true", help="keep existing landing data and warehouse")
+    p.add_argument("--outage-minutes", type=int, default=20,
+                   help="minutes the landing zone is down mid-day: those events go to dumps and are replayed (0: none)")
+    p.set_defaults(func=_demo)
+
+
+def _add_ui(sub) -> None:
+    p = sub.add_parser("ui", help="start the Dagster UI on this LOGINTEL_HOME")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=_ui)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.main(argv, extra_commands=(_add_demo, _add_ui))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

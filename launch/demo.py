@@ -1,0 +1,181 @@
+"""`logintel demo`: simulate a day with injected incidents, ingest it, materialize every hourly
+partition through Dagster (recorded in the instance under LOGINTEL_HOME), and report."""
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from logintel.config import load_settings
+from logintel.store.dead_letters import DeadLetterStore
+from logintel.ingest.emitter_config import EmitterConfig
+from logintel.simulate.outage import OutageWindow, emit_with_outage
+from logintel.store.landing import open_landing_zone
+from launch.instance import load_definitions, prepare_dagster_home
+from logintel.views.demo_report import scored_incidents, write_report
+from logintel.views.incident_table import format_incident_table
+
+# A few lines every real day has: a torn write, a wrong type, an unknown level, a non-UTF-8 byte.
+BROKEN_LINES = [
+    b'{"event_id": "broken-1", "timestamp": "%(ts)s", "service": "orders", "route": "/orders", "duration_ms": 12',
+    b'{"event_id": "broken-2", "timestamp": "%(ts)s", "service": "orders", "route": "/orders", '
+    b'"duration_ms": "fast", "level": "info"}',
+    b'{"event_id": "broken-3", "timestamp": "%(ts)s", "service": "auth", "route": "/login", '
+    b'"duration_ms": 3, "level": "loud"}',
+    b'{"event_id": "broken-4", "timestamp": "%(ts)s", "service": "search\xff", "route": "/search", '
+    b'"duration_ms": 3, "level": "info"}',
+    b'not json at all',
+]
+
+
+# Step logs go to the instance (the UI shows them); the terminal gets one line per partition.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def _outage_window(start: datetime, hours: int, minutes: int) -> OutageWindow | None:
+    """`minutes` of landing-zone outage from 20 past the middle hour of the day (none if 0)."""
+    if minutes <= 0:
+        return None
+    begins = start + timedelta(hours=hours // 2, minutes=20)
+    return OutageWindow(begins, begins + timedelta(minutes=minutes))
+
+
+def _emitter_config(settings) -> EmitterConfig:
+    target = ({"kind": "postgres", "url": settings.postgres_url} if settings.postgres_url
+              else {"kind": "files", "dir": str(settings.landing_dir)})
+    # A day is replayed in seconds, so the retry of a failed landing zone is scaled down with it.
+    return EmitterConfig.from_dict({"transports": [target], "dump_dir": str(settings.dumps_dir),
+                                    "dead_letter_dir": str(settings.dead_letter_dir), "batch_size": 2000,
+                                    "buffer_max_events": 50_000, "buffer_max_bytes": 64 << 20,
+                                    "flush_interval_s": 0.2, "backoff_base_s": 0.05, "backoff_cap_s": 0.5})
+
+
+def _delivery_line(stats: dict) -> str:
+    delivered = ", ".join(f"{n:,} delivered to {name}" for name, n in stats["delivered"].items()) or "0 delivered"
+    dropped, dead = sum(stats["dropped"].values()), sum(stats["dead_lettered"].values())
+    why = ", ".join(f"{REASONS.get(reason, reason)} {n:,}" for reason, n in sorted(stats["dumped_by_reason"].items()))
+    return (f"{stats['emitted']:,} emitted = {delivered} + {stats['dumped']:,} dumped to local files + "
+            f"{dropped:,} dropped + {dead:,} dead-lettered + {stats['pending']:,} pending "
+            f"({'balanced' if stats['balanced'] else 'NOT BALANCED'})" + (f"\n    dumped because: {why}" if why else ""))
+
+
+REASONS = {"no_transport_available": "landing zone unavailable", "buffer_full": "buffer full"}
+
+
+def _materialize(job, instance, requests: list[tuple[str, dict]]) -> list[str]:
+    """Run `job` once per (partition key, tags); print a line each; return the keys that failed."""
+    failures = []
+    for index, (key, tags) in enumerate(requests, 1):
+        t0 = time.perf_counter()
+        result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False,
+                                        tags=tags, run_config=QUIET)
+        checks = [e.asset_check_evaluation_data for e in result.all_events
+                  if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+        failed_checks = [c.check_name for c in checks if not c.passed]
+        status = "ok" if result.success else "FAILED"
+        if not result.success:
+            failures.append(key)
+        print(f"    [{index:>2}/{len(requests)}] {key}  {status}  checks {len(checks) - len(failed_checks)}/"
+              f"{len(checks)} passed{' (' + ', '.join(failed_checks) + ')' if failed_checks else ''}"
+              f"  {time.perf_counter() - t0:.1f}s", flush=True)
+    return failures
+
+
+def _replay_and_backfill(defs, job, instance, settings) -> list[str]:
+    """What the daemon does on its own: dump_files_sensor → replay_dumps, then replayed_partitions_sensor
+    → one hourly_incidents run per hour the replay added events to. Run in process here."""
+    import dagster as dg
+    from sensors.replayed_partitions import replayed_partitions_sensor
+    from resources import build_resources
+    replay = defs.resolve_job_def("replay_dumps").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=QUIET, tags={"logintel/trigger": "demo"})
+    if not replay.success:
+        print("    replay_dumps FAILED (the dumps stay in place: `logintel replay` retries them)")
+        return ["replay_dumps"]
+    report = replay.output_for_node("replay_dump_files")
+    print(f"    {report.get('replayed', 0):,} events replayed, {report.get('duplicates', 0):,} already landed, "
+          f"{report.get('dead_lettered', 0):,} dead-lettered; {len(report.get('archived', []))} dump file(s) archived")
+    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=build_resources(settings))
+    requests = replayed_partitions_sensor.evaluate_tick(context).run_requests
+    return _materialize(job, instance, [(r.partition_key, dict(r.tags)) for r in requests])
+
+
+def main(args) -> int:
+    from logintel.ingest.log_files import ingest_paths
+    from logintel.simulate import simulate, write_simulation
+
+    settings = load_settings()
+    started = time.perf_counter()
+    if not args.keep:
+        for path in (settings.landing_dir, settings.dead_letter_dir, settings.outputs_dir, settings.dumps_dir,
+                     settings.home / "simulation"):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in (settings.warehouse_path, Path(str(settings.warehouse_path) + ".wal")):
+            path.unlink(missing_ok=True)
+    if settings.postgres_url:
+        _step(f"landing zone: PostgreSQL ({open_landing_zone(settings).describe()})")
+
+    end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(hours=args.hours)
+    _step(f"simulating {args.hours} h of traffic from {start:%Y-%m-%d %H:%M} UTC (seed {args.seed})")
+    sim = simulate(start=start, hours=args.hours, seed=args.seed, requests_per_minute=args.rate)
+    sim_dir = settings.home / "simulation"
+    written = write_simulation(sim, sim_dir)
+    broken = sim_dir / "broken-lines.jsonl"
+    ts = (start + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    broken.write_bytes(b"\n".join(line.replace(b"%(ts)s", ts) for line in BROKEN_LINES))
+    print(f"    {written['count']:,} events, {len(sim.labels)} injected incidents -> {sim_dir}")
+
+    zone = open_landing_zone(settings)
+    outage = _outage_window(start, args.hours, args.outage_minutes)
+    _step("the services emit through the SDK (logintel.ingest.Emitter) into the landing zone"
+          + (f"; it is down {outage.start:%H:%M}–{outage.end:%H:%M} UTC (injected)" if outage else ""))
+    delivery = emit_with_outage(sim.events, _emitter_config(settings), outage)
+    print("    " + _delivery_line(delivery))
+    _step("ingesting a file of broken lines (they become dead letters, with causes)")
+    report = ingest_paths([broken], zone, DeadLetterStore(settings.dead_letter_dir))
+    print("    " + report.summary().replace("\n", "\n    "))
+
+    _step(f"materializing {args.hours} hourly partitions (raw_events → windows, templates → embeddings → clusters → incidents, + checks)")
+    import dagster as dg
+    prepare_dagster_home(settings)
+    defs = load_definitions()
+    job = defs.resolve_job_def("hourly_incidents")
+    keys = [(start + timedelta(hours=i)).strftime("%Y-%m-%d-%H:00") for i in range(args.hours)]
+    with dg.DagsterInstance.get() as instance:
+        failures = _materialize(job, instance, [(key, {"logintel/trigger": "demo"}) for key in keys])
+        if delivery["dumped"]:
+            _step("replaying the dumps (replay_dumps job), then re-materializing the hours they fill "
+                  "(replayed_partitions_sensor's run requests)")
+            failures += _replay_and_backfill(defs, job, instance, settings)
+
+    rows, matches = scored_incidents(settings.warehouse_path, sim.labels)
+    outputs = write_report(settings.outputs_dir, rows, matches)
+    print()
+    print(format_incident_table(rows))
+    print()
+    _step("injected incidents vs what was found")
+    for m in matches:
+        found = ", ".join(m["incident_ids"]) or "not found"
+        if m["folded"]:
+            found += f" (+{m['folded']} rule incidents folded into it)"
+        print(f"    {m['scenario']:<26} {m['start'][11:16]}–{m['end'][11:16]}  → {found}")
+    print()
+    print(f"done in {time.perf_counter() - started:.0f}s")
+    print(f"  report:        {outputs['report']}")
+    print(f"  incidents:     {outputs['incidents']}  (or: logintel incidents --json)")
+    print(f"  warehouse:     {settings.warehouse_path}")
+    print(f"  landing zone:  {zone.describe()}")
+    print(f"  dead letters:  {settings.dead_letter_dir}  (logintel deadletters)")
+    print(f"  dumps:         {settings.dumps_dir}  (replayed ones under archive/, reports under reports/)")
+    print(f"  ground truth:  {written['labels']}")
+    print(f"  Dagster UI:    logintel ui   (DAGSTER_HOME={settings.dagster_home})")
+    if failures:
+        print(f"FAILED partitions: {', '.join(failures)}")
+        return 1
+    return 0

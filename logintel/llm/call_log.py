@@ -1,0 +1,132 @@
+"""The ledger of LLM calls: one record per call (fallbacks included), their totals, and `llm_calls`."""
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+
+from logintel.store.schema import ensure_tables, has_table
+
+OK = "ok"
+FALLBACK = "fallback"
+
+
+
+@dataclass
+class CallRecord:
+    call_id: str
+    started_at: datetime
+    prompt_name: str
+    prompt_version: str
+    writer: str
+    model: str | None
+    latency_ms: float
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    cost_usd: float
+    attempts: int
+    outcome: str
+    fallback_reason: str | None
+    asset: str | None = None
+    partition: str | None = None
+
+
+_COLUMNS = tuple(f.name for f in fields(CallRecord))
+
+
+class CallLog:
+    """In-memory and thread-safe, so one log can be shared by every call an asset makes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[CallRecord] = []
+        self._written: set[str] = set()
+
+    def append(self, record: CallRecord) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    @property
+    def records(self) -> list[CallRecord]:
+        with self._lock:
+            return list(self._records)
+
+    def totals(self) -> dict:
+        """Calls, fallbacks, tokens, cost and latency percentiles; `by_writer` splits them per writer."""
+        records = self.records
+        by_writer: dict[str, dict] = defaultdict(
+            lambda: {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0, "cost_usd": 0.0})
+        for record in records:
+            share = by_writer[record.writer]
+            share["calls"] += 1
+            share["prompt_tokens"] += record.prompt_tokens
+            share["completion_tokens"] += record.completion_tokens
+            share["cached_tokens"] += record.cached_tokens
+            share["cost_usd"] += record.cost_usd
+        latencies = sorted(record.latency_ms for record in records)
+        return {
+            "calls": len(records),
+            "fallbacks": sum(record.outcome == FALLBACK for record in records),
+            "prompt_tokens": sum(record.prompt_tokens for record in records),
+            "completion_tokens": sum(record.completion_tokens for record in records),
+            "cached_tokens": sum(record.cached_tokens for record in records),
+            "cost_usd": sum(record.cost_usd for record in records),
+            "latency_ms_p50": _percentile(latencies, 0.50),
+            "latency_ms_p95": _percentile(latencies, 0.95),
+            "by_writer": dict(by_writer),
+        }
+
+    def write_to_duckdb(self, con, asset: str | None = None, partition: str | None = None) -> int:
+        """Insert the records not yet in `llm_calls`; `asset`/`partition` fill in records that lack them.
+
+        Idempotent by call_id, also across logs and processes, so a retried asset run adds nothing twice.
+        """
+        ensure_tables(con, "llm_calls")
+        with self._lock:
+            pending = [record for record in self._records if record.call_id not in self._written]
+        if not pending:
+            return 0
+        ids = [record.call_id for record in pending]
+        present = {row[0] for row in con.execute(
+            "SELECT call_id FROM llm_calls WHERE list_contains(?, call_id)", [ids]).fetchall()}
+        rows = [_row(record, asset, partition) for record in pending if record.call_id not in present]
+        if rows:
+            placeholders = ", ".join("?" for _ in _COLUMNS)
+            con.executemany(f"INSERT INTO llm_calls ({', '.join(_COLUMNS)}) VALUES ({placeholders})", rows)
+        with self._lock:
+            self._written.update(ids)
+        return len(rows)
+
+
+def _row(record: CallRecord, asset: str | None, partition: str | None) -> list:
+    values = asdict(record)
+    values["asset"] = record.asset if record.asset is not None else asset
+    values["partition"] = record.partition if record.partition is not None else partition
+    started = record.started_at
+    # Stored as naive UTC, like every other timestamp in the warehouse.
+    if started.tzinfo is not None:
+        values["started_at"] = started.astimezone(timezone.utc).replace(tzinfo=None)
+    return [values[column] for column in _COLUMNS]
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks; 0.0 for no calls."""
+    if not ordered:
+        return 0.0
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def recorded_usage(con, asset: str, partition: str) -> dict:
+    """What one asset's partition spent on LLM calls, from `llm_calls` (zeros when nothing was recorded)."""
+    if not has_table(con, "llm_calls"):
+        return {"calls": 0, "tokens": 0, "cost_usd": 0.0, "latency_ms_p95": 0.0}
+    calls, tokens, cost, p95 = con.execute("""
+        SELECT count(*), coalesce(sum(prompt_tokens + completion_tokens), 0), coalesce(sum(cost_usd), 0),
+               coalesce(quantile_cont(latency_ms, 0.95), 0)
+        FROM llm_calls WHERE asset = $a AND partition = $p""", {"a": asset, "p": partition}).fetchone()
+    return {"calls": int(calls), "tokens": int(tokens), "cost_usd": float(cost), "latency_ms_p95": float(p95)}

@@ -1,0 +1,83 @@
+"""The facts an incident's text is written from: aggregates, the top messages and a few redacted
+examples with their ids — bounded in size whatever the event volume.
+
+Bound: at most MAX_MESSAGES distinct messages and MAX_EXAMPLES examples, each snippet at most
+200 characters, so the facts serialise to under ~4 KB for any incident.
+"""
+from __future__ import annotations
+
+import duckdb
+
+from logintel.store.schema import ERROR_SQL
+from logintel.llm.fencing import snippet
+from logintel.llm.redaction import Redactor
+
+MAX_MESSAGES = 3
+MAX_EXAMPLES = 5
+
+
+def incident_facts(con: duckdb.DuckDBPyConnection, incident, redactor: Redactor,
+                   max_examples: int = MAX_EXAMPLES, max_messages: int = MAX_MESSAGES) -> dict:
+    """Facts for one rule incident, recomputed from the warehouse and redacted for an LLM."""
+    start, end = incident.start_time, incident.end_time
+    minutes = max(1, round((end - start).total_seconds() / 60))
+    scope = {"s": incident.service, "r": incident.route, "c": incident.error_code}
+    previous = con.execute(f"""
+        SELECT coalesce(sum(sample_rate), 0) FROM raw_events
+        WHERE service = $s AND route = $r AND error_code IS NOT DISTINCT FROM $c AND {ERROR_SQL}
+          AND ts >= $a AND ts < $b""", scope | {"a": start - (end - start), "b": start}).fetchone()[0]
+    messages = con.execute(f"""
+        SELECT error_message, count(*) AS n FROM raw_events
+        WHERE service = $s AND route = $r AND error_code IS NOT DISTINCT FROM $c AND {ERROR_SQL}
+          AND ts >= $a AND ts < $b AND error_message IS NOT NULL
+        GROUP BY 1 ORDER BY n DESC, 1 LIMIT {min(max_messages, MAX_MESSAGES)}""", scope | {"a": start, "b": end}).fetchall()
+    examples = con.execute(f"""
+        SELECT trace_id, ts, status, duration_ms, error_message FROM raw_events
+        WHERE service = $s AND route = $r AND error_code IS NOT DISTINCT FROM $c AND {ERROR_SQL}
+          AND ts >= $a AND ts < $b
+        ORDER BY ts LIMIT {min(max_examples, MAX_EXAMPLES)}""", scope | {"a": start, "b": end}).fetchall()
+    change = None if not previous else round(100.0 * (incident.errors - previous) / previous, 1)
+    return {
+        "incident_id": incident.incident_id,
+        "service": incident.service,
+        "route": incident.route,
+        "error_code": incident.error_code,
+        "window": {"date": f"{start:%Y-%m-%d}", "start": f"{start:%H:%M}", "end": f"{end:%H:%M}",
+                   "minutes": minutes, "timezone": "UTC"},
+        "errors": incident.errors,
+        "requests": incident.requests,
+        "error_rate_pct": round(100.0 * incident.error_rate, 1),
+        "peak_errors_per_window": incident.peak_errors,
+        "window_minutes": incident.evidence.get("window_minutes", 5),
+        "threshold": incident.threshold,
+        "users_affected": incident.users_affected,
+        "p99_ms": round(incident.p99_ms, 1) if incident.p99_ms is not None else None,
+        "previous_period_errors": int(previous),
+        "change_pct": change,
+        "top_messages": [{"message": snippet(redactor.redact(m)), "count": int(n)} for m, n in messages],
+        "examples": [{"trace_id": t, "time": f"{ts:%H:%M:%S}", "status": status,
+                      "duration_ms": round(d, 1), "message": snippet(redactor.redact(msg)) if msg else None}
+                     for t, ts, status, d, msg in examples],
+    }
+
+
+def cluster_facts(incident, redactor: Redactor) -> dict:
+    """Facts for a cluster incident: its groups, templates (redacted) and the attributes its errors share."""
+    start, end = incident.start_time, incident.end_time
+    evidence = incident.evidence
+    return {
+        "incident_id": incident.incident_id,
+        "services": list(incident.services),
+        "routes": list(incident.routes),
+        "error_codes": list(incident.error_codes),
+        "window": {"date": f"{start:%Y-%m-%d}", "start": f"{start:%H:%M}", "end": f"{end:%H:%M}",
+                   "minutes": max(1, round((end - start).total_seconds() / 60)), "timezone": "UTC"},
+        "errors": incident.errors,
+        "peak_errors_per_window": incident.peak_errors,
+        "window_minutes": evidence.get("window_minutes", 5),
+        "users_affected": incident.users_affected,
+        "shared_attributes": [{**a, "value": redactor.redact(str(a["value"]))}
+                              for a in evidence.get("shared_attributes", [])],
+        "templates": [{**t, "template": snippet(redactor.redact(t["template"]))}
+                      for t in evidence.get("templates", [])[:MAX_MESSAGES + 3]],
+    }

@@ -1,0 +1,69 @@
+"""Writing each incident's one-line summary through the LLM gateway, then grounding it.
+
+Facts go out redacted and fenced; an answer that is not about the incident (it does not name the
+service or the error count: the signature of an obeyed injection) is replaced by the offline
+writer's; every kept text is checked claim by claim against the warehouse.
+"""
+from __future__ import annotations
+
+import logging
+
+import duckdb
+
+from logintel.llm.prompt_facts import MAX_EXAMPLES, cluster_facts, incident_facts
+from logintel.llm.gateway import LLMGateway
+from logintel.llm.offline import OFFLINE_WRITER
+from logintel.llm.redaction import Redactor
+from logintel.llm.tasks import (cluster_analysis_request, cluster_answer_problem, incident_summary_request,
+                                missing_required_facts)
+from logintel.trust import GroundingScope, verify_text
+
+log = logging.getLogger("logintel.llm")
+MAX_LISTED_UNGROUNDED = 10
+
+
+def grounding_scope(incident) -> GroundingScope:
+    # The incident's own window: the verifier compares changes against the equal period before it.
+    return GroundingScope(start=incident.start_time, end=incident.end_time,
+                          services=tuple(incident.services), routes=tuple(incident.routes),
+                          error_codes=tuple(incident.error_codes))
+
+
+def grounding_summary(report) -> dict:
+    """What the incidents table keeps of a grounding report."""
+    data = report.to_dict()
+    ungrounded = [v for v in data.get("claims", []) if not v.get("grounded")]
+    return {
+        "ratio": round(report.ratio, 4),
+        "claims": report.grounded + report.ungrounded,
+        "grounded": report.grounded,
+        "ungrounded": ungrounded[:MAX_LISTED_UNGROUNDED],
+        "invented": [v.claim.text for v in report.invented_entities],
+        "unverifiable_sentences": report.unverifiable_sentences,
+        "summary": report.summary(),
+    }
+
+
+def write_summaries(con: duckdb.DuckDBPyConnection, incidents: list, gateway: LLMGateway, redactor: Redactor,
+                    max_examples: int = MAX_EXAMPLES) -> None:
+    """Fill `summary`, `writer` and `grounding` of each incident in place. A Redactor built with the
+    configured secret keeps pseudonyms (user-…, ip-…) stable across runs and processes."""
+    for incident in incidents:
+        if incident.kind == "cluster":
+            facts = cluster_facts(incident, redactor)
+            request, check = cluster_analysis_request(facts), cluster_answer_problem
+        else:
+            facts = incident_facts(con, incident, redactor, max_examples=max_examples)
+            request, check = incident_summary_request(facts), missing_required_facts
+        result = gateway.complete(request)
+        data, writer = result.data, result.writer
+        if writer != OFFLINE_WRITER:
+            problem = check(data, facts)
+            if problem:
+                log.warning("%s from %s rejected for %s: %s; using the offline writer",
+                            request.prompt_name, writer, incident.incident_id, problem)
+                data, writer = request.offline(), f"{OFFLINE_WRITER} (rejected {writer}: {problem})"
+        incident.summary, incident.writer = data["summary"], writer
+        incident.root_cause_analysis = data.get("root_cause_analysis", "")
+        text = incident.summary + (" " + incident.root_cause_analysis if incident.root_cause_analysis else "")
+        incident.grounding = grounding_summary(verify_text(con, text, grounding_scope(incident)))

@@ -1,0 +1,89 @@
+"""The warehouse's tables and the SQL fragments that several stages share: one place for each.
+
+Every DDL is idempotent (`CREATE TABLE IF NOT EXISTS`); a stage calls `ensure_tables` for what it
+writes or reads, so any stage runs on a fresh warehouse."""
+from __future__ import annotations
+
+import duckdb
+
+# What counts as an error; mirrors WideEvent.is_error.
+ERROR_SQL = "(level IN ('error', 'fatal') OR error_code IS NOT NULL OR coalesce(status, 0) >= 500)"
+# A server-side error (5xx, level error/fatal), not the client's.
+SERVER_ERROR_SQL = "(level IN ('error', 'fatal') OR coalesce(status, 0) >= 500)"
+# Events of a set of (service, route, error_code) groups, passed as `$keys` from `group_keys`.
+IN_GROUPS_SQL = "list_contains($keys, service || '|' || route || '|' || coalesce(error_code, ''))"
+
+
+def group_keys(groups) -> list[str]:
+    """(service, route, error_code) groups as the strings IN_GROUPS_SQL compares against."""
+    return [f"{service}|{route}|{code or ''}" for service, route, code in groups]
+
+
+TABLES = {
+    "raw_events": """
+CREATE TABLE IF NOT EXISTS raw_events (
+    event_id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, service VARCHAR NOT NULL, route VARCHAR NOT NULL,
+    method VARCHAR, status INTEGER, duration_ms DOUBLE NOT NULL, level VARCHAR NOT NULL,
+    error_code VARCHAR, error_type VARCHAR, error_message VARCHAR, trace_id VARCHAR, request_id VARCHAR,
+    user_id VARCHAR, client_ip VARCHAR, user_agent VARCHAR, sample_rate INTEGER NOT NULL,
+    attributes JSON, partition_hour TIMESTAMP NOT NULL
+)""",
+    "windowed_aggregates": """
+CREATE TABLE IF NOT EXISTS windowed_aggregates (
+    partition_hour TIMESTAMP NOT NULL, window_start TIMESTAMP NOT NULL, window_end TIMESTAMP NOT NULL,
+    service VARCHAR NOT NULL, route VARCHAR NOT NULL, error_code VARCHAR,
+    requests BIGINT NOT NULL, errors BIGINT NOT NULL, error_rate DOUBLE NOT NULL,
+    events_kept BIGINT NOT NULL,
+    p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE, max_ms DOUBLE,
+    distinct_users BIGINT, distinct_ips BIGINT, lookback_complete BOOLEAN NOT NULL
+)""",
+    "event_patterns": """
+CREATE TABLE IF NOT EXISTS event_patterns (
+    partition_hour TIMESTAMP NOT NULL, pattern_id VARCHAR NOT NULL, template_id VARCHAR NOT NULL,
+    template VARCHAR NOT NULL, service VARCHAR NOT NULL, route VARCHAR NOT NULL, error_code VARCHAR,
+    events BIGINT NOT NULL, errors BIGINT NOT NULL, users BIGINT NOT NULL,
+    first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, summary VARCHAR NOT NULL
+)""",
+    "pattern_activity": """
+CREATE TABLE IF NOT EXISTS pattern_activity (
+    partition_hour TIMESTAMP NOT NULL, pattern_id VARCHAR NOT NULL, minute INTEGER NOT NULL, events BIGINT NOT NULL
+)""",
+    "embeddings_cache": """
+CREATE TABLE IF NOT EXISTS embeddings_cache (
+    key VARCHAR PRIMARY KEY, embedder VARCHAR, dim INTEGER, vector FLOAT[]
+)""",
+    "pattern_clusters": """
+CREATE TABLE IF NOT EXISTS pattern_clusters (
+    partition_hour TIMESTAMP NOT NULL, pattern_id VARCHAR NOT NULL, cluster INTEGER NOT NULL,
+    x DOUBLE NOT NULL, y DOUBLE NOT NULL, embedder VARCHAR NOT NULL, method VARCHAR NOT NULL
+)""",
+    "incidents": """
+CREATE TABLE IF NOT EXISTS incidents (
+    incident_id VARCHAR NOT NULL, partition_hour TIMESTAMP NOT NULL, kind VARCHAR NOT NULL,
+    service VARCHAR NOT NULL, route VARCHAR NOT NULL, error_code VARCHAR,
+    start_time TIMESTAMP NOT NULL, end_time TIMESTAMP NOT NULL, first_seen TIMESTAMP NOT NULL,
+    breached_windows INTEGER NOT NULL, threshold DOUBLE NOT NULL, peak_errors BIGINT NOT NULL,
+    errors BIGINT NOT NULL, requests BIGINT NOT NULL, error_rate DOUBLE NOT NULL,
+    users_affected BIGINT NOT NULL, p99_ms DOUBLE, severity VARCHAR NOT NULL, status VARCHAR NOT NULL,
+    summary VARCHAR NOT NULL, writer VARCHAR NOT NULL,
+    related_traces VARCHAR[] NOT NULL, related_traces_total BIGINT NOT NULL, evidence JSON, grounding JSON
+)""",
+    "llm_calls": """
+CREATE TABLE IF NOT EXISTS llm_calls (
+    call_id VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, prompt_name VARCHAR NOT NULL,
+    prompt_version VARCHAR NOT NULL, writer VARCHAR NOT NULL, model VARCHAR, latency_ms DOUBLE NOT NULL,
+    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL,
+    cost_usd DOUBLE NOT NULL, attempts INTEGER NOT NULL, outcome VARCHAR NOT NULL, fallback_reason VARCHAR,
+    asset VARCHAR, partition VARCHAR
+)""",
+}
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    for name in names:
+        con.execute(TABLES[name])
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [name]).fetchone()[0])

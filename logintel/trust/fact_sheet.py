@@ -1,0 +1,202 @@
+"""The fact sheet of a grounding scope: every number a text about it could truthfully state,
+computed from the warehouse in three aggregate queries whatever the number of claims."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import duckdb
+
+from logintel.store.schema import ERROR_SQL
+from logintel.trust.scope import GroundingScope
+
+MAX_GROUP_FACTS = 50
+_QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999))
+# Windows that touch the scope by less than a window (5 min) still describe it.
+_WINDOW_SLACK = "INTERVAL 4 MINUTE"
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: str       # "count" | "percent" | "duration" | "change"
+    label: str      # count: errors/requests/users/peak; percent: rate/share; duration: p50..p999/max/avg/length;
+                    # change: errors/requests/latency/rate (the subject of a percent change)
+    value: float
+    about: str
+    period: str = "current"  # or "previous": the equal-length period before the scope
+
+
+@dataclass
+class FactSheet:
+    scope: GroundingScope
+    facts: list[Fact] = field(default_factory=list)
+    first_error: datetime | None = None
+    last_error: datetime | None = None
+
+    def add(self, kind: str, label: str, value, about: str, period: str = "current") -> None:
+        if value is not None:
+            self.facts.append(Fact(kind, label, float(value), about, period))
+
+    def matching(self, kind: str, labels: set[str] | None = None, period: str = "current") -> list[Fact]:
+        return [f for f in self.facts if f.kind == kind and f.period == period and (labels is None or f.label in labels)]
+
+    def to_dict(self) -> dict:
+        return {"scope": self.scope.describe(),
+                "first_error": self.first_error.isoformat() if self.first_error else None,
+                "last_error": self.last_error.isoformat() if self.last_error else None,
+                "facts": [asdict(f) for f in self.facts]}
+
+
+def _filters(scope: GroundingScope) -> tuple[str, str, dict]:
+    """SQL conditions (route: the scope's services and routes; code: its error codes) and their parameters."""
+    params, route, code = {}, [], "TRUE"
+    if scope.services:
+        route.append("list_contains($services, service)")
+        params["services"] = list(scope.services)
+    if scope.routes:
+        route.append("list_contains($routes, route)")
+        params["routes"] = list(scope.routes)
+    if scope.error_codes:
+        code = "list_contains($codes, error_code)"
+        params["codes"] = list(scope.error_codes)
+    return " AND ".join(route) or "TRUE", code, params
+
+
+def _change(now: float | None, before: float | None) -> float | None:
+    return None if not before or now is None else 100.0 * (now - before) / before
+
+
+def compute_facts(con: duckdb.DuckDBPyConnection, scope: GroundingScope) -> FactSheet:
+    sheet = FactSheet(scope)
+    on_route, in_code, params = _filters(scope)
+    times = {"prev": scope.previous_start, "start": scope.start, "end": scope.end}
+    try:
+        row = _scope_totals(con, on_route, in_code, params | times)
+    except duckdb.CatalogException:
+        return sheet  # no raw_events yet: nothing can be grounded
+    (requests, prev_requests, errors, prev_errors, route_errors, all_errors, users, route_users, err_q, err_max,
+     err_avg, route_q, route_max, route_avg, prev_route_p99, prev_err_p99, first, last) = row
+    requests, prev_requests, errors, prev_errors = (v or 0 for v in (requests, prev_requests, errors, prev_errors))
+    sheet.first_error, sheet.last_error = first, last
+    what, where = scope.describe(), _where(scope)
+
+    sheet.add("count", "errors", errors, f"errors of {what}")
+    sheet.add("count", "errors", prev_errors, f"errors of {what}, previous period", "previous")
+    if route_errors != errors:
+        sheet.add("count", "errors", route_errors or 0, f"errors of every code on {where}")
+    sheet.add("count", "requests", requests, f"requests to {where}")
+    sheet.add("count", "requests", prev_requests, f"requests to {where}, previous period", "previous")
+    sheet.add("count", "users", users, f"distinct users with errors of {what}")
+    sheet.add("count", "users", route_users, f"distinct users of {where}")
+    if requests:
+        sheet.add("percent", "rate", 100.0 * errors / requests, f"errors of {what} per request to {where}")
+        sheet.add("percent", "rate", 100.0 * (route_errors or 0) / requests, f"error rate of {where}")
+    if prev_requests:
+        sheet.add("percent", "rate", 100.0 * prev_errors / prev_requests, f"error rate of {what}, previous period",
+                  "previous")
+    if all_errors:
+        sheet.add("percent", "share", 100.0 * errors / all_errors, "share of all errors in the period")
+    sheet.add("change", "errors", _change(errors, prev_errors), f"errors of {what} vs previous period")
+    sheet.add("change", "requests", _change(requests, prev_requests), f"requests to {where} vs previous period")
+    sheet.add("change", "latency", _change(route_q[3] if route_q else None, prev_route_p99),
+              f"p99 of {where} vs previous period")
+    sheet.add("change", "latency", _change(err_q[3] if err_q else None, prev_err_p99),
+              f"p99 of errors of {what} vs previous period")
+    if requests and prev_requests:
+        sheet.add("change", "rate", _change(errors / requests, prev_errors / prev_requests),
+                  f"error rate of {what} vs previous period")
+    for source, q, mx, avg in (("errors of " + what, err_q, err_max, err_avg), (where, route_q, route_max, route_avg)):
+        for (label, _), value in zip(_QUANTILES, q or ()):
+            sheet.add("duration", label, value, f"{label} of {source}")
+        sheet.add("duration", "max", mx, f"slowest of {source}")
+        sheet.add("duration", "avg", avg, f"mean of {source}")
+    sheet.add("duration", "length", scope.length.total_seconds() * 1000, "length of the scope")
+    if first and last:
+        sheet.add("duration", "length", (last - first).total_seconds() * 1000, "first to last error")
+    _group_facts(con, sheet, on_route, in_code, params | times)
+    _window_facts(con, sheet, on_route, in_code, params | times)
+    return sheet
+
+
+def _scope_totals(con, on_route: str, in_code: str, params: dict) -> tuple:
+    """The scope's totals, previous-period totals and duration quantiles, in one scan of its time range."""
+    quantiles = "[" + ", ".join(str(q) for _, q in _QUANTILES) + "]"
+    # Requests are the routes' whole traffic (every code, successes too): the error rate's denominator.
+    return con.execute(f"""
+        WITH ev AS (
+            SELECT ts >= $start AS now, {ERROR_SQL} AS err, ({on_route}) AS on_route,
+                   ({on_route}) AND ({in_code}) AND {ERROR_SQL} AS hit, sample_rate AS w, user_id, duration_ms, ts
+            FROM raw_events WHERE ts >= $prev AND ts < $end)
+        SELECT sum(w) FILTER (now AND on_route), sum(w) FILTER (NOT now AND on_route),
+               sum(w) FILTER (now AND hit), sum(w) FILTER (NOT now AND hit),
+               sum(w) FILTER (now AND on_route AND err), sum(w) FILTER (now AND err),
+               count(DISTINCT user_id) FILTER (now AND hit), count(DISTINCT user_id) FILTER (now AND on_route),
+               quantile_cont(duration_ms, {quantiles}) FILTER (now AND hit), max(duration_ms) FILTER (now AND hit),
+               avg(duration_ms) FILTER (now AND hit),
+               quantile_cont(duration_ms, {quantiles}) FILTER (now AND on_route),
+               max(duration_ms) FILTER (now AND on_route), avg(duration_ms) FILTER (now AND on_route),
+               quantile_cont(duration_ms, 0.99) FILTER (NOT now AND on_route),
+               quantile_cont(duration_ms, 0.99) FILTER (NOT now AND hit),
+               min(ts) FILTER (now AND hit), max(ts) FILTER (now AND hit)
+        FROM ev""", params).fetchone()
+
+
+def _where(scope: GroundingScope) -> str:
+    return " ".join(" / ".join(v) for v in (scope.services, scope.routes) if v) or "every route"
+
+
+def _group_facts(con, sheet: FactSheet, on_route: str, in_code: str, params: dict) -> None:
+    """Per (service, route, error_code) group: a text about several groups may state each one's numbers."""
+    rows = con.execute(f"""
+        SELECT service, route, error_code, ({in_code}) AS in_scope,
+               coalesce(sum(sample_rate) FILTER (ts >= $start), 0) AS requests,
+               coalesce(sum(sample_rate) FILTER (ts >= $start AND {ERROR_SQL}), 0) AS errors,
+               coalesce(sum(sample_rate) FILTER (ts < $start AND {ERROR_SQL}), 0) AS prev_errors,
+               count(DISTINCT user_id) FILTER (ts >= $start AND {ERROR_SQL}) AS users
+        FROM raw_events WHERE ts >= $prev AND ts < $end AND {on_route}
+        GROUP BY ALL""", params).fetchall()
+    route_requests: dict[tuple[str, str], float] = {}
+    for service, route, _, _, requests, *_ in rows:
+        route_requests[(service, route)] = route_requests.get((service, route), 0) + requests
+    groups = sorted((r for r in rows if r[3] and r[5] > 0), key=lambda r: -r[5])[:MAX_GROUP_FACTS]
+    if len(groups) < 2 and sheet.scope.error_codes:
+        return  # the one group's numbers are the scope's, already on the sheet
+    for service, route, code, _, _, errors, prev_errors, users in groups:
+        name = f"{service} {route} {code or '(no code)'}"
+        sheet.add("count", "errors", errors, f"errors of {name}")
+        sheet.add("count", "errors", prev_errors, f"errors of {name}, previous period", "previous")
+        sheet.add("count", "users", users, f"distinct users with errors of {name}")
+        if route_requests.get((service, route)):
+            sheet.add("percent", "rate", 100.0 * errors / route_requests[(service, route)],
+                      f"errors of {name} per request to the route")
+        sheet.add("change", "errors", _change(errors, prev_errors), f"errors of {name} vs previous period")
+
+
+def _window_facts(con, sheet: FactSheet, on_route: str, in_code: str, params: dict) -> None:
+    """Peaks per 5-minute window: over windows inside the scope (what an incident reports) and over
+    windows reaching up to 4 minutes past either end (a window that mostly lies in it)."""
+    try:
+        rows = con.execute(f"""
+            WITH w AS (
+                SELECT window_start, window_end, service, route, error_code, errors, p99_ms, max_ms,
+                       window_start >= $start AND window_end <= $end AS inside
+                FROM windowed_aggregates
+                WHERE window_start >= $start - {_WINDOW_SLACK} AND window_end <= $end + {_WINDOW_SLACK}
+                  AND {on_route} AND {in_code} AND errors > 0)
+            SELECT service, route, error_code, max(errors) FILTER (inside), max(errors),
+                   max(p99_ms) FILTER (inside), max(p99_ms), max(max_ms) FILTER (inside)
+            FROM w GROUP BY ALL
+            UNION ALL
+            SELECT NULL, NULL, NULL, max(total) FILTER (inside), max(total), NULL, NULL, NULL
+            FROM (SELECT window_start, bool_and(inside) AS inside, sum(errors) AS total FROM w GROUP BY window_start)
+        """, {k: v for k, v in params.items() if k != "prev"}).fetchall()
+    except duckdb.CatalogException:
+        return  # no windows computed yet: peaks cannot be checked, and will read as ungrounded
+    for service, route, code, peak_inside, peak_near, p99_inside, p99_near, max_inside in rows:
+        name = f"{service} {route} {code or '(no code)'}" if service else "all the scope's groups together"
+        for value, where in ((peak_inside, "inside"), (peak_near, "around")):
+            sheet.add("count", "peak", value, f"most errors of {name} in one 5-min window {where} the scope")
+        if service:
+            sheet.add("duration", "p99", p99_inside, f"highest 5-min p99 of {name} inside the scope")
+            sheet.add("duration", "p99", p99_near, f"highest 5-min p99 of {name} around the scope")
+            sheet.add("duration", "max", max_inside, f"slowest request of {name} inside the scope")

@@ -1,0 +1,38 @@
+"""The incident table a terminal shows: one line per incident, its root cause under it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from logintel.analysis.incidents import list_incidents
+from logintel.store.warehouse import connect
+
+
+def load_incidents(warehouse_path: Path) -> list[dict] | None:
+    """The warehouse's incidents merged across hours; None when there is no warehouse yet."""
+    if not warehouse_path.exists():
+        return None
+    con = connect(warehouse_path, read_only=True)
+    try:
+        return list_incidents(con)
+    finally:
+        con.close()
+
+
+def format_incident_table(rows: list[dict]) -> str:
+    if not rows:
+        return "no incidents"
+    header = (f"{'severity':<9} {'kind':<9} {'start':<16} {'end':<5} {'incident':<20} {'traces':>6} "
+              f"{'grounded':>8}  summary")
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        start = r["start_time"][:16].replace("T", " ")
+        g = r.get("grounding") or {}
+        grounded = f"{g.get('grounded', 0)}/{g.get('claims', 0)}" if g else "-"
+        summary = r["summary"] if not r.get("merged_into") else f"(part of {r['merged_into']}) {r['summary']}"
+        lines.append(f"{r['severity']:<9} {r.get('kind', ''):<9} {start:<16} {r['end_time'][11:16]:<5} "
+                     f"{r['incident_id']:<20} {r['related_traces_total']:>6} {grounded:>8}  {summary}")
+        if r.get("root_cause_analysis"):
+            lines.append(f"{'':<9} {'':<9} root cause: {r['root_cause_analysis']}")
+    writers = sorted({r["writer"] for r in rows})
+    lines.append(f"\nwritten by: {', '.join(writers)}")
+    return "\n".join(lines)

@@ -1,1 +1,0 @@
-"""Scripted runs of the code location (the demo, the UI launcher): Dagster layer, not domain logic."""
