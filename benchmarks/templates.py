@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import logging
 import sys
 import time
@@ -33,14 +34,24 @@ class Score:
     groups: int
 
 
+def _structured(data: Path, system: str) -> Path | None:
+    """The system's structured, corrected 2k sample: the CSV, or the gzipped copy the tests carry."""
+    plain = data / system / f"{system}_2k.log_structured_corrected.csv"
+    packed = plain.with_name(plain.name + ".gz")
+    return plain if plain.exists() else packed if packed.exists() else None
+
+
 def systems(data: Path) -> list[str]:
-    return sorted(p.name for p in data.iterdir() if (p / f"{p.name}_2k.log_structured_corrected.csv").exists())
+    return sorted(p.name for p in data.iterdir() if _structured(data, p.name))
 
 
 def load_system(data: Path, system: str) -> tuple[list[str], list[str]]:
     """(Content, EventId) per line of one system's structured, corrected 2k sample."""
-    path = data / system / f"{system}_2k.log_structured_corrected.csv"
-    with path.open(newline="", encoding="utf-8") as f:
+    path = _structured(data, system)
+    if path is None:
+        raise FileNotFoundError(f"no {system}_2k.log_structured_corrected.csv(.gz) under {data / system}")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     return [r["Content"] for r in rows], [r["EventId"] for r in rows]
 
