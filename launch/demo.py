@@ -11,7 +11,7 @@ from logintel.config import load_settings
 from logintel.store.dead_letters import DeadLetterStore
 from logintel.ingest.emitter_config import EmitterConfig
 from logintel.simulate.outage import OutageWindow, emit_with_outage
-from logintel.store.landing import open_landing_zone
+from logintel.store.landing_zones import open_landing_zone
 from launch.instance import load_definitions, prepare_dagster_home
 from logintel.views.demo_report import scored_incidents, write_report
 from logintel.views.incident_table import format_incident_table

@@ -40,7 +40,7 @@ def cmd_simulate(args) -> int:
 def cmd_ingest(args) -> int:
     from logintel.store.dead_letters import DeadLetterStore
     from logintel.ingest.log_files import ingest_paths
-    from logintel.store.landing import open_landing_zone
+    from logintel.store.landing_zones import open_landing_zone
     settings = load_settings()
     zone = open_landing_zone(settings)
     paths = [Path(p) for p in args.paths]
@@ -110,7 +110,7 @@ def cmd_dlq(args) -> int:
                     print(f"           {example['last_error_at'][:19]}  {example['source']}: {example['reason']}")
         return 0
     if args.action == "retry":
-        from logintel.store.landing import open_landing_zone
+        from logintel.store.landing_zones import open_landing_zone
         report = queue.retry(open_landing_zone(settings), cause=args.cause, include_parked=args.all)
         print(report.summary())
         return 0
@@ -126,7 +126,7 @@ def cmd_replay(args) -> int:
     from logintel.store.dead_letters import DeadLetterStore
     from logintel.ingest.replay import replay_dumps
     from logintel.ingest.reports import REPORTS
-    from logintel.store.landing import open_landing_zone
+    from logintel.store.landing_zones import open_landing_zone
     settings = load_settings()
     dumps = settings.dumps_dir
     paths = [Path(p) for p in args.paths] or [dumps]
@@ -154,7 +154,8 @@ def cmd_kafka_sink(args) -> int:
     from logintel.store.dead_letters import DeadLetterStore
     from logintel.ingest.kafka_sink import drain_to_landing
     from logintel.ingest.reports import REPORTS
-    from logintel.store.landing import LandingUnavailable, open_landing_zone
+    from logintel.store.landing import LandingUnavailable
+    from logintel.store.landing_zones import open_landing_zone
     settings = load_settings()
     brokers = args.bootstrap_servers or settings.kafka_bootstrap_servers
     topic = args.topic or settings.kafka_topic

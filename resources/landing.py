@@ -7,6 +7,7 @@ from typing import Optional
 import dagster as dg
 
 from logintel.store.landing import LandingZone
+from logintel.store.landing_zones import open_landing
 
 
 class LandingZoneResource(dg.ConfigurableResource):
@@ -14,8 +15,4 @@ class LandingZoneResource(dg.ConfigurableResource):
     postgres_url: Optional[str] = None
 
     def open(self) -> LandingZone:
-        if self.postgres_url:
-            from logintel.store.landing_postgres import PostgresLandingZone
-            return PostgresLandingZone(self.postgres_url)
-        from logintel.store.landing_files import FileLandingZone
-        return FileLandingZone(Path(self.landing_dir))
+        return open_landing(Path(self.landing_dir), self.postgres_url)

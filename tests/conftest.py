@@ -1,7 +1,9 @@
-"""Shared pytest fixtures: one throwaway PostgreSQL cluster per session, a fresh database per test."""
+"""Shared pytest fixtures (one throwaway PostgreSQL cluster per session, a fresh database per test, a
+fresh LOGINTEL_HOME, the clock read when a test starts) and the markers that follow from them."""
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 import pytest
@@ -9,6 +11,30 @@ import pytest
 from tests.support.postgres_cluster import ClusterUnavailable, PostgresCluster, start_cluster
 
 TEST_DATABASE = "logintel_test"
+# A test that asks for one of these fixtures gets the marker: `-m "not postgres"` skips it.
+MARKER_FIXTURES = {
+    "postgres": {"postgres_cluster", "postgres_url", "fresh_postgres_url"},
+    "kafka": {"mock_brokers"},
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        for marker, fixtures in MARKER_FIXTURES.items():
+            if fixtures & set(getattr(item, "fixturenames", ())):
+                item.add_marker(marker)
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The time this test started (UTC, whole seconds): read per test, never at import."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@pytest.fixture
+def previous_hour(now) -> datetime:
+    """The start of the hour before `now`: always inside the hourly partitions (they end an hour after now)."""
+    return now.replace(minute=0, second=0) - timedelta(hours=1)
 
 
 def _in_ci() -> bool:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Protocol
 
-from logintel.config import Settings
 from logintel.store.dead_letters import DeadLetter
 from logintel.events import WideEvent
 
@@ -71,11 +70,3 @@ class LandingZone(Protocol):
 
     def describe(self) -> str:
         """Where the data is, for people (a path or a redacted URL)."""
-
-
-def open_landing_zone(settings: Settings) -> LandingZone:
-    if settings.postgres_url:
-        from logintel.store.landing_postgres import PostgresLandingZone
-        return PostgresLandingZone(settings.postgres_url)
-    from logintel.store.landing_files import FileLandingZone
-    return FileLandingZone(settings.landing_dir)
