@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.metadata import llm_metadata, markdown_table
-from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
+from assets.partitions import hourly_asset, partition_hour
 from logintel.analysis.hour_incidents import detect_hour_incidents
 from logintel.analysis.incidents import replace_incidents
 from logintel.llm.call_log import CallLog
@@ -13,11 +13,11 @@ from resources.llm import LLMResource
 from resources.settings import LogintelSettings
 
 
-@dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, group_name="incidents", kinds={"duckdb"},
-          deps=["windowed_aggregates", "clusters"],
-          description="Rule incidents: every (service, route, error_code) whose errors in a window exceed its "
-                      "threshold; one incident per run of consecutive breaching windows, stable ids across hours; "
-                      "a grounded one-line summary each.")
+@hourly_asset(group_name="incidents",
+              deps=["windowed_aggregates", "clusters"],
+              description="Rule incidents: every (service, route, error_code) whose errors in a window exceed its "
+                          "threshold; one incident per run of consecutive breaching windows, stable ids across hours; "
+                          "a grounded one-line summary each.")
 def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logintel: LogintelSettings,
               llm: LLMResource) -> dg.MaterializeResult:
     hour = partition_hour(context)

@@ -12,3 +12,8 @@ WAREHOUSE_POOL = "warehouse"  # DuckDB allows one writing process: every warehou
 def partition_hour(context):
     """The partition's start as a naive UTC datetime."""
     return context.partition_time_window.start.replace(tzinfo=None)
+
+
+def hourly_asset(**kwargs):
+    """An hourly-partitioned asset that writes the DuckDB warehouse, so it joins the writers' pool."""
+    return dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, kinds={"duckdb"}, **kwargs)

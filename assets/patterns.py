@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.metadata import markdown_table
-from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
+from assets.partitions import hourly_asset, partition_hour
 from logintel.analysis.pattern_clusters import cluster_partition, embed_partition
 from logintel.analysis.patterns import mine_patterns, top_patterns
 from logintel.analysis.templates import TemplateMiner
@@ -12,10 +12,10 @@ from resources.llm import LLMResource
 from resources.settings import LogintelSettings
 
 
-@dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, group_name="patterns", kinds={"duckdb"},
-          deps=["raw_events"],
-          description="Message templates mined from the hour's distinct messages (ids stable across hours and "
-                      "runs), and the patterns: (template, service, route, error_code) with counts and activity.")
+@hourly_asset(group_name="patterns",
+              deps=["raw_events"],
+              description="Message templates mined from the hour's distinct messages (ids stable across hours and "
+                          "runs), and the patterns: (template, service, route, error_code) with counts and activity.")
 def event_templates(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                     logintel: LogintelSettings) -> dg.MaterializeResult:
     hour = partition_hour(context)
@@ -33,9 +33,9 @@ def event_templates(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     })
 
 
-@dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, group_name="patterns", kinds={"duckdb"},
-          deps=["event_templates"],
-          description="An embedding of each distinct pattern summary, cached by hash across partitions.")
+@hourly_asset(group_name="patterns",
+              deps=["event_templates"],
+              description="An embedding of each distinct pattern summary, cached by hash across partitions.")
 def embeddings(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logintel: LogintelSettings,
                llm: LLMResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
@@ -45,10 +45,10 @@ def embeddings(context: dg.AssetExecutionContext, warehouse: DuckDBResource, log
         "embedded": report["embedded"], "elapsed_s": round(report["elapsed_s"], 3)})
 
 
-@dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, group_name="patterns", kinds={"duckdb"},
-          deps=["embeddings"],
-          description="Patterns clustered by meaning and by spiking together in the same minutes, so one "
-                      "cause's different messages in different services meet.")
+@hourly_asset(group_name="patterns",
+              deps=["embeddings"],
+              description="Patterns clustered by meaning and by spiking together in the same minutes, so one "
+                          "cause's different messages in different services meet.")
 def clusters(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logintel: LogintelSettings,
              llm: LLMResource) -> dg.MaterializeResult:
     plot = logintel.settings().outputs_dir / "clusters" / f"{context.partition_key.replace(':', '')}.png"

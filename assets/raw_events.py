@@ -3,14 +3,14 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.metadata import counts_table
-from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
+from assets.partitions import hourly_asset, partition_hour
 from logintel.store.warehouse import load_hour
 from resources.landing import LandingZoneResource
 from resources.settings import LogintelSettings
 
 
-@dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, group_name="events", kinds={"duckdb"},
-          description="Validated wide events of one hour; bad lines go to the dead-letter store with their cause.")
+@hourly_asset(group_name="events",
+              description="Validated wide events of one hour; bad lines go to the dead-letter store with their cause.")
 def raw_events(context: dg.AssetExecutionContext, landing: LandingZoneResource, warehouse: DuckDBResource,
                logintel: LogintelSettings) -> dg.MaterializeResult:
     hour = partition_hour(context)

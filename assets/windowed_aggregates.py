@@ -3,15 +3,15 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.metadata import markdown_table
-from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
+from assets.partitions import hourly_asset, partition_hour
 from logintel.analysis.windows import compute_windows, hour_totals, top_error_windows
 from resources.settings import LogintelSettings
 
 
-@dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, group_name="events", kinds={"duckdb"},
-          deps=["raw_events"],
-          description="Sliding windows (length and step in the settings): requests and errors weighted by "
-                      "sample_rate, error rate, p50/p95/p99, distinct users and IPs.")
+@hourly_asset(group_name="events",
+              deps=["raw_events"],
+              description="Sliding windows (length and step in the settings): requests and errors weighted by "
+                          "sample_rate, error rate, p50/p95/p99, distinct users and IPs.")
 def windowed_aggregates(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                         logintel: LogintelSettings) -> dg.MaterializeResult:
     hour = partition_hour(context)

@@ -205,7 +205,7 @@ def cmd_policy_server(args) -> int:
 
 
 def cmd_templates(args) -> int:
-    from logintel.analysis.templates.cli import run_templates
+    from logintel.analysis.templates.annotate import run_templates
     return run_templates(args.paths, args.json, Path(args.state) if args.state else None)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from logintel.analysis.templates import Masker, MinerConfig, StateError, TemplateMiner
 from logintel.analysis.templates.accuracy import grouping_accuracy
-from logintel.analysis.templates.cli import run_templates
+from logintel.analysis.templates.annotate import run_templates
 from logintel.analysis.templates.ids import template_id
 from tests.support import TEST_DATA
 
