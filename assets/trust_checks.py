@@ -27,5 +27,6 @@ def incident_summaries_grounded(context: dg.AssetCheckExecutionContext, warehous
                   "grounded": verdict.grounded, "summaries": verdict.texts, "invented": len(verdict.invented),
                   "llm_calls": usage["calls"], "llm_tokens": usage["tokens"],
                   "llm_cost_usd": round(usage["cost_usd"], 6), "llm_latency_ms_p95": round(usage["latency_ms_p95"], 1),
-                  "ungrounded_claims": markdown_table(verdict.ungrounded[:20], ["incident", "writer", "claim", "evidence"]),
+                  "ungrounded_claims": markdown_table(verdict.ungrounded[:20],
+                                                      ["incident", "writer", "claim", "evidence"]),
                   "invented_entities": markdown_table(verdict.invented[:20], ["incident", "writer", "entity"])})
