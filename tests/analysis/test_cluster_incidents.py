@@ -11,6 +11,9 @@ from logintel.analysis.templates import TemplateMiner
 from logintel.simulate import simulate
 from logintel.store.landing_files import FileLandingZone
 
+# The module's warehouse is three simulated hours through the whole pipeline (~6 s).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def scenario_warehouse(tmp_path_factory):

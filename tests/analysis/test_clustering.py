@@ -295,6 +295,7 @@ def test_plot_shrinks_until_it_fits_and_draws_an_empty_hour():
 
 # --- UMAP: the one test that pays for numba's compilation ------------------------------------------------------
 
+@pytest.mark.slow
 def test_umap_path__compiles_numba__reduces_and_projects():
     """UMAP for clustering (forced past reduce_above) and for the map; prints compile vs steady timings."""
     vectors, weights, activity = busy_scene(9, patterns=300)

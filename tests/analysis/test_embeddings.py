@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -57,6 +56,7 @@ def test_hashing_vectors_are_unit_float32_rows_of_fixed_width():
     assert HashingSvdEmbedder().embed([]).shape == (0, 128)
 
 
+@pytest.mark.subprocess
 def test_hashing_vectors_are_identical_in_another_process(tmp_path):
     here = HashingSvdEmbedder().embed(SUMMARIES)
     script = ("import json, sys, numpy as np\n"

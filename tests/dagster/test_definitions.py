@@ -6,7 +6,6 @@ import dagster as dg
 import pytest
 
 from logintel.analysis.incidents import list_incidents
-from logintel.config import load_settings
 from logintel.store.dead_letters import DeadLetterStore
 from logintel.store.landing_files import FileLandingZone
 from logintel.store.warehouse import connect
@@ -34,6 +33,7 @@ def test_definitions_load_with_assets_checks_sensor_and_schedule():
         "raw_events_quality", "windows_reconcile_with_raw", "incident_summaries_grounded"}
 
 
+@pytest.mark.slow
 def test_partitions_materialize_into_incidents_with_passing_checks(defs, home):
     zone = FileLandingZone(home / "landing")
     zone.write(steady(H - timedelta(hours=1), 1, 10) + steady(H, 1, 10)
@@ -83,6 +83,8 @@ def test_quality_check_fails_on_many_dead_letters(defs, home):
     assert "dead" in checks["raw_events_quality"].description
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_dagster_cli_validates_the_workspace(home):
     import subprocess
     import sys
@@ -94,6 +96,7 @@ def test_dagster_cli_validates_the_workspace(home):
     assert "All code locations passed validation" in out.stdout + out.stderr
 
 
+@pytest.mark.slow
 def test_empty_hour_and_odd_messages_materialize_every_asset(defs, home):
     """Bad input for the semantic stages: an empty partition, one template only, a 100 kB message and
     non-UTF-8 bytes in a message all give clear outcomes, not crashes."""

@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
+
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_demo_simulates_materializes_and_reports(tmp_path):
     home = tmp_path / "home"
     cli = Path(sys.executable).parent / "logintel"

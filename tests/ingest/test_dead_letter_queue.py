@@ -14,7 +14,6 @@ from tests.support import REPO_ROOT
 from tests.support.factories import event
 
 H = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
-LATER = datetime.now(timezone.utc) + timedelta(days=1)  # every backoff has passed by then
 
 
 def letter(cause, payload, reason="bad"):
@@ -24,6 +23,12 @@ def letter(cause, payload, reason="bad"):
 @pytest.fixture
 def store(tmp_path):
     return DeadLetterStore(tmp_path / "deadletters")
+
+
+@pytest.fixture
+def later(now):
+    """A day after the test started: every backoff has passed by then."""
+    return now + timedelta(days=1)
 
 
 @pytest.mark.parametrize("cause, name, field, retriable", [
@@ -57,45 +62,45 @@ def test_old_records_read_with_defaults(store):
     assert DeadLetterQueue(store).letters()[0].next_attempt_at(RetryPolicy(max_attempts=1)) is None
 
 
-def test_retry_delivers_what_now_passes_and_keeps_what_still_fails(store, tmp_path):
+def test_retry_delivers_what_now_passes_and_keeps_what_still_fails(store, tmp_path, later):
     good = event(H + timedelta(minutes=3))
     bad = json.dumps({"event_id": "x", "timestamp": "2026-11-23T10:00:00Z", "service": "s", "route": "/",
                       "duration_ms": "slow", "level": "info"})
     store.write([letter("transport_unavailable", good.to_json()), letter("unknown", bad)])
     zone = FileLandingZone(tmp_path / "landing")
     queue = DeadLetterQueue(store)
-    report = queue.retry(zone, now=LATER)
+    report = queue.retry(zone, now=later)
     assert (report.considered, report.delivered, report.still_failing) == (2, 1, 1)
     assert zone.read_hour(H).lines == [good.to_json()]
     [kept] = queue.letters()
     assert kept.attempts == 2 and kept.cause == "validation:duration_ms"
-    assert kept.record["last_error_at"] == LATER.isoformat()
+    assert kept.record["last_error_at"] == later.isoformat()
     assert kept.first_error_at < kept.last_error_at
     assert kept.record["next_attempt_at"] is None  # now a validation failure: parked until a fix
     # Retrying again lands nothing twice and leaves the parked letter alone.
-    again = queue.retry(zone, now=LATER)
+    again = queue.retry(zone, now=later)
     assert (again.considered, again.parked) == (0, 1)
     assert len(zone.read_hour(H).lines) == 1
 
 
-def test_parked_letters_wait_for_all_and_backoff_is_respected(store, tmp_path):
+def test_parked_letters_wait_for_all_and_backoff_is_respected(store, tmp_path, now):
     fixed = event(H).to_json()  # e.g. the parser was fixed: the payload now passes
     store.write([letter("validation:timestamp", fixed), letter("transport_unavailable", event(H).to_json())])
     zone = FileLandingZone(tmp_path / "landing")
     queue = DeadLetterQueue(store)
-    early = queue.retry(zone, now=datetime.now(timezone.utc) - timedelta(hours=1))
+    early = queue.retry(zone, now=now - timedelta(hours=1))
     assert (early.considered, early.parked, early.not_due) == (0, 1, 1)
     everything = queue.retry(zone, include_parked=True)
     assert everything.delivered == 2 and queue.letters() == []
     assert not list((store.root).glob("*/*.jsonl"))  # emptied files are removed
 
 
-def test_purge_by_cause_and_age(store):
+def test_purge_by_cause_and_age(store, later):
     store.write([letter("invalid_json", "{"), letter("oversized", "x"), letter("validation:route", "{}")])
     queue = DeadLetterQueue(store)
     assert queue.purge(cause="invalid_json") == 1
     assert queue.purge(older_than=timedelta(days=1)) == 0
-    assert queue.purge(older_than=timedelta(days=1), now=LATER + timedelta(days=1)) == 2
+    assert queue.purge(older_than=timedelta(days=1), now=later + timedelta(days=1)) == 2
     assert queue.letters() == []
 
 
@@ -106,6 +111,7 @@ def cli(home, *args):
                           text=True, timeout=60, cwd=REPO_ROOT)
 
 
+@pytest.mark.subprocess
 def test_cli_list_json_and_purge(tmp_path):
     home = tmp_path / "home"
     store = DeadLetterStore(home / "deadletters")

@@ -18,8 +18,6 @@ from logintel.ingest.transports.base import Transport
 from logintel.store.landing import LandingUnavailable
 from tests.support.factories import event
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
-
 
 def config(tmp_path: Path, **overrides) -> EmitterConfig:
     values = {"dump_dir": str(tmp_path / "dumps"), "dead_letter_dir": str(tmp_path / "dl"),
@@ -39,9 +37,9 @@ def dumped_lines(root: Path) -> list[str]:
             for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def emit_all(emitter: Emitter, n: int) -> list[str]:
-    """Emit `n` fresh events; their ids, in order."""
-    events = [event(NOW) for _ in range(n)]
+def emit_all(emitter: Emitter, n: int, at: datetime) -> list[str]:
+    """Emit `n` fresh events timestamped `at`; their ids, in order."""
+    events = [event(at) for _ in range(n)]
     for e in events:
         emitter.emit(e)
     return [e.event_id for e in events]
@@ -73,10 +71,10 @@ class Switchable(Transport):
         self.lines.extend(item.line for item in items)
 
 
-def test_invariant_holds_after_flush_and_close(tmp_path):
+def test_invariant_holds_after_flush_and_close(tmp_path, now):
     with Emitter(config(tmp_path)) as emitter:
         for i in range(120):
-            emitter.emit(event(NOW))
+            emitter.emit(event(now))
         assert emitter.flush(20)
         stats = emitter.stats()
         assert stats["balanced"] and stats["pending"] == 0
@@ -86,8 +84,8 @@ def test_invariant_holds_after_flush_and_close(tmp_path):
     assert len(landed_lines(tmp_path / "landing")) == 120
 
 
-def test_invalid_dicts_are_dead_lettered_with_their_field(tmp_path):
-    good = event(NOW).to_record()
+def test_invalid_dicts_are_dead_lettered_with_their_field(tmp_path, now):
+    good = event(now).to_record()
     bad = [
         {**good, "level": "loud"},
         {**good, "status": 999},
@@ -110,13 +108,13 @@ def test_invalid_dicts_are_dead_lettered_with_their_field(tmp_path):
     assert any('"loud"' in p for p in payloads)  # the original record is kept
 
 
-def test_an_oversized_event_is_dead_lettered_whole_and_the_rest_flows(tmp_path):
-    huge = WideEvent(event_id="e-huge", timestamp=NOW, service="s", route="/r", duration_ms=1.0,
+def test_an_oversized_event_is_dead_lettered_whole_and_the_rest_flows(tmp_path, now):
+    huge = WideEvent(event_id="e-huge", timestamp=now, service="s", route="/r", duration_ms=1.0,
                      level="info", attributes={"blob": "x" * (MAX_RECORD_BYTES + 10)})
     with Emitter(config(tmp_path)) as emitter:
-        emitter.emit(event(NOW))
+        emitter.emit(event(now))
         emitter.emit(huge)
-        emitter.emit(event(NOW))
+        emitter.emit(event(now))
     stats = emitter.stats()
     assert stats["dead_lettered"] == {"oversized": 1}
     assert stats["delivered"] == {"files": 2} and stats["emitted"] == 3 and stats["balanced"]
@@ -140,37 +138,37 @@ def test_a_dict_may_leave_out_id_time_and_the_configured_service(tmp_path):
     assert emitter.stats()["delivered"] == {"files": 2}
 
 
-def test_without_transports_everything_is_dumped_and_says_why(tmp_path):
+def test_without_transports_everything_is_dumped_and_says_why(tmp_path, now):
     with Emitter(config(tmp_path, transports=[])) as emitter:
         for _ in range(7):
-            emitter.emit(event(NOW))
+            emitter.emit(event(now))
     stats = emitter.stats()
     assert stats["dumped_by_reason"] == {"no_transport_configured": 7} and stats["balanced"]
     assert len(dumped_lines(tmp_path / "dumps")) == 7
 
 
-def test_emit_never_raises(tmp_path):
+def test_emit_never_raises(tmp_path, now):
     emitter = Emitter(config(tmp_path))
-    unserializable = WideEvent(event_id="e-1", timestamp=NOW, service="s", route="/r", duration_ms=1.0,
+    unserializable = WideEvent(event_id="e-1", timestamp=now, service="s", route="/r", duration_ms=1.0,
                                level="info", attributes={"obj": object()})
     emitter.emit(unserializable)
     emitter.emit(None)
     emitter.emit(12)
     assert emitter.close(20)
-    emitter.emit(event(NOW))  # after close: counted, not raised
+    emitter.emit(event(now))  # after close: counted, not raised
     stats = emitter.stats()
     assert stats["dead_lettered"] == {"serialization": 1, "validation:<record>": 2}
     assert stats["dropped"] == {"closed": 1}
     assert stats["emitted"] == 4 and stats["balanced"]
 
 
-def test_falls_through_to_next_transport_and_recovers(tmp_path):
+def test_falls_through_to_next_transport_and_recovers(tmp_path, now):
     primary = Switchable(up=False)
     cfg = config(tmp_path)
     emitter = Emitter(cfg, transports=[primary, *build_transports(cfg)])
     try:
         for _ in range(30):
-            emitter.emit(event(NOW))
+            emitter.emit(event(now))
         assert emitter.flush(20)
         stats = emitter.stats()
         assert stats["delivered"] == {"files": 30}
@@ -180,13 +178,13 @@ def test_falls_through_to_next_transport_and_recovers(tmp_path):
         primary.up = True
 
         def resumed() -> bool:
-            emitter.emit(event(NOW))
+            emitter.emit(event(now))
             emitter.flush(20)
             return emitter.stats()["delivered"].get("primary", 0) > 0
         assert wait_for(resumed)
         on_files = emitter.stats()["delivered"]["files"]
         for _ in range(20):  # once recovered, later events stay on the primary
-            emitter.emit(event(NOW))
+            emitter.emit(event(now))
         assert emitter.flush(20)
         stats = emitter.stats()
         assert stats["transports"]["primary"]["healthy"] is True
@@ -199,12 +197,12 @@ def test_falls_through_to_next_transport_and_recovers(tmp_path):
     assert len(primary.lines) + len(landed_lines(tmp_path / "landing")) == stats["emitted"]
 
 
-def test_a_short_outage_is_held_in_memory_and_resent_nothing_dumped(tmp_path):
+def test_a_short_outage_is_held_in_memory_and_resent_nothing_dumped(tmp_path, now):
     primary = Switchable(up=False)
     emitter = Emitter(config(tmp_path, retry_hold_s=30), transports=[primary])
     try:
         for _ in range(30):
-            emitter.emit(event(NOW))
+            emitter.emit(event(now))
         assert wait_for(lambda: emitter.stats()["transports"]["primary"]["failures"] >= 2)
         stats = emitter.stats()
         assert stats["dumped"] == 0 and stats["pending"] == 30 and stats["balanced"]
@@ -217,11 +215,11 @@ def test_a_short_outage_is_held_in_memory_and_resent_nothing_dumped(tmp_path):
     assert len(primary.lines) == 30 and dumped_lines(tmp_path / "dumps") == []
 
 
-def test_what_waited_longer_than_the_hold_goes_to_the_dump(tmp_path):
+def test_what_waited_longer_than_the_hold_goes_to_the_dump(tmp_path, now):
     emitter = Emitter(config(tmp_path, retry_hold_s=0.2), transports=[Switchable(up=False)])
     try:
         for _ in range(30):
-            emitter.emit(event(NOW))
+            emitter.emit(event(now))
         assert wait_for(lambda: emitter.stats()["dumped"] == 30)  # no flush() asked for it
         assert emitter.stats()["dumped_by_reason"] == {"no_transport_available": 30}
     finally:
@@ -229,11 +227,11 @@ def test_what_waited_longer_than_the_hold_goes_to_the_dump(tmp_path):
     assert len(dumped_lines(tmp_path / "dumps")) == 30
 
 
-def test_held_events_that_overflow_the_buffer_are_dumped_oldest_first(tmp_path):
+def test_held_events_that_overflow_the_buffer_are_dumped_oldest_first(tmp_path, now):
     primary = Switchable(up=False)
     emitter = Emitter(config(tmp_path, retry_hold_s=30, buffer_max_events=10, batch_size=5), transports=[primary])
     try:
-        ids = emit_all(emitter, 40)
+        ids = emit_all(emitter, 40, now)
         assert wait_for(lambda: emitter.stats()["transports"]["primary"]["failures"] >= 1)
         primary.up = True
         assert wait_for(lambda: emitter.stats()["pending"] == 0)  # no flush(): it would dump what waits
@@ -248,19 +246,19 @@ def test_held_events_that_overflow_the_buffer_are_dumped_oldest_first(tmp_path):
     assert delivered == ids[-len(delivered):]  # what was kept in memory is the newest
 
 
-def test_a_hung_transport_times_out_and_its_batch_goes_down_the_chain(tmp_path):
+def test_a_hung_transport_times_out_and_its_batch_goes_down_the_chain(tmp_path, now):
     gate = threading.Event()
     hung = Switchable(up=True, gate=gate)  # accepts the batch, then never answers until the gate opens
     cfg = config(tmp_path, send_timeout_s=0.3)
     emitter = Emitter(cfg, transports=[hung, *build_transports(cfg)])
     try:
-        ids = emit_all(emitter, 30)
+        ids = emit_all(emitter, 30, now)
         assert emitter.flush(20)
         stats = emitter.stats()
         assert stats["delivered"] == {"files": 30} and stats["dumped"] == 0 and stats["balanced"]
         assert "no answer within 0.3s" in stats["transports"]["primary"]["last_error"]
         gate.set()  # the hung send returns; the primary is used again at its next probe
-        assert wait_for(lambda: (emitter.emit(event(NOW)), emitter.flush(20),
+        assert wait_for(lambda: (emitter.emit(event(now)), emitter.flush(20),
                                  emitter.stats()["delivered"].get("primary", 0) > 0)[-1])
     finally:
         assert emitter.close(20)
@@ -270,14 +268,14 @@ def test_a_hung_transport_times_out_and_its_batch_goes_down_the_chain(tmp_path):
     assert set(ids) <= landed  # the batch the hung send held reached files: nothing waited on it
 
 
-def test_full_buffer_dumps_oldest_batch_instead_of_growing(tmp_path):
+def test_full_buffer_dumps_oldest_batch_instead_of_growing(tmp_path, now):
     gate = threading.Event()
     stuck = Switchable(up=True, gate=gate)
     emitter = Emitter(config(tmp_path, buffer_max_events=10, batch_size=5, flush_interval_s=0.01),
                       transports=[stuck])
     try:
         for _ in range(40):
-            emitter.emit(event(NOW))
+            emitter.emit(event(now))
         # The flusher holds at most one batch of 5; the buffer at most 10: the rest was dumped.
         stats = emitter.stats()
         assert stats["buffer"]["events"] <= 10

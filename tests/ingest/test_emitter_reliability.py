@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -16,8 +16,6 @@ from logintel.events import EventValidationError, WideEvent, parse_json_line
 from logintel.ingest import Emitter, EmitterConfig
 from tests.support import REPO_ROOT
 from tests.support.factories import event
-
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def wait_for(predicate, timeout: float = 20.0) -> bool:
@@ -34,8 +32,9 @@ def dump_ids(root: Path) -> list[str]:
             for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def postgres_emitter(tmp_path: Path, url: str, **overrides):
-    """An emitter whose only transport is the PostgreSQL at `url`, with `emit(n)` recording ids."""
+def postgres_emitter(tmp_path: Path, url: str, at: datetime, **overrides):
+    """An emitter whose only transport is the PostgreSQL at `url`, with `emit(n)` recording ids
+    (of events timestamped `at`)."""
     config = EmitterConfig.from_dict({
         "transports": [{"type": "postgres", "url": url}],
         "dump_dir": str(tmp_path / "dumps"), "dead_letter_dir": str(tmp_path / "dl"),
@@ -45,14 +44,14 @@ def postgres_emitter(tmp_path: Path, url: str, **overrides):
 
     def emit(n: int) -> None:
         for _ in range(n):
-            e = event(NOW)
+            e = event(at)
             emitted.append(e.event_id)
             emitter.emit(e)
     return emitter, emit, emitted
 
 
-def test_postgres_stopped_mid_stream_loses_nothing_and_recovers(tmp_path, postgres_cluster, fresh_postgres_url):
-    emitter, emit, emitted = postgres_emitter(tmp_path, fresh_postgres_url)
+def test_postgres_stopped_mid_stream_loses_nothing_and_recovers(tmp_path, postgres_cluster, fresh_postgres_url, now):
+    emitter, emit, emitted = postgres_emitter(tmp_path, fresh_postgres_url, now)
     try:
         emit(50)
         assert emitter.flush(20)
@@ -90,9 +89,9 @@ def test_postgres_stopped_mid_stream_loses_nothing_and_recovers(tmp_path, postgr
 
 
 def test_postgres_restarted_within_the_hold_gets_every_event_nothing_dumped(tmp_path, postgres_cluster,
-                                                                           fresh_postgres_url):
+                                                                           fresh_postgres_url, now):
     """The LogBuffer's promise: a batch no transport took waits in memory and is resent on recovery."""
-    emitter, emit, ids = postgres_emitter(tmp_path, fresh_postgres_url, retry_hold_s=60)
+    emitter, emit, ids = postgres_emitter(tmp_path, fresh_postgres_url, now, retry_hold_s=60)
     try:
         with postgres_cluster.stopped():
             emit(80)
@@ -109,10 +108,10 @@ def test_postgres_restarted_within_the_hold_gets_every_event_nothing_dumped(tmp_
 
 
 def test_a_postgres_that_stops_answering_is_abandoned_after_the_send_timeout(tmp_path, postgres_cluster,
-                                                                           fresh_postgres_url):
+                                                                           fresh_postgres_url, now):
     """A server that keeps the connection open but never replies (its backend frozen with SIGSTOP):
     the send times out, the batch is dumped, and once the server answers again PostgreSQL is used again."""
-    emitter, emit, emitted = postgres_emitter(tmp_path, fresh_postgres_url, backoff_cap_s=0.3,
+    emitter, emit, emitted = postgres_emitter(tmp_path, fresh_postgres_url, now, backoff_cap_s=0.3,
                                               send_timeout_s=1.0, retry_hold_s=0)
     try:
         emit(10)
@@ -149,17 +148,17 @@ def test_a_postgres_that_stops_answering_is_abandoned_after_the_send_timeout(tmp
     assert in_db | set(dump_ids(tmp_path / "dumps")) == set(emitted)
 
 
-def sized_event(level: str, index: int, size: int) -> WideEvent:
-    """An event whose canonical line is exactly `size` bytes, so disk-limit arithmetic is exact."""
+def sized_event(level: str, index: int, size: int, at: datetime) -> WideEvent:
+    """An event at `at` whose canonical line is exactly `size` bytes, so disk-limit arithmetic is exact."""
     def build(pad: int) -> WideEvent:
-        return WideEvent(event_id=f"e-{level}-{index:06d}", timestamp=NOW, service="s",
+        return WideEvent(event_id=f"e-{level}-{index:06d}", timestamp=at, service="s",
                          route="/r" + "x" * pad, duration_ms=1.0, level=level)
     base = len(build(0).to_json())
     assert base <= size, "size too small for an event"
     return build(size - base)
 
 
-def test_disk_limit_drops_by_priority_with_exact_counts(tmp_path):
+def test_disk_limit_drops_by_priority_with_exact_counts(tmp_path, now):
     line = 499  # + newline = 500 bytes on disk per event
     config = EmitterConfig.from_dict({
         "transports": [], "dump_dir": str(tmp_path / "dumps"), "dead_letter_dir": str(tmp_path / "dl"),
@@ -169,7 +168,7 @@ def test_disk_limit_drops_by_priority_with_exact_counts(tmp_path):
     with Emitter(config) as emitter:
         for level, count in phases:
             for i in range(count):
-                emitter.emit(sized_event(level, i + 1000 * len(level), line))
+                emitter.emit(sized_event(level, i + 1000 * len(level), line, now))
             assert emitter.flush(20)
     stats = emitter.stats()
     assert stats["dropped"] == {"disk_full:debug": 10 + 5, "disk_full:info": 10 + 5,
@@ -181,6 +180,7 @@ def test_disk_limit_drops_by_priority_with_exact_counts(tmp_path):
     assert sum(p.stat().st_size for p in (tmp_path / "dumps").glob("*/*")) == 100 * (line + 1)
 
 
+@pytest.mark.subprocess
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_sigkill_mid_write_leaves_readable_dumps(tmp_path):
     dumps = tmp_path / "dumps"

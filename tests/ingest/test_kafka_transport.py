@@ -4,7 +4,6 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,6 @@ from logintel.ingest.transports.kafka import KafkaTransport, KafkaUnavailable
 from tests.support.factories import event
 
 kafka = pytest.importorskip("confluent_kafka")
-
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 
 @pytest.fixture
@@ -59,9 +56,9 @@ def file_ids(root: Path) -> list[str]:
             for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_emitter_delivers_to_kafka_and_a_consumer_reads_every_event(tmp_path, mock_brokers, topic):
+def test_emitter_delivers_to_kafka_and_a_consumer_reads_every_event(tmp_path, mock_brokers, topic, now):
     spec = {"kind": "kafka", "bootstrap_servers": mock_brokers, "topic": topic, "linger.ms": 1}
-    events = [event(NOW) for _ in range(230)]
+    events = [event(now) for _ in range(230)]
     with Emitter(config(tmp_path, [spec])) as emitter:
         for e in events:
             emitter.emit(e)
@@ -76,13 +73,13 @@ def test_emitter_delivers_to_kafka_and_a_consumer_reads_every_event(tmp_path, mo
     assert all(by_key[e.event_id].to_json() == e.to_json() for e in events)
 
 
-def test_kafka_unavailable_falls_through_to_files_nothing_lost(tmp_path, dead_brokers):
+def test_kafka_unavailable_falls_through_to_files_nothing_lost(tmp_path, dead_brokers, now):
     spec = {"kind": "kafka", "bootstrap_servers": dead_brokers, "topic": "t", "delivery_timeout_s": 1,
             "producer_config": {"socket.timeout.ms": 1000, "reconnect.backoff.max.ms": 200}}
     files = {"kind": "files", "dir": str(tmp_path / "landing")}
     # A long backoff: after the first failed batch every later one goes straight to the files.
     cfg = config(tmp_path, [spec, files], backoff_base_s=60, backoff_cap_s=60)
-    events = [event(NOW) for _ in range(180)]
+    events = [event(now) for _ in range(180)]
     with Emitter(cfg) as emitter:
         for e in events:
             emitter.emit(e)
@@ -95,9 +92,9 @@ def test_kafka_unavailable_falls_through_to_files_nothing_lost(tmp_path, dead_br
     assert sorted(file_ids(tmp_path / "landing")) == sorted(e.event_id for e in events)
 
 
-def test_kafka_unavailable_alone_falls_through_to_the_dump(tmp_path, dead_brokers):
+def test_kafka_unavailable_alone_falls_through_to_the_dump(tmp_path, dead_brokers, now):
     spec = {"kind": "kafka", "bootstrap_servers": dead_brokers, "topic": "t", "delivery_timeout_s": 1}
-    events = [event(NOW) for _ in range(120)]
+    events = [event(now) for _ in range(120)]
     with Emitter(config(tmp_path, [spec], backoff_base_s=60, backoff_cap_s=60)) as emitter:
         for e in events:
             emitter.emit(e)
@@ -107,10 +104,10 @@ def test_kafka_unavailable_alone_falls_through_to_the_dump(tmp_path, dead_broker
     assert sorted(file_ids(tmp_path / "dumps")) == sorted(e.event_id for e in events)
 
 
-def test_send_raises_transport_unavailable_and_probe_says_unhealthy(dead_brokers):
+def test_send_raises_transport_unavailable_and_probe_says_unhealthy(dead_brokers, now):
     transport = KafkaTransport(dead_brokers, "t", {"socket.timeout.ms": 1000}, delivery_timeout_s=1)
     try:
-        e = event(NOW)
+        e = event(now)
         with pytest.raises(KafkaUnavailable):
             transport.send([Item.of(e)])
         assert transport.healthy(timeout=1) is False
@@ -126,26 +123,26 @@ def test_probe_is_healthy_on_a_live_cluster(mock_brokers, topic):
         transport.close()
 
 
-def test_chain_order_kafka_first_when_it_is_up(tmp_path, mock_brokers, topic, fresh_postgres_url):
+def test_chain_order_kafka_first_when_it_is_up(tmp_path, mock_brokers, topic, fresh_postgres_url, now):
     chain = [{"kind": "kafka", "bootstrap_servers": mock_brokers, "topic": topic},
              {"kind": "postgres", "url": fresh_postgres_url},
              {"kind": "files", "dir": str(tmp_path / "landing")}]
     with Emitter(config(tmp_path, chain)) as emitter:
         for _ in range(120):
-            emitter.emit(event(NOW))
+            emitter.emit(event(now))
         assert emitter.flush(30)
     stats = emitter.stats()
     assert stats["delivered"] == {"kafka": 120} and stats["balanced"] and stats["pending"] == 0
     assert not (tmp_path / "landing").exists() or file_ids(tmp_path / "landing") == []
 
 
-def test_chain_skips_dead_kafka_for_postgres(tmp_path, dead_brokers, fresh_postgres_url):
+def test_chain_skips_dead_kafka_for_postgres(tmp_path, dead_brokers, fresh_postgres_url, now):
     chain = [{"kind": "kafka", "bootstrap_servers": dead_brokers, "topic": "t", "delivery_timeout_s": 1},
              {"kind": "postgres", "url": fresh_postgres_url},
              {"kind": "files", "dir": str(tmp_path / "landing")}]
     with Emitter(config(tmp_path, chain, backoff_base_s=60, backoff_cap_s=60)) as emitter:
         for _ in range(120):
-            emitter.emit(event(NOW))
+            emitter.emit(event(now))
         assert emitter.flush(30)
     stats = emitter.stats()
     assert stats["delivered"] == {"postgres": 120} and stats["balanced"] and stats["pending"] == 0

@@ -16,8 +16,6 @@ from logintel.ingest.sampling import DynamicSampler, keeps
 from logintel.simulate import simulate
 from tests.support.factories import event
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
-
 
 class Clock:
     def __init__(self, now: float = 1000.0):
@@ -31,9 +29,9 @@ def fixed(rate: int, **fields) -> SamplingPolicy:
     return SamplingPolicy(version=3, base_rate=rate, max_rate=rate, **fields)
 
 
-def feed(sampler: DynamicSampler, clock: Clock, per_s: int, seconds: float) -> None:
-    """`per_s` normal events a second for `seconds`, advancing the injected clock (no sleeping)."""
-    normal = event(NOW)
+def feed(sampler: DynamicSampler, clock: Clock, at: datetime, per_s: int, seconds: float) -> None:
+    """`per_s` normal events (timestamped `at`) a second for `seconds`, advancing the injected clock (no sleeping)."""
+    normal = event(at)
     step = 1.0 / per_s
     for _ in range(int(per_s * seconds)):
         clock.now += step
@@ -42,58 +40,58 @@ def feed(sampler: DynamicSampler, clock: Clock, per_s: int, seconds: float) -> N
 
 # -- always kept ----------------------------------------------------------------------------------
 
-def test_errors_slow_and_rule_matches_are_always_kept_at_rate_one():
+def test_errors_slow_and_rule_matches_are_always_kept_at_rate_one(now):
     rules = ({"service": "checkout"}, {"route_prefix": "/admin/"}, {"level": ["warn"]},
              {"attributes": {"tenant": "vip"}}, {"status": [429], "service": "payments"})
     sampler = DynamicSampler(fixed(1000, slow_ms=500.0, always_keep=rules))
-    special = [event(NOW, error_code="E1"), event(NOW, status=503), event(NOW, level="fatal"),
-               event(NOW, duration_ms=500.0), event(NOW, duration_ms=9000.0),
-               event(NOW, service="checkout"), event(NOW, route="/admin/users"), event(NOW, level="warn"),
-               event(NOW, tenant="vip"), event(NOW, status=429)]
+    special = [event(now, error_code="E1"), event(now, status=503), event(now, level="fatal"),
+               event(now, duration_ms=500.0), event(now, duration_ms=9000.0),
+               event(now, service="checkout"), event(now, route="/admin/users"), event(now, level="warn"),
+               event(now, tenant="vip"), event(now, status=429)]
     assert all(sampler.decide(e) == (True, 1) for e in special for _ in range(3))
-    normal = [event(NOW, status=429, service="search"), event(NOW, tenant="free")] + [event(NOW) for _ in range(500)]
+    normal = [event(now, status=429, service="search"), event(now, tenant="free")] + [event(now) for _ in range(500)]
     verdicts = [sampler.decide(e) for e in normal]
     assert all(rate == 1000 for _, rate in verdicts)
     assert sum(keep for keep, _ in verdicts) <= 5  # 1 in 1000 of 502
 
 
-def test_passthrough_keeps_everything_at_rate_one():
+def test_passthrough_keeps_everything_at_rate_one(now):
     sampler = DynamicSampler()
     assert sampler.policy.version == 0
-    assert all(sampler.apply(e) is e for e in (event(NOW) for _ in range(100)))
+    assert all(sampler.apply(e) is e for e in (event(now) for _ in range(100)))
 
 
 # -- per-trace verdicts ---------------------------------------------------------------------------
 
-def test_a_trace_is_kept_or_dropped_whole():
+def test_a_trace_is_kept_or_dropped_whole(now):
     sampler = DynamicSampler(fixed(10))
     verdicts: dict[str, set] = defaultdict(set)
     for t in range(3000):
         for hop in range(5):
-            e = event(NOW, trace_id=f"trace-{t}", route=f"/hop/{hop}")
+            e = event(now, trace_id=f"trace-{t}", route=f"/hop/{hop}")
             verdicts[e.trace_id].add(sampler.decide(e))
     assert all(len(v) == 1 for v in verdicts.values())
     kept = sum(next(iter(v))[0] for v in verdicts.values())
     assert 0.08 < kept / 3000 < 0.12
 
 
-def test_verdicts_are_nested_and_fall_back_to_event_id():
+def test_verdicts_are_nested_and_fall_back_to_event_id(now):
     keys = [f"k{i}" for i in range(5000)]
     at_10 = {k for k in keys if keeps(k, 10)}
     at_100 = {k for k in keys if keeps(k, 100)}
     assert at_100 <= at_10  # raising N only drops traces, never swaps which are kept
     sampler = DynamicSampler(fixed(10))
-    base = replace(event(NOW), trace_id=None)
+    base = replace(event(now), trace_id=None)
     for i in range(200):
         e = replace(base, event_id=f"evt-x-{i}")
         assert sampler.decide(e)[0] == keeps(e.event_id, 10)
 
 
-def test_apply_sets_sample_rate_multiplying_an_upstream_rate():
+def test_apply_sets_sample_rate_multiplying_an_upstream_rate(now):
     sampler = DynamicSampler(fixed(10))
-    kept = [k for k in (sampler.apply(event(NOW, sample_rate=3)) for _ in range(400)) if k is not None]
+    kept = [k for k in (sampler.apply(event(now, sample_rate=3)) for _ in range(400)) if k is not None]
     assert kept and all(k.sample_rate == 30 for k in kept)
-    assert sampler.apply(event(NOW, error_code="E", sample_rate=3)).sample_rate == 3
+    assert sampler.apply(event(now, error_code="E", sample_rate=3)).sample_rate == 3
 
 
 # -- adaptive rate and hysteresis (injected clock) --------------------------------------------------
@@ -105,58 +103,58 @@ def adaptive(clock: Clock, **fields) -> DynamicSampler:
     return DynamicSampler(SamplingPolicy(**values), clock=clock)
 
 
-def test_rate_rises_under_load_and_comes_back_down_after_the_hold():
+def test_rate_rises_under_load_and_comes_back_down_after_the_hold(now):
     clock = Clock()
     sampler = adaptive(clock)
-    feed(sampler, clock, per_s=50, seconds=12)
-    assert sampler.rate == 10                      # under target: base rate
-    feed(sampler, clock, per_s=1000, seconds=12)   # 10x the target
-    assert 50 <= sampler.rate <= 100               # ~ base * 10, reached in factor-of-2 steps
+    feed(sampler, clock, now, per_s=50, seconds=12)
+    assert sampler.rate == 10                           # under target: base rate
+    feed(sampler, clock, now, per_s=1000, seconds=12)   # 10x the target
+    assert 50 <= sampler.rate <= 100                    # ~ base * 10, reached in factor-of-2 steps
     spike_rate = sampler.rate
-    feed(sampler, clock, per_s=20, seconds=15)     # load gone, window drained, but the hold is 30 s
+    feed(sampler, clock, now, per_s=20, seconds=15)     # load gone, window drained, but the hold is 30 s
     assert sampler.rate == spike_rate
-    feed(sampler, clock, per_s=20, seconds=20)
+    feed(sampler, clock, now, per_s=20, seconds=20)
     assert sampler.rate == 10
     assert sampler.describe()["load_events_per_s"] == pytest.approx(20, rel=0.1)
 
 
-def test_small_load_changes_do_not_flap_the_rate():
+def test_small_load_changes_do_not_flap_the_rate(now):
     clock = Clock()
     sampler = adaptive(clock, min_hold_s=0.0)
-    feed(sampler, clock, per_s=300, seconds=12)    # target 30
+    feed(sampler, clock, now, per_s=300, seconds=12)    # target 30
     settled = sampler.rate
     assert 20 <= settled <= 30
     seen = set()
-    for _ in range(6):                             # wobble +-30% around that load
-        feed(sampler, clock, per_s=390, seconds=4)
+    for _ in range(6):                                  # wobble +-30% around that load
+        feed(sampler, clock, now, per_s=390, seconds=4)
         seen.add(sampler.rate)
-        feed(sampler, clock, per_s=210, seconds=4)
+        feed(sampler, clock, now, per_s=210, seconds=4)
         seen.add(sampler.rate)
     assert seen == {settled}
 
 
-def test_buffer_fill_past_high_water_raises_the_rate():
+def test_buffer_fill_past_high_water_raises_the_rate(now):
     clock = Clock()
     sampler = adaptive(clock, min_hold_s=5.0)
     fill = {"value": 0.0}
     sampler.buffer_fill = lambda: fill["value"]
-    feed(sampler, clock, per_s=20, seconds=2)
+    feed(sampler, clock, now, per_s=20, seconds=2)
     assert sampler.rate == 10
-    fill["value"] = 0.95                           # 90% of the way from high water to full
-    feed(sampler, clock, per_s=20, seconds=1)
-    assert sampler.rate == 91                      # 10 * (1 + 9 * 0.9)
+    fill["value"] = 0.95                                # 90% of the way from high water to full
+    feed(sampler, clock, now, per_s=20, seconds=1)
+    assert sampler.rate == 91                           # 10 * (1 + 9 * 0.9)
     fill["value"] = 0.1
-    feed(sampler, clock, per_s=20, seconds=6)
+    feed(sampler, clock, now, per_s=20, seconds=6)
     assert sampler.rate == 10
-    sampler.buffer_fill = lambda: 1 / 0            # a broken gauge reads as empty, emit goes on
-    feed(sampler, clock, per_s=20, seconds=1)
+    sampler.buffer_fill = lambda: 1 / 0                 # a broken gauge reads as empty, emit goes on
+    feed(sampler, clock, now, per_s=20, seconds=1)
     assert sampler.rate == 10
 
 
-def test_a_new_policy_clamps_the_current_rate():
+def test_a_new_policy_clamps_the_current_rate(now):
     clock = Clock()
     sampler = adaptive(clock)
-    feed(sampler, clock, per_s=1000, seconds=12)
+    feed(sampler, clock, now, per_s=1000, seconds=12)
     assert sampler.rate > 20
     sampler.set_policy(SamplingPolicy(version=2, base_rate=5, max_rate=20))
     assert sampler.rate == 20 and sampler.describe()["version"] == 2
@@ -224,11 +222,11 @@ def landed(root: Path) -> list[dict]:
             for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_emitter_counts_sampled_out_events_and_keeps_the_invariant(tmp_path):
+def test_emitter_counts_sampled_out_events_and_keeps_the_invariant(tmp_path, now):
     policy = fixed(10)
-    normal = [event(NOW) for _ in range(2000)]
-    errors = [event(NOW, error_code="E42") for _ in range(40)]
-    as_dicts = [event(NOW).to_record() for _ in range(200)]  # mappings are parsed, then sampled
+    normal = [event(now) for _ in range(2000)]
+    errors = [event(now, error_code="E42") for _ in range(40)]
+    as_dicts = [event(now).to_record() for _ in range(200)]  # mappings are parsed, then sampled
     expected_kept = sum(keeps(e.trace_id, 10) for e in normal) + sum(keeps(d["trace_id"], 10) for d in as_dicts)
     with Emitter(emitter_config(tmp_path), sampler=DynamicSampler(policy)) as emitter:
         for e in normal + errors + as_dicts:
@@ -245,14 +243,14 @@ def test_emitter_counts_sampled_out_events_and_keeps_the_invariant(tmp_path):
     assert Counter(r["sample_rate"] for r in rows) == {10: expected_kept, 1: 40}
 
 
-def test_emitter_without_a_sampler_reports_no_policy(tmp_path):
+def test_emitter_without_a_sampler_reports_no_policy(tmp_path, now):
     with Emitter(emitter_config(tmp_path)) as emitter:
-        emitter.emit(event(NOW))
+        emitter.emit(event(now))
         assert emitter.flush(30)
         assert emitter.stats()["policy"] is None
 
 
-def test_emitter_follows_a_policy_file(tmp_path):
+def test_emitter_follows_a_policy_file(tmp_path, now):
     path = tmp_path / "policy.yaml"
     path.write_text("version: 4\nbase_rate: 1\nmax_rate: 1\n", encoding="utf-8")
     config = emitter_config(tmp_path, sampling_policy=str(path), policy_poll_s=3600)
@@ -263,7 +261,7 @@ def test_emitter_follows_a_policy_file(tmp_path):
         path.write_text("version: 6\nbase_rate: 0\n", encoding="utf-8")  # invalid: ignored
         assert not emitter.policy_client.poll()
         for _ in range(300):
-            emitter.emit(event(NOW))
+            emitter.emit(event(now))
         assert emitter.flush(30)
         stats = emitter.stats()
     assert stats["policy"]["version"] == 5

@@ -83,6 +83,7 @@ def test_ids_are_well_formed_and_events_sorted_inside_the_span(morning):
     assert {e.sample_rate for e in events} == {1}
 
 
+@pytest.mark.slow
 def test_topology_is_a_realistic_shop(day):
     events = day.events
     assert len({e.service for e in events}) >= 6
@@ -96,6 +97,7 @@ def test_topology_is_a_realistic_shop(day):
     assert all(e.error_code is None or e.error_type and e.error_message for e in events)
 
 
+@pytest.mark.slow
 def test_latency_bodies_are_log_normal_with_heavy_tails(quiet_day):
     search = np.array([e.duration_ms for e in quiet_day.events if e.route == "/search" and e.status == 200])
     median, p90, p999 = np.percentile(search, [50, 90, 99.9])
@@ -103,6 +105,7 @@ def test_latency_bodies_are_log_normal_with_heavy_tails(quiet_day):
     assert p999 / median > 3 * (p90 / median)
 
 
+@pytest.mark.slow
 def test_users_repeat_and_mostly_keep_one_ip(quiet_day):
     by_user: dict[str, Counter] = defaultdict(Counter)
     for e in quiet_day.events:
@@ -114,6 +117,7 @@ def test_users_repeat_and_mostly_keep_one_ip(quiet_day):
     assert main_ip_share > 0.8
 
 
+@pytest.mark.slow
 def test_traffic_is_diurnal(quiet_day):
     per_hour = Counter(e.timestamp.hour for e in quiet_day.events)
     night = sum(per_hour[h] for h in (1, 2, 3))
@@ -121,6 +125,7 @@ def test_traffic_is_diurnal(quiet_day):
     assert night < 0.45 * midday
 
 
+@pytest.mark.slow
 def test_background_alone_never_reaches_the_default_threshold(quiet_day):
     assert quiet_day.labels == []
     tumbling = window_counts(quiet_day.events)
@@ -130,6 +135,7 @@ def test_background_alone_never_reaches_the_default_threshold(quiet_day):
     assert sum(e.error_code is not None for e in quiet_day.events) > 1000  # there is noise, just not much
 
 
+@pytest.mark.slow
 def test_labels_cover_all_scenarios_in_separate_windows(day):
     assert sorted(lab.scenario for lab in day.labels) == sorted(SCENARIOS)
     spans = sorted((lab.start, lab.end) for lab in day.labels)
@@ -143,6 +149,7 @@ def test_labels_cover_all_scenarios_in_separate_windows(day):
         assert as_dict["start"].endswith("Z") and as_dict["trace_ids"] == lab.trace_ids
 
 
+@pytest.mark.slow
 def test_db_bottleneck_surfaces_differently_in_three_services(day, quiet_day):
     lab = label(day, "db_bottleneck")
     assert lab.cause_component == "orders-db"
@@ -160,6 +167,7 @@ def test_db_bottleneck_surfaces_differently_in_three_services(day, quiet_day):
     assert slow > 10 * usual
 
 
+@pytest.mark.slow
 def test_payment_provider_latency_times_out_charges(day):
     lab = label(day, "payment_provider_latency")
     assert lab.cause_component == "pg-provider" and "PG_TIMEOUT" in lab.error_codes
@@ -173,6 +181,7 @@ def test_payment_provider_latency_times_out_charges(day):
     assert np.median([e.duration_ms for e in inside]) > 5 * np.median([e.duration_ms for e in outside])
 
 
+@pytest.mark.slow
 def test_credential_stuffing_tries_many_users_from_few_ips(day):
     lab = label(day, "credential_stuffing")
     traces = set(lab.trace_ids)
@@ -186,6 +195,7 @@ def test_credential_stuffing_tries_many_users_from_few_ips(day):
     assert not any(e.client_ip in attack_ips for e in day.events if e.trace_id not in traces)
 
 
+@pytest.mark.slow
 def test_slow_degradation_stretches_the_tail_for_hours_without_errors(day):
     lab = label(day, "slow_degradation")
     assert lab.end - lab.start >= timedelta(hours=3) and lab.error_codes == []
@@ -200,6 +210,7 @@ def test_slow_degradation_stretches_the_tail_for_hours_without_errors(day):
     assert max(window_counts(search).values(), default=0) <= THRESHOLD
 
 
+@pytest.mark.slow
 def test_deploy_regression_changes_version_then_rolls_back(day):
     lab = label(day, "deploy_regression")
     catalog = [e for e in day.events if e.service == "catalog"]
