@@ -9,6 +9,7 @@ from logintel.analysis.hour_incidents import detect_hour_incidents
 from logintel.analysis.incidents import replace_incidents
 from logintel.llm.call_log import CallLog
 from logintel.narration.incident_text import write_summaries
+from logintel.views.incident_table import cause_label
 from resources.llm import LLMResource
 from resources.settings import LogintelSettings
 
@@ -30,11 +31,13 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
         write_summaries(con, found, llm.gateway(calls), redactor)
         replace_incidents(con, hour, found)
         calls.write_to_duckdb(con, asset="incidents", partition=context.partition_key)
+    for note in hour_incidents.notes:
+        context.log.warning(note)
     claims = sum(i.grounding.get("claims", 0) for i in found)
     grounded = sum(i.grounding.get("grounded", 0) for i in found)
     rows = [{"severity": i.severity, "kind": i.kind, "incident": i.incident_id,
              "when": f"{i.start_time:%H:%M}–{i.end_time:%H:%M}", "summary": i.summary,
-             "root cause": i.root_cause_analysis, "merged into": i.merged_into or "",
+             "cause": cause_label(i.root_cause), "root cause": i.root_cause_analysis, "merged into": i.merged_into or "",
              "grounded": f"{i.grounding.get('grounded', 0)}/{i.grounding.get('claims', 0)}", "writer": i.writer}
             for i in found]
     return dg.MaterializeResult(metadata={
@@ -45,7 +48,9 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
                                               for s in ("critical", "high", "medium", "low")}),
         "grounded_pct": round(100.0 * grounded / claims, 2) if claims else 100.0,
         "claims": claims,
-        "incident_table": markdown_table(rows, ["severity", "kind", "incident", "when", "summary", "root cause",
-                                                "merged into", "grounded", "writer"]),
+        "incident_table": markdown_table(rows, ["severity", "kind", "incident", "when", "summary", "cause",
+                                                "root cause", "merged into", "grounded", "writer"]),
+        "root_cause_s": round(hour_incidents.root_cause_s, 3),
+        "notes": "; ".join(hour_incidents.notes) or "none",
         **llm_metadata(calls),
     })

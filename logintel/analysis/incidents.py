@@ -58,6 +58,8 @@ class Incident:
     error_codes: list[str] = field(default_factory=list)
     root_cause_analysis: str = ""
     merged_into: str | None = None  # a rule incident absorbed by the cluster incident with this id
+    # {kind, attribute, value, confidence, evidence, text}: see analysis.root_cause.verdict
+    root_cause: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.services = self.services or [self.service]
@@ -91,7 +93,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     ensure_tables(con, "incidents")
     # Warehouses from before these columns existed get them added.
     for column, kind in (("grounding", "JSON"), ("services", "VARCHAR[]"), ("routes", "VARCHAR[]"),
-                         ("error_codes", "VARCHAR[]"), ("root_cause_analysis", "VARCHAR"), ("merged_into", "VARCHAR")):
+                         ("error_codes", "VARCHAR[]"), ("root_cause_analysis", "VARCHAR"), ("merged_into", "VARCHAR"),
+                         ("root_cause", "JSON")):
         con.execute(f"ALTER TABLE incidents ADD COLUMN IF NOT EXISTS {column} {kind}")
 
 
@@ -199,11 +202,11 @@ _INCIDENT_COLUMNS = ("incident_id", "partition_hour", "kind", "service", "route"
                      "end_time", "first_seen", "breached_windows", "threshold", "peak_errors", "errors", "requests",
                      "error_rate", "users_affected", "p99_ms", "severity", "status", "summary", "writer",
                      "related_traces", "related_traces_total", "evidence", "grounding", "services", "routes",
-                     "error_codes", "root_cause_analysis", "merged_into")
+                     "error_codes", "root_cause_analysis", "merged_into", "root_cause")
 
 
 def replace_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, incidents: list[Incident],
-                      kinds: tuple[str, ...] = ("threshold", "cluster")) -> None:
+                      kinds: tuple[str, ...] = ("threshold", "cluster", "cause")) -> None:
     ensure_schema(con)
     start = hour.replace(tzinfo=None)
     placeholders = ", ".join("?" for _ in _INCIDENT_COLUMNS)
@@ -216,7 +219,8 @@ def replace_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, incidents:
                 i.end_time, i.first_seen, i.breached_windows, i.threshold, i.peak_errors, i.errors, i.requests,
                 i.error_rate, i.users_affected, i.p99_ms, i.severity, i.status, i.summary, i.writer,
                 i.related_traces, i.related_traces_total, json.dumps(i.evidence), json.dumps(i.grounding),
-                i.services, i.routes, i.error_codes, i.root_cause_analysis, i.merged_into])
+                i.services, i.routes, i.error_codes, i.root_cause_analysis, i.merged_into,
+                json.dumps(i.root_cause, default=str)])
 
 
 _SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END"
@@ -239,13 +243,13 @@ def list_incidents(con: duckdb.DuckDBPyConnection, include_merged: bool = True) 
                list_distinct(flatten(list(coalesce(services, [service])))),
                list_distinct(flatten(list(coalesce(routes, [route])))),
                list_distinct(flatten(list(coalesce(error_codes, [])))),
-               arg_max(root_cause_analysis, partition_hour), max(merged_into)
+               arg_max(root_cause_analysis, partition_hour), max(merged_into), arg_max(root_cause, partition_hour)
         FROM incidents GROUP BY incident_id ORDER BY min(start_time)
     """).fetchall()
     keys = ("incident_id", "kind", "service", "route", "error_code", "first_seen", "start_time", "end_time",
             "breached_windows", "threshold", "peak_errors", "errors", "requests", "users_affected", "p99_ms",
             "severity", "status", "summary", "writer", "related_traces", "related_traces_total", "partitions",
-            "grounding", "services", "routes", "error_codes", "root_cause_analysis", "merged_into")
+            "grounding", "services", "routes", "error_codes", "root_cause_analysis", "merged_into", "root_cause")
     result = []
     for row in rows:
         item = dict(zip(keys, row))
@@ -256,6 +260,7 @@ def list_incidents(con: duckdb.DuckDBPyConnection, include_merged: bool = True) 
         # the grounding of the first segment's summary, which is the text shown for the incident
         first = item["grounding"][0] if item["grounding"] else None
         item["grounding"] = json.loads(first) if first else {}
+        item["root_cause"] = json.loads(item["root_cause"]) if item["root_cause"] else {}
         item["services"] = sorted(item["services"] or [])
         item["routes"] = sorted(item["routes"] or [])
         item["error_codes"] = sorted(item["error_codes"] or [])

@@ -43,31 +43,65 @@ def incident_summary(facts: dict) -> dict:
     return {"summary": text}
 
 
+# Values that identify a person are not written into text (the evidence table has them).
+PERSONAL = {"client_ip", "user_id", "client.address", "source.ip", "user.id", "user.email"}
+
+
+def _pair(attribute: str, value: str) -> str:
+    return f'{attribute}="{value}"' if any(c.isspace() or c in ',;()"' for c in value) else f"{attribute}={value}"
+
+
+def _named(item: dict) -> str:
+    return (f"one {item['attribute']} value (in the evidence)" if item["attribute"] in PERSONAL
+            else _pair(item["attribute"], item["value"]))
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+_OPENINGS = {"deploy": "Root cause, a change that shipped:", "dependency": "Root cause, a dependency:",
+             "infrastructure": "Root cause, infrastructure:", "client": "Access pattern:"}
+
+
+def root_cause(facts: dict) -> str:
+    """The root cause as one or two sentences stating only the verdict's own numbers; when nothing
+    stands out, says so and names the most common values with their shares on both sides."""
+    evidence = facts.get("evidence") or []
+    if facts.get("kind") in (None, "unknown") or not evidence:
+        shown = [e for e in evidence if "share_failing" in e and e["attribute"] not in PERSONAL][:2]
+        if not shown:
+            return "No single cause stands out: no field or dependency of the failing requests differs from before."
+        listed = "; ".join(f"{_pair(e['attribute'], e['value'])} carried by {_pct(e['share_failing'])} of the failing "
+                           f"requests and {_pct(e['share_baseline'])} before" for e in shown)
+        return f"No single cause stands out: the failing requests' most common values are carried as often before ({listed})."
+    top = evidence[0]
+    opening = _OPENINGS.get(facts["kind"], "Root cause:")
+    if "after_ms" in top:
+        where = f" ({', '.join(facts['services'])})" if facts.get("services") else ""
+        text = (f"{opening} {_pair(top['by'], top['value'])} got slower — {top['attribute']} p50 "
+                f"{_duration(top['before_ms'])} before the failures, {_duration(top['after_ms'])} in the failing "
+                f"requests{where}.")
+        if top.get("share_failing"):
+            text += f" {_pct(top['share_failing'])} of the failing requests carry it."
+        return text
+    text = (f"{opening} {_named(top)} is carried by {_pct(top['share_failing'])} of the failing requests and "
+            f"{_pct(top['share_baseline'])} of the same routes' requests before.")
+    others = [e for e in evidence[1:] if "share_failing" in e and e["attribute"] in ("client_ip", "user_agent")]
+    if facts["kind"] == "client" and others:
+        text += " The other client addresses and agents that stand out are in the evidence."
+    return text
+
+
 def cluster_analysis(facts: dict) -> dict:
     """A summary and a root-cause analysis for a cluster incident, stating only what the facts hold."""
     window = facts["window"]
     services = ", ".join(facts["services"])
     codes = ", ".join(facts["error_codes"]) or "errors"
-    summary = (f"{len(facts['services'])} services ({services}) failed together: {facts['errors']} errors "
+    who = (f"{len(facts['services'])} services ({services}) failed together" if len(facts["services"]) > 1
+           else f"{services}: several routes failed together")
+    summary = (f"{who}: {facts['errors']} errors "
                f"({codes}) in {window['start']}–{window['end']} UTC; peak {facts['peak_errors_per_window']} per "
                f"{facts['window_minutes']} min; {facts['users_affected']} users affected")
-    suspects = facts.get("shared_attributes") or []
-    slow = [a for a in suspects if a.get("dependency")]
-    shared = [a for a in suspects if not a.get("dependency")]
-    sentences = []
-    if slow:
-        top = slow[0]
-        sentences.append(f"Likely root cause: {top['dependency']} slowed down — {top['attribute']} "
-                         f"{top['value']} for {', '.join(top['services'])}.")
-    if shared:
-        top = shared[0]
-        sentences.append(f"{'Also shared' if slow else 'Likely shared cause'}: {top['attribute']}={top['value']}, "
-                         f"carried by {top['share']:.0%} of the errors of {', '.join(top['services'])}.")
-    if sentences:
-        sentences.append(f"The different messages ({codes}) started and stopped together, which points at that "
-                         f"common dependency rather than at each service.")
-        cause = " ".join(sentences)
-    else:
-        cause = (f"No dependency stands out; the {len(facts['templates'])} message patterns spiked together in "
-                 f"{window['start']}–{window['end']} UTC, so look for one common to {services}.")
+    cause = root_cause(facts.get("root_cause") or {})
     return {"summary": summary, "root_cause_analysis": cause}

@@ -10,6 +10,7 @@ import duckdb
 
 from logintel.store.schema import ERROR_SQL
 from logintel.llm.fencing import snippet
+from logintel.llm.offline import PERSONAL
 from logintel.llm.redaction import Redactor
 
 MAX_MESSAGES = 3
@@ -76,8 +77,22 @@ def cluster_facts(incident, redactor: Redactor) -> dict:
         "peak_errors_per_window": incident.peak_errors,
         "window_minutes": evidence.get("window_minutes", 5),
         "users_affected": incident.users_affected,
-        "shared_attributes": [{**a, "value": redactor.redact(str(a["value"]))}
-                              for a in evidence.get("shared_attributes", [])],
+        "root_cause": root_cause_facts(incident, redactor),
         "templates": [{**t, "template": snippet(redactor.redact(t["template"]))}
                       for t in evidence.get("templates", [])[:MAX_MESSAGES + 3]],
     }
+
+
+def root_cause_facts(incident, redactor: Redactor) -> dict:
+    """The incident's root-cause verdict as computed (kind, attribute=value, confidence, the contrasts),
+    its values redacted for an LLM."""
+    cause = incident.root_cause or {}
+
+    def clean(item: dict) -> dict:
+        return {k: redactor.redact(v) if k in ("value", "by") and isinstance(v, str) else v for k, v in item.items()}
+    # A person's address or id is never the text's to name (the evidence table shows it to operators).
+    personal = cause.get("attribute") in PERSONAL
+    return {"kind": cause.get("kind", "unknown"), "attribute": cause.get("attribute"),
+            "value": None if personal or not isinstance(cause.get("value"), str) else redactor.redact(cause["value"]),
+            "confidence": cause.get("confidence", 0.0), "services": list(incident.services),
+            "evidence": [clean(e) for e in cause.get("evidence", [])[:6]]}

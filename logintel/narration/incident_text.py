@@ -10,9 +10,9 @@ import logging
 
 import duckdb
 
-from logintel.llm.prompt_facts import MAX_EXAMPLES, cluster_facts, incident_facts
+from logintel.llm.prompt_facts import MAX_EXAMPLES, cluster_facts, incident_facts, root_cause_facts
 from logintel.llm.gateway import LLMGateway
-from logintel.llm.offline import OFFLINE_WRITER
+from logintel.llm.offline import OFFLINE_WRITER, root_cause
 from logintel.llm.redaction import Redactor
 from logintel.llm.tasks import (cluster_analysis_request, cluster_answer_problem, incident_summary_request,
                                 missing_required_facts)
@@ -23,10 +23,12 @@ MAX_LISTED_UNGROUNDED = 10
 
 
 def grounding_scope(incident) -> GroundingScope:
-    # The incident's own window: the verifier compares changes against the equal period before it.
+    # The incident's own window: the verifier compares changes against the equal period before it, and
+    # a root cause's shares and latencies against the baselines the analysis used.
+    baselines = tuple((a, b) for a, b in (incident.root_cause or {}).get("baselines", []))
     return GroundingScope(start=incident.start_time, end=incident.end_time,
                           services=tuple(incident.services), routes=tuple(incident.routes),
-                          error_codes=tuple(incident.error_codes))
+                          error_codes=tuple(incident.error_codes), baselines=baselines)
 
 
 def grounding_summary(report) -> dict:
@@ -49,7 +51,7 @@ def write_summaries(con: duckdb.DuckDBPyConnection, incidents: list, gateway: LL
     """Fill `summary`, `writer` and `grounding` of each incident in place. A Redactor built with the
     configured secret keeps pseudonyms (user-…, ip-…) stable across runs and processes."""
     for incident in incidents:
-        if incident.kind == "cluster":
+        if incident.kind != "threshold":  # several groups, one cause
             facts = cluster_facts(incident, redactor)
             request, check = cluster_analysis_request(facts), cluster_answer_problem
         else:
@@ -64,6 +66,7 @@ def write_summaries(con: duckdb.DuckDBPyConnection, incidents: list, gateway: LL
                             request.prompt_name, writer, incident.incident_id, problem)
                 data, writer = request.offline(), f"{OFFLINE_WRITER} (rejected {writer}: {problem})"
         incident.summary, incident.writer = data["summary"], writer
-        incident.root_cause_analysis = data.get("root_cause_analysis", "")
+        # A rule incident's root cause is the verdict as computed, in the offline writer's words.
+        incident.root_cause_analysis = data.get("root_cause_analysis") or root_cause(root_cause_facts(incident, redactor))
         text = incident.summary + (" " + incident.root_cause_analysis if incident.root_cause_analysis else "")
         incident.grounding = grounding_summary(verify_text(con, text, grounding_scope(incident)))

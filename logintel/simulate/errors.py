@@ -150,6 +150,9 @@ _KINDS = (
               lambda d: "Cannot read properties of undefined (reading 'priceTiers')"),
     ErrorKind("catalog_listing_bug", "INTERNAL_ERROR", 500, "TypeError",
               lambda d: "Cannot read properties of null (reading 'currency')"),
+    ErrorKind("search_shards_unavailable", "SEARCH_UNAVAILABLE", 503, "SearchPhaseExecutionException",
+              lambda d: f"all shards failed: [products-v7][{d % 3}] no shard copy available on opensearch-data-2",
+              time_scale=0.3),
 )
 
 KINDS: tuple[ErrorKind, ...] = _KINDS

@@ -1,4 +1,4 @@
-"""The five injected incidents: each reshapes the background rows in its window (or adds rows).
+"""The six injected incidents: each reshapes the background rows in its window (or adds rows).
 
 Every row an incident touches is tagged with its scenario index, which is what the ground-truth
 labels are built from; callers that fail because of a tagged call inherit the tag in `settle`.
@@ -11,7 +11,8 @@ from logintel.simulate.faults import fail, untouched
 from logintel.simulate.injection import Injection
 from logintel.simulate.population import AGENT_SCRIPTED, HOSTING_OCTETS, REGIONS
 from logintel.simulate.table import EventTable
-from logintel.simulate.topology import PODS_PER_REGION, SERVICE_INDEX, SERVICES, route_index, routes_on_db
+from logintel.simulate.topology import (PODS_PER_REGION, SEARCH_NODES, SERVICE_INDEX, SERVICES, route_index,
+                                        routes_on_db, search_node)
 
 NEW_CATALOG_VERSION = "2.5.0"
 PG_TIMEOUT_MS = 8000.0
@@ -134,4 +135,18 @@ def deploy_regression(inj: Injection) -> EventTable:
                               ("catalog GET /catalog/featured", "catalog_pricing_bug", 0.08)):
         on_route = rows[route == route_index(key)]
         fail(t, untouched(t, on_route[rng.random(len(on_route)) < chance]), kind, rng, inj.tag)
+    return t
+
+
+def search_index_outage(inj: Injection) -> EventTable:
+    """opensearch-data-2 loses its shard copies: searches it serves fail at once, in the same minutes as
+    (but unrelated to) the database bottleneck, which is what makes it a test of one incident per cause."""
+    t, rng = inj.table, inj.rng
+    rows = inj.rows_on([route_index("search GET /search"), route_index("search GET /search/suggest")])
+    rows = rows[search_node(t["request_bits"][rows]) == SEARCH_NODES.index("opensearch-data-2")]
+    level = inj.window.intensity(t["ts_us"][rows], rise=0.1, fall=0.1)
+    rows, level = rows[level > 0.02], level[level > 0.02]
+    t["scenario"][rows] = inj.tag
+    hit = rng.random(len(rows)) < 0.9 * level
+    fail(t, untouched(t, rows[hit]), "search_shards_unavailable", rng, inj.tag)
     return t

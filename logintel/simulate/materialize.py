@@ -14,8 +14,8 @@ from logintel.events import WideEvent
 from logintel.simulate.errors import KINDS
 from logintel.simulate.population import AGENTS, REGIONS, Population, ipv4
 from logintel.simulate.table import EventTable
-from logintel.simulate.topology import (DB_INSTANCES, PODS_PER_REGION, ROUTE_COLUMNS, ROUTES, SERVICES, pod_names,
-                                        route_index)
+from logintel.simulate.topology import (DB_INSTANCES, PODS_PER_REGION, ROUTE_COLUMNS, ROUTES, SEARCH_NODES, SERVICES,
+                                        pod_names, route_index, search_node)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _HEALTH = route_index("gateway GET /health")
@@ -52,6 +52,17 @@ def _nan_to_none(values: np.ndarray, decimals: int) -> list:
     return rounded.tolist()
 
 
+def slowest_calls(table: EventTable) -> np.ndarray:
+    """Per row, the row of the slowest call it made that ran (-1: none): the peer on its critical path."""
+    children = np.flatnonzero(table["alive"] & (table["parent"] >= 0))
+    children = children[np.lexsort((table["duration_ms"][children], table["parent"][children]))]
+    parents = table["parent"][children]
+    last = np.r_[parents[1:] != parents[:-1], True] if len(parents) else np.zeros(0, dtype=bool)
+    slowest = np.full(len(table), -1, dtype=np.int64)
+    slowest[parents[last]] = children[last]
+    return slowest
+
+
 def materialize(table: EventTable, population: Population) -> tuple[list[WideEvent], list[int], list[int]]:
     """The alive rows as WideEvents sorted by timestamp, with per event the scenario that touched it
     and the scenario that made it fail (-1: none)."""
@@ -75,6 +86,12 @@ def materialize(table: EventTable, population: Population) -> tuple[list[WideEve
     heap_mb = _nan_to_none(table["heap_mb"][rows], 1)
     gc_pause = _nan_to_none(table["gc_pause_ms"][rows], 1)
     durations = np.round(table["duration_ms"][rows], 3).tolist()
+    # What a caller's wide event says about its slowest call: which service, and how long it took.
+    peer_rows = slowest_calls(table)[rows]
+    peer_service = [ROUTES[r].service if p >= 0 else None
+                    for p, r in zip(peer_rows.tolist(), table["route"][np.maximum(peer_rows, 0)].tolist())]
+    peer_ms = np.round(table["duration_ms"][np.maximum(peer_rows, 0)], 3).tolist()
+    nodes = search_node(table["request_bits"][rows]).tolist()
 
     pods = {s.name: pod_names(s.name, len(REGIONS) * PODS_PER_REGION) for s in SERVICES}
     route_db = [DB_INSTANCES.get(r.db) if r.db else None for r in ROUTES]
@@ -103,6 +120,11 @@ def materialize(table: EventTable, population: Population) -> tuple[list[WideEve
                 attributes["upstream"] = spec.upstream
                 if upstream_ms[i] is not None:
                     attributes["upstream.duration_ms"] = upstream_ms[i]
+                if spec.upstream == "opensearch":
+                    attributes["server.address"] = SEARCH_NODES[nodes[i]]
+            if peer_service[i] is not None:
+                attributes["peer.service"] = peer_service[i]
+                attributes["peer.duration_ms"] = peer_ms[i]
             if parent_service is not None:
                 attributes["caller"] = parent_service
                 attributes["parent_request_id"] = caller_request[i]

@@ -1,17 +1,24 @@
 """The labelled scenarios, their true causes, and where each one sits in the simulated span.
 
 Placement rule: each scenario owns a fixed slot, a fraction of the span (start + f0*span to
-start + f1*span). It starts 10% into its slot and lasts its nominal duration, capped at 80%
-of the slot, so scenarios never overlap and all fit in any span (24 h or 3 h alike). Times are
-rounded to whole minutes when the slot is at least 10 minutes long. For 24 h from 00:00 UTC:
+start + f1*span). It starts 10% into its slot and lasts its nominal duration, capped to end by 90%
+of the slot, so scenarios never overlap and all fit in any span (24 h or 3 h alike). The one
+exception is deliberate: search_index_outage shares db_bottleneck's slot and starts 16% into it,
+so an unrelated failure bursts in the same minutes as the database incident. Times are rounded to
+whole minutes when the slot is at least 10 minutes long. For 24 h from 00:00 UTC:
 
     credential_stuffing       02:06-02:26   (slot 0.08-0.15, nominal 20 min)
     slow_degradation          04:10-08:10   (slot 0.15-0.38, nominal 4 h)
     db_bottleneck             09:25-09:55   (slot 0.38-0.50, nominal 30 min)
+    search_index_outage       09:35-09:47   (same slot, from 16% of it, nominal 12 min)
     deploy_regression         12:18-12:48   (slot 0.50-0.62, nominal 30 min)
     payment_provider_latency  15:12-15:37   (slot 0.62-0.75, nominal 25 min)
 
-and for 3 h from 00:00 they sit at 00:16, 00:32-01:05, 01:11, 01:33 and 01:54 (10-18 min each).
+and for 3 h from 00:00 they sit at 00:16, 00:32-01:05, 01:11 (and 01:12), 01:33 and 01:54 (10-18 min each).
+
+Each scenario names its true cause as the root-cause analysis should: a kind (dependency, deploy,
+client, infrastructure) and the attribute=value its failing events carry and healthy ones do not;
+slow_degradation makes no errors, so it names none (no incident should point at it).
 The last quarter of any span is left quiet, so recovery after the last incident is visible.
 """
 from __future__ import annotations
@@ -34,13 +41,19 @@ class Scenario:
     cause: str
     cause_component: str
     inject: Callable[[Injection], EventTable]
+    # The root cause as attribute=value, and its kind; None where the scenario makes no errors.
+    cause_kind: str | None = None
+    cause_attribute: str | None = None
+    cause_value: str | None = None
+    start_at: float = 0.1  # where in its slot the scenario begins
 
     def window(self, start: datetime, hours: int) -> ScenarioWindow:
         span_s = hours * 3600.0
         slot_start, slot_len = self.slot[0] * span_s, (self.slot[1] - self.slot[0]) * span_s
         unit = 60 if slot_len >= 600 else 1
-        begin = math.ceil((slot_start + 0.1 * slot_len) / unit) * unit
-        length = max(unit, math.floor(min(self.nominal.total_seconds(), 0.8 * slot_len) / unit) * unit)
+        begin = math.ceil((slot_start + self.start_at * slot_len) / unit) * unit
+        cap = (0.9 - self.start_at) * slot_len
+        length = max(unit, math.floor(min(self.nominal.total_seconds(), cap) / unit) * unit)
         return ScenarioWindow(start + timedelta(seconds=begin), start + timedelta(seconds=begin + length))
 
 
@@ -48,20 +61,25 @@ CATALOG: tuple[Scenario, ...] = (
     Scenario("db_bottleneck", (0.38, 0.50), timedelta(minutes=30),
              "orders-db primary connection pool exhausted: orders, inventory and payments (all on orders-db) "
              "time out or lose their database connections",
-             "orders-db", injected_incidents.db_bottleneck),
+             "orders-db", injected_incidents.db_bottleneck, "dependency", "db.instance", "orders-db-primary"),
     Scenario("payment_provider_latency", (0.62, 0.75), timedelta(minutes=25),
              "pg-provider (external payment gateway) latency: payments charge calls to pg-provider time out",
-             "pg-provider", injected_incidents.payment_provider_latency),
+             "pg-provider", injected_incidents.payment_provider_latency, "dependency", "upstream", "pg-provider"),
     Scenario("credential_stuffing", (0.08, 0.15), timedelta(minutes=20),
              "credential stuffing attack on auth POST /login: a scripted client (python-requests) tries many "
              "accounts from a handful of hosting-provider IPs",
-             "auth", injected_incidents.credential_stuffing),
+             "auth", injected_incidents.credential_stuffing, "client", "user_agent", "python-requests/2.31.0"),
     Scenario("slow_degradation", (0.15, 0.38), timedelta(hours=4),
              "memory leak in search 1.7.3: the heap grows and GC pauses slowly stretch GET /search tail latency",
              "search", injected_incidents.slow_degradation),
     Scenario("deploy_regression", (0.50, 0.62), timedelta(minutes=30),
              "catalog 2.5.0 deploy regression: TypeError in product pricing until the rollback to 2.4.1",
-             "catalog", injected_incidents.deploy_regression),
+             "catalog", injected_incidents.deploy_regression, "deploy", "version", "2.5.0"),
+    Scenario("search_index_outage", (0.38, 0.50), timedelta(minutes=12),
+             "opensearch-data-2 lost its shard copies: searches it serves fail with SEARCH_UNAVAILABLE, in the "
+             "same minutes as (but unrelated to) the orders-db bottleneck",
+             "opensearch-data-2", injected_incidents.search_index_outage, "dependency", "server.address",
+             "opensearch-data-2", start_at=0.16),
 )
 
 SCENARIOS: tuple[str, ...] = tuple(s.name for s in CATALOG)

@@ -78,7 +78,8 @@ def simulate(start: datetime, hours: int = 24, seed: int = 7, scenarios: list[st
         if culprit >= 0:
             failed[culprit].append(event)
     labels = [label_from_events(CATALOG[i].name, CATALOG[i].cause, CATALOG[i].cause_component,
-                                windows[i].start, windows[i].end, touched[i], failed[i])
+                                windows[i].start, windows[i].end, touched[i], failed[i], CATALOG[i].cause_kind,
+                                CATALOG[i].cause_attribute, CATALOG[i].cause_value)
               for i in sorted(windows, key=lambda i: windows[i].start)]
     return Simulation(events=events, labels=labels, start=start, hours=hours, seed=seed)
 

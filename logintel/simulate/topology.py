@@ -148,6 +148,15 @@ CALLS: tuple[Call, ...] = (
     Call("catalog GET /products/{id}", "inventory GET /inventory/{sku}", 0.7),
 )
 
+# The search cluster's data nodes; a request's node follows from its id, so injections agree with the events.
+SEARCH_NODES = ("opensearch-data-0", "opensearch-data-1", "opensearch-data-2")
+
+
+def search_node(request_bits: np.ndarray) -> np.ndarray:
+    """The index into SEARCH_NODES of the node that serves each request."""
+    return (request_bits % np.uint64(len(SEARCH_NODES))).astype(np.int64)
+
+
 SERVICE_INDEX = {s.name: i for i, s in enumerate(SERVICES)}
 ROUTE_INDEX = {r.key: i for i, r in enumerate(ROUTES)}
 PODS_PER_REGION = 2

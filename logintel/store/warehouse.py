@@ -231,3 +231,17 @@ def partition_frame(con: duckdb.DuckDBPyConnection, hour: datetime):
     """One partition of raw_events as a DataFrame, without the wide text columns (attributes, message)."""
     return con.execute("SELECT * EXCLUDE (attributes, error_message) FROM raw_events WHERE partition_hour = $h",
                        {"h": hour.replace(tzinfo=None)}).df()
+
+
+def covered_hours(con: duckdb.DuckDBPyConnection):
+    """A test of whether the warehouse holds every hour of [start, end) in raw_events."""
+    hours = {row[0] for row in con.execute("SELECT DISTINCT partition_hour FROM raw_events").fetchall()}
+
+    def covered(start: datetime, end: datetime) -> bool:
+        hour = start.replace(minute=0, second=0, microsecond=0)
+        while hour < end:
+            if hour not in hours:
+                return False
+            hour += HOUR
+        return True
+    return covered

@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from logintel.trust.attributes import find_attributes
 from logintel.trust.entities import KnownEntities, find_entities
 from logintel.trust.numbers import find_numbers
-from logintel.trust.text import blank_quotes, sentence_bounds
+from logintel.trust.text import blank, blank_quotes, sentence_bounds
 
-ENTITY_KINDS = ("service", "route", "error_code", "trace_id", "request_id", "user")
+ENTITY_KINDS = ("service", "route", "error_code", "trace_id", "request_id", "user", "attribute")
 NUMBER_KINDS = ("count", "percent", "duration", "time_window")
 
 
@@ -35,17 +36,27 @@ class Claim:
 def extract_claims(text: str, known: KnownEntities | None = None, day: date | None = None) -> list[Claim]:
     """Every checkable claim in `text`, in order. Quoted spans are never claims; times of day
     become windows on `day` (1970-01-01 without one, for the verifier to place)."""
-    prepared = blank_quotes(text)
+    attributes, prepared = _prepare(text)
     bounds = sentence_bounds(prepared)
     entities, rest = find_entities(prepared, known or KnownEntities())
     claims = []
-    for span in entities + find_numbers(rest, day):
+    for span in attributes + entities + find_numbers(rest, day):
         sentence = next((i for i, (a, b) in enumerate(bounds) if a <= span.start < b), max(len(bounds) - 1, 0))
         claims.append(Claim(kind=span.kind, text=text[span.start:span.end].strip(), value=span.value,
                             label=span.label, sentence=sentence, qualifier=span.qualifier, offset=span.start))
     return sorted(claims, key=lambda c: c.offset)
 
 
+def _prepare(text: str):
+    """field=value pairs first, quoted values too (the value is the claim, not a quotation), then
+    the quotes blanked."""
+    attributes = find_attributes(text)
+    prepared = text
+    for span in attributes:
+        prepared = blank(prepared, span.start, span.end)
+    return attributes, blank_quotes(prepared)
+
+
 def sentences(text: str) -> list[str]:
     """The sentences of `text` as extract_claims numbers them."""
-    return [text[a:b].strip() for a, b in sentence_bounds(blank_quotes(text))]
+    return [text[a:b].strip() for a, b in sentence_bounds(_prepare(text)[1])]

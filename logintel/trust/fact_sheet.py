@@ -3,17 +3,21 @@ computed from the warehouse in three aggregate queries whatever the number of cl
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 
 from logintel.store.schema import ERROR_SQL
+from logintel.trust.attributes import attribute_facts, metric_of
 from logintel.trust.scope import GroundingScope
 
 MAX_GROUP_FACTS = 50
 _QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999))
 # Windows that touch the scope by less than a window (5 min) still describe it.
 _WINDOW_SLACK = "INTERVAL 4 MINUTE"
+# A field=value named by a text but carried by no failing event is invented when no event of this
+# long before or after carries it either (as the catalogue looks a week around for names).
+ATTRIBUTE_HORIZON = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class FactSheet:
     facts: list[Fact] = field(default_factory=list)
     first_error: datetime | None = None
     last_error: datetime | None = None
+    attributes: dict = field(default_factory=dict)  # (attribute, value) -> AttributeFacts
 
     def add(self, kind: str, label: str, value, about: str, period: str = "current") -> None:
         if value is not None:
@@ -66,7 +71,10 @@ def _change(now: float | None, before: float | None) -> float | None:
     return None if not before or now is None else 100.0 * (now - before) / before
 
 
-def compute_facts(con: duckdb.DuckDBPyConnection, scope: GroundingScope) -> FactSheet:
+def compute_facts(con: duckdb.DuckDBPyConnection, scope: GroundingScope,
+                  attributes: tuple[tuple[str, str], ...] = ()) -> FactSheet:
+    """The scope's facts; for each (attribute, value) a text names, also the share of the failing events
+    and of the baseline carrying it and its namespace's p50 latency on each side."""
     sheet = FactSheet(scope)
     on_route, in_code, params = _filters(scope)
     times = {"prev": scope.previous_start, "start": scope.start, "end": scope.end}
@@ -115,7 +123,21 @@ def compute_facts(con: duckdb.DuckDBPyConnection, scope: GroundingScope) -> Fact
         sheet.add("duration", "length", (last - first).total_seconds() * 1000, "first to last error")
     _group_facts(con, sheet, on_route, in_code, params | times)
     _window_facts(con, sheet, on_route, in_code, params | times)
+    for attribute, value in dict.fromkeys(attributes):
+        _attribute_facts(con, sheet, on_route, in_code, params, attribute, value)
     return sheet
+
+
+def _attribute_facts(con, sheet: FactSheet, on_route: str, in_code: str, params: dict, attribute: str,
+                     value: str) -> None:
+    facts = attribute_facts(con, sheet.scope, on_route, in_code, params, attribute, value, ATTRIBUTE_HORIZON)
+    sheet.attributes[(attribute, value)] = facts
+    name = f"{attribute}={value}"
+    sheet.add("percent", "share", facts.share_failing, f"share of the failing requests carrying {name}")
+    for period in ("current", "previous"):  # "… and 0% before": either reading of the baseline share
+        sheet.add("percent", "share", facts.share_baseline, f"share of the baseline's requests carrying {name}", period)
+    sheet.add("duration", "p50", facts.p50_failing_ms, f"p50 {metric_of(attribute)} of the failing requests with {name}")
+    sheet.add("duration", "p50", facts.p50_baseline_ms, f"p50 {metric_of(attribute)} of the baseline's requests with {name}")
 
 
 def _scope_totals(con, on_route: str, in_code: str, params: dict) -> tuple:

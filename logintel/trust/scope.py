@@ -21,6 +21,8 @@ class GroundingScope:
     services: tuple[str, ...] = ()
     routes: tuple[str, ...] = ()
     error_codes: tuple[str, ...] = ()
+    # What a root cause compared the failures with ([start, end) pairs); none: the previous equal period.
+    baselines: tuple[tuple[datetime, datetime], ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "start", _naive_utc(self.start))
@@ -29,6 +31,7 @@ class GroundingScope:
             raise ValueError(f"grounding scope ends ({self.end}) before it starts ({self.start})")
         for name in ("services", "routes", "error_codes"):
             object.__setattr__(self, name, tuple(v for v in getattr(self, name) if v))
+        object.__setattr__(self, "baselines", tuple((_naive_utc(a), _naive_utc(b)) for a, b in self.baselines))
 
     @classmethod
     def from_incident(cls, incident) -> "GroundingScope":
@@ -44,6 +47,10 @@ class GroundingScope:
     @property
     def previous_start(self) -> datetime:
         return self.start - self.length
+
+    @property
+    def baseline_windows(self) -> tuple[tuple[datetime, datetime], ...]:
+        return self.baselines or ((self.previous_start, self.start),)
 
     def describe(self) -> str:
         groups = " ".join(" / ".join(values) for values in (self.services, self.routes, self.error_codes) if values)

@@ -32,7 +32,8 @@ def verify_text(con: duckdb.DuckDBPyConnection, text: str, scope: GroundingScope
     claims = extract_claims(text, catalogue.known, scope.start.date())
     lookup_ids(con, scope, [c.value for c in claims if c.kind == "trace_id"],
                [c.value for c in claims if c.kind == "request_id"], catalogue)
-    sheet = compute_facts(con, scope) if any(c.kind in NUMBER_KINDS for c in claims) else None
+    attributes = tuple(c.value for c in claims if c.kind == "attribute")
+    sheet = compute_facts(con, scope, attributes) if attributes or any(c.kind in NUMBER_KINDS for c in claims) else None
 
     verdicts, skipped, entities_seen = [], [], set()
     for claim in claims:
@@ -41,6 +42,10 @@ def verify_text(con: duckdb.DuckDBPyConnection, text: str, scope: GroundingScope
         elif claim.kind in NUMBER_KINDS:
             verdicts.append(_judge_window(claim, sheet) if claim.kind == "time_window"
                             else _judge_number(claim, sheet, text, rel_tol))
+        elif claim.kind == "attribute":
+            if (claim.kind, claim.value) not in entities_seen:
+                entities_seen.add((claim.kind, claim.value))
+                verdicts.append(_judge_attribute(claim, sheet))
         elif (claim.kind, claim.value, claim.label) not in entities_seen:
             # one verdict per entity: naming a service twice is not two facts
             entities_seen.add((claim.kind, claim.value, claim.label))
@@ -53,6 +58,18 @@ def verify_text(con: duckdb.DuckDBPyConnection, text: str, scope: GroundingScope
                            unverifiable_sentences=unverifiable, skipped=skipped,
                            facts=sheet.to_dict() if sheet else {},
                            elapsed_ms=(time.perf_counter() - started) * 1000)
+
+
+def _judge_attribute(claim: Claim, sheet: FactSheet) -> ClaimVerdict:
+    attribute, value = claim.value
+    facts = sheet.attributes.get((attribute, value))
+    if facts is None or not facts.seen_anywhere:
+        return ClaimVerdict(claim, False, f"no event carries {attribute}={value}", "invented", invented=True)
+    if not facts.carried_in_scope:
+        return ClaimVerdict(claim, False, f"none of the failing requests of {sheet.scope.describe()} carry it",
+                            "not carried by the failures")
+    return ClaimVerdict(claim, True, f"carried by {facts.share_failing:.1f}% of the failing requests",
+                        "carried by the failures")
 
 
 def _judge_entity(claim: Claim, catalogue: Catalogue, scope: GroundingScope) -> ClaimVerdict:

@@ -18,6 +18,14 @@ def load_incidents(warehouse_path: Path) -> list[dict] | None:
         con.close()
 
 
+def cause_label(cause: dict | None) -> str:
+    """`dependency db.instance=orders-db-primary (confidence 0.97)`, or `unknown`."""
+    cause = cause or {}
+    if cause.get("value") is None:
+        return cause.get("kind") or "unknown"
+    return f"{cause['kind']} {cause['attribute']}={cause['value']} (confidence {cause.get('confidence', 0):.2f})"
+
+
 def format_incident_table(rows: list[dict]) -> str:
     if not rows:
         return "no incidents"
@@ -31,8 +39,8 @@ def format_incident_table(rows: list[dict]) -> str:
         summary = r["summary"] if not r.get("merged_into") else f"(part of {r['merged_into']}) {r['summary']}"
         lines.append(f"{r['severity']:<9} {r.get('kind', ''):<9} {start:<16} {r['end_time'][11:16]:<5} "
                      f"{r['incident_id']:<20} {r['related_traces_total']:>6} {grounded:>8}  {summary}")
-        if r.get("root_cause_analysis"):
-            lines.append(f"{'':<9} {'':<9} root cause: {r['root_cause_analysis']}")
+        if r.get("root_cause_analysis") and not r.get("merged_into"):
+            lines.append(f"{'':<9} {'':<9} root cause [{cause_label(r.get('root_cause'))}]: {r['root_cause_analysis']}")
     writers = sorted({r["writer"] for r in rows})
     lines.append(f"\nwritten by: {', '.join(writers)}")
     return "\n".join(lines)
