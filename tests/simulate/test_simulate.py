@@ -138,8 +138,16 @@ def test_background_alone_never_reaches_the_default_threshold(quiet_day):
 @pytest.mark.slow
 def test_labels_cover_all_scenarios_in_separate_windows(day):
     assert sorted(lab.scenario for lab in day.labels) == sorted(SCENARIOS)
-    spans = sorted((lab.start, lab.end) for lab in day.labels)
+    # Separate, except the one scenario made to burst inside the database bottleneck's window.
+    by_name = {lab.scenario: lab for lab in day.labels}
+    inside, host = by_name["search_index_outage"], by_name["db_bottleneck"]
+    assert host.start < inside.start and inside.end < host.end
+    spans = sorted((lab.start, lab.end) for lab in day.labels if lab is not inside)
     assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+    named = {lab.scenario: (lab.cause_kind, lab.cause_attribute, lab.cause_value) for lab in day.labels}
+    assert named["db_bottleneck"] == ("dependency", "db.instance", "orders-db-primary")
+    assert named["deploy_regression"] == ("deploy", "version", "2.5.0")
+    assert named["slow_degradation"] == (None, None, None)  # no errors, so no cause an incident could name
     assert DAY <= spans[0][0] and spans[-1][1] <= DAY + timedelta(hours=24)
     traces = {e.trace_id for e in day.events}
     for lab in day.labels:
