@@ -1,8 +1,5 @@
 """The dead-letter queue on real files: classes and retry policy, retry delivering or keeping, purge, CLI."""
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,7 +7,7 @@ import pytest
 from logintel.store.dead_letters import DeadLetter, DeadLetterStore
 from logintel.ingest.dead_letter_queue import DeadLetterQueue, RetryPolicy, classify
 from logintel.store.landing_files import FileLandingZone
-from tests.support import REPO_ROOT
+from tests.support.cli import cli
 from tests.support.factories import event
 
 H = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
@@ -102,13 +99,6 @@ def test_purge_by_cause_and_age(store, later):
     assert queue.purge(older_than=timedelta(days=1)) == 0
     assert queue.purge(older_than=timedelta(days=1), now=later + timedelta(days=1)) == 2
     assert queue.letters() == []
-
-
-def cli(home, *args):
-    env = dict(os.environ, LOGINTEL_HOME=str(home))
-    env.pop("LOGINTEL_POSTGRES_URL", None)
-    return subprocess.run([sys.executable, "-m", "logintel.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=60, cwd=REPO_ROOT)
 
 
 @pytest.mark.subprocess

@@ -2,9 +2,6 @@
 affected hours reported, and the `logintel replay` CLI. The Dagster job and the sensors that start and
 follow it are in tests/dagster/test_replay_sensors.py."""
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -13,7 +10,7 @@ from logintel.store.dead_letters import DeadLetterStore
 from logintel.ingest.replay import dump_files, replay_dumps
 from logintel.store.landing import hour_key
 from logintel.store.landing_files import FileLandingZone
-from tests.support import REPO_ROOT
+from tests.support.cli import cli
 from tests.support.dumps import write_dump
 from tests.support.factories import event
 
@@ -55,13 +52,6 @@ def test_replaying_twice_adds_nothing(setup, previous_hour):
     assert (second.lines, second.replayed, second.duplicates, second.partitions) == (5, 0, 5, [])
     assert len(zone.read_hour(previous_hour).lines) == 4
     assert len(list((dumps / "archive").rglob("a*.jsonl"))) == 2  # same name archived twice, both kept
-
-
-def cli(home, *args):
-    env = dict(os.environ, LOGINTEL_HOME=str(home))
-    env.pop("LOGINTEL_POSTGRES_URL", None)
-    return subprocess.run([sys.executable, "-m", "logintel.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=60, cwd=REPO_ROOT)
 
 
 @pytest.mark.subprocess
