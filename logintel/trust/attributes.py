@@ -61,25 +61,39 @@ def metric_of(attribute: str) -> str:
     return attribute.split(".", 1)[0] + ".duration_ms"
 
 
+def _paths(attribute: str) -> list[str]:
+    """JSONPaths of an attribute kept flat ("db.instance") and nested ({"db": {"instance": …}})."""
+    quoted = attribute.replace('"', '\\"')
+    head, _, rest = attribute.partition(".")
+    nested = f'$."{head}"."{rest}"' if rest else f'$."{quoted}"'
+    return [f'$."{quoted}"', nested]
+
+
 def attribute_facts(con: duckdb.DuckDBPyConnection, scope, on_route: str, in_code: str, params: dict,
                     attribute: str, value: str, horizon) -> AttributeFacts:
-    """Facts about `attribute`=`value` in the scope (its failing events and its baselines), in one scan."""
+    """Facts about `attribute`=`value` in the scope (its failing events and its baselines), in one scan that
+    parses each row's attributes once (both spellings of the attribute and of its latency together)."""
     baselines = scope.baseline_windows
     windows = " OR ".join(f"(ts >= $bs{i} AND ts < $be{i})" for i in range(len(baselines))) or "false"
     times = {f"bs{i}": a for i, (a, _) in enumerate(baselines)} | {f"be{i}": b for i, (_, b) in enumerate(baselines)}
-    extra = _params(attribute, "a") | _params(metric_of(attribute), "m") | {"a_value": value}
-    metric = value_sql(metric_of(attribute), "m")
+    column = attribute in TOP_LEVEL_FIELDS
+    carried = f"CAST({attribute} AS VARCHAR)" if column else "coalesce(j[1], j[2])"
     row = con.execute(f"""
         WITH ev AS (
             SELECT ts >= $start AND ts < $end AND ({on_route}) AND ({in_code}) AND {ERROR_SQL} AS failing,
-                   ({windows}) AND ({on_route}) AS baseline, sample_rate AS w,
-                   coalesce({value_sql(attribute, 'a')} = $a_value, false) AS carries,
-                   TRY_CAST({metric} AS DOUBLE) AS ms
-            FROM raw_events WHERE (ts >= $start AND ts < $end) OR ({windows}))
+                   ({windows}) AS baseline, sample_rate AS w, {'' if not column else attribute + ','}
+                   json_extract_string(attributes, $paths) AS j
+            FROM raw_events WHERE ts >= $lo AND ts < $hi  -- a plain range first: the zone maps skip the rest
+              AND ((ts >= $start AND ts < $end) OR ({windows})) AND ({on_route}))
         SELECT sum(w) FILTER (failing AND carries), sum(w) FILTER (failing),
                sum(w) FILTER (baseline AND carries), sum(w) FILTER (baseline),
                median(ms) FILTER (failing AND carries), median(ms) FILTER (baseline AND carries)
-        FROM ev""", params | times | extra | {"start": scope.start, "end": scope.end}).fetchone()
+        FROM (SELECT failing, baseline, w, coalesce({carried} = $a_value, false) AS carries,
+                     TRY_CAST(coalesce(j[3], j[4]) AS DOUBLE) AS ms FROM ev)""",
+                      params | times | {"start": scope.start, "end": scope.end, "a_value": value,
+                                        "lo": min([scope.start] + [a for a, _ in baselines]),
+                                        "hi": max([scope.end] + [b for _, b in baselines]),
+                                        "paths": _paths(attribute) + _paths(metric_of(attribute))}).fetchone()
     carried_f, failing, carried_b, baseline, p50_f, p50_b = row
     seen = bool(carried_f) or con.execute(f"""
         SELECT count(*) > 0 FROM raw_events WHERE ts >= $since AND ts < $until

@@ -148,7 +148,8 @@ def _scope_totals(con, on_route: str, in_code: str, params: dict) -> tuple:
         WITH ev AS (
             SELECT ts >= $start AS now, {ERROR_SQL} AS err, ({on_route}) AS on_route,
                    ({on_route}) AND ({in_code}) AND {ERROR_SQL} AS hit, sample_rate AS w, user_id, duration_ms, ts
-            FROM raw_events WHERE ts >= $prev AND ts < $end)
+            -- only the rows any aggregate reads (the scope's routes, and every error for the share of all)
+            FROM raw_events WHERE ts >= $prev AND ts < $end AND (({on_route}) OR {ERROR_SQL}))
         SELECT sum(w) FILTER (now AND on_route), sum(w) FILTER (NOT now AND on_route),
                sum(w) FILTER (now AND hit), sum(w) FILTER (NOT now AND hit),
                sum(w) FILTER (now AND on_route AND err), sum(w) FILTER (now AND err),
