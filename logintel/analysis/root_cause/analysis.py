@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import duckdb
 import numpy as np
@@ -16,7 +16,7 @@ from logintel.analysis.root_cause.scopes import ContrastScope
 from logintel.analysis.root_cause.statistics import lift, p_value
 from logintel.analysis.root_cause.verdict import Contrast, RootCause, Slowdown, carrier_bound, decide, strength
 
-Unit = tuple[str, str]  # (service, route)
+Unit = tuple[str, str]  # (service, route): what a baseline is drawn from
 
 
 @dataclass
