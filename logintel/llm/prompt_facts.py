@@ -83,16 +83,19 @@ def cluster_facts(incident, redactor: Redactor) -> dict:
     }
 
 
-def root_cause_facts(incident, redactor: Redactor) -> dict:
+def root_cause_facts(incident, redactor: Redactor | None) -> dict:
     """The incident's root-cause verdict as computed (kind, attribute=value, confidence, the contrasts),
-    its values redacted for an LLM."""
+    its values redacted for an LLM (`redactor`), or as they are for text written here (None)."""
     cause = incident.root_cause or {}
 
+    def redact(value: str) -> str:
+        return redactor.redact(value) if redactor is not None else value
+
     def clean(item: dict) -> dict:
-        return {k: redactor.redact(v) if k in ("value", "by") and isinstance(v, str) else v for k, v in item.items()}
+        return {k: redact(v) if k in ("value", "by") and isinstance(v, str) else v for k, v in item.items()}
     # A person's address or id is never the text's to name (the evidence table shows it to operators).
     personal = cause.get("attribute") in PERSONAL
     return {"kind": cause.get("kind", "unknown"), "attribute": cause.get("attribute"),
-            "value": None if personal or not isinstance(cause.get("value"), str) else redactor.redact(cause["value"]),
+            "value": None if personal or not isinstance(cause.get("value"), str) else redact(cause["value"]),
             "confidence": cause.get("confidence", 0.0), "services": list(incident.services),
             "evidence": [clean(e) for e in cause.get("evidence", [])[:6]]}

@@ -66,7 +66,9 @@ def write_summaries(con: duckdb.DuckDBPyConnection, incidents: list, gateway: LL
                             request.prompt_name, writer, incident.incident_id, problem)
                 data, writer = request.offline(), f"{OFFLINE_WRITER} (rejected {writer}: {problem})"
         incident.summary, incident.writer = data["summary"], writer
-        # A rule incident's root cause is the verdict as computed, in the offline writer's words.
-        incident.root_cause_analysis = data.get("root_cause_analysis") or root_cause(root_cause_facts(incident, redactor))
+        # The verdict as computed, in the offline writer's words, unless a model worded it: written here,
+        # from the values themselves (a redacted one would not be the value the failures carry).
+        model_words = data.get("root_cause_analysis") if not writer.startswith(OFFLINE_WRITER) else None
+        incident.root_cause_analysis = model_words or root_cause(root_cause_facts(incident, None))
         text = incident.summary + (" " + incident.root_cause_analysis if incident.root_cause_analysis else "")
         incident.grounding = grounding_summary(verify_text(con, text, grounding_scope(incident)))

@@ -40,9 +40,9 @@ def find_attributes(text: str) -> list[Span]:
 
 def value_sql(attribute: str, param: str) -> str:
     """The SQL expression of `attribute`'s value as text: a column, a flat attribute key or a nested one."""
-    if attribute in TOP_LEVEL_FIELDS:
-        return f"CAST({attribute} AS VARCHAR)"
     flat = f"json_extract_string(attributes -> ${param}_key, '$')"
+    if attribute in TOP_LEVEL_FIELDS:  # a column, or the same name among the attributes (as the analysis reads it)
+        return f"coalesce(CAST({attribute} AS VARCHAR), {flat})"
     if "." not in attribute:
         return flat
     return f"coalesce({flat}, json_extract_string((attributes -> ${param}_head) -> ${param}_rest, '$'))"
@@ -50,7 +50,7 @@ def value_sql(attribute: str, param: str) -> str:
 
 def _params(attribute: str, param: str) -> dict:
     head, _, rest = attribute.partition(".")
-    out = {} if attribute in TOP_LEVEL_FIELDS else {f"{param}_key": attribute}
+    out = {f"{param}_key": attribute}
     if "." in attribute and attribute not in TOP_LEVEL_FIELDS:
         out |= {f"{param}_head": head, f"{param}_rest": rest}
     return out
@@ -77,7 +77,7 @@ def attribute_facts(con: duckdb.DuckDBPyConnection, scope, on_route: str, in_cod
     windows = " OR ".join(f"(ts >= $bs{i} AND ts < $be{i})" for i in range(len(baselines))) or "false"
     times = {f"bs{i}": a for i, (a, _) in enumerate(baselines)} | {f"be{i}": b for i, (_, b) in enumerate(baselines)}
     column = attribute in TOP_LEVEL_FIELDS
-    carried = f"CAST({attribute} AS VARCHAR)" if column else "coalesce(j[1], j[2])"
+    carried = f"coalesce(CAST({attribute} AS VARCHAR), j[1])" if column else "coalesce(j[1], j[2])"
     row = con.execute(f"""
         WITH ev AS (
             SELECT ts >= $start AND ts < $end AND ({on_route}) AND ({in_code}) AND {ERROR_SQL} AS failing,

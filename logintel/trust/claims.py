@@ -50,7 +50,10 @@ def extract_claims(text: str, known: KnownEntities | None = None, day: date | No
 def _prepare(text: str):
     """field=value pairs first, quoted values too (the value is the claim, not a quotation), then
     the quotes blanked."""
-    attributes = find_attributes(text)
+    # A pair inside a quotation (a log message's "active=50") is someone else's words; only a pair whose
+    # name stands outside quotes is a claim (its value may be quoted: user_agent="…").
+    unquoted = blank_quotes(text)
+    attributes = [s for s in find_attributes(text) if unquoted[s.start] != " "]
     prepared = text
     for span in attributes:
         prepared = blank(prepared, span.start, span.end)

@@ -115,3 +115,12 @@ def test_incidents_on_a_warehouse_where_clusters_never_ran(con):
     found = warehouse(con, catalog_deploy())
     assert found.notes and "clusters" in found.notes[0]
     assert standing(found)  # the rule incidents, grouped by their cause, instead of a catalog error
+
+
+def test_the_root_cause_text_names_values_as_they_are_not_as_redacted(con):
+    agent = "Mozilla/5.0 (Macintosh) Chrome/124.0.0.0 Safari/537.36"  # 124.0.0.0 reads like an address
+    events = steady(H, 1, 6, service="catalog", route="/home", user_agent="curl/8.0")
+    events += burst(H + timedelta(minutes=30), 10, 150, service="catalog", route="/home", user_agent=agent,
+                    error_code="INTERNAL_ERROR", status=500)
+    [incident] = standing(warehouse(con, events))
+    assert agent in incident.root_cause_analysis and incident.grounding["invented"] == []

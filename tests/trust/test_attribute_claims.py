@@ -57,3 +57,8 @@ def test_the_latencies_of_the_values_namespace_are_checked(con):
     text = "db.instance=catalog-db got slower — db.duration_ms p50 5 ms before the failures, {} in the failing requests."
     good, bad = (verify_text(con, text.format(ms), SCOPE) for ms in ("50 ms", "900 ms"))
     assert good.ungrounded == 0 and bad.ungrounded == 1
+
+
+def test_pairs_inside_a_quoted_log_message_are_not_claims():
+    text = 'orders failed — e.g. "pool exhausted (active=50, idle=0)"; version=4.2.0 carried it.'
+    assert [c.value for c in extract_claims(text) if c.kind == "attribute"] == [("version", "4.2.0")]
