@@ -37,20 +37,16 @@ class LLMConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "LLMConfig":
         env = os.environ if env is None else env
-
-        def setting(name: str) -> str | None:
-            return _setting(env, name)
-
-        base_url, api_key = setting("OPENAI_BASE_URL"), setting("OPENAI_API_KEY")
+        base_url, api_key = _setting(env, "OPENAI_BASE_URL"), _setting(env, "OPENAI_API_KEY")
         if base_url is None and api_key is not None:
             base_url = DEFAULT_OPENAI_BASE_URL  # a bare key means the hosted OpenAI API
-        prices = setting("LOGINTEL_LLM_PRICES")
+        prices = _setting(env, "LOGINTEL_LLM_PRICES")
         return cls(
             base_url=base_url,
             api_key=api_key,
-            model=setting("LOGINTEL_LLM_MODEL") or DEFAULT_MODEL,
-            timeout_s=_number(setting("LOGINTEL_LLM_TIMEOUT_S"), 30.0, float, "LOGINTEL_LLM_TIMEOUT_S"),
-            max_retries=_number(setting("LOGINTEL_LLM_MAX_RETRIES"), 2, int, "LOGINTEL_LLM_MAX_RETRIES"),
+            model=_setting(env, "LOGINTEL_LLM_MODEL") or DEFAULT_MODEL,
+            timeout_s=_number(_setting(env, "LOGINTEL_LLM_TIMEOUT_S"), 30.0, float, "LOGINTEL_LLM_TIMEOUT_S"),
+            max_retries=_number(_setting(env, "LOGINTEL_LLM_MAX_RETRIES"), 2, int, "LOGINTEL_LLM_MAX_RETRIES"),
             price_table=Path(prices).expanduser() if prices else None,
         )
 

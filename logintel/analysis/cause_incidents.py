@@ -11,15 +11,15 @@ import duckdb
 
 from logintel.analysis.incidents import MAX_RELATED_TRACES, Incident, severity
 from logintel.analysis.root_cause import RootCauseAnalysis
+from logintel.analysis.root_cause.scopes import overlaps
 from logintel.store.schema import ERROR_SQL, IN_GROUPS_SQL, group_keys
 
 MIN_COVERAGE = 0.5  # a group belongs to a cause when the cause explains at least this share of its failures
-SLACK = timedelta(minutes=5)
 KIND = "cause"
 
 
 def _overlap(a: Incident, b: Incident) -> bool:
-    return a.start_time < b.end_time + SLACK and b.start_time < a.end_time + SLACK
+    return overlaps(a.start_time, a.end_time, b.start_time, b.end_time)
 
 
 def _chains(members: list[Incident]) -> list[list[Incident]]:

@@ -13,6 +13,7 @@ from typing import Callable
 import duckdb
 
 from logintel.analysis.incidents import MAX_RELATED_TRACES, Incident, ensure_schema, severity
+from logintel.analysis.root_cause.scopes import overlaps
 from logintel.store.landing import HOUR
 from logintel.store.schema import ERROR_SQL, IN_GROUPS_SQL, SERVER_ERROR_SQL, group_keys
 
@@ -237,8 +238,6 @@ def fold_rule_incidents(rule_incidents: list[Incident], cluster_incidents: list[
             groups = {tuple(g) for g in cluster.evidence.get("groups", [])}
             same_group = (rule.service, rule.route, rule.error_code) in groups or (
                 rule.service in cluster.services and rule.error_code in cluster.error_codes)
-            overlaps = rule.start_time < cluster.end_time + timedelta(minutes=5) and \
-                rule.end_time > cluster.start_time - timedelta(minutes=5)
-            if same_group and overlaps:
+            if same_group and overlaps(rule.start_time, rule.end_time, cluster.start_time, cluster.end_time):
                 rule.merged_into = cluster.incident_id
                 break

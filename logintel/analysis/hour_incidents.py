@@ -15,13 +15,13 @@ from logintel.analysis.cluster_incidents import (ClusterCandidate, build_cluster
                                                 fold_rule_incidents, merge_candidates)
 from logintel.analysis.incidents import Incident, detect_incidents
 from logintel.analysis.root_cause import ContrastScope, Episode, RootCause, RootCauseAnalysis, analyse, contrast_scopes
+from logintel.analysis.root_cause.scopes import overlaps
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import WindowSpec
 from logintel.store.schema import has_table
 from logintel.store.warehouse import covered_hours, latest_event_time
 
 CLUSTER_TABLES = ("pattern_clusters", "event_patterns", "pattern_activity")
-SLACK = timedelta(minutes=5)
 
 
 @dataclass
@@ -47,7 +47,7 @@ def _by_shared_cause(candidates: list[ClusterCandidate], analysis: RootCauseAnal
     for candidate in sorted(candidates, key=lambda c: c.start):
         cause = analysis.cause(candidate.key)
         home = next((g for g in groups if cause.named and _same_cause(analysis.cause(g[0].key), cause)
-                     and any(c.start < candidate.end + SLACK and candidate.start < c.end + SLACK for c in g)), None)
+                     and any(overlaps(c.start, c.end, candidate.start, candidate.end) for c in g)), None)
         if home is None:
             groups.append([candidate])
         else:

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 
 from logintel.analysis.root_cause import queries
-from logintel.analysis.root_cause.scopes import ContrastScope
+from logintel.analysis.root_cause.scopes import ContrastScope, overlaps
 from logintel.analysis.root_cause.statistics import lift, p_value
 from logintel.analysis.root_cause.verdict import Contrast, RootCause, Slowdown, carrier_bound, decide, strength
 
@@ -121,11 +121,8 @@ def _decide(found: ScopeFindings, cardinality: dict[str, int]) -> RootCause:
     return decide(contrasts, found.slowdowns, {u[0] for u in found.units})
 
 
-SLACK = timedelta(minutes=5)
-
-
 def _overlap(a: ContrastScope, b: ContrastScope) -> bool:
-    return a.start < b.end + SLACK and b.start < a.end + SLACK
+    return overlaps(a.start, a.end, b.start, b.end)
 
 
 def analyse(con: duckdb.DuckDBPyConnection, scopes: list[ContrastScope]) -> RootCauseAnalysis:

@@ -14,6 +14,13 @@ MAX_BASELINE = timedelta(minutes=60)
 EARLIER_PERIODS = (timedelta(days=1), timedelta(days=7))
 
 Group = tuple[str, str, "str | None"]  # (service, route, error_code)
+# Two failures this close in time are the same minutes (a burst may start or end inside a window).
+OVERLAP_SLACK = timedelta(minutes=5)
+
+
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    """Whether [a_start, a_end) and [b_start, b_end) meet, give or take OVERLAP_SLACK."""
+    return a_start < b_end + OVERLAP_SLACK and b_start < a_end + OVERLAP_SLACK
 
 
 @dataclass(frozen=True)
