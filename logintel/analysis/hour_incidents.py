@@ -106,11 +106,11 @@ def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresh
     fold_explained(rules, clusters, analysis, keys)
     grouped = group_by_cause(con, hour, rules, analysis, thresholds.default, spec.length_minutes, data_end)
     found = HourIncidents(rules=rules, clusters=clusters + grouped, notes=notes, root_cause_s=analysis.elapsed_s)
-    found.root_cause_s += _measure_again(con, found.clusters)
+    found.root_cause_s += _measure_again(con, found.clusters, analysis.cardinality)
     return found
 
 
-def _measure_again(con: duckdb.DuckDBPyConnection, incidents: list[Incident]) -> float:
+def _measure_again(con: duckdb.DuckDBPyConnection, incidents: list[Incident], cardinality: dict[str, int]) -> float:
     """The numbers of each multi-group incident's cause, measured over exactly its final groups and window
     (after groups were split off or rule incidents joined), against the baselines the cause was found with;
     one more pass over just these incidents."""
@@ -121,7 +121,7 @@ def _measure_again(con: duckdb.DuckDBPyConnection, incidents: list[Incident]) ->
               for i in incidents if i.root_cause.get("value") is not None]
     if not scopes:
         return 0.0
-    again = analyse(con, scopes)
+    again = analyse(con, scopes, cardinality=cardinality, coverage=False)  # only the numbers are wanted
     for incident in incidents:
         if incident.incident_id in again.scopes:
             cause = RootCause(**{k: v for k, v in incident.root_cause.items() if k != "baselines"})

@@ -125,8 +125,10 @@ def _overlap(a: ContrastScope, b: ContrastScope) -> bool:
     return overlaps(a.start, a.end, b.start, b.end)
 
 
-def analyse(con: duckdb.DuckDBPyConnection, scopes: list[ContrastScope]) -> RootCauseAnalysis:
-    """Verdicts for all `scopes`, each with its coverage per (service, route)."""
+def analyse(con: duckdb.DuckDBPyConnection, scopes: list[ContrastScope], cardinality: dict[str, int] | None = None,
+            coverage: bool = True) -> RootCauseAnalysis:
+    """Verdicts for all `scopes` and, with `coverage`, how much of each one's failures (and its
+    neighbours') each verdict explains. `cardinality`: the hour's, when an earlier pass measured it."""
     started = time.perf_counter()
     result = RootCauseAnalysis()
     scopes = [s for s in scopes if s.groups]
@@ -162,11 +164,12 @@ def analyse(con: duckdb.DuckDBPyConnection, scopes: list[ContrastScope]) -> Root
                 s.services = sorted({u[0] for u, unit_slow in findings.unit_slowdowns.items()
                                      if any((t.metric, t.by, t.value) == (s.metric, s.by, s.value) for t in unit_slow)})
         start, end = min(s.start for s in scopes), max(s.end for s in scopes)
-        result.cardinality = queries.attribute_cardinality(con, start - timedelta(hours=1), end)
+        result.cardinality = cardinality if cardinality is not None else \
+            queries.attribute_cardinality(con, start - timedelta(hours=1), end)
         for key, findings in found.items():
             findings.cause = _decide(findings, result.cardinality)
         named = [(key, f.cause.attribute, f.cause.value, *carrier_bound(f.cause), f.cause.kind == "client")
-                 for key, f in found.items() if f.cause.named]
+                 for key, f in found.items() if f.cause.named and coverage]
         targets = [(key, other.key) for key, *_ in named for other in scopes if _overlap(found[key].scope, other)]
         for cause_key, target, service, route, code, covered, total in queries.trace_coverage(con, named, targets):
             result.covers.setdefault((cause_key, target), {})[(service, route, code)] = (
