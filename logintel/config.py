@@ -87,6 +87,11 @@ class Settings:
     cluster_projection: str = "pca"
     # The Dagster instance's storage in PostgreSQL (dagster-postgres); None: SQLite under dagster_home.
     dagster_postgres_url: str | None = field(default=None, repr=False)
+    # The daily briefing: the zone its days are cut in, the SLO file it burns against (None: the
+    # built-in defaults), and a Slack-compatible incoming webhook it is delivered to (None: not delivered).
+    digest_timezone: str = "UTC"
+    slo_file: Path | None = None
+    digest_webhook_url: str | None = field(default=None, repr=False)
     llm: LLMConfig = field(default_factory=LLMConfig)
 
     @property
@@ -116,6 +121,18 @@ class Settings:
     @property
     def outputs_dir(self) -> Path:
         return self.home / "outputs"
+
+    @property
+    def digests_dir(self) -> Path:
+        return self.outputs_dir / "digests"
+
+    @property
+    def briefings_dir(self) -> Path:
+        return self.outputs_dir / "briefings"
+
+    @property
+    def deliveries_dir(self) -> Path:
+        return self.home / "deliveries"
 
     @property
     def templates_state_path(self) -> Path:
@@ -179,8 +196,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cluster_temporal_weight=_number(weight, None, float, "LOGINTEL_CLUSTER_TEMPORAL_WEIGHT"),
         cluster_projection=_setting(env, "LOGINTEL_CLUSTER_PROJECTION") or "pca",
         dagster_postgres_url=_setting(env, "LOGINTEL_DAGSTER_POSTGRES_URL"),
+        digest_timezone=_timezone(_setting(env, "LOGINTEL_DIGEST_TIMEZONE") or "UTC"),
+        slo_file=Path(_setting(env, "LOGINTEL_SLO_FILE")).expanduser() if _setting(env, "LOGINTEL_SLO_FILE") else None,
+        digest_webhook_url=_setting(env, "LOGINTEL_DIGEST_WEBHOOK_URL"),
         llm=LLMConfig.from_env(env),
     )
+
+
+def _timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"LOGINTEL_DIGEST_TIMEZONE: unknown time zone {name!r} (an IANA name such as "
+                         "'UTC' or 'Europe/Berlin')") from None
+    return name
 
 
 def default_home() -> Path:

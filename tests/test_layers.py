@@ -16,7 +16,7 @@ LAYERS = [
     {"store", "adapters"},                  # landing zone, warehouse, shared SQL; foreign formats → events
     {"ingest", "analysis", "quality"},      # the SDK and file ingestion; windows → incidents; data checks
     {"llm", "trust", "simulate"},           # the LLM boundary and grounding; the workload simulator
-    {"narration", "views"},                 # writers that combine them (incident text; digest, agents next)
+    {"narration", "views", "digest"},       # writers that combine them (incident text, the daily digest)
     {"cli"},
 ]
 # The documented exception: the emitter SDK's `EmitterConfig.from_env` reads LOGINTEL_EMIT_* itself.

@@ -1,0 +1,29 @@
+"""Settings read from the environment: the daily briefing's time zone, SLO file and webhook."""
+from pathlib import Path
+
+import pytest
+
+from logintel.config import load_settings
+
+
+def test_digest_settings_default_to_utc_the_builtin_slos_and_no_delivery(tmp_path):
+    settings = load_settings({"LOGINTEL_HOME": str(tmp_path)})
+    assert settings.digest_timezone == "UTC"
+    assert settings.slo_file is None and settings.digest_webhook_url is None
+    assert settings.digests_dir == tmp_path.resolve() / "outputs" / "digests"
+    assert settings.briefings_dir == tmp_path.resolve() / "outputs" / "briefings"
+
+
+def test_digest_settings_are_read_from_the_environment(tmp_path):
+    settings = load_settings({"LOGINTEL_HOME": str(tmp_path), "LOGINTEL_DIGEST_TIMEZONE": "Asia/Seoul",
+                              "LOGINTEL_SLO_FILE": "~/slos.yaml",
+                              "LOGINTEL_DIGEST_WEBHOOK_URL": "http://127.0.0.1:9/hook/secret"})
+    assert settings.digest_timezone == "Asia/Seoul"
+    assert settings.slo_file == Path("~/slos.yaml").expanduser()
+    assert settings.digest_webhook_url.endswith("/hook/secret")
+    assert "secret" not in repr(settings)  # a printed config never carries the webhook's secret path
+
+
+def test_an_unknown_time_zone_is_refused_with_its_name(tmp_path):
+    with pytest.raises(ValueError, match="LOGINTEL_DIGEST_TIMEZONE.*'Mars/Olympus'"):
+        load_settings({"LOGINTEL_HOME": str(tmp_path), "LOGINTEL_DIGEST_TIMEZONE": "Mars/Olympus"})
