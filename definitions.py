@@ -2,11 +2,13 @@
 import dagster as dg
 
 from assets.checks import raw_events_quality, windows_reconcile_with_raw
+from assets.digest import daily_metrics
 from assets.incidents import incidents
 from assets.patterns import clusters, embeddings, event_templates
 from assets.raw_events import raw_events
 from assets.trust_checks import incident_summaries_grounded
 from assets.windowed_aggregates import windowed_aggregates
+from jobs.daily import daily_job, daily_schedule
 from jobs.hourly import hourly_schedule, incident_job
 from jobs.kafka import kafka_job
 from jobs.replay import replay_job
@@ -20,10 +22,10 @@ from sensors.threshold import error_threshold_sensor
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_events, windowed_aggregates, event_templates, embeddings, clusters, incidents],
+        assets=[raw_events, windowed_aggregates, event_templates, embeddings, clusters, incidents, daily_metrics],
         asset_checks=[raw_events_quality, windows_reconcile_with_raw, incident_summaries_grounded],
-        jobs=[incident_job, replay_job, kafka_job],
-        schedules=[hourly_schedule],
+        jobs=[incident_job, replay_job, kafka_job, daily_job],
+        schedules=[hourly_schedule, daily_schedule],
         sensors=[error_threshold_sensor, dump_files_sensor, replayed_partitions_sensor, kafka_landing_sensor],
         resources=build_resources(settings),
     )

@@ -17,3 +17,19 @@ def partition_hour(context):
 def hourly_asset(**kwargs):
     """An hourly-partitioned asset that writes the DuckDB warehouse, so it joins the writers' pool."""
     return dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, kinds={"duckdb"}, **kwargs)
+
+
+# Daily, in the digest's time zone; each day maps onto the hourly partitions of its hours.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=load_settings().partitions_start[:10],
+                                                timezone=load_settings().digest_timezone)
+
+
+def partition_day(context):
+    """The daily partition as the digest's day (its date in the digest's time zone)."""
+    from logintel.digest.days import DigestDay
+    return DigestDay.parse(context.partition_key, daily_partitions.timezone)
+
+
+def daily_asset(**kwargs):
+    """A daily-partitioned asset that writes the warehouse (so it joins the writers' pool)."""
+    return dg.asset(partitions_def=daily_partitions, pool=WAREHOUSE_POOL, kinds={"duckdb"}, **kwargs)

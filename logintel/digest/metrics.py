@@ -82,3 +82,12 @@ def route_hours(con: duckdb.DuckDBPyConnection, day: DigestDay) -> dict[tuple[st
 
 def _change(now, before) -> float | None:
     return None if not before or now is None else 100.0 * (now - before) / before
+
+
+def partition_hours_held(con: duckdb.DuckDBPyConnection, day: DigestDay) -> set:
+    """The hourly partitions of the day that raw_events holds."""
+    ensure_tables(con, "raw_events")
+    hours = day.hours()
+    return {row[0] for row in con.execute(
+        "SELECT DISTINCT partition_hour FROM raw_events WHERE partition_hour >= ? AND partition_hour <= ?",
+        [hours[0], hours[-1]]).fetchall()}
