@@ -11,6 +11,11 @@ def _demo(args) -> int:
     return demo.main(args)
 
 
+def _backfill(args) -> int:
+    from launch import backfill
+    return backfill.main(args)
+
+
 def _ui(args) -> int:
     from launch import ui
     return ui.main(args)
@@ -27,6 +32,15 @@ def _add_demo(sub) -> None:
     p.set_defaults(func=_demo)
 
 
+def _add_backfill(sub) -> None:
+    p = sub.add_parser("backfill", help="materialize every hourly partition in [start, end) through the hourly graph, "
+                                        "then the daily partitions those hours touch")
+    p.add_argument("--start", required=True, help="YYYY-MM-DDTHH:MM (UTC)")
+    p.add_argument("--end", required=True, help="YYYY-MM-DDTHH:MM (UTC), exclusive")
+    p.add_argument("--json", action="store_true", help="print the runs as JSON (progress goes to stderr)")
+    p.set_defaults(func=_backfill)
+
+
 def _add_ui(sub) -> None:
     p = sub.add_parser("ui", help="start the Dagster UI on this LOGINTEL_HOME")
     p.add_argument("--port", type=int, default=3000)
@@ -34,7 +48,7 @@ def _add_ui(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(argv, extra_commands=(_add_demo, _add_ui))
+    return cli.main(argv, extra_commands=(_add_demo, _add_backfill, _add_ui))
 
 
 if __name__ == "__main__":

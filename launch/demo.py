@@ -13,6 +13,7 @@ from logintel.ingest.emitter_config import EmitterConfig
 from logintel.simulate.outage import OutageWindow, emit_with_outage
 from logintel.store.landing_zones import open_landing_zone
 from launch.instance import load_definitions, prepare_dagster_home
+from launch.runs import QUIET, failed, materialize
 from logintel.views.demo_report import scored_incidents, write_report
 from logintel.views.incident_table import format_incident_table
 
@@ -27,10 +28,6 @@ BROKEN_LINES = [
     b'"duration_ms": 3, "level": "info"}',
     b'not json at all',
 ]
-
-
-# Step logs go to the instance (the UI shows them); the terminal gets one line per partition.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _step(message: str) -> None:
@@ -68,22 +65,8 @@ REASONS = {"no_transport_available": "landing zone unavailable", "buffer_full": 
 
 
 def _materialize(job, instance, requests: list[tuple[str, dict]]) -> list[str]:
-    """Run `job` once per (partition key, tags); print a line each; return the keys that failed."""
-    failures = []
-    for index, (key, tags) in enumerate(requests, 1):
-        t0 = time.perf_counter()
-        result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False,
-                                        tags=tags, run_config=QUIET)
-        checks = [e.asset_check_evaluation_data for e in result.all_events
-                  if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-        failed_checks = [c.check_name for c in checks if not c.passed]
-        status = "ok" if result.success else "FAILED"
-        if not result.success:
-            failures.append(key)
-        print(f"    [{index:>2}/{len(requests)}] {key}  {status}  checks {len(checks) - len(failed_checks)}/"
-              f"{len(checks)} passed{' (' + ', '.join(failed_checks) + ')' if failed_checks else ''}"
-              f"  {time.perf_counter() - t0:.1f}s", flush=True)
-    return failures
+    """Run `job` once per (partition key, tags); return the keys that failed."""
+    return failed(materialize(job, instance, requests))
 
 
 def _replay_and_backfill(defs, job, instance, settings) -> list[str]:
