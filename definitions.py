@@ -2,12 +2,14 @@
 import dagster as dg
 
 from assets.checks import raw_events_quality, windows_reconcile_with_raw
+from assets.daily_digest import daily_digest, daily_digest_grounded
 from assets.digest import daily_metrics
 from assets.incidents import incidents
 from assets.patterns import clusters, embeddings, event_templates
 from assets.raw_events import raw_events
 from assets.trust_checks import incident_summaries_grounded
 from assets.windowed_aggregates import windowed_aggregates
+from jobs.briefing import briefing_job, situation_briefings
 from jobs.daily import daily_job, daily_schedule
 from jobs.hourly import hourly_schedule, incident_job
 from jobs.kafka import kafka_job
@@ -17,16 +19,20 @@ from resources import build_resources
 from sensors.dump_files import dump_files_sensor
 from sensors.kafka_landing import kafka_landing_sensor
 from sensors.replayed_partitions import replayed_partitions_sensor
+from sensors.situation_briefing import situation_briefing_sensor
 from sensors.threshold import error_threshold_sensor
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_events, windowed_aggregates, event_templates, embeddings, clusters, incidents, daily_metrics],
-        asset_checks=[raw_events_quality, windows_reconcile_with_raw, incident_summaries_grounded],
-        jobs=[incident_job, replay_job, kafka_job, daily_job],
+        assets=[raw_events, windowed_aggregates, event_templates, embeddings, clusters, incidents, daily_metrics,
+                daily_digest, situation_briefings],
+        asset_checks=[raw_events_quality, windows_reconcile_with_raw, incident_summaries_grounded,
+                      daily_digest_grounded],
+        jobs=[incident_job, replay_job, kafka_job, daily_job, briefing_job],
         schedules=[hourly_schedule, daily_schedule],
-        sensors=[error_threshold_sensor, dump_files_sensor, replayed_partitions_sensor, kafka_landing_sensor],
+        sensors=[error_threshold_sensor, dump_files_sensor, replayed_partitions_sensor, kafka_landing_sensor,
+                 situation_briefing_sensor],
         resources=build_resources(settings),
     )
 

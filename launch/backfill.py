@@ -54,7 +54,7 @@ def main(args) -> int:
         hourly_runs = materialize(defs.resolve_job_def("hourly_incidents"), instance, [(k, tags) for k in hourly], out)
         print(f"==> {len(daily)} daily partition(s) ({', '.join(daily)}, {settings.digest_timezone})", file=out,
               flush=True)
-        daily_runs = materialize(defs.resolve_job_def("daily_digest"), instance, [(k, tags) for k in daily], out)
+        daily_runs = materialize(defs.resolve_job_def("daily_briefing"), instance, [(k, tags) for k in daily], out)
     failures = failed(hourly_runs) + failed(daily_runs)
     if args.json:
         print(json.dumps({"hourly": hourly_runs, "daily": daily_runs, "failed": failures,

@@ -16,6 +16,11 @@ def _backfill(args) -> int:
     return backfill.main(args)
 
 
+def _digest(args) -> int:
+    from launch import digest
+    return digest.main(args)
+
+
 def _ui(args) -> int:
     from launch import ui
     return ui.main(args)
@@ -41,6 +46,13 @@ def _add_backfill(sub) -> None:
     p.set_defaults(func=_backfill)
 
 
+def _add_digest(sub) -> None:
+    p = sub.add_parser("digest", help="write the daily digest of one day (materialized in process) and print it")
+    p.add_argument("--date", help="YYYY-MM-DD in the digest's time zone (default: the day of the latest event)")
+    p.add_argument("--json", action="store_true", help="print the digest's JSON document instead of markdown")
+    p.set_defaults(func=_digest)
+
+
 def _add_ui(sub) -> None:
     p = sub.add_parser("ui", help="start the Dagster UI on this LOGINTEL_HOME")
     p.add_argument("--port", type=int, default=3000)
@@ -48,7 +60,7 @@ def _add_ui(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(argv, extra_commands=(_add_demo, _add_backfill, _add_ui))
+    return cli.main(argv, extra_commands=(_add_demo, _add_backfill, _add_digest, _add_ui))
 
 
 if __name__ == "__main__":

@@ -6,13 +6,16 @@ import shutil
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from logintel.config import load_settings
+from logintel.digest.days import DigestDay
 from logintel.store.dead_letters import DeadLetterStore
 from logintel.ingest.emitter_config import EmitterConfig
 from logintel.simulate.outage import OutageWindow, emit_with_outage
 from logintel.store.landing_zones import open_landing_zone
 from launch.instance import load_definitions, prepare_dagster_home
+from launch.backfill import plan
 from launch.runs import QUIET, failed, materialize
 from logintel.views.demo_report import scored_incidents, write_report
 from logintel.views.incident_table import format_incident_table
@@ -40,6 +43,18 @@ def _outage_window(start: datetime, hours: int, minutes: int) -> OutageWindow | 
         return None
     begins = start + timedelta(hours=hours // 2, minutes=20)
     return OutageWindow(begins, begins + timedelta(minutes=minutes))
+
+
+def _simulated_span(hours: int, zone: str) -> tuple[datetime, datetime]:
+    """Whole days end at the last midnight in the digest's zone, so each digest covers its whole day;
+    other spans end at the current hour."""
+    now = datetime.now(timezone.utc)
+    if hours % 24:
+        end = now.replace(minute=0, second=0, microsecond=0)
+    else:
+        today = now.astimezone(ZoneInfo(zone)).date()
+        end = DigestDay(today, zone).start.replace(tzinfo=timezone.utc)
+    return end - timedelta(hours=hours), end
 
 
 def _emitter_config(settings) -> EmitterConfig:
@@ -88,6 +103,23 @@ def _replay_and_backfill(defs, job, instance, settings) -> list[str]:
     return _materialize(job, instance, [(r.partition_key, dict(r.tags)) for r in requests])
 
 
+def _print_digests(settings, days: list[str]) -> None:
+    import json
+    for day in days:
+        path = settings.digests_dir / f"{day}.json"
+        if not path.exists():
+            continue
+        digest = json.loads(path.read_text(encoding="utf-8"))
+        g = digest["grounding"]
+        _step(f"daily digest {day}: {digest['headline']}")
+        for issue in digest["top_issues"]:
+            print(f"    {issue['rank']}. {issue['text']}")
+        for trend in digest["trends"][:5]:
+            print(f"    ~ {trend['text']}")
+        print(f"    {g['grounded']}/{g['claims']} claims grounded ({100 * g['ratio']:.1f}%), written by {digest['writer']}")
+        print()
+
+
 def main(args) -> int:
     from logintel.ingest.log_files import ingest_paths
     from logintel.simulate import simulate, write_simulation
@@ -103,8 +135,7 @@ def main(args) -> int:
     if settings.postgres_url:
         _step(f"landing zone: PostgreSQL ({open_landing_zone(settings).describe()})")
 
-    end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    start = end - timedelta(hours=args.hours)
+    start, end = _simulated_span(args.hours, settings.digest_timezone)
     _step(f"simulating {args.hours} h of traffic from {start:%Y-%m-%d %H:%M} UTC (seed {args.seed})")
     sim = simulate(start=start, hours=args.hours, seed=args.seed, requests_per_minute=args.rate)
     sim_dir = settings.home / "simulation"
@@ -136,6 +167,10 @@ def main(args) -> int:
             _step("replaying the dumps (replay_dumps job), then re-materializing the hours they fill "
                   "(replayed_partitions_sensor's run requests)")
             failures += _replay_and_backfill(defs, job, instance, settings)
+        days = plan(start.replace(tzinfo=None), end.replace(tzinfo=None), settings.digest_timezone)[1]
+        _step(f"writing the daily digest of {', '.join(days)} ({settings.digest_timezone}): daily_metrics → daily_digest")
+        failures += _materialize(defs.resolve_job_def("daily_briefing"), instance,
+                                 [(day, {"logintel/trigger": "demo"}) for day in days])
 
     rows, matches = scored_incidents(settings.warehouse_path, sim.labels)
     outputs = write_report(settings.outputs_dir, rows, matches)
@@ -149,8 +184,11 @@ def main(args) -> int:
             found += f" (+{m['folded']} rule incidents folded into it)"
         print(f"    {m['scenario']:<26} {m['start'][11:16]}–{m['end'][11:16]}  → {found}")
     print()
+    _print_digests(settings, days)
     print(f"done in {time.perf_counter() - started:.0f}s")
     print(f"  report:        {outputs['report']}")
+    for day in days:
+        print(f"  digest:        {settings.digests_dir / (day + '.md')}  (.html, .json; or: logintel digest --date {day})")
     print(f"  incidents:     {outputs['incidents']}  (or: logintel incidents --json)")
     print(f"  warehouse:     {settings.warehouse_path}")
     print(f"  landing zone:  {zone.describe()}")

@@ -32,6 +32,9 @@ class LogintelSettings(dg.ConfigurableResource):
     cluster_method: Optional[str] = None
     cluster_temporal_weight: Optional[float] = None
     cluster_projection: str = "pca"
+    digest_timezone: str = "UTC"
+    slo_file: Optional[str] = None
+    digest_webhook_url: Optional[str] = None  # an EnvVar when set: the URL is the credential
 
     def settings(self) -> Settings:
         from pathlib import Path
@@ -44,7 +47,9 @@ class LogintelSettings(dg.ConfigurableResource):
                         redaction_secret=self.redaction_secret, embedder=self.embedder_name,
                         embedding_model=self.embedding_model, cluster_method=self.cluster_method,
                         cluster_temporal_weight=self.cluster_temporal_weight,
-                        cluster_projection=self.cluster_projection)
+                        cluster_projection=self.cluster_projection, digest_timezone=self.digest_timezone,
+                        slo_file=Path(self.slo_file) if self.slo_file else None,
+                        digest_webhook_url=self.digest_webhook_url)
 
     def thresholds(self) -> Thresholds:
         s = self.settings()
@@ -80,6 +85,7 @@ def build_resources(settings: Optional[Settings] = None) -> dict:
     settings.home.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
     postgres = dg.EnvVar("LOGINTEL_POSTGRES_URL") if settings.postgres_url else None
     secret = dg.EnvVar("LOGINTEL_REDACTION_SECRET") if settings.redaction_secret else None
+    webhook = dg.EnvVar("LOGINTEL_DIGEST_WEBHOOK_URL") if settings.digest_webhook_url else None
     return {
         "logintel": LogintelSettings(home=str(settings.home), error_threshold=settings.error_threshold,
                                      thresholds_json=_overrides_json(settings),
@@ -91,7 +97,10 @@ def build_resources(settings: Optional[Settings] = None) -> dict:
                                      embedder_name=settings.embedder, embedding_model=settings.embedding_model,
                                      cluster_method=settings.cluster_method,
                                      cluster_temporal_weight=settings.cluster_temporal_weight,
-                                     cluster_projection=settings.cluster_projection),
+                                     cluster_projection=settings.cluster_projection,
+                                     digest_timezone=settings.digest_timezone,
+                                     slo_file=str(settings.slo_file) if settings.slo_file else None,
+                                     digest_webhook_url=webhook),
         "landing": LandingZoneResource(landing_dir=str(settings.landing_dir), postgres_url=postgres),
         "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
         "llm": build_llm_resource(settings),

@@ -45,6 +45,10 @@ class DigestDay:
             hour += HOUR
         return hours
 
+    def local(self, moment: datetime) -> datetime:
+        """A naive-UTC warehouse time as naive wall-clock time in the digest's zone (what the text shows)."""
+        return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(self.timezone)).replace(tzinfo=None)
+
     def previous(self, days: int = 1) -> "DigestDay":
         return DigestDay(self.day - timedelta(days=days), self.timezone)
 

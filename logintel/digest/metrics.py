@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     day DATE NOT NULL, hour TIMESTAMP, service VARCHAR NOT NULL, route VARCHAR NOT NULL,
     requests BIGINT NOT NULL, errors BIGINT NOT NULL, error_rate DOUBLE NOT NULL,
     p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE, total_ms DOUBLE NOT NULL, db_ms DOUBLE,
-    users BIGINT NOT NULL, traces BIGINT NOT NULL
+    users BIGINT NOT NULL, traces BIGINT NOT NULL, events BIGINT NOT NULL, traced_events BIGINT NOT NULL
 )"""
 
 
@@ -32,13 +32,14 @@ def compute_route_metrics(con: duckdb.DuckDBPyConnection, day: DigestDay) -> int
         INSERT INTO {TABLE}
         SELECT $day, hour, service, coalesce(route, '{ALL_ROUTES}'), requests, errors,
                CASE WHEN requests > 0 THEN errors / requests ELSE 0 END, q[1], q[2], q[3], total_ms, db_ms,
-               users, traces
+               users, traces, events, traced_events
         FROM (
             SELECT date_trunc('hour', ts) AS hour, service, route,
                    sum(sample_rate) AS requests, coalesce(sum(sample_rate) FILTER ({ERROR_SQL}), 0) AS errors,
                    quantile_cont(duration_ms, [0.5, 0.95, 0.99]) AS q,
                    sum(duration_ms * sample_rate) AS total_ms, sum({DB_MS_SQL} * sample_rate) AS db_ms,
-                   count(DISTINCT user_id) AS users, count(DISTINCT trace_id) AS traces
+                   count(DISTINCT user_id) AS users, count(DISTINCT trace_id) AS traces,
+                   count(*) AS events, count(trace_id) AS traced_events
             FROM raw_events WHERE ts >= $start AND ts < $end
             GROUP BY GROUPING SETS ((service, route), (service, route, hour), (service), (service, hour)))
     """, {"day": day.day, "start": day.start, "end": day.end})
@@ -51,14 +52,14 @@ def route_days(con: duckdb.DuckDBPyConnection, day: DigestDay) -> list[dict]:
     earlier (None where the warehouse has no such day), and the changes in percent."""
     rows = con.execute(f"""
         SELECT t.service, t.route, t.requests, t.errors, t.error_rate, t.p50_ms, t.p95_ms, t.p99_ms, t.total_ms,
-               t.db_ms, t.users, t.traces,
+               t.db_ms, t.users, t.traces, t.events, t.traced_events,
                d.requests, d.error_rate, d.p99_ms, w.requests, w.error_rate, w.p99_ms
         FROM {TABLE} t
         LEFT JOIN {TABLE} d ON d.day = t.day - 1 AND d.hour IS NULL AND (d.service, d.route) = (t.service, t.route)
         LEFT JOIN {TABLE} w ON w.day = t.day - 7 AND w.hour IS NULL AND (w.service, w.route) = (t.service, t.route)
         WHERE t.day = ? AND t.hour IS NULL ORDER BY t.service, t.route""", [day.day]).fetchall()
     keys = ("service", "route", "requests", "errors", "error_rate", "p50_ms", "p95_ms", "p99_ms", "total_ms",
-            "db_ms", "users", "traces", "requests_day_before", "error_rate_day_before", "p99_ms_day_before",
+            "db_ms", "users", "traces", "events", "traced_events", "requests_day_before", "error_rate_day_before", "p99_ms_day_before",
             "requests_week_before", "error_rate_week_before", "p99_ms_week_before")
     result = []
     for row in rows:

@@ -44,7 +44,7 @@ def test_daily_metrics_covers_the_hours_held_and_names_the_missing_ones(defs, ho
         hourly = defs.resolve_job_def("hourly_incidents")
         for hour in hours:
             assert hourly.execute_in_process(partition_key=hour.strftime("%Y-%m-%d-%H:00"), instance=instance).success
-        result = defs.resolve_job_def("daily_digest").execute_in_process(partition_key="2026-11-23", instance=instance)
+        result = defs.resolve_job_def("daily_briefing").execute_in_process(partition_key="2026-11-23", instance=instance)
     assert result.success
     meta = result.asset_materializations_for_node("daily_metrics")[0].metadata
     assert meta["hours_covered"].value == 2

@@ -25,13 +25,14 @@ def test_definitions_load_with_assets_checks_sensor_and_schedule():
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert keys == {"raw_events", "windowed_aggregates", "event_templates", "embeddings", "clusters", "incidents",
-                    "daily_metrics"}
+                    "daily_metrics", "daily_digest", "situation_briefings"}
     assert {s.name for s in repo.sensor_defs} == {"error_threshold_sensor", "dump_files_sensor",
-                                                 "replayed_partitions_sensor", "kafka_landing_sensor"}
-    assert {"hourly_incidents", "replay_dumps", "kafka_to_landing", "daily_digest"} <= {j.name for j in repo.get_all_jobs()}
+                                                 "replayed_partitions_sensor", "kafka_landing_sensor",
+                                                 "situation_briefing_sensor"}
+    assert {"hourly_incidents", "replay_dumps", "kafka_to_landing", "daily_briefing", "situation_briefing"} <= {j.name for j in repo.get_all_jobs()}
     assert {s.name for s in repo.schedule_defs} == {"hourly_incidents_schedule", "daily_digest_schedule"}
     assert {k.name for k in repo.asset_checks_defs_by_key} == {
-        "raw_events_quality", "windows_reconcile_with_raw", "incident_summaries_grounded"}
+        "raw_events_quality", "windows_reconcile_with_raw", "incident_summaries_grounded", "daily_digest_grounded"}
 
 
 @pytest.mark.slow

@@ -1,0 +1,49 @@
+"""The situation-briefing job: one run per critical or high incident (the sensor's run key makes it
+once), which writes outputs/briefings/<incident>.md/.json and shows the briefing in the UI."""
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.partitions import WAREHOUSE_POOL
+from logintel.digest.briefing import compose_briefing
+from logintel.digest.daily import deliver
+from logintel.digest.render import briefing_markdown, write_briefing
+from logintel.llm.call_log import CallLog
+from resources.llm import LLMResource
+from resources.settings import LogintelSettings
+
+BRIEFINGS = dg.AssetKey("situation_briefings")
+# Written by the briefing runs (not materialized by a job of assets): declared so the UI lists it.
+situation_briefings = dg.AssetSpec(BRIEFINGS, group_name="briefings", kinds={"markdown"},
+                                   description="One grounded situation briefing per critical or high incident, "
+                                               "under $LOGINTEL_HOME/outputs/briefings/<incident>.md/.json.")
+
+
+class BriefingConfig(dg.Config):
+    incident_id: str
+
+
+@dg.op(pool=WAREHOUSE_POOL, description="Compose, ground and write the briefing of one incident.")
+def write_situation_briefing(context: dg.OpExecutionContext, config: BriefingConfig, warehouse: DuckDBResource,
+                       logintel: LogintelSettings, llm: LLMResource) -> None:
+    settings = logintel.settings()
+    calls = CallLog()
+    with warehouse.get_connection() as con:
+        briefing = compose_briefing(con, config.incident_id, llm.gateway(calls))
+        calls.write_to_duckdb(con, asset="situation_briefings", partition=config.incident_id)
+    path = write_briefing(briefing, settings.briefings_dir)
+    markdown = briefing_markdown(briefing)
+    delivery = (deliver(settings, "briefing", config.incident_id, f"Situation briefing · {config.incident_id}",
+                        markdown, path) if settings.digest_webhook_url else {"configured": False})
+    grounding = briefing["grounding"]
+    context.log_event(dg.AssetMaterialization(asset_key=BRIEFINGS, partition=None, metadata={
+        "incident_id": config.incident_id, "severity": briefing["severity"],
+        "briefing": dg.MetadataValue.md(markdown), "path": dg.MetadataValue.path(str(path)),
+        "grounded_pct": round(100 * grounding["ratio"], 2), "claims": grounding["claims"],
+        "invented": len(grounding["invented"]), "writer": briefing["writer"],
+        "llm_tokens": briefing["llm"]["tokens"], "llm_cost_usd": briefing["llm"]["cost_usd"],
+        "llm_latency_ms": briefing["llm"]["latency_ms"], "delivery": dg.MetadataValue.json(delivery)}))
+
+
+@dg.job(name="situation_briefing", description="A short grounded briefing of one critical or high incident.")
+def briefing_job():
+    write_situation_briefing()
