@@ -21,7 +21,7 @@ def hourly_asset(**kwargs):
 
 # Daily, in the digest's time zone; each day maps onto the hourly partitions of its hours.
 daily_partitions = dg.DailyPartitionsDefinition(start_date=load_settings().partitions_start[:10],
-                                                timezone=load_settings().digest_timezone)
+                                                timezone=load_settings().digest_timezone, end_offset=1)
 
 
 def partition_day(context):

@@ -103,6 +103,24 @@ def _replay_and_backfill(defs, job, instance, settings) -> list[str]:
     return _materialize(job, instance, [(r.partition_key, dict(r.tags)) for r in requests])
 
 
+def _briefings(defs, instance, settings) -> list[str]:
+    """What the daemon does on its own: situation_briefing_sensor → one situation_briefing run per critical
+    or high incident. Run in process here; returns what failed."""
+    import dagster as dg
+    from sensors.situation_briefing import situation_briefing_sensor
+    from resources import build_resources
+    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=build_resources(settings))
+    requests = situation_briefing_sensor.evaluate_tick(context).run_requests
+    job, failures = defs.resolve_job_def("situation_briefing"), []
+    for request in requests:
+        run = job.execute_in_process(instance=instance, raise_on_error=False, tags=dict(request.tags),
+                                     run_config={**request.run_config, **QUIET})
+        if not run.success:
+            failures.append(f"briefing {request.tags['logintel/incident']}")
+    print(f"    {len(requests) - len(failures)} briefing(s) written to {settings.briefings_dir}")
+    return failures
+
+
 def _print_digests(settings, days: list[str]) -> None:
     import json
     for day in days:
@@ -167,6 +185,8 @@ def main(args) -> int:
             _step("replaying the dumps (replay_dumps job), then re-materializing the hours they fill "
                   "(replayed_partitions_sensor's run requests)")
             failures += _replay_and_backfill(defs, job, instance, settings)
+        _step("situation briefings for the critical and high incidents (situation_briefing_sensor's run requests)")
+        failures += _briefings(defs, instance, settings)
         days = plan(start.replace(tzinfo=None), end.replace(tzinfo=None), settings.digest_timezone)[1]
         _step(f"writing the daily digest of {', '.join(days)} ({settings.digest_timezone}): daily_metrics → daily_digest")
         failures += _materialize(defs.resolve_job_def("daily_briefing"), instance,
@@ -187,6 +207,7 @@ def main(args) -> int:
     _print_digests(settings, days)
     print(f"done in {time.perf_counter() - started:.0f}s")
     print(f"  report:        {outputs['report']}")
+    print(f"  briefings:     {settings.briefings_dir}")
     for day in days:
         print(f"  digest:        {settings.digests_dir / (day + '.md')}  (.html, .json; or: logintel digest --date {day})")
     print(f"  incidents:     {outputs['incidents']}  (or: logintel incidents --json)")

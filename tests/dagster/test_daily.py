@@ -30,7 +30,8 @@ def test_the_schedule_asks_at_0100_for_the_day_that_ended():
     schedule = defs.get_repository_def().get_schedule_def("daily_digest_schedule")
     assert schedule.cron_schedule == "0 1 * * *"
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=DAY + timedelta(days=1, hours=1))
+        context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                            scheduled_execution_time=DAY + timedelta(days=1, hours=1))
         requests = schedule.evaluate_tick(context).run_requests
     assert [r.partition_key for r in requests] == ["2026-11-23"]
 

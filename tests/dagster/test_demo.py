@@ -37,5 +37,9 @@ def test_demo_simulates_materializes_and_reports(tmp_path):
     landed = [line for path in (home / "landing").rglob("*.jsonl") for line in path.read_text().splitlines()]
     assert len(landed) == emitted == len({json.loads(line)["event_id"] for line in landed})
     assert not list((home / "dumps").glob("20*/*.jsonl")) and list((home / "dumps" / "archive").rglob("*.jsonl"))
+    # the demo ends with the digest of the day(s) it simulated, grounded, and briefs its critical incidents
+    digests = sorted((home / "outputs" / "digests").glob("*.json"))
+    assert digests and all(json.loads(p.read_text())["grounding"]["invented"] == [] for p in digests)
+    assert "claims grounded" in out.stdout and list((home / "outputs" / "briefings").glob("inc-*.md"))
     # and the runs are in the Dagster instance the UI opens
     assert (home / "dagster" / "dagster.yaml").exists() and (home / "dagster" / "history").exists()

@@ -1,0 +1,41 @@
+"""A critical incident opens → situation_briefing_sensor asks for one briefing run (run key
+briefing:<incident>), the run writes outputs/briefings/<incident>.md/.json and shows it in the UI,
+and later ticks do not ask again."""
+import json
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+
+from logintel.store.landing_files import FileLandingZone
+from sensors.situation_briefing import situation_briefing_sensor
+from tests.support.factories import event, steady
+from tests.support.sensor_ticks import tick
+
+HOUR = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+
+
+def test_a_critical_incident_gets_one_grounded_briefing(defs, home):
+    outage = [event(HOUR + timedelta(minutes=20, seconds=i), error_code="PG_TIMEOUT", user_id=f"u-{i}")
+              for i in range(600)]
+    FileLandingZone(home / "landing").write(steady(HOUR, 1, 5) + outage)
+    with dg.instance_for_test() as instance:
+        assert tick(situation_briefing_sensor, defs, instance=instance).skip_message  # nothing materialized yet
+        hourly = defs.resolve_job_def("hourly_incidents")
+        assert hourly.execute_in_process(partition_key="2026-11-23-10:00", instance=instance).success
+        first = tick(situation_briefing_sensor, defs, instance=instance)
+        assert len(first.run_requests) == 1
+        request = first.run_requests[0]
+        incident_id = request.tags["logintel/incident"]
+        assert request.run_key == f"briefing:{incident_id}" and request.tags["logintel/severity"] in ("critical", "high")
+        run = defs.resolve_job_def("situation_briefing").execute_in_process(run_config=request.run_config,
+                                                                             instance=instance)
+        assert run.success
+        # the next tick starts after the materializations already seen
+        again = tick(situation_briefing_sensor, defs, cursor=first.cursor, instance=instance)
+        assert not again.run_requests
+        shown = instance.get_latest_materialization_event(dg.AssetKey("situation_briefings")).asset_materialization
+    markdown = (home / "outputs" / "briefings" / f"{incident_id}.md").read_text()
+    assert markdown.index("## What") < markdown.index("## Cause") < markdown.index("## Look first at")
+    briefing = json.loads((home / "outputs" / "briefings" / f"{incident_id}.json").read_text())
+    assert "PG_TIMEOUT" in briefing["sections"][0]["text"] and r"PG\_TIMEOUT" in markdown  # escaped in markdown
+    assert shown.metadata["incident_id"].value == incident_id and shown.metadata["grounded_pct"].value == 100.0

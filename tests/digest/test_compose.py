@@ -1,0 +1,117 @@
+"""The digest and a situation briefing composed on a real DuckDB warehouse (one hour with a payments
+PG_TIMEOUT spike, through the real hourly stages), worded offline or by a model behind the real
+`openai` client and a fake server on 127.0.0.1: a faithful model is used, a hallucinating one is caught
+sentence by sentence, a malformed answer falls back whole, and the prompt carries facts, not logs."""
+import json
+from datetime import date
+
+import pytest
+
+from logintel.analysis.incidents import detect_incidents, replace_incidents
+from logintel.analysis.thresholds import Thresholds
+from logintel.analysis.windows import compute_windows
+from logintel.config import LLMConfig
+from logintel.digest.briefing import compose_briefing
+from logintel.digest.check import verify_digest_file
+from logintel.digest.compose import compose_digest
+from logintel.digest.days import DigestDay
+from logintel.digest.facts import gather_facts
+from logintel.digest.metrics import compute_route_metrics
+from logintel.digest.prompt import MAX_PROMPT_CHARS
+from logintel.digest.render import write_digest
+from logintel.digest.slo import load_slos
+from logintel.llm.call_log import CallLog
+from logintel.llm.gateway import LLMGateway
+from logintel.store.landing import HourBatch
+from logintel.store.warehouse import load_hour
+from tests.support.fake_llm_server import Raw
+from tests.support.incident_spike import HOUR, spike
+
+DAY = DigestDay(date(2026, 11, 23))
+SECRET_MESSAGE = "upstream pg-provider timed out for card 4111-1111-1111-1111"
+
+
+@pytest.fixture
+def warehouse(con, tmp_path):
+    events = spike(messages=(SECRET_MESSAGE,))
+    load_hour(con, HourBatch(hour=HOUR, lines=[e.to_json() for e in events], sources=[str(i) for i in range(len(events))]))
+    compute_windows(con, HOUR)
+    found = detect_incidents(con, HOUR, Thresholds())
+    for incident in found:
+        incident.severity = "high"  # briefings are owed for high and critical incidents
+    replace_incidents(con, HOUR, found)
+    compute_route_metrics(con, DAY)
+    return con
+
+
+def _facts(con, tmp_path):
+    return gather_facts(con, DAY, load_slos(None), dead_letter_dir=tmp_path / "dl", dumps_dir=tmp_path / "dumps")
+
+
+def _drafts(request: dict) -> dict:
+    user = request["messages"][-1]["content"]
+    return [json.loads(line) for line in user.split("\n")[1:] if line.startswith("{")]
+
+
+def test_offline_digest_names_the_incident_and_is_fully_grounded(warehouse, tmp_path):
+    document = compose_digest(warehouse, _facts(warehouse, tmp_path), LLMGateway(LLMConfig()))
+    assert document["writer"] == "offline/v1" and len(document["top_issues"]) == 1
+    issue = document["top_issues"][0]
+    assert issue["source"].startswith("incident:inc-") and "PG_TIMEOUT" in issue["text"] and issue["grounded"] is True
+    assert document["grounding"]["ratio"] == 1.0 and not document["grounding"]["invented"]
+    assert document["hours_covered"] == [HOUR.isoformat()] and len(document["hours_missing"]) == 23
+    paths = write_digest(document, {}, tmp_path / "digests")
+    verdict = verify_digest_file(warehouse, paths["json_path"])
+    assert verdict.passed and verdict.claims == document["grounding"]["claims"]
+
+
+def test_a_faithful_model_is_used_and_the_prompt_holds_facts_not_logs(warehouse, tmp_path, fake_llm):
+    fake_llm.responder = lambda request: {"sentences": [{"key": d["key"], "text": "In short: " + d["draft"]}
+                                                        for d in _drafts(request)]}
+    calls = CallLog()
+    document = compose_digest(warehouse, _facts(warehouse, tmp_path), LLMGateway(fake_llm.config(), recorder=calls))
+    assert document["writer"] == "openai:gpt-4o-mini" and document["top_issues"][0]["text"].startswith("In short:")
+    assert document["grounding"]["ratio"] == 1.0 and document["llm"]["tokens"] > 0
+    prompt = fake_llm.requests[0]["messages"][-1]["content"]
+    assert "4111" not in prompt and len(prompt) <= MAX_PROMPT_CHARS
+    assert calls.totals()["calls"] == 1
+
+
+def test_a_hallucinated_sentence_is_replaced_by_its_draft(warehouse, tmp_path, fake_llm):
+    def hallucinating(request):
+        drafts = _drafts(request)
+        return {"sentences": [{"key": d["key"], "text": ("The billing service threw 9,999 errors." if d["key"].startswith("issue:")
+                                                         else d["draft"])} for d in drafts]}
+    fake_llm.responder = hallucinating
+    document = compose_digest(warehouse, _facts(warehouse, tmp_path), LLMGateway(fake_llm.config()))
+    issue = document["top_issues"][0]
+    assert "billing" not in issue["text"] and issue["writer"] == "offline/v1" and issue["grounded"] is True
+    assert "reworded_rejected" in issue and not document["grounding"]["invented"]
+
+
+def test_a_malformed_answer_falls_back_to_the_offline_writer(warehouse, tmp_path, fake_llm):
+    fake_llm.script([Raw('{"sentences": [{"key": "nope", "text": "x"}]}')])
+    document = compose_digest(warehouse, _facts(warehouse, tmp_path), LLMGateway(fake_llm.config()))
+    assert document["writer"] == "offline/v1" and "unusable answer" in document["fallback_reason"]
+    assert document["grounding"]["ratio"] == 1.0
+
+
+def test_an_invented_name_in_the_file_fails_the_check(warehouse, tmp_path):
+    document = compose_digest(warehouse, _facts(warehouse, tmp_path), LLMGateway(LLMConfig()))
+    document["top_issues"][0]["text"] = "The billing service failed."
+    paths = write_digest(document, {}, tmp_path / "digests")
+    verdict = verify_digest_file(warehouse, paths["json_path"])
+    assert not verdict.passed and verdict.invented == ["billing"]
+    broken = tmp_path / "digests" / "broken.json"
+    broken.write_text("{not json")
+    assert verify_digest_file(warehouse, broken).problem
+
+
+def test_a_situation_briefing_has_every_heading_grounded(warehouse):
+    incident_id = warehouse.execute("SELECT incident_id FROM incidents").fetchone()[0]
+    briefing = compose_briefing(warehouse, incident_id, LLMGateway(LLMConfig()))
+    headings = [s["heading"] for s in briefing["sections"]]
+    assert headings == ["What", "Since when", "Who is affected", "Cause", "What changed", "Look first at"]
+    assert "PG_TIMEOUT" in briefing["sections"][0]["text"] and briefing["grounding"]["ratio"] == 1.0
+    with pytest.raises(ValueError, match="no incident"):
+        compose_briefing(warehouse, "inc-0000", LLMGateway(LLMConfig()))
