@@ -55,3 +55,56 @@ def test_daily_metrics_covers_the_hours_held_and_names_the_missing_ones(defs, ho
     rows = route_days(con, DigestDay.parse("2026-11-23"))
     con.close()
     assert sum(r["errors"] for r in rows if r["route"] != "*") == 120
+
+
+def test_the_digest_is_written_delivered_to_the_webhook_and_kept_when_the_webhook_is_down(home, monkeypatch):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from definitions import build_definitions
+    from logintel.config import load_settings
+
+    received = []
+
+    class Webhook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hour = DAY + timedelta(hours=9)
+    FileLandingZone(home / "landing").write(steady(hour, 1, 10) + burst(hour + timedelta(minutes=20), 15, 120,
+                                                                          error_code="PG_TIMEOUT"))
+    try:
+        monkeypatch.setenv("LOGINTEL_DIGEST_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/services/T0/B0/secret")
+        defs = build_definitions(load_settings())
+        with dg.instance_for_test() as instance:
+            assert defs.resolve_job_def("hourly_incidents").execute_in_process(
+                partition_key="2026-11-23-09:00", instance=instance).success
+            daily = defs.resolve_job_def("daily_briefing")
+            result = daily.execute_in_process(partition_key="2026-11-23", instance=instance)
+            assert result.success
+            meta = result.asset_materializations_for_node("daily_digest")[0].metadata
+            assert meta["delivery"].value["sent"] == 1 and received and "Daily digest" in received[0]["text"]
+            assert meta["grounded_pct"].value == 100.0 and "PG\\_TIMEOUT" in meta["digest"].value
+            checks = [e.asset_check_evaluation_data for e in result.all_events
+                      if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+            assert [c.passed for c in checks] == [True]
+            server.shutdown()
+            server.server_close()
+            # the webhook is gone: the run still succeeds and the message waits in the outbox
+            again = daily.execute_in_process(partition_key="2026-11-23", instance=instance)
+            assert again.success
+        digests = home / "outputs" / "digests"
+        assert {p.name for p in digests.iterdir()} >= {"2026-11-23.md", "2026-11-23.html", "2026-11-23.json"}
+        pending = list((home / "deliveries" / "pending").glob("*.json"))
+        assert len(pending) == 1 and "secret" not in pending[0].read_text()
+    finally:
+        server.server_close()
