@@ -24,10 +24,11 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
+
+from logintel.llm.gateway import parse_retry_after
 
 logger = logging.getLogger("logintel.digest.delivery")
 
@@ -263,20 +264,7 @@ def _error_body(exc: urllib.error.HTTPError) -> str:
 
 
 def _retry_after_s(value: str | None) -> float | None:
-    """Retry-After as seconds or as an HTTP date, in seconds from now."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max((when - _utcnow()).total_seconds(), 0.0)
+    return parse_retry_after(value, _utcnow())
 
 
 def _url_problem(url: str | None) -> str | None:

@@ -205,7 +205,11 @@ def _retry_after_s(headers: Mapping[str, str]) -> float | None:
             return max(float(millis) / 1000.0, 0.0)
         except ValueError:
             pass
-    value = headers.get("retry-after")
+    return parse_retry_after(headers.get("retry-after"), datetime.now(timezone.utc))
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """A Retry-After header, as seconds or as an HTTP date, in seconds from `now` (None if absent or unreadable)."""
     if not value:
         return None
     try:
@@ -218,7 +222,7 @@ def _retry_after_s(headers: Mapping[str, str]) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+    return max((when - now).total_seconds(), 0.0)
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
