@@ -47,9 +47,10 @@ def _add_backfill(sub) -> None:
 
 
 def _add_digest(sub) -> None:
-    p = sub.add_parser("digest", help="write the daily digest of one day (materialized in process) and print it")
-    p.add_argument("--date", help="YYYY-MM-DD in the digest's time zone (default: the day of the latest event)")
+    p = sub.add_parser("digest", help="print the daily digest of a day (materialized first if it has none yet)")
+    p.add_argument("--date", help="YYYY-MM-DD in the digest's time zone (default: the latest digest written)")
     p.add_argument("--json", action="store_true", help="print the digest's JSON document instead of markdown")
+    p.add_argument("--refresh", action="store_true", help="materialize the day again even if its digest exists")
     p.set_defaults(func=_digest)
 
 

@@ -1,6 +1,7 @@
-"""`logintel digest [--date YYYY-MM-DD] [--json]`: materialize the day's daily_metrics and daily_digest
-in process (recorded in the Dagster instance), then print the digest as markdown or its JSON document.
-Without --date: the day, in the digest's zone, of the warehouse's latest event."""
+"""`logintel digest [--date YYYY-MM-DD] [--json] [--refresh]`: print a materialized digest as markdown or
+its JSON document. Without --date: the latest digest written. A day without a digest yet (or --refresh)
+is materialized first, daily_metrics then daily_digest, in process and recorded in the Dagster instance;
+with no digest at all and no --date, the day of the warehouse's latest event."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,12 @@ from logintel.config import load_settings
 from logintel.store.warehouse import connect, latest_event_time
 from launch.instance import load_definitions, prepare_dagster_home
 from launch.runs import materialize
+
+
+def latest_digest(settings) -> str | None:
+    """The day of the newest digest file (names are YYYY-MM-DD.json, so they sort by day)."""
+    days = sorted(p.stem for p in settings.digests_dir.glob("????-??-??.json")) if settings.digests_dir.exists() else []
+    return days[-1] if days else None
 
 
 def latest_day(settings) -> str | None:
@@ -35,7 +42,7 @@ def latest_day(settings) -> str | None:
 def main(args) -> int:
     import dagster as dg
     settings = load_settings()
-    day = args.date
+    day = args.date or latest_digest(settings)
     if day is None:
         day = latest_day(settings)
         if day is None:
@@ -47,16 +54,21 @@ def main(args) -> int:
     except ValueError:
         print(f"logintel digest: --date: not a day: {day!r} (expected YYYY-MM-DD)", file=sys.stderr)
         return 2
-    prepare_dagster_home(settings)
-    defs = load_definitions()
-    with dg.DagsterInstance.get() as instance:
-        runs = materialize(defs.resolve_job_def("daily_briefing"), instance,
-                           [(day, {"logintel/trigger": "cli"})], out=sys.stderr)
     path = settings.digests_dir / f"{day}.json"
-    if not runs[0]["success"] or not path.exists():
-        print(f"logintel digest: the daily_digest run for {day} failed (run {runs[0]['run_id']}; "
-              f"`logintel ui` shows its logs)", file=sys.stderr)
-        return 1
+    if args.refresh or not path.exists():
+        prepare_dagster_home(settings)
+        defs = load_definitions()
+        job = defs.resolve_job_def("daily_briefing")
+        if day not in job.partitions_def.get_partition_keys():
+            print(f"logintel digest: --date {day} is not a daily partition (they start at "
+                  f"{settings.partitions_start[:10]} and end today, {settings.digest_timezone})", file=sys.stderr)
+            return 2
+        with dg.DagsterInstance.get() as instance:
+            runs = materialize(job, instance, [(day, {"logintel/trigger": "cli"})], out=sys.stderr)
+        if not runs[0]["success"] or not path.exists():
+            print(f"logintel digest: the daily_digest run for {day} failed (run {runs[0]['run_id']}; "
+                  f"`logintel ui` shows its logs)", file=sys.stderr)
+            return 1
     if args.json:
         print(path.read_text(encoding="utf-8"), end="")
     else:

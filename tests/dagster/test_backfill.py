@@ -29,11 +29,15 @@ def test_bad_times_are_refused_with_the_flag_named():
         plan(datetime(2026, 11, 23, 10), datetime(2026, 11, 23, 10), "UTC")
 
 
-def _backfill(home, *args):
+def _logintel(home, *args):
     env = dict(os.environ, LOGINTEL_HOME=str(home))
     env.pop("LOGINTEL_POSTGRES_URL", None)
-    return subprocess.run([sys.executable, "-m", "launch.cli", "backfill", *args], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "launch.cli", *args], env=env, capture_output=True,
                           text=True, timeout=600, cwd=REPO_ROOT)
+
+
+def _backfill(home, *args):
+    return _logintel(home, "backfill", *args)
 
 
 @pytest.mark.subprocess
@@ -50,6 +54,25 @@ def test_backfill_runs_every_hour_then_the_day_and_reports_json(tmp_path):
     assert [r["partition"] for r in report["daily"]] == ["2026-11-23"] and report["succeeded"]
     assert "[ 2/2] 2026-11-23-10:00  ok" in done.stderr  # the progress went to stderr, the JSON alone to stdout
     assert (home / "dagster" / "storage").exists()  # recorded in the instance the UI reads
+    # `logintel digest` prints the digest the backfill wrote: the day's JSON, its issue, its grounding
+    digest = _logintel(home, "digest", "--json")
+    assert digest.returncode == 0, digest.stderr[-3000:]
+    document = json.loads(digest.stdout)
+    assert document["date"] == "2026-11-23" and len(document["hours_covered"]) == 2
+    assert "PG_TIMEOUT" in document["top_issues"][0]["text"] and document["grounding"]["ratio"] == 1.0
+    assert document["markdown_path"].endswith("2026-11-23.md") and document["html_path"].endswith(".html")
+    markdown = _logintel(home, "digest", "--date", "2026-11-23")
+    assert markdown.returncode == 0 and markdown.stdout.startswith("# Daily digest · 2026-11-23")
+
+
+@pytest.mark.subprocess
+def test_digest_with_a_bad_date_or_no_data_exits_2_with_the_reason(tmp_path):
+    bad = _logintel(tmp_path / "home", "digest", "--date", "2026-13-01")
+    assert bad.returncode == 2 and "not a day" in bad.stderr
+    empty = _logintel(tmp_path / "home", "digest")
+    assert empty.returncode == 2 and "holds no events yet" in empty.stderr
+    early = _logintel(tmp_path / "home", "digest", "--date", "1999-01-01")
+    assert early.returncode == 2 and "not a daily partition" in early.stderr
 
 
 @pytest.mark.subprocess
