@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.partitions import WAREHOUSE_POOL
-from logintel.digest.briefing import compose_briefing
+from logintel.digest.briefing import IncidentGone, compose_briefing
 from logintel.digest.daily import deliver
 from logintel.digest.render import briefing_markdown, write_briefing
 from logintel.llm.call_log import CallLog
@@ -28,7 +28,11 @@ def write_situation_briefing(context: dg.OpExecutionContext, config: BriefingCon
     settings = logintel.settings()
     calls = CallLog()
     with warehouse.get_connection() as con:
-        briefing = compose_briefing(con, config.incident_id, llm.gateway(calls))
+        try:
+            briefing = compose_briefing(con, config.incident_id, llm.gateway(calls))
+        except IncidentGone as gone:
+            context.log.warning(f"{gone}: its hour was materialized again since; nothing to brief")
+            return
         calls.write_to_duckdb(con, asset="situation_briefings", partition=config.incident_id)
     path = write_briefing(briefing, settings.briefings_dir)
     markdown = briefing_markdown(briefing)

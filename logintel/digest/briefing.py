@@ -25,6 +25,11 @@ LOOK_FIRST = {
 }
 
 
+class IncidentGone(ValueError):
+    """The incident a briefing was asked for is no longer in the warehouse: its hour was materialized
+    again (a replay filled it) and the incident it became has an id of its own, briefed in its turn."""
+
+
 def briefing_candidates(incidents: list) -> list[dict]:
     """The incidents (not folded into another) a briefing is owed for: id and severity."""
     return [{"incident_id": i.incident_id, "severity": i.severity} for i in incidents
@@ -35,7 +40,7 @@ def compose_briefing(con: duckdb.DuckDBPyConnection, incident_id: str, gateway: 
     """The briefing document (`render.write_briefing` writes it); a ValueError when the incident is unknown."""
     incident = next((i for i in list_incidents(con) if i["incident_id"] == incident_id), None)
     if incident is None:
-        raise ValueError(f"no incident {incident_id!r} in the warehouse")
+        raise IncidentGone(f"no incident {incident_id!r} in the warehouse")
     items = briefing_items(incident)
     start = datetime.fromisoformat(incident["start_time"])
     writer, reason, record = settle_items(con, items, gateway, items_request("situation_briefing", None, items),
