@@ -13,7 +13,9 @@ def scored_incidents(warehouse_path: Path, labels) -> tuple[list[dict], list[dic
     """The incidents (merged across hours) and each labelled scenario's score; empty without a warehouse."""
     if not warehouse_path.exists():
         return [], []
-    con = connect(warehouse_path, read_only=True)
+    # Read-write like the runs before it in the same process: DuckDB refuses a second configuration for a
+    # file that a connection (say one kept alive by a failed step's traceback) still holds open.
+    con = connect(warehouse_path)
     try:
         return list_incidents(con), score_scenarios(con, labels)
     finally:
