@@ -111,13 +111,16 @@ def _briefings(defs, instance, settings) -> list[str]:
     from resources import build_resources
     context = dg.build_sensor_context(instance=instance, definitions=defs, resources=build_resources(settings))
     requests = situation_briefing_sensor.evaluate_tick(context).run_requests
-    job, failures = defs.resolve_job_def("situation_briefing"), []
+    job, failures, written = defs.resolve_job_def("situation_briefing"), [], 0
     for request in requests:
         run = job.execute_in_process(instance=instance, raise_on_error=False, tags=dict(request.tags),
                                      run_config={**request.run_config, **QUIET})
         if not run.success:
             failures.append(f"briefing {request.tags['logintel/incident']}")
-    print(f"    {len(requests) - len(failures)} briefing(s) written to {settings.briefings_dir}")
+        written += bool(run.get_asset_materialization_events())  # none: the incident was superseded
+    print(f"    {written} briefing(s) written to {settings.briefings_dir}"
+          + (f" ({len(requests) - written - len(failures)} superseded incident(s) skipped)"
+             if len(requests) - written - len(failures) else ""))
     return failures
 
 
