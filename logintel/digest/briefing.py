@@ -9,7 +9,7 @@ import duckdb
 
 from logintel.analysis.incidents import list_incidents
 from logintel.digest import wording as w
-from logintel.digest.compose import attribute_lookup, settle_items
+from logintel.digest.compose import attribute_lookup, public_item, settle_items
 from logintel.digest.grounding import ItemFacts, summarize
 from logintel.digest.prompt import items_request
 from logintel.llm.gateway import LLMGateway
@@ -51,7 +51,7 @@ def compose_briefing(con: duckdb.DuckDBPyConnection, incident_id: str, gateway: 
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "llm": {"tokens": record.prompt_tokens + record.completion_tokens, "cost_usd": record.cost_usd,
                     "latency_ms": round(record.latency_ms, 1)},
-            "sections": [{k: v for k, v in i.items() if k != "facts"} | {"facts": i["facts"].to_dict()} for i in items],
+            "sections": [public_item(i) for i in items],
             "grounding": summarize(items)}
 
 

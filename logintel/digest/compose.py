@@ -30,14 +30,14 @@ def compose_digest(con: duckdb.DuckDBPyConnection, facts: DigestFacts, gateway: 
     return {
         "date": day.key, "timezone": day.timezone,
         "hours_covered": [h.isoformat() for h in facts.covered], "hours_missing": [h.isoformat() for h in facts.missing],
-        "headline": headline["text"], "headline_item": _public(headline),
+        "headline": headline["text"], "headline_item": public_item(headline),
         "writer": writer, "fallback_reason": reason,
         "llm": {"calls": 1, "tokens": record.prompt_tokens + record.completion_tokens, "cost_usd": record.cost_usd,
                 "latency_ms": round(record.latency_ms, 1), "prompt_chars": len(request.user)},
-        "top_issues": [_public(i) for i in facts.issues],
-        "trends": [_public(i) for i in facts.trends],
-        "recommendations": [_public(i) for i in facts.recommendations],
-        "pipeline": _public(facts.pipeline) if facts.pipeline else None,
+        "top_issues": [public_item(i) for i in facts.issues],
+        "trends": [public_item(i) for i in facts.trends],
+        "recommendations": [public_item(i) for i in facts.recommendations],
+        "pipeline": public_item(facts.pipeline) if facts.pipeline else None,
         "slo": facts.slo,
         "grounding": summarize(items),
         "charts": facts.charts,
@@ -102,8 +102,9 @@ def attribute_lookup(con: duckdb.DuckDBPyConnection, start: datetime, end: datet
     return exists
 
 
-def _public(item: dict) -> dict:
-    """The item as the document keeps it: facts as plain data, the chart series left to `charts`."""
+def public_item(item: dict) -> dict:
+    """The item as a document (digest or briefing) keeps it: facts as plain data, the chart series left to
+    `charts`."""
     shown = {k: v for k, v in item.items() if k not in ("facts", "chart")}
     shown["facts"] = item["facts"].to_dict() if isinstance(item.get("facts"), ItemFacts) else item.get("facts")
     return shown

@@ -77,7 +77,7 @@ def _issue_item(issue: Issue, rank: int, day: DigestDay, slos: SloBook, requests
     start, end = (day.local(datetime.fromisoformat(inc[k])) for k in ("start_time", "end_time"))
     slo = slos.for_route(inc["service"], inc["route"])
     day_requests = requests.get((inc["service"], inc["route"])) or inc["requests"]
-    budget = burn(slo, day_requests, inc["errors"], None, hours=24)["budget_consumed"]
+    budget = burn(slo, day_requests, inc["errors"], None, hours=len(day.hours()))["budget_consumed"]
     cause = inc.get("root_cause") or {}
     where = ", ".join(services) if len(services) > 1 else w.where(inc["service"], inc["route"])
     text = (f"{where}: {w.count(inc['errors'])} errors ({', '.join(codes) or 'no error code'}) from "
