@@ -92,6 +92,8 @@ class Settings:
     digest_timezone: str = "UTC"
     slo_file: Path | None = None
     digest_webhook_url: str | None = field(default=None, repr=False)
+    # The analysts' thresholds and windows (YAML: sections sre, security, efficiency); None: the defaults.
+    analyst_rules_file: Path | None = None
     llm: LLMConfig = field(default_factory=LLMConfig)
 
     @property
@@ -199,6 +201,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         digest_timezone=_timezone(_setting(env, "LOGINTEL_DIGEST_TIMEZONE") or "UTC"),
         slo_file=Path(_setting(env, "LOGINTEL_SLO_FILE")).expanduser() if _setting(env, "LOGINTEL_SLO_FILE") else None,
         digest_webhook_url=_setting(env, "LOGINTEL_DIGEST_WEBHOOK_URL"),
+        analyst_rules_file=(Path(_setting(env, "LOGINTEL_ANALYST_RULES")).expanduser()
+                            if _setting(env, "LOGINTEL_ANALYST_RULES") else None),
         llm=LLMConfig.from_env(env),
     )
 

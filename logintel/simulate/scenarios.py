@@ -46,6 +46,11 @@ class Scenario:
     cause_attribute: str | None = None
     cause_value: str | None = None
     start_at: float = 0.1  # where in its slot the scenario begins
+    # In the default day (`simulate(scenarios=None)`, the demo); the others are chosen by name, as the
+    # analysts' benchmark does, so adding one never moves the incidents the other benchmarks measure.
+    default: bool = True
+    # The analyst finding that must name it, as "agent:kind" (None: the incidents' job, not an analyst's).
+    finding: str | None = None
 
     def window(self, start: datetime, hours: int) -> ScenarioWindow:
         span_s = hours * 3600.0
@@ -68,10 +73,11 @@ CATALOG: tuple[Scenario, ...] = (
     Scenario("credential_stuffing", (0.08, 0.15), timedelta(minutes=20),
              "credential stuffing attack on auth POST /login: a scripted client (python-requests) tries many "
              "accounts from a handful of hosting-provider IPs",
-             "auth", injected_incidents.credential_stuffing, "client", "user_agent", "python-requests/2.31.0"),
+             "auth", injected_incidents.credential_stuffing, "client", "user_agent", "python-requests/2.31.0",
+             finding="security:credential_stuffing"),
     Scenario("slow_degradation", (0.15, 0.38), timedelta(hours=4),
              "memory leak in search 1.7.3: the heap grows and GC pauses slowly stretch GET /search tail latency",
-             "search", injected_incidents.slow_degradation),
+             "search", injected_incidents.slow_degradation, finding="sre:latency_forecast"),
     Scenario("deploy_regression", (0.50, 0.62), timedelta(minutes=30),
              "catalog 2.5.0 deploy regression: TypeError in product pricing until the rollback to 2.4.1",
              "catalog", injected_incidents.deploy_regression, "deploy", "version", "2.5.0"),
@@ -82,5 +88,6 @@ CATALOG: tuple[Scenario, ...] = (
              "opensearch-data-2", start_at=0.16),
 )
 
-SCENARIOS: tuple[str, ...] = tuple(s.name for s in CATALOG)
+SCENARIOS: tuple[str, ...] = tuple(s.name for s in CATALOG if s.default)
+ALL_SCENARIOS: tuple[str, ...] = tuple(s.name for s in CATALOG)
 SCENARIO_INDEX = {s.name: i for i, s in enumerate(CATALOG)}

@@ -15,7 +15,7 @@ from logintel.simulate.labels import ScenarioLabel, label_from_events
 from logintel.simulate.materialize import materialize
 from logintel.simulate.noise import add_background_errors
 from logintel.simulate.population import build_population
-from logintel.simulate.scenarios import CATALOG, SCENARIO_INDEX, SCENARIOS
+from logintel.simulate.scenarios import ALL_SCENARIOS, CATALOG, SCENARIO_INDEX, SCENARIOS
 from logintel.simulate.traffic import client_requests, sample_latency, stamp_runtime
 
 
@@ -33,7 +33,8 @@ def simulate(start: datetime, hours: int = 24, seed: int = 7, scenarios: list[st
              requests_per_minute: float = 200.0) -> Simulation:
     """Simulate `hours` of the shop from `start` (UTC); `requests_per_minute` counts events at the daily mean.
 
-    `scenarios=None` injects all of SCENARIOS; `[]` gives background traffic only.
+    `scenarios=None` injects the default day's SCENARIOS; name others of ALL_SCENARIOS (the attacks and
+    waste the analysts find) to add them; `[]` gives background traffic only.
     """
     start = start.replace(tzinfo=timezone.utc) if start.tzinfo is None else start.astimezone(timezone.utc)
     if hours < 1:
@@ -43,7 +44,7 @@ def simulate(start: datetime, hours: int = 24, seed: int = 7, scenarios: list[st
     chosen = list(SCENARIOS) if scenarios is None else list(scenarios)
     unknown = [name for name in chosen if name not in SCENARIO_INDEX]
     if unknown:
-        raise ValueError(f"unknown scenarios {unknown}; known: {', '.join(SCENARIOS)}")
+        raise ValueError(f"unknown scenarios {unknown}; known: {', '.join(ALL_SCENARIOS)}")
 
     # Separate streams: the background is the same whichever scenarios are injected, and each
     # scenario draws the same numbers whatever the others do.
