@@ -17,6 +17,7 @@ LAYERS = [
     {"ingest", "analysis", "quality"},      # the SDK and file ingestion; windows → incidents; data checks
     {"llm", "trust", "simulate"},           # the LLM boundary and grounding; the workload simulator
     {"narration", "views", "digest"},       # writers that combine them (incident text, the daily digest)
+    {"agents"},                             # the analysts and the orchestrator, over the digest's figures
     {"cli"},
 ]
 # The documented exception: the emitter SDK's `EmitterConfig.from_env` reads LOGINTEL_EMIT_* itself.

@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime, timezone
 from typing import Any
 
+from logintel.adapters.auth_lines import annotate_auth
 from logintel.events import EventValidationError, WideEvent, format_timestamp, parse_event, parse_timestamp
 
 NO_ROUTE = "(log)"
@@ -129,6 +130,8 @@ def parse_plain_text(line: str, source: str = "", default_service: str = "unknow
             _set_field(KEY_FIELDS[lowered], key, value, fields, attributes)
         else:
             attributes[key] = _attribute_value(value)
+
+    annotate_auth(rest, fields, attributes)  # sshd, PAM, ftpd...: the account tried and its source
 
     if timestamp is None:
         raise EventValidationError("timestamp", text[:40], "no leading timestamp (ISO-8601, "

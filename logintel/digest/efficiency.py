@@ -40,13 +40,48 @@ def _largest(items: list[dict | None], limit: int) -> list[dict]:
     return sorted((i for i in items if i), key=lambda i: -i["saving"]["amount"])[:limit]
 
 
-def _processing_time(row: dict, total_ms: float) -> dict | None:
+def processing_estimate(row: dict, total_ms: float, min_share: float = MIN_TIME_SHARE,
+                        min_saving_s: float = MIN_SAVING_S) -> dict | None:
+    """The route's share of all processing time, its mean, CPU-seconds and the saving from its mean down
+    to its median (requests, total_ms, p50_ms of `row`); None below the floors. The efficiency analyst
+    applies the same estimate to its own scope."""
     share = row["total_ms"] / total_ms if total_ms else 0.0
     mean = row["total_ms"] / row["requests"]
     saving_s = row["requests"] * max(mean - (row["p50_ms"] or mean), 0.0) / 1000
-    if share < MIN_TIME_SHARE or saving_s < MIN_SAVING_S:
+    if share < min_share or saving_s < min_saving_s:
         return None
-    cpu_s = row["total_ms"] / 1000
+    return {"share": share, "mean_ms": mean, "cpu_s": row["total_ms"] / 1000, "saving_s": saving_s}
+
+
+def database_estimate(row: dict, min_share: float = DB_SHARE, factor: float = DB_SAVING_FACTOR,
+                      min_saving_s: float = MIN_SAVING_S) -> dict | None:
+    """The route's database share, database and total seconds, and the saving from cutting its database
+    time by `factor`; None below the floors or without database time."""
+    if not row["db_ms"] or not row["total_ms"]:
+        return None
+    share = row["db_ms"] / row["total_ms"]
+    saving_s = row["db_ms"] * factor / 1000
+    if share < min_share or saving_s < min_saving_s:
+        return None
+    return {"share": share, "db_s": row["db_ms"] / 1000, "total_s": row["total_ms"] / 1000, "saving_s": saving_s}
+
+
+def retry_estimate(row: dict, min_per_trace: float = MIN_RETRIES_PER_TRACE, min_saved: float = 1.0) -> dict | None:
+    """Calls per trace, the extra ones, and the requests saved by calling once per trace; None below the floors."""
+    if not row["traces"] or not row["traced_events"]:
+        return None
+    per_trace = row["traced_events"] / row["traces"]
+    saved = row["requests"] * (1 - row["traces"] / row["traced_events"])
+    if per_trace - 1 < min_per_trace or saved < min_saved:
+        return None
+    return {"per_trace": per_trace, "extra": per_trace - 1, "saved": saved}
+
+
+def _processing_time(row: dict, total_ms: float) -> dict | None:
+    estimate = processing_estimate(row, total_ms)
+    if estimate is None:
+        return None
+    share, mean, cpu_s, saving_s = (estimate[k] for k in ("share", "mean_ms", "cpu_s", "saving_s"))
     text = (f"{w.where(row['service'], row['route'])} spent {w.seconds(cpu_s)} CPU-seconds today "
             f"({w.percent(share)} of all processing time: {w.count(row['requests'])} requests at a mean of "
             f"{w.duration(mean)}); bringing its mean down to its median of {w.duration(row['p50_ms'])} "
@@ -57,12 +92,10 @@ def _processing_time(row: dict, total_ms: float) -> dict | None:
 
 
 def _database_share(row: dict) -> dict | None:
-    if not row["db_ms"] or not row["total_ms"]:
+    estimate = database_estimate(row)
+    if estimate is None:
         return None
-    share = row["db_ms"] / row["total_ms"]
-    saving_s = row["db_ms"] * DB_SAVING_FACTOR / 1000
-    if share < DB_SHARE or saving_s < MIN_SAVING_S:
-        return None
+    share, saving_s = estimate["share"], estimate["saving_s"]
     text = (f"{w.where(row['service'], row['route'])} spends {w.percent(share)} of its time in the database "
             f"({w.seconds(row['db_ms'] / 1000)} of {w.seconds(row['total_ms'] / 1000)} seconds today); halving "
             f"its database time (an index, a cache, fewer queries per request) would save about "
@@ -73,13 +106,10 @@ def _database_share(row: dict) -> dict | None:
 
 
 def _retries(row: dict) -> dict | None:
-    if not row["traces"] or not row["traced_events"]:
+    estimate = retry_estimate(row)
+    if estimate is None:
         return None
-    per_trace = row["traced_events"] / row["traces"]
-    extra = per_trace - 1
-    saved = row["requests"] * (1 - row["traces"] / row["traced_events"])
-    if extra < MIN_RETRIES_PER_TRACE or saved < 1:
-        return None
+    per_trace, extra, saved = estimate["per_trace"], estimate["extra"], estimate["saved"]
     text = (f"{w.where(row['service'], row['route'])} is called {per_trace:.2f} times per trace ({extra:.2f} "
             f"retries per trace); calling it once per trace would save about {w.count(saved)} requests a day.")
     facts = ItemFacts(counts=[saved], values=[per_trace, extra, saved])

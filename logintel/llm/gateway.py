@@ -52,6 +52,20 @@ class LLMResult:
     record: CallRecord
 
 
+@dataclass
+class ChatTurn:
+    completion: object | None  # the openai ChatCompletion, None when the endpoint failed
+    record: CallRecord
+    failure: str | None
+
+
+@dataclass(frozen=True)
+class _Named:
+    """What a CallRecord needs to know of a call that is not an LLMRequest."""
+    prompt_name: str
+    prompt_version: str
+
+
 @dataclass(frozen=True)
 class _Usage:
     prompt_tokens: int = 0
@@ -109,6 +123,28 @@ class LLMGateway:
                               priced_as)
         return LLMResult(data=data, writer=record.writer, fallback_reason=None, record=record)
 
+    def chat(self, prompt_name: str, prompt_version: str, arguments: dict, max_output_tokens: int = 400) -> "ChatTurn":
+        """One raw chat completion (messages, tools, ... in `arguments`), retried like `complete` and recorded
+        in the CallLog either way; the caller judges the answer. Without an endpoint, nothing is sent."""
+        started_at, start = datetime.now(timezone.utc), self._clock()
+        named = _Named(prompt_name, prompt_version)
+        if not self.config.configured:
+            record = self._record(named, started_at, start, OFFLINE_WRITER, None, _Usage(), 0, FALLBACK,
+                                  "no endpoint configured", None)
+            return ChatTurn(None, record, "no endpoint configured")
+        model = self.config.model
+        try:
+            completion, attempts = self._create_with(
+                prompt_name, {**arguments, **_sampling_arguments(model, max_output_tokens)})
+        except _EndpointFailure as failure:
+            record = self._record(named, started_at, start, OFFLINE_WRITER, model, _Usage(), failure.attempts,
+                                  FALLBACK, str(failure), model)
+            return ChatTurn(None, record, str(failure))
+        priced_as = completion.model if self.prices.known(completion.model) else model
+        record = self._record(named, started_at, start, f"openai:{model}", model, _usage_of(completion), attempts,
+                              OK, None, priced_as)
+        return ChatTurn(completion, record, None)
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
@@ -149,19 +185,21 @@ class LLMGateway:
             return self._client
 
     def _create(self, request: LLMRequest):
+        return self._create_with(request.prompt_name, dict(
+            messages=[{"role": "system", "content": request.system},
+                      {"role": "user", "content": request.user}],
+            response_format={"type": "json_schema", "json_schema": {
+                "name": request.schema_name, "schema": request.schema, "strict": True}},
+            **_sampling_arguments(self.config.model, request.max_output_tokens)))
+
+    def _create_with(self, prompt_name: str, arguments: dict):
+        """One chat completion with these arguments (besides the model), retried when it is worth it."""
         client = self._client_for_endpoint()
         last_attempt = self.config.max_retries + 1
         for attempt in range(1, last_attempt + 1):
             server_hint = None
             try:
-                completion = client.chat.completions.create(
-                    model=self.config.model,
-                    messages=[{"role": "system", "content": request.system},
-                              {"role": "user", "content": request.user}],
-                    response_format={"type": "json_schema", "json_schema": {
-                        "name": request.schema_name, "schema": request.schema, "strict": True}},
-                    **_sampling_arguments(self.config.model, request.max_output_tokens),
-                )
+                completion = client.chat.completions.create(model=self.config.model, **arguments)
                 return completion, attempt
             except openai.APIStatusError as exc:
                 problem = f"HTTP {exc.status_code}"
@@ -179,7 +217,7 @@ class LLMGateway:
                 plural = "s" if attempt != 1 else ""
                 raise _EndpointFailure(f"endpoint failed after {attempt} attempt{plural}: {problem}", attempt)
             delay = self._backoff_s(attempt, server_hint)
-            logger.info("LLM prompt %s: %s, retry %d of %d in %.2f s", request.prompt_name, problem, attempt,
+            logger.info("LLM prompt %s: %s, retry %d of %d in %.2f s", prompt_name, problem, attempt,
                         self.config.max_retries, delay)
             self._sleep(delay)
         raise AssertionError("unreachable")

@@ -153,6 +153,9 @@ _KINDS = (
     ErrorKind("search_shards_unavailable", "SEARCH_UNAVAILABLE", 503, "SearchPhaseExecutionException",
               lambda d: f"all shards failed: [products-v7][{d % 3}] no shard copy available on opensearch-data-2",
               time_scale=0.3),
+    # Opt-in attacks (see injected_attacks.py); appended so the kinds above keep their numbers.
+    ErrorKind("unknown_account", "UNKNOWN_ACCOUNT", 401, "AuthenticationError",
+              lambda d: "no account with that username", early=True, time_scale=0.8),
 )
 
 KINDS: tuple[ErrorKind, ...] = _KINDS

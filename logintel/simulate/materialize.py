@@ -16,6 +16,7 @@ from logintel.simulate.population import AGENTS, REGIONS, Population, ipv4
 from logintel.simulate.table import EventTable
 from logintel.simulate.topology import (DB_INSTANCES, PODS_PER_REGION, ROUTE_COLUMNS, ROUTES, SEARCH_NODES, SERVICES,
                                         pod_names, route_index, search_node)
+from logintel.simulate.traffic import typical_db_queries
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _HEALTH = route_index("gateway GET /health")
@@ -82,6 +83,11 @@ def materialize(table: EventTable, population: Population) -> tuple[list[WideEve
     trace_ids = hex_ids(table["trace_hi"][rows], table["trace_lo"][rows])
     request_ids = hex_ids(table["request_bits"][rows])
     db_ms = _nan_to_none(table["db_ms"][rows], 3)
+    # Every database request reports its queries; rows no scenario set (injected ones too) get the typical count.
+    queries = table["db_queries"][rows].copy()
+    typical = np.isnan(queries) & ~np.isnan(table["db_ms"][rows])
+    queries[typical] = typical_db_queries(table["request_bits"][rows][typical])
+    db_queries = np.nan_to_num(queries, nan=-1).astype(np.int64).tolist()
     upstream_ms = _nan_to_none(table["upstream_ms"][rows], 3)
     heap_mb = _nan_to_none(table["heap_mb"][rows], 1)
     gc_pause = _nan_to_none(table["gc_pause_ms"][rows], 1)
@@ -116,6 +122,8 @@ def materialize(table: EventTable, population: Population) -> tuple[list[WideEve
                 attributes["db.system"] = "postgresql"
                 attributes["db.instance"] = route_db[r]
                 attributes["db.duration_ms"] = db_ms[i]
+                if db_queries[i] >= 0:
+                    attributes["db.query_count"] = db_queries[i]
             if spec.upstream:
                 attributes["upstream"] = spec.upstream
                 if upstream_ms[i] is not None:

@@ -47,6 +47,10 @@ AGENT_HEALTH = len(CLIENT_AGENTS)
 AGENT_WEBHOOK = AGENT_HEALTH + 1
 AGENT_SCRIPTED = AGENT_HEALTH + 2
 AGENT_FIRST_SERVICE = AGENT_HEALTH + 3
+# The tool the opt-in attacks of injected_attacks.py script with; appended so the numbers above never move.
+ATTACK_TOOL_AGENT = "Go-http-client/1.1"
+AGENTS = AGENTS + (ATTACK_TOOL_AGENT,)
+AGENT_ATTACK_TOOL = len(AGENTS) - 1
 
 
 def ipv4(value: int) -> str:

@@ -16,10 +16,16 @@ whole minutes when the slot is at least 10 minutes long. For 24 h from 00:00 UTC
 
 and for 3 h from 00:00 they sit at 00:16, 00:32-01:05, 01:11 (and 01:12), 01:33 and 01:54 (10-18 min each).
 
+The opt-in login attacks (injected_attacks.py) sit in slots of their own kind: password_spraying
+05:16-06:16 (slot 0.15-0.38 from 30% of it, nominal 60 min), brute_force 13:36-13:42 (slot 0.50-0.62
+from 55%, 6 min) and account_enumeration 16:36-16:51 (slot 0.62-0.75 from 55%, 15 min).
+
 Each scenario names its true cause as the root-cause analysis should: a kind (dependency, deploy,
 client, infrastructure) and the attribute=value its failing events carry and healthy ones do not;
 slow_degradation makes no errors, so it names none (no incident should point at it).
-The last quarter of any span is left quiet, so recovery after the last incident is visible.
+The last quarter of any span is left quiet, so recovery after the last incident is visible; the one
+scenario that ignores it is the opt-in n_plus_one, structural waste that makes no errors: its slot is the
+whole span and it ends with it (`end_by=1.0`), a day at most.
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from logintel.simulate import injected_incidents
+from logintel.simulate import injected_attacks, injected_incidents, injected_waste
 from logintel.simulate.injection import Injection, ScenarioWindow
 from logintel.simulate.table import EventTable
 
@@ -51,13 +57,15 @@ class Scenario:
     default: bool = True
     # The analyst finding that must name it, as "agent:kind" (None: the incidents' job, not an analyst's).
     finding: str | None = None
+    # Where in its slot the scenario must have ended; structural waste (n_plus_one) runs to the slot's end.
+    end_by: float = 0.9
 
     def window(self, start: datetime, hours: int) -> ScenarioWindow:
         span_s = hours * 3600.0
         slot_start, slot_len = self.slot[0] * span_s, (self.slot[1] - self.slot[0]) * span_s
         unit = 60 if slot_len >= 600 else 1
         begin = math.ceil((slot_start + self.start_at * slot_len) / unit) * unit
-        cap = (0.9 - self.start_at) * slot_len
+        cap = (self.end_by - self.start_at) * slot_len
         length = max(unit, math.floor(min(self.nominal.total_seconds(), cap) / unit) * unit)
         return ScenarioWindow(start + timedelta(seconds=begin), start + timedelta(seconds=begin + length))
 
@@ -86,6 +94,26 @@ CATALOG: tuple[Scenario, ...] = (
              "same minutes as (but unrelated to) the orders-db bottleneck",
              "opensearch-data-2", injected_incidents.search_index_outage, "dependency", "server.address",
              "opensearch-data-2", start_at=0.16),
+    Scenario("n_plus_one", (0.0, 1.0), timedelta(hours=24),
+             "N+1 queries in orders GET /orders: it loads each listed order's items with a query of its own "
+             "(20-60 queries a request), so database round trips dominate the route all day",
+             "orders", injected_waste.n_plus_one, start_at=0.0, end_by=1.0, default=False,
+             finding="efficiency:n_plus_one"),
+    Scenario("password_spraying", (0.15, 0.38), timedelta(minutes=60),
+             "password spraying on auth POST /login: three hosting-provider addresses each try a dozen real "
+             "accounts a few times, slowly, behind a browser user agent",
+             "auth", injected_attacks.password_spraying, "client", "client_ip", None, start_at=0.3, default=False,
+             finding="security:password_spraying"),
+    Scenario("brute_force", (0.50, 0.62), timedelta(minutes=6),
+             "brute force on auth POST /login: one address guesses one account's password about 40 times a "
+             "minute and gets in at the end",
+             "auth", injected_attacks.brute_force, "client", "client_ip", injected_attacks.BRUTE_FORCE_IP,
+             start_at=0.55, default=False, finding="security:brute_force"),
+    Scenario("account_enumeration", (0.62, 0.75), timedelta(minutes=15),
+             "account enumeration on auth POST /login: one address walks a username wordlist, most names "
+             "unknown here (UNKNOWN_ACCOUNT)",
+             "auth", injected_attacks.account_enumeration, "client", "client_ip", injected_attacks.ENUMERATION_IP,
+             start_at=0.55, default=False, finding="security:account_enumeration"),
 )
 
 SCENARIOS: tuple[str, ...] = tuple(s.name for s in CATALOG if s.default)

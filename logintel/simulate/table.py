@@ -19,6 +19,7 @@ COLUMNS: dict[str, tuple[object, object]] = {
     "own_ms": (np.float64, 0.0),       # time spent in the service itself, calls excluded
     "duration_ms": (np.float64, 0.0),  # own time plus the calls it waited for
     "db_ms": (np.float64, np.nan),
+    "db_queries": (np.float64, np.nan),  # queries per request; NaN: the typical 1-4 if it uses a database
     "upstream_ms": (np.float64, np.nan),
     "user": (np.int32, -1),            # index into Population.user_ids
     "ip": (np.uint32, 0),

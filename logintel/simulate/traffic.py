@@ -17,6 +17,7 @@ HEALTH_SHARE = 0.03  # of the mean event rate; load balancers probe at a constan
 ANONYMOUS_SHARE = 0.45  # of browsing requests
 TIMEOUT_CAP_MS = 30_000.0  # the gateway gives up on anything slower
 _JVM_SERVICES = ("orders", "search")
+MAX_TYPICAL_DB_QUERIES = 4
 
 
 def diurnal_factor(hour_of_day: np.ndarray) -> np.ndarray:
@@ -124,6 +125,12 @@ def sample_latency(table: EventTable, load: np.ndarray, start_us: int, rng: np.r
     table["db_ms"][:] = np.where(db_share > 0, own * db_share * rng.uniform(0.7, 1.0, n), np.nan)
     up_share = ROUTE_COLUMNS.upstream_share[route]
     table["upstream_ms"][:] = np.where(up_share > 0, own * up_share * rng.uniform(0.85, 1.0, n), np.nan)
+
+
+def typical_db_queries(request_bits: np.ndarray) -> np.ndarray:
+    """A request's database queries when nothing is wrong: 1 to 4, from bits of its id."""
+    # From the id rather than a draw: the background's random stream stays what it was before counts existed.
+    return 1.0 + ((request_bits >> np.uint64(32)) % np.uint64(MAX_TYPICAL_DB_QUERIES)).astype(np.float64)
 
 
 def stamp_runtime(table: EventTable, rng: np.random.Generator) -> None:

@@ -14,7 +14,7 @@ import struct
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Union
 
@@ -63,7 +63,20 @@ class Disconnect:
     """Close the connection without answering."""
 
 
-Behaviour = Union[Reply, Raw, Status, Delay, Disconnect]
+@dataclass(frozen=True)
+class ToolCall:
+    """A 200 whose assistant message calls the tool `name` with `arguments` (finish_reason "tool_calls")."""
+    name: str
+    arguments: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToolCalls:
+    """A 200 whose assistant message calls several tools at once."""
+    calls: tuple[ToolCall, ...]
+
+
+Behaviour = Union[Reply, Raw, Status, Delay, Disconnect, ToolCall, ToolCalls]
 
 
 @dataclass(frozen=True)
@@ -165,13 +178,20 @@ class FakeLLMServer:
             self.received.append(received)
             return self._script.popleft() if self._script else None
 
-    def _chat_completion(self, request: dict, content: str, cached_tokens: int, finish_reason: str) -> dict:
+    def _chat_completion(self, request: dict, content: str | None, cached_tokens: int, finish_reason: str,
+                         tool_calls: list[dict] | None = None) -> dict:
         prompt_text = "".join(_text_of(message.get("content")) for message in request.get("messages", []))
+        if request.get("tools"):  # a real API bills the tools' definitions as prompt too
+            prompt_text += json.dumps(request["tools"])
         prompt_tokens = estimate_tokens(prompt_text)
+        completion_tokens = estimate_tokens(content if content is not None else json.dumps(tool_calls))
+        message = {"role": "assistant", "content": content, "refusal": None}
+        if tool_calls:
+            message["tool_calls"] = tool_calls
         usage = {
             "prompt_tokens": prompt_tokens,
-            "completion_tokens": estimate_tokens(content),
-            "total_tokens": prompt_tokens + estimate_tokens(content),
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
             "prompt_tokens_details": {"cached_tokens": min(cached_tokens, prompt_tokens), "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
                                           "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
@@ -183,8 +203,7 @@ class FakeLLMServer:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": request.get("model", "fake"),
-            "choices": [{"index": 0, "finish_reason": finish_reason, "logprobs": None,
-                         "message": {"role": "assistant", "content": content, "refusal": None}}],
+            "choices": [{"index": 0, "finish_reason": finish_reason, "logprobs": None, "message": message}],
             "usage": usage,
             "system_fingerprint": "fp_fake",
             "service_tier": "default",
@@ -268,6 +287,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path in EMBEDDING_PATHS:
             self._send_json(200, fake._embeddings(body))
+            return
+        if isinstance(behaviour, (ToolCall, ToolCalls)):
+            calls = behaviour.calls if isinstance(behaviour, ToolCalls) else (behaviour,)
+            tool_calls = [{"id": f"call_fake{next(fake._ids):06d}", "type": "function",
+                           "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
+                          for call in calls]
+            self._send_json(200, fake._chat_completion(body, None, 0, "tool_calls", tool_calls))
             return
         if isinstance(behaviour, Reply):
             content, cached, finish = json.dumps(behaviour.data), behaviour.cached_tokens, behaviour.finish_reason

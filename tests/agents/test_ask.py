@@ -1,0 +1,187 @@
+"""`ask`: offline answers from hand-made reports, and the model's tool-calling loop through the real openai
+client against the fake server: redacted, bounded in steps and tokens, grounded or replaced offline."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from logintel.agents.orchestrator import ask
+from logintel.config import LLMConfig
+from logintel.llm.call_log import FALLBACK, OK, CallLog
+from logintel.llm.redaction.redactor import Redactor
+from tests.agents.ask_reports import ACCOUNTS, ATTACKER_IP, DAY, KNOWN, Reports, burn, spraying, stuffing
+from tests.support.fake_llm_server import Reply, Status, ToolCall, fake_llm  # noqa: F401
+
+PERSONAL = [ATTACKER_IP, "198.51.100.9", *ACCOUNTS]
+
+
+def offline(question: str, reports: Reports | None = None, **options) -> dict:
+    return ask(question, reports or Reports(), gateway_config=LLMConfig(), calls=CallLog(), known=KNOWN, **options)
+
+
+# --- offline ---------------------------------------------------------------------------------------
+
+def test_a_security_question_cites_the_security_findings_most_severe_first():
+    reports = Reports()
+    result = offline("is somebody hammering our login?", reports)
+
+    assert result["routed_to"] == ["security"]
+    assert reports.asked == ["security"]  # the other analysts were not run
+    assert result["findings"] == [stuffing().finding_id, spraying().finding_id]
+    assert result["answer"].index(stuffing().finding_id) < result["answer"].index(spraying().finding_id)
+    assert "Block 203.0.113.77 at the edge" in result["answer"]
+    assert result["abstained"] is False
+    assert result["grounding"]["writer"] == "offline/v1"
+    assert result["grounding"]["ratio"] == 1.0 and result["grounding"]["claims"] > 0
+    assert result["llm"] == {"tokens": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
+                             "latency_ms": 0.0, "steps": 0}
+    json.dumps(result)  # JSON-able as it is
+
+
+def test_an_analyst_with_nothing_says_so_and_the_answer_abstains():
+    result = offline("any N+1 queries?")
+
+    assert result["routed_to"] == ["efficiency"]
+    assert result["abstained"] is True and result["findings"] == []
+    assert result["answer"] == "The efficiency analyst found nothing that stands out (41 routes, 5,000 traces checked)."
+    assert result["grounding"]["ratio"] == 1.0
+
+
+def test_a_broad_question_asks_everyone_and_says_who_found_nothing():
+    result = offline("what happened overnight?")
+
+    assert result["routed_to"] == ["sre", "security", "efficiency"]
+    assert "The efficiency analyst found nothing that stands out" in result["answer"]
+    assert result["findings"][0] == stuffing().finding_id  # critical before high
+    assert set(result["findings"]) == {stuffing().finding_id, spraying().finding_id, burn().finding_id}
+    assert result["grounding"]["ungrounded"] == []
+
+
+def test_every_routed_analyst_abstaining_is_an_abstention():
+    result = offline("what happened overnight?", Reports(empty=("sre", "security")))
+    assert result["abstained"] is True
+    assert result["answer"].count("found nothing that stands out") == 3
+
+
+# --- with a model ----------------------------------------------------------------------------------
+
+def model_ask(fake_llm, question="is somebody hammering our login?", redactor=None, **options) -> tuple[dict, CallLog]:
+    calls = CallLog()
+    config = fake_llm.config(max_retries=options.pop("max_retries", 2))
+    result = ask(question, Reports(), gateway_config=config, calls=calls, redactor=redactor or Redactor("k"),
+                 known=KNOWN, day=DAY.day, **options)
+    return result, calls
+
+
+def test_the_model_calls_the_analyst_then_answers_citing_a_finding(fake_llm):
+    redactor = Redactor("k")
+    pseudonym = redactor.redact_value("client_ip", ATTACKER_IP)
+    fake_llm.script([
+        ToolCall("security_findings"),
+        Reply({"answer": f"Yes: credential stuffing on /login, 1,240 failed logins from 38 addresses; {pseudonym} "
+                         f"alone sent 800 of them.", "finding_ids": [stuffing().finding_id]}),
+    ])
+
+    result, calls = model_ask(fake_llm, redactor=redactor)
+
+    assert result["grounding"]["writer"] == "openai:gpt-4o-mini"
+    assert result["fallback_reason"] is None
+    assert ATTACKER_IP in result["answer"] and pseudonym not in result["answer"]  # mapped back locally
+    assert result["findings"] == [stuffing().finding_id]
+    assert result["grounding"]["ratio"] == 1.0
+    sent = fake_llm.usage_sent
+    assert result["llm"]["steps"] == 2
+    assert result["llm"]["tokens"] == sum(u["total_tokens"] for u in sent) > 0
+    assert result["llm"]["cost_usd"] > 0
+    assert [r.outcome for r in calls.records] == [OK, OK]
+    assert calls.totals()["prompt_tokens"] == result["llm"]["prompt_tokens"]
+
+    first, second = fake_llm.requests
+    assert {t["function"]["name"] for t in first["tools"]} == {
+        "sre_findings", "security_findings", "efficiency_findings", "finding_detail"}
+    assert first["tool_choice"] == "auto"
+    tool_message = second["messages"][-1]
+    assert tool_message["role"] == "tool" and pseudonym in tool_message["content"]
+    assert "credential_stuffing" in tool_message["content"]
+
+
+def test_nothing_personal_leaves_for_the_model(fake_llm):
+    fake_llm.script([ToolCall("security_findings"), ToolCall("finding_detail", {"finding_id": stuffing().finding_id}),
+                     Reply({"answer": "Credential stuffing on /login.", "finding_ids": [stuffing().finding_id]})])
+
+    result, _ = model_ask(fake_llm, question=f"is {ATTACKER_IP} attacking our login?")
+
+    assert result["llm"]["steps"] == 3
+    bodies = json.dumps(fake_llm.requests)
+    assert "sample_accounts" in bodies  # the detail (with its evidence) was sent ...
+    for value in PERSONAL:
+        assert value not in bodies      # ... but not one address or account in the clear
+
+
+def test_a_step_budget_spent_falls_back_to_the_offline_answer(fake_llm):
+    fake_llm.script([ToolCall("security_findings"), ToolCall("sre_findings"), ToolCall("efficiency_findings")])
+
+    result, calls = model_ask(fake_llm, max_steps=2)
+
+    assert len(fake_llm.requests) == 2
+    assert fake_llm.requests[-1]["tool_choice"] == "none"  # the last turn may only answer
+    assert result["llm"]["steps"] == 2
+    assert result["grounding"]["writer"] == "offline/v1"
+    assert "step budget of 2" in result["fallback_reason"]
+    assert result["findings"] == [stuffing().finding_id, spraying().finding_id]
+    assert [r.outcome for r in calls.records] == [OK, OK, FALLBACK]
+    assert calls.records[-1].fallback_reason == result["fallback_reason"]
+
+
+def test_a_token_budget_exceeded_stops_the_loop(fake_llm):
+    fake_llm.script([ToolCall("security_findings"), ToolCall("sre_findings")])
+
+    result, _ = model_ask(fake_llm, max_tokens=300)
+
+    assert len(fake_llm.requests) == 1
+    assert "token budget of 300" in result["fallback_reason"]
+    assert result["grounding"]["writer"] == "offline/v1"
+    assert fake_llm.requests[0]["max_tokens"] <= 300
+
+
+def test_a_number_not_in_the_facts_falls_back(fake_llm):
+    fake_llm.script([ToolCall("security_findings"),
+                     Reply({"answer": "Credential stuffing on /login: 5,000 failed logins.",
+                            "finding_ids": [stuffing().finding_id]})])
+
+    result, _ = model_ask(fake_llm)
+
+    assert result["grounding"]["writer"] == "offline/v1"
+    assert "not grounded" in result["fallback_reason"] and "5,000" in result["fallback_reason"]
+    assert "5,000" not in result["answer"]
+    assert result["grounding"]["ratio"] == 1.0  # the offline answer's
+
+
+@pytest.mark.parametrize("answer, reason", [
+    ({"answer": "Credential stuffing on /login.", "finding_ids": ["sec-000000000000"]}, "not given"),
+    ({"answer": "Nothing stands out.", "finding_ids": []}, "cited no finding"),
+    ({"answer": "  ", "finding_ids": []}, "empty"),
+])
+def test_an_unusable_answer_falls_back_with_the_reason(fake_llm, answer, reason):
+    fake_llm.script([ToolCall("security_findings"), Reply(answer)])
+    result, _ = model_ask(fake_llm)
+    assert result["grounding"]["writer"] == "offline/v1"
+    assert reason in result["fallback_reason"]
+
+
+def test_an_unknown_tool_is_told_to_the_model_not_raised(fake_llm):
+    fake_llm.script([ToolCall("drop_tables"),
+                     Reply({"answer": "Password spraying on /login: 95 accounts tried.",
+                            "finding_ids": [spraying().finding_id]})])
+    result, _ = model_ask(fake_llm)
+    assert "no tool 'drop_tables'" in fake_llm.requests[1]["messages"][-1]["content"]
+    assert result["grounding"]["writer"] == "openai:gpt-4o-mini"
+
+
+def test_an_endpoint_failure_falls_back_and_is_recorded_once(fake_llm):
+    fake_llm.script([Status(500)])
+    result, calls = model_ask(fake_llm, max_retries=0)
+    assert result["grounding"]["writer"] == "offline/v1"
+    assert "HTTP 500" in result["fallback_reason"]
+    assert [r.outcome for r in calls.records] == [FALLBACK]
