@@ -4,6 +4,7 @@ import dagster as dg
 from assets.checks import raw_events_quality, windows_reconcile_with_raw
 from assets.daily_digest import daily_digest, daily_digest_grounded
 from assets.digest import daily_metrics
+from assets.findings import FINDINGS_ASSETS, FINDINGS_CHECKS
 from assets.incidents import incidents
 from assets.patterns import clusters, embeddings, event_templates
 from assets.raw_events import raw_events
@@ -26,9 +27,9 @@ from sensors.threshold import error_threshold_sensor
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_events, windowed_aggregates, event_templates, embeddings, clusters, incidents, daily_metrics,
-                daily_digest, situation_briefings],
+                daily_digest, situation_briefings, *FINDINGS_ASSETS],
         asset_checks=[raw_events_quality, windows_reconcile_with_raw, incident_summaries_grounded,
-                      daily_digest_grounded],
+                      daily_digest_grounded, *FINDINGS_CHECKS],
         jobs=[incident_job, replay_job, kafka_job, daily_job, briefing_job],
         schedules=[hourly_schedule, daily_schedule],
         sensors=[error_threshold_sensor, dump_files_sensor, replayed_partitions_sensor, kafka_landing_sensor,

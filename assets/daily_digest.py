@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.digest import daily_metrics
+from assets.findings import efficiency_findings, security_findings, sre_findings
 from assets.metadata import llm_metadata, markdown_table
 from assets.partitions import WAREHOUSE_POOL, daily_asset, daily_partitions, partition_day
 from logintel.digest.check import MIN_GROUNDED, verify_digest_file
@@ -15,7 +16,7 @@ from resources.llm import LLMResource
 from resources.settings import LogintelSettings
 
 
-@daily_asset(group_name="digest", deps=[daily_metrics],
+@daily_asset(group_name="digest", deps=[daily_metrics, sre_findings, security_findings, efficiency_findings],
              description="The daily digest: top 3 issues by impact (users × minutes × severity), anomaly trends "
                          "(slow trends, SLO burn, significant changes, traffic drops, new templates), resource-"
                          "efficiency recommendations with estimated savings, and what the pipeline did. Numbers are "

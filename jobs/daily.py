@@ -7,8 +7,8 @@ import dagster as dg
 from assets.partitions import daily_partitions
 
 daily_job = dg.define_asset_job(
-    "daily_briefing", selection=dg.AssetSelection.groups("digest"), partitions_def=daily_partitions,
-    description="daily_metrics then daily_digest for one day of the digest's time zone, over that day's hourly "
+    "daily_briefing", selection=dg.AssetSelection.groups("digest", "analysts"), partitions_def=daily_partitions,
+    description="daily_metrics and the analysts' findings, then daily_digest for one day of the digest's time zone, over that day's hourly "
                 "partitions.")
 
 

@@ -1,5 +1,5 @@
 """The `logintel` command line of the domain: simulate, ingest, list incidents and dead letters, replay,
-drain Kafka, serve sampling policies. The commands that drive Dagster (demo, ui) are added by `launch.cli`."""
+drain Kafka, serve sampling policies, the analysts' findings and questions to them. The commands that drive Dagster (demo, ui) are added by `launch.cli`."""
 from __future__ import annotations
 
 import argparse
@@ -68,6 +68,18 @@ def cmd_incidents(args) -> int:
         print(json.dumps(rows, indent=2, default=str))
     else:
         print(format_incident_table(rows))
+    return 0
+
+
+def cmd_findings(args) -> int:
+    from logintel.agents.console import findings_output
+    print(findings_output(load_settings(), args.date, args.agent, args.json, args.refresh), end="")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from logintel.agents.console import ask_output
+    print(ask_output(load_settings(), " ".join(args.question), args.date, args.json), end="")
     return 0
 
 
@@ -232,6 +244,20 @@ def build_parser(extra_commands: Iterable[Callable] = ()) -> argparse.ArgumentPa
     p = sub.add_parser("incidents", help="list incidents from the warehouse")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_incidents)
+
+    p = sub.add_parser("findings", help="the analysts' findings of a day (SRE, security, efficiency), most severe first")
+    p.add_argument("--date", help="YYYY-MM-DD in the digest's time zone (default: the day of the newest event)")
+    p.add_argument("--agent", choices=["sre", "security", "efficiency"])
+    p.add_argument("--json", action="store_true", help="print a JSON list of findings")
+    p.add_argument("--refresh", action="store_true", help="analyse again instead of reading what a run stored")
+    p.set_defaults(func=cmd_findings)
+
+    p = sub.add_parser("ask", help="ask the analysts a question about a day (routed offline, or by the model)")
+    p.add_argument("question", nargs="+")
+    p.add_argument("--date", help="YYYY-MM-DD in the digest's time zone (default: the day of the newest event)")
+    p.add_argument("--json", action="store_true",
+                   help="print question, routed_to, answer, findings, grounding and llm as JSON")
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("templates", help="print each line's template id and template (one message per line)")
     p.add_argument("paths", nargs="+")

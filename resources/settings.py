@@ -35,6 +35,7 @@ class LogintelSettings(dg.ConfigurableResource):
     digest_timezone: str = "UTC"
     slo_file: Optional[str] = None
     digest_webhook_url: Optional[str] = None  # an EnvVar when set: the URL is the credential
+    analyst_rules_file: Optional[str] = None
 
     def settings(self) -> Settings:
         from pathlib import Path
@@ -49,7 +50,8 @@ class LogintelSettings(dg.ConfigurableResource):
                         cluster_temporal_weight=self.cluster_temporal_weight,
                         cluster_projection=self.cluster_projection, digest_timezone=self.digest_timezone,
                         slo_file=Path(self.slo_file) if self.slo_file else None,
-                        digest_webhook_url=self.digest_webhook_url)
+                        digest_webhook_url=self.digest_webhook_url,
+                        analyst_rules_file=Path(self.analyst_rules_file) if self.analyst_rules_file else None)
 
     def thresholds(self) -> Thresholds:
         s = self.settings()
@@ -100,7 +102,9 @@ def build_resources(settings: Optional[Settings] = None) -> dict:
                                      cluster_projection=settings.cluster_projection,
                                      digest_timezone=settings.digest_timezone,
                                      slo_file=str(settings.slo_file) if settings.slo_file else None,
-                                     digest_webhook_url=webhook),
+                                     digest_webhook_url=webhook,
+                                     analyst_rules_file=str(settings.analyst_rules_file)
+                                     if settings.analyst_rules_file else None),
         "landing": LandingZoneResource(landing_dir=str(settings.landing_dir), postgres_url=postgres),
         "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
         "llm": build_llm_resource(settings),

@@ -1,31 +1,50 @@
-"""When a critical or high incident opens, one situation-briefing run for it. It reads the incidents
-asset's materializations in the Dagster instance (their `briefing_candidates`), never the warehouse;
-the run key `briefing:<incident id>` makes each incident briefed once however often its hour re-runs."""
+"""When a critical or high incident opens, or the hourly security pass finds a high or critical attack, one
+situation-briefing run for it. It reads those assets' materializations in the Dagster instance (their
+`briefing_candidates`), never the warehouse; the run key `briefing:<id>` makes each briefed once however
+often its hour re-runs."""
 import dagster as dg
 
 from jobs.briefing import briefing_job
 
 INCIDENTS = dg.AssetKey("incidents")
+SECURITY = dg.AssetKey("hourly_security_findings")
 BATCH = 100
 
 
+def _records(context: dg.SensorEvaluationContext, after: int | None) -> list:
+    """Both assets' new materializations in storage order, up to where neither was cut off by the batch."""
+    fetched, horizon = [], None
+    for key in (INCIDENTS, SECURITY):
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=BATCH, ascending=True).records
+        fetched += records
+        if len(records) == BATCH:  # more wait beyond this one: the cursor must not pass them
+            horizon = min(horizon or records[-1].storage_id, records[-1].storage_id)
+    fetched.sort(key=lambda r: r.storage_id)
+    return [r for r in fetched if horizon is None or r.storage_id <= horizon]
+
+
 @dg.sensor(job=briefing_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="A situation briefing for every new critical or high incident, once per incident.")
+           description="A situation briefing for every new critical or high incident or security finding, once each.")
 def situation_briefing_sensor(context: dg.SensorEvaluationContext):
-    after = int(context.cursor) if context.cursor else None
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=INCIDENTS, after_storage_id=after), limit=BATCH, ascending=True).records
+    records = _records(context, int(context.cursor) if context.cursor else None)
     if not records:
-        return dg.SkipReason("no new incidents materializations")
+        return dg.SkipReason("no new incidents or security findings materializations")
     requests = []
     for record in records:
         metadata = record.asset_materialization.metadata if record.asset_materialization else {}
         candidates = metadata.get("briefing_candidates")
         for candidate in (candidates.value if candidates else []):
+            if candidate.get("finding_id"):
+                subject, config = candidate["finding_id"], {"finding_id": candidate["finding_id"],
+                                                            "day": candidate["day"]}
+                tags = {"logintel/finding": subject}
+            else:
+                subject, config = candidate["incident_id"], {"incident_id": candidate["incident_id"]}
+                tags = {"logintel/incident": subject}
             requests.append(dg.RunRequest(
-                run_key=f"briefing:{candidate['incident_id']}",
-                run_config={"ops": {"write_situation_briefing": {"config": {"incident_id": candidate["incident_id"]}}}},
-                tags={"logintel/trigger": "briefing", "logintel/incident": candidate["incident_id"],
-                      "logintel/severity": candidate["severity"]}))
+                run_key=f"briefing:{subject}",
+                run_config={"ops": {"write_situation_briefing": {"config": config}}},
+                tags={"logintel/trigger": "briefing", "logintel/severity": candidate["severity"], **tags}))
     context.update_cursor(str(records[-1].storage_id))
-    return requests or dg.SkipReason(f"{len(records)} incidents materialization(s), none critical or high")
+    return requests or dg.SkipReason(f"{len(records)} materialization(s), none critical or high")

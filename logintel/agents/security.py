@@ -195,7 +195,9 @@ def _rule_spans(con, scope: Scope, rules: SecurityRules) -> list[_Span]:
                 margin = _RULES[kind](row, rules)
                 if margin is None:
                     continue
-                if current and current.address == row["client_ip"] and row["first"] <= current.last + timedelta(minutes=minutes):
+                touching = current and current.address == row["client_ip"] \
+                    and row["first"] <= current.last + timedelta(minutes=minutes)
+                if touching:
                     current.first, current.last = min(current.first, row["first"]), max(current.last, row["last"])
                     current.margin = max(current.margin, margin)
                     continue
@@ -359,10 +361,13 @@ def _anomalies(rates: list[dict], overall: dict, findings: list[Finding], scope:
     covered_ips = {ip for f in findings for ip in f.entities.get("client_ips", [])}
     covered_agents = {a for f in findings for a in f.entities.get("user_agents", [])}
     found = []
-    for row in rates:
+    # Addresses first: a user agent seen from one address already reported is that address's finding.
+    for row in sorted(rates, key=lambda r: r["dimension"] != "client_ip"):
         if row["dimension"] == "scope" or row["failures"] < rules.anomaly_min_failures:
             continue
         if row["value"] in (covered_ips if row["dimension"] == "client_ip" else covered_agents):
+            continue
+        if row["dimension"] == "user_agent" and row["addresses"] == 1 and row["lowest_address"] in covered_ips:
             continue
         attempts, failures = int(round(row["attempts"])), int(round(row["failures"]))
         rate = failures / attempts
@@ -395,4 +400,6 @@ def _anomalies(rates: list[dict], overall: dict, findings: list[Finding], scope:
                             windows=[(first, last)],
                             attributes={("user_agent", row["value"])} if row["dimension"] == "user_agent" else set()),
             window=(row["first"], row["last"]), day=scope.day.key))
+        if row["dimension"] == "client_ip":
+            covered_ips.add(row["value"])
     return found

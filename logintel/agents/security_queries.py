@@ -124,7 +124,7 @@ def failure_rates(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
            coalesce(client_ip, user_agent) AS value, sum(w) AS attempts,
            coalesce(sum(w) FILTER (failed), 0) AS failures, coalesce(sum(w) FILTER (succeeded), 0) AS successes,
            count(DISTINCT user_id) AS accounts, count(DISTINCT client_ip) AS addresses,
-           min(ts) AS first, max(ts) AS last
+           min(client_ip) AS lowest_address, min(ts) AS first, max(ts) AS last
     FROM attempts
     GROUP BY GROUPING SETS ((client_ip), (user_agent), ())
     HAVING (grouping(client_ip) = 1 AND grouping(user_agent) = 1)

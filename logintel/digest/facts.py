@@ -13,6 +13,7 @@ from logintel.digest import wording as w
 from logintel.digest.changes import significant_changes
 from logintel.digest.days import DigestDay, hours_covered
 from logintel.digest.efficiency import recommendations
+from logintel.digest.finding_items import finding_items
 from logintel.digest.grounding import ItemFacts
 from logintel.digest.issues import TOP_ISSUES, Issue, day_issues
 from logintel.digest.metrics import ALL_ROUTES, partition_hours_held, route_days, route_hours
@@ -21,6 +22,7 @@ from logintel.digest.pipeline import pipeline_health
 from logintel.digest.slo import SloBook, burn
 from logintel.digest.slo_items import slo_burn_items
 from logintel.digest.trend_items import history_for, slow_trend_items, traffic_drop_items
+from logintel.store.findings import finding_documents
 
 MAX_TRENDS = 10
 CHART_SERVICES = 5
@@ -58,12 +60,15 @@ def gather_facts(con: duckdb.DuckDBPyConnection, day: DigestDay, slos: SloBook, 
     requests_by_route = {(r["service"], r["route"]): r["requests"] for r in routes}
     facts.issues = [_issue_item(issue, rank, day, slos, requests_by_route)
                     for rank, issue in enumerate(day_issues(con, day)[:TOP_ISSUES], start=1)]
-    trends = (slow_trend_items(hours, slos, history, day) + slo_burn_items(facts.slo, hours, slos)
+    # The analysts' findings, when their runs wrote any for the day, lead: an attack or a forecast breach
+    # is what the reader must not miss.
+    finding_trends, finding_recommendations = finding_items(finding_documents(con, day.key))
+    trends = (finding_trends + slow_trend_items(hours, slos, history, day) + slo_burn_items(facts.slo, hours, slos)
               + significant_changes(routes) + traffic_drop_items(hours, history, covered, day) + new_templates(con, day))
     facts.trends = trends[:MAX_TRENDS]
     if len(trends) > MAX_TRENDS:
         facts.notes.append(f"{len(trends) - MAX_TRENDS} more trends were found than the digest shows")
-    facts.recommendations = recommendations(routes)
+    facts.recommendations = finding_recommendations + recommendations(routes)
     facts.pipeline = pipeline_health(con, day, dead_letter_dir, dumps_dir)
     facts.charts = {"services": _service_points(hours, routes, day),
                     "trends": [t["chart"] for t in facts.trends if t.get("chart")]}

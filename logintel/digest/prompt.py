@@ -1,7 +1,8 @@
 """The digest's and the briefings' prompt: the computed facts of every item (never logs), bounded in size
 whatever the volume, and the structured answer a model must give — one sentence per item key.
 
-Bound: at most 1 headline + 3 issues + 10 trends + 8 recommendations + 1 pipeline item (23 of MAX_ITEMS),
+Bound: at most 1 headline + 3 issues + 10 trends + 8 recommendations (+ 3 from the efficiency analyst) + 1
+pipeline item (26 of MAX_ITEMS),
 each item's draft and figures cut to MAX_ITEM_CHARS, and the whole cut at MAX_PROMPT_CHARS: about 6,000
 tokens at four characters a token, on a day with a thousand routes as on a quiet one."""
 from __future__ import annotations

@@ -26,9 +26,13 @@ BRIEFING_HEADINGS = ("What", "Since when", "Who is affected", "Cause", "What cha
 CHECKS = {True: ("grounded", "✓ grounded"), False: ("unverified", "⚠ unverified"),
           None: ("unchecked", "○ not checked")}
 TREND_KINDS = {"slow_trend": "slow trend", "change": "change", "new_template": "new template",
-               "traffic_drop": "traffic drop", "slo_burn": "SLO burn"}
+               "traffic_drop": "traffic drop", "slo_burn": "SLO burn", "sre:latency_forecast": "SLO forecast",
+               "sre:burn_rate_page": "burn-rate page", "security:credential_stuffing": "credential stuffing",
+               "security:password_spraying": "password spraying", "security:brute_force": "brute force",
+               "security:account_enumeration": "account enumeration",
+               "security:failure_rate_anomaly": "login failure anomaly"}
 SAVING_UNITS = {"cpu_seconds_per_day": "CPU-seconds/day", "db_seconds_per_day": "DB-seconds/day",
-                "requests_per_day": "requests/day"}
+                "requests_per_day": "requests/day", "bytes_per_day": "bytes/day"}
 CHART_TITLES = {"error_rate": "Error rate of the busiest services by hour",
                 "p99_ms": "p99 latency of the busiest services by hour",
                 "history": "Grounded % and LLM cost per digest over days"}

@@ -96,7 +96,9 @@ def test_the_digest_is_written_delivered_to_the_webhook_and_kept_when_the_webhoo
             assert meta["grounded_pct"].value == 100.0 and "PG\\_TIMEOUT" in meta["digest"].value
             checks = [e.asset_check_evaluation_data for e in result.all_events
                       if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-            assert [c.passed for c in checks] == [True]
+            assert {c.check_name: c.passed for c in checks} == {
+                "daily_digest_grounded": True, "sre_findings_grounded": True, "security_findings_grounded": True,
+                "efficiency_findings_grounded": True}
             server.shutdown()
             server.server_close()
             # the webhook is gone: the run still succeeds and the message waits in the outbox

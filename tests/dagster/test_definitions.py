@@ -25,14 +25,17 @@ def test_definitions_load_with_assets_checks_sensor_and_schedule():
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert keys == {"raw_events", "windowed_aggregates", "event_templates", "embeddings", "clusters", "incidents",
-                    "daily_metrics", "daily_digest", "situation_briefings"}
+                    "daily_metrics", "daily_digest", "situation_briefings", "sre_findings", "security_findings",
+                    "efficiency_findings", "hourly_security_findings"}
     assert {s.name for s in repo.sensor_defs} == {"error_threshold_sensor", "dump_files_sensor",
                                                  "replayed_partitions_sensor", "kafka_landing_sensor",
                                                  "situation_briefing_sensor"}
     assert {"hourly_incidents", "replay_dumps", "kafka_to_landing", "daily_briefing", "situation_briefing"} <= {j.name for j in repo.get_all_jobs()}
     assert {s.name for s in repo.schedule_defs} == {"hourly_incidents_schedule", "daily_digest_schedule"}
     assert {k.name for k in repo.asset_checks_defs_by_key} == {
-        "raw_events_quality", "windows_reconcile_with_raw", "incident_summaries_grounded", "daily_digest_grounded"}
+        "raw_events_quality", "windows_reconcile_with_raw", "incident_summaries_grounded", "daily_digest_grounded",
+        "sre_findings_grounded", "security_findings_grounded", "efficiency_findings_grounded",
+        "hourly_security_findings_grounded"}
 
 
 @pytest.mark.slow
