@@ -10,8 +10,9 @@ plus the opt-in ones (password spraying, brute force, account enumeration, N+1),
 warehouse; the three analysts run over both days. Per scenario that names an analyst finding: found (a
 finding of that agent and kind whose window overlaps the scenario's, naming its address where the label has
 one) or missed; for the slow degradation, the hours between the forecast and the static SLO alarm (the first
-15-minute step whose sliding-hour p99 is over the objective). Then the quiet day's findings (of severity
-medium or worse: false findings) and the share of findings grounded.
+15-minute step whose sliding-hour p99 is over the objective). Then the quiet day's false findings (SRE or
+security findings of severity medium or worse, or an N+1 or payload finding: a standing efficiency
+recommendation such as a route's database share holds on a quiet day too) and the share of claims grounded.
 
 loghub: ../shared/data/loghub/Linux/Linux_2k.log parsed as plain text; the addresses the security analyst
 names with their failure counts, against a count of `authentication failure; … rhost=` lines made here.
@@ -112,7 +113,10 @@ def quality(seeds: list[int], rate: float) -> int:
                     lead = (f"{evidence['lead_hours']:.1f} h" if evidence.get("lead_hours") is not None
                             else "no static alarm in the day")
                 print(f"{seed:>4}  {label.scenario:<26} {scenario.finding:<34} {'found' if ok else 'MISSED':<7} {lead}")
-            noise = [f for r in quiet.values() for f in r.findings if f.severity in ("critical", "high", "medium")]
+            # A standing recommendation (a route's database share) holds on a quiet day too; an alert, an
+            # attack or an N+1 that was not injected does not.
+            noise = [f for r in quiet.values() for f in r.findings if f.severity in ("critical", "high", "medium")
+                     and (f.agent != "efficiency" or f.kind in ("n_plus_one", "payload_size"))]
             false_total += len(noise)
             for f in noise:
                 print(f"{seed:>4}  {'(quiet day)':<26} {f.agent + ':' + f.kind:<34} FALSE   {f.text[:80]}")

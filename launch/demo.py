@@ -105,7 +105,7 @@ def _replay_and_backfill(defs, job, instance, settings) -> list[str]:
 
 def _briefings(defs, instance, settings) -> list[str]:
     """What the daemon does on its own: situation_briefing_sensor → one situation_briefing run per critical
-    or high incident. Run in process here; returns what failed."""
+    or high incident or hourly security finding. Run in process here; returns what failed."""
     import dagster as dg
     from sensors.situation_briefing import situation_briefing_sensor
     from resources import build_resources
@@ -116,10 +116,10 @@ def _briefings(defs, instance, settings) -> list[str]:
         run = job.execute_in_process(instance=instance, raise_on_error=False, tags=dict(request.tags),
                                      run_config={**request.run_config, **QUIET})
         if not run.success:
-            failures.append(f"briefing {request.tags['logintel/incident']}")
+            failures.append(f"briefing {request.tags.get('logintel/incident') or request.tags.get('logintel/finding')}")
         written += bool(run.get_asset_materialization_events())  # none: the incident was superseded
     print(f"    {written} briefing(s) written to {settings.briefings_dir}"
-          + (f" ({len(requests) - written - len(failures)} superseded incident(s) skipped)"
+          + (f" ({len(requests) - written - len(failures)} superseded incident(s) or finding(s) skipped)"
              if len(requests) - written - len(failures) else ""))
     return failures
 
@@ -139,6 +139,24 @@ def _print_digests(settings, days: list[str]) -> None:
             print(f"    ~ {trend['text']}")
         print(f"    {g['grounded']}/{g['claims']} claims grounded ({100 * g['ratio']:.1f}%), written by {digest['writer']}")
         print()
+        _print_findings(settings, day)
+
+
+def _print_findings(settings, day: str) -> None:
+    from logintel.agents.store import analyst_runs, read_findings
+    from logintel.store.warehouse import connect
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        runs, findings = analyst_runs(con, day), read_findings(con, day)
+    finally:
+        con.close()
+    _step(f"the analysts on {day}: {len(findings)} finding(s) (logintel findings --date {day}; "
+          f"logintel ask \"are we under attack?\" --date {day})")
+    for agent, run in sorted(runs.items()):
+        print(f"    {run['summary']}")
+    for finding in findings[:5]:
+        print(f"    [{finding.severity}] {finding.agent}/{finding.kind}: {finding.text}")
+    print()
 
 
 def main(args) -> int:
@@ -188,10 +206,12 @@ def main(args) -> int:
             _step("replaying the dumps (replay_dumps job), then re-materializing the hours they fill "
                   "(replayed_partitions_sensor's run requests)")
             failures += _replay_and_backfill(defs, job, instance, settings)
-        _step("situation briefings for the critical and high incidents (situation_briefing_sensor's run requests)")
+        _step("situation briefings for the critical and high incidents and security findings "
+              "(situation_briefing_sensor's run requests)")
         failures += _briefings(defs, instance, settings)
         days = plan(start.replace(tzinfo=None), end.replace(tzinfo=None), settings.digest_timezone)[1]
-        _step(f"writing the daily digest of {', '.join(days)} ({settings.digest_timezone}): daily_metrics → daily_digest")
+        _step(f"writing the daily digest of {', '.join(days)} ({settings.digest_timezone}): daily_metrics and the "
+              f"sre, security and efficiency findings → daily_digest")
         failures += _materialize(defs.resolve_job_def("daily_briefing"), instance,
                                  [(day, {"logintel/trigger": "demo"}) for day in days])
 
