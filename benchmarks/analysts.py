@@ -186,7 +186,7 @@ def ask_cost(count: int) -> int:
         settings = load_settings({"LOGINTEL_HOME": str(tmp)})
         con, _ = _warehouse(tmp, 7, 200)
         from logintel.digest.days import DigestDay
-        _reports(con, DigestDay(DAY), settings)
+        reports = _reports(con, DigestDay(DAY), settings)
         con.close()
         questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(count)]
         latencies = []
@@ -200,8 +200,11 @@ def ask_cost(count: int) -> int:
             for question in questions[:len(QUESTIONS)]:
                 from logintel.agents.routing import route
                 first = route(question)[0][0]
-                server.script([ToolCall(f"{first}_findings"), Raw(json.dumps({"answer": "see the findings",
-                                                                               "finding_ids": []}))])
+                # The "model" restates the routed analyst's top finding and cites it (or says it found nothing).
+                top = reports[first].findings[:1]
+                reply = ({"answer": top[0].text, "finding_ids": [top[0].finding_id]} if top
+                         else {"answer": reports[first].summary(), "finding_ids": []})
+                server.script([ToolCall(f"{first}_findings"), Raw(json.dumps(reply))])
                 before = len(server.usage_sent)
                 with_model = load_settings({"LOGINTEL_HOME": str(tmp), "OPENAI_BASE_URL": server.base_url,
                                             "LOGINTEL_LLM_MODEL": "gpt-4o-mini", "OPENAI_API_KEY": "k"})

@@ -46,7 +46,9 @@ def analyse(con: duckdb.DuckDBPyConnection, scope: Scope, rules: SreRules = SreR
         today, before = _route_hours(hist, errors, grid_start, scope.start, scope.end)
         forecast_routes = {(f.entities["services"][0], f.entities["routes"][0]) for f in report.findings
                            if f.kind == "latency_forecast"}
-        for trend in find_slow_trends(today, slos, {"day before": before} if before else None):
+        # An hour's p99 over fewer requests than the forecasts need is its one or two slowest: not a trend.
+        for trend in find_slow_trends(today, slos, {"day before": before} if before else None,
+                                      min_requests=rules.forecast_min_hour_requests):
             if trend.route != "*":
                 report.findings.append(_trend_finding(trend, scope, forecast_routes))
     return report
@@ -174,7 +176,8 @@ def _trend_finding(t: SlowTrend, scope: Scope, forecast_routes: set) -> Finding:
     return Finding(
         AGENT, "slow_trend", f"{t.service}|{t.route}|{t.metric}",
         f"slow trend · {t.service} {t.route} {t.metric}", text,
-        "low" if (t.service, t.route) in forecast_routes else "medium",
+        # Without the day before, a night-to-morning climb may be the daily pattern: worth a look, no more.
+        "low" if (t.service, t.route) in forecast_routes or not t.diurnal_checked else "medium",
         confidence=min(1.0, max(0.0, 1 - t.p_value)) * min(1.0, t.tau),
         entities={"services": [t.service], "routes": [t.route]},
         evidence={"metric": t.metric, "start_value": t.start_value, "end_value": t.end_value,

@@ -31,7 +31,7 @@ class SreRules:
     forecast_window_hours: float = 2.0
     forecast_horizon_hours: float = 12.0
     forecast_level_guard: float = 0.5   # the current p99 must already be at least this share of the objective
-    forecast_min_tau: float = 0.6       # Mann-Kendall tau of the window: a steady rise, not one spike
+    forecast_min_tau: float = 0.5       # Mann-Kendall tau-a of the window (the sliding hours tie often): a steady rise
     forecast_min_hour_requests: int = 300  # an hour's p99 over fewer requests is its one or two slowest
     forecast_min_rise: float = 0.5      # the window's rise relative to where it started
     # Without the day before to tell a creep from the morning's ramp, the rise must be this much larger.
