@@ -216,6 +216,12 @@ def cmd_policy_server(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from logintel.config import load_settings
+    from logintel.receiver.server import serve  # uvicorn and the OTLP classes only when serving
+    return serve(load_settings(), args.host, args.port, access_log=args.access_log)
+
+
 def cmd_templates(args) -> int:
     from logintel.analysis.templates.annotate import run_templates
     return run_templates(args.paths, args.json, Path(args.state) if args.state else None)
@@ -304,6 +310,14 @@ def build_parser(extra_commands: Iterable[Callable] = ()) -> argparse.ArgumentPa
     p.add_argument("--token-env", default="LOGINTEL_POLICY_TOKEN", metavar="VAR",
                    help="environment variable holding the bearer token for updates")
     p.set_defaults(func=cmd_policy_server)
+
+    p = sub.add_parser("serve", help="receive OTLP/HTTP logs (POST /v1/logs) and NDJSON wide events "
+                                     "(POST /v1/events) into the landing zone; /healthz, /readyz, /metrics")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (a non-loopback one needs LOGINTEL_RECEIVER_TOKEN)")
+    p.add_argument("--port", type=int, default=4318, help="port (4318: the OTLP/HTTP default)")
+    p.add_argument("--access-log", action="store_true", help="log one line per request (method, path, status)")
+    p.set_defaults(func=cmd_serve)
 
     for register in extra_commands:
         register(sub)

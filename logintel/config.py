@@ -15,6 +15,8 @@ DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_PARTITIONS_START = "2026-01-01-00:00"
 EMBEDDERS = ("hashing", "sentence-transformers", "openai")
+# The one driver dagster-postgres works with (see _dagster_postgres_url).
+DAGSTER_POSTGRES_SCHEME = "postgresql+psycopg2"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,13 @@ class Settings:
     digest_webhook_url: str | None = field(default=None, repr=False)
     # The analysts' thresholds and windows (YAML: sections sre, security, efficiency); None: the defaults.
     analyst_rules_file: Path | None = None
+    # logintel serve: the bearer token every write needs (None: none, loopback only), the body cap
+    # (after decompression), how long a request waits for its events to be durable, and the
+    # LOGINTEL_EMIT_* variables its emitter is configured from.
+    receiver_token: str | None = field(default=None, repr=False)
+    receiver_max_body_bytes: int = 20 * 1024 * 1024
+    receiver_wait_s: float = 8.0
+    emit_env: dict[str, str] = field(default_factory=dict, repr=False)
     llm: LLMConfig = field(default_factory=LLMConfig)
 
     @property
@@ -197,14 +206,34 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cluster_method=_setting(env, "LOGINTEL_CLUSTER_METHOD"),
         cluster_temporal_weight=_number(weight, None, float, "LOGINTEL_CLUSTER_TEMPORAL_WEIGHT"),
         cluster_projection=_setting(env, "LOGINTEL_CLUSTER_PROJECTION") or "pca",
-        dagster_postgres_url=_setting(env, "LOGINTEL_DAGSTER_POSTGRES_URL"),
+        dagster_postgres_url=_dagster_postgres_url(_setting(env, "LOGINTEL_DAGSTER_POSTGRES_URL")),
         digest_timezone=_timezone(_setting(env, "LOGINTEL_DIGEST_TIMEZONE") or "UTC"),
         slo_file=Path(_setting(env, "LOGINTEL_SLO_FILE")).expanduser() if _setting(env, "LOGINTEL_SLO_FILE") else None,
         digest_webhook_url=_setting(env, "LOGINTEL_DIGEST_WEBHOOK_URL"),
         analyst_rules_file=(Path(_setting(env, "LOGINTEL_ANALYST_RULES")).expanduser()
                             if _setting(env, "LOGINTEL_ANALYST_RULES") else None),
+        receiver_token=_setting(env, "LOGINTEL_RECEIVER_TOKEN"),
+        receiver_max_body_bytes=_number(_setting(env, "LOGINTEL_RECEIVER_MAX_BODY_BYTES"), 20 * 1024 * 1024, int,
+                                        "LOGINTEL_RECEIVER_MAX_BODY_BYTES"),
+        receiver_wait_s=_number(_setting(env, "LOGINTEL_RECEIVER_WAIT_S"), 8.0, float, "LOGINTEL_RECEIVER_WAIT_S"),
+        emit_env={k: v for k, v in env.items() if k.startswith("LOGINTEL_EMIT_")},
         llm=LLMConfig.from_env(env),
     )
+
+
+def _dagster_postgres_url(url: str | None) -> str | None:
+    """Refuse a Dagster instance URL without the psycopg2 driver rather than rewrite it: Dagster's own
+    processes (webserver, daemon, code server) read the variable from dagster.yaml, not from Settings.
+    psycopg 3 (`postgresql+psycopg://`, and a bare `postgresql://` from SQLAlchemy 2.1 on) breaks
+    dagster-postgres: the webserver's statement-timeout hook closes its connections."""
+    if url is None:
+        return None
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme != DAGSTER_POSTGRES_SCHEME:
+        got = f"{scheme}://…" if scheme else "no scheme"  # never the rest: it may hold the password
+        raise ValueError(f"LOGINTEL_DAGSTER_POSTGRES_URL: use a {DAGSTER_POSTGRES_SCHEME}:// URL (got {got}); "
+                         "dagster-postgres needs the psycopg2 driver, and Dagster reads this variable itself")
+    return url
 
 
 def _timezone(name: str) -> str:

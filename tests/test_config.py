@@ -27,3 +27,19 @@ def test_digest_settings_are_read_from_the_environment(tmp_path):
 def test_an_unknown_time_zone_is_refused_with_its_name(tmp_path):
     with pytest.raises(ValueError, match="LOGINTEL_DIGEST_TIMEZONE.*'Mars/Olympus'"):
         load_settings({"LOGINTEL_HOME": str(tmp_path), "LOGINTEL_DIGEST_TIMEZONE": "Mars/Olympus"})
+
+
+def test_the_dagster_instance_url_is_kept_with_the_psycopg2_driver(tmp_path):
+    url = "postgresql+psycopg2://dagster:pw@db:5432/dagster"
+    settings = load_settings({"LOGINTEL_HOME": str(tmp_path), "LOGINTEL_DAGSTER_POSTGRES_URL": url})
+    assert settings.dagster_postgres_url == url and "pw" not in repr(settings)
+
+
+@pytest.mark.parametrize("url", ["postgresql://dagster:hunter2@db/dagster", "postgresql+psycopg://dagster:hunter2@db/d",
+                                 "postgres://dagster:hunter2@db/dagster", "dagster:hunter2@db/dagster"])
+def test_a_dagster_instance_url_without_psycopg2_is_refused_with_the_fix_and_no_password(tmp_path, url):
+    # Dagster reads the variable itself, so Settings cannot rewrite it: psycopg 3 (and a bare
+    # postgresql:// from SQLAlchemy 2.1 on) breaks dagster-postgres' webserver connections.
+    with pytest.raises(ValueError, match=r"LOGINTEL_DAGSTER_POSTGRES_URL: use a postgresql\+psycopg2:// URL") as err:
+        load_settings({"LOGINTEL_HOME": str(tmp_path), "LOGINTEL_DAGSTER_POSTGRES_URL": url})
+    assert "hunter2" not in str(err.value)

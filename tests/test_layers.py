@@ -15,7 +15,7 @@ LAYERS = [
     {"events", "config"},                   # the contract and the settings
     {"store", "adapters"},                  # landing zone, warehouse, shared SQL; foreign formats → events
     {"ingest", "analysis", "quality"},      # the SDK and file ingestion; windows → incidents; data checks
-    {"llm", "trust", "simulate"},           # the LLM boundary and grounding; the workload simulator
+    {"llm", "trust", "simulate", "receiver"},  # the LLM boundary and grounding; the simulator; the HTTP receiver
     {"narration", "views", "digest"},       # writers that combine them (incident text, the daily digest)
     {"agents"},                             # the analysts and the orchestrator, over the digest's figures
     {"cli"},

@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from logintel.events import LEVEL_ALIASES, LEVELS, EventValidationError, WideEvent, format_timestamp, parse_event
@@ -181,18 +182,43 @@ def parse_otlp_document(obj: Any, *, default_service: str = "unknown",
 
 def parse_otel_record(record: Any, resource_attrs: Any, *, scope: Any = None,
                       default_service: str = "unknown", now: datetime | None = None) -> WideEvent:
-    """One OTLP log record plus its resource's attributes (KeyValue list or plain dict) → WideEvent."""
+    """One OTLP/JSON log record plus its resource's attributes (KeyValue list or plain dict) → WideEvent."""
     if not isinstance(record, Mapping):
         raise EventValidationError("<record>", record, "expected an OTLP log record object")
     resource = unwrap_attributes(resource_attrs, "resource.attributes")
     attrs = unwrap_attributes(record.get("attributes"))
-    flat: dict[str, Any] = {}
+    return build_otel_event(
+        LogRecordParts(timestamp=record_timestamp(record), level=record_level(record), message=_message(record.get("body")),
+                       trace_id=record.get("traceId"), span_id=record.get("spanId"),
+                       event_name=record.get("eventName"),
+                       scope_name=scope.get("name") if isinstance(scope, Mapping) else None),
+        resource, attrs, lambda service: _record_hash(record, service, resource),
+        default_service=default_service, now=now)
 
+
+@dataclass(frozen=True, slots=True)
+class LogRecordParts:
+    """What an OTLP log record says outside its attributes, decoded from JSON or protobuf alike."""
+    timestamp: str
+    level: str
+    message: Any = None
+    trace_id: str | None = None  # hex
+    span_id: str | None = None   # hex
+    event_name: str | None = None
+    scope_name: str | None = None
+
+
+def build_otel_event(parts: LogRecordParts, resource: dict[str, Any], attrs: dict[str, Any],
+                     identity: Callable[[Any], str], *, default_service: str = "unknown",
+                     now: datetime | None = None) -> WideEvent:
+    """The mapping itself: resource and record attributes (plain dicts, consumed) → WideEvent.
+    `identity(service)` makes the event_id of a record that carries no event.id/log.record.uid."""
+    flat: dict[str, Any] = {}
     service = resource.pop("service.name", None) or attrs.pop("service.name", None) or default_service
     flat["service"] = service
-    flat["timestamp"] = _timestamp(record)
-    flat["level"] = _level(record)
-    flat["event_id"] = _take_first(attrs, EVENT_ID_ATTRIBUTES) or _record_hash(record, service, resource)
+    flat["timestamp"] = parts.timestamp
+    flat["level"] = parts.level
+    flat["event_id"] = _take_first(attrs, EVENT_ID_ATTRIBUTES) or identity(service)
     if not isinstance(flat["event_id"], str):
         flat["event_id"] = str(flat["event_id"])
 
@@ -212,7 +238,7 @@ def parse_otel_record(record: Any, resource_attrs: Any, *, scope: Any = None,
             flat[name] = str(flat[name])
 
     flat["duration_ms"] = _duration_ms(attrs)
-    message = _message(record.get("body"))
+    message = parts.message
     exception_message = attrs.pop("exception.message", None)
     if message is None:
         message = exception_message
@@ -221,20 +247,23 @@ def parse_otel_record(record: Any, resource_attrs: Any, *, scope: Any = None,
     if message is not None:
         flat["error.message"] = message if isinstance(message, str) else str(message)
 
-    trace_id, span_id = record.get("traceId"), record.get("spanId")
-    if trace_id:
-        flat["trace_id"] = trace_id
+    if parts.trace_id:
+        flat["trace_id"] = parts.trace_id
     elif attrs.get("trace_id"):
         flat["trace_id"] = attrs.pop("trace_id")
-    if span_id:
-        attrs["span_id"] = span_id
-    if record.get("eventName"):
-        attrs["event.name"] = record["eventName"]
-    if isinstance(scope, Mapping) and scope.get("name"):
-        attrs.setdefault("otel.scope.name", scope["name"])
+    if parts.span_id:
+        attrs["span_id"] = parts.span_id
+    if parts.event_name:
+        attrs["event.name"] = parts.event_name
+    if parts.scope_name:
+        attrs.setdefault("otel.scope.name", parts.scope_name)
 
-    # Resource attributes (service.version, deployment.environment, host.name, ...) describe every
-    # record of the resource; the record's own attributes win on a clash.
+    # The service's version is the contract's `version` attribute (what a deploy's contrast names).
+    version = resource.pop("service.version", None)
+    if version not in (None, "") and attrs.get("version") in (None, ""):
+        attrs["version"] = version if isinstance(version, str) else str(version)
+    # Resource attributes (deployment.environment, host.name, ...) describe every record of the
+    # resource; the record's own attributes win on a clash.
     flat["attributes"] = {**resource, **attrs}
     try:
         return parse_event(flat, now=now)
@@ -255,7 +284,7 @@ def _take_first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
-def _timestamp(record: Mapping[str, Any]) -> str:
+def record_timestamp(record: Mapping[str, Any]) -> str:
     for key in ("timeUnixNano", "observedTimeUnixNano"):
         raw = record.get(key)
         if raw in (None, "", 0, "0"):
@@ -276,7 +305,7 @@ def _timestamp(record: Mapping[str, Any]) -> str:
                                "record has no timeUnixNano or observedTimeUnixNano (both missing or 0)")
 
 
-def _level(record: Mapping[str, Any]) -> str:
+def record_level(record: Mapping[str, Any]) -> str:
     number = record.get("severityNumber")
     if isinstance(number, str):
         text = number.strip().upper().removeprefix("SEVERITY_NUMBER_")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from logintel.events import WideEvent
 
@@ -18,13 +18,14 @@ class Item(NamedTuple):
     line: str
     size: int  # bytes of `line` plus its newline
     queued_at: float = 0.0  # time.monotonic() when it was emitted: how long it may still wait in memory
+    receipt: Any = None     # a Receipt told when this event is durable or lost (the receiver's requests)
 
     @classmethod
-    def of(cls, event: WideEvent) -> Item:
+    def of(cls, event: WideEvent, receipt: Any = None) -> Item:
         """Serialize `event` (TypeError/ValueError when its attributes are not JSON)."""
         line = event.to_json()
         size = len(line) + 1 if line.isascii() else len(line.encode("utf-8", "surrogatepass")) + 1
-        return cls(event.event_id, event.timestamp, event.level, line, size, time.monotonic())
+        return cls(event.event_id, event.timestamp, event.level, line, size, time.monotonic(), receipt)
 
 
 class LogBuffer:

@@ -44,6 +44,7 @@ from logintel.store.dead_letters import DeadLetter, DeadLetterStore
 from logintel.events import MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
 from logintel.ingest.ledger import Accounting
 from logintel.ingest.buffer import Item, LogBuffer
+from logintel.ingest.receipt import Receipt, settle_items
 from logintel.ingest.emitter_config import EmitterConfig
 from logintel.ingest.sampling import DynamicSampler
 from logintel.ingest.transports.base import Health, Transport
@@ -102,6 +103,7 @@ class Emitter:
         self._hung_lock = threading.Lock()
         self._in_flight = 0       # taken from the buffer, not yet settled
         self._flush_waiters = 0
+        self._nudged = False      # a caller waits on a receipt: send what is queued now, not at the interval
         self._closing = False
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="logintel-emitter", daemon=True)
@@ -146,6 +148,73 @@ class Emitter:
                 self._wake.notify_all()
         if evicted:
             self._settle_dump(evicted, "buffer_full")
+
+    def emit_batch(self, events: list[WideEvent], receipt: Receipt | None = None) -> None:
+        """Enqueue validated events under one lock; `receipt` (made for len(events)) settles when each
+        one is durable — delivered to a transport or written to the dump — or lost. The flusher sends
+        them at once instead of waiting for a full batch or the flush interval."""
+        items: list[Item] = []
+        for event in events:
+            try:
+                if self.sampler is not None:
+                    sampled = self.sampler.apply(event)
+                    if sampled is None:
+                        self._count_drop("sampled_out")
+                        if receipt is not None:
+                            receipt.settle(1, durable=True)  # kept out by policy, not lost to a fault
+                        continue
+                    event = sampled
+                item = Item.of(event, receipt)
+            except Exception as exc:  # attributes that are not JSON
+                self._dead_letter(event.to_record() if isinstance(event, WideEvent) else event,
+                                  "serialization", f"{type(exc).__name__}: {exc}")
+                if receipt is not None:
+                    receipt.settle(1, durable=False)
+                continue
+            if item.size > MAX_RECORD_BYTES:
+                self._dead_letter(item.line, "oversized",
+                                  f"record is {item.size:,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit")
+                if receipt is not None:
+                    receipt.settle(1, durable=False)
+                continue
+            items.append(item)
+        if not items:
+            return
+        evicted: list[Item] = []
+        with self._lock:
+            self._acct.emitted += len(items)
+            if self._closing:
+                self._acct.dropped["closed"] += len(items)
+                closed = True
+            else:
+                closed = False
+                for item in items:
+                    evicted.extend(self._buffer.put(item))
+                self._in_flight += len(evicted)
+                self._nudged = True
+                self._wake.notify_all()
+        if closed:
+            settle_items(items, durable=False)
+        elif evicted:
+            self._settle_dump(evicted, "buffer_full")
+
+    def accepting(self) -> tuple[bool, str]:
+        """Whether events handed over now can become durable soon: (True, "") or (False, why). No when
+        closing, or when no transport is usable and the buffer is nearly full or the dump has no room."""
+        with self._lock:
+            if self._closing:
+                return False, "the emitter is closing"
+            now = time.monotonic()
+            usable = [t.name for t, h in zip(self._transports, self._health) if self._usable(t, h, now)]
+            fill = max(len(self._buffer) / self._buffer.max_events, self._buffer.bytes / self._buffer.max_bytes)
+        if usable:
+            return True, ""
+        down = "every transport is down" if self._transports else "no transport is configured"
+        if fill >= 0.9:
+            return False, f"{down} and the buffer is {fill:.0%} full"
+        if not self._dump.has_room("error"):
+            return False, f"{down} and the local dump is at its disk limit"
+        return True, ""
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything emitted so far is settled; False if `timeout` ran out first."""
@@ -264,7 +333,7 @@ class Emitter:
                 deadline = time.monotonic() + interval
                 while True:
                     queued = len(self._buffer)
-                    if queued and (queued >= size or self._closing or self._flush_waiters
+                    if queued and (queued >= size or self._closing or self._flush_waiters or self._nudged
                                    or time.monotonic() >= deadline):
                         held = self._hold_for(time.monotonic())
                         if held <= 0:
@@ -278,11 +347,14 @@ class Emitter:
                     self._wake.wait(max(0.0, deadline - time.monotonic()))
                 batch = self._buffer.take(size)
                 self._in_flight += len(batch)
+                if not len(self._buffer):
+                    self._nudged = False
             try:
                 self._deliver(batch)
             except Exception as exc:
                 # Never let the flusher die holding a batch: count it, with why, and go on.
                 self._settle(len(batch), drops=Counter({f"flusher_error:{type(exc).__name__}": len(batch)}))
+                settle_items(batch, durable=False)
 
     def _deliver(self, batch: list[Item]) -> None:
         for transport, health in zip(self._transports, self._health):
@@ -295,6 +367,7 @@ class Emitter:
                 continue
             health.succeeded()
             self._settle(len(batch), delivered_to=transport.name)
+            settle_items(batch, durable=True)
             return
         if self._may_hold(batch):
             self._requeue(batch)
@@ -367,8 +440,14 @@ class Emitter:
             self._settle_dump(evicted, "buffer_full")
 
     def _settle_dump(self, batch: list[Item], reason: str) -> None:
-        written, drops = self._dump.write(batch)
-        self._settle(len(batch), dumped=written, dump_reason=reason, drops=drops)
+        written, drops = self._dump.write_kept(batch)
+        self._settle(len(batch), dumped=len(written), dump_reason=reason, drops=drops)
+        if len(written) == len(batch):
+            settle_items(batch, durable=True)
+        else:
+            kept = set(map(id, written))
+            settle_items(written, durable=True)
+            settle_items([item for item in batch if id(item) not in kept], durable=False)
 
     def _settle(self, count: int, delivered_to: str | None = None, dumped: int = 0,
                 dump_reason: str | None = None, drops: Counter | None = None) -> None:

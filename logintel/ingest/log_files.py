@@ -187,7 +187,7 @@ def _read_json_lines(path: Path, tally: FileTally, default_service: str) -> Iter
             else:
                 yield _dead(source, "invalid_json", f"invalid JSON: {_json_problem(exc)}", line.data)
             continue
-        yield from _adapt(value, line.data, source, default_service)
+        yield from adapt_value(value, line.data, source, default_service)
 
 
 def _first_line(path: Path) -> bytes:
@@ -206,7 +206,7 @@ def _first_line_is_object(path: Path) -> bool:
         return False
 
 
-def _adapt(value: Any, payload: bytes, source: str, default_service: str) -> Iterator[WideEvent | DeadLetter]:
+def adapt_value(value: Any, payload: bytes, source: str, default_service: str) -> Iterator[WideEvent | DeadLetter]:
     """One decoded JSON value: an OTLP document (many records), a bare OTLP record, or a wide event."""
     if is_otlp_document(value):
         for item in parse_otlp_document(value, default_service=default_service):
@@ -266,7 +266,7 @@ def _read_json_document(path: Path, tally: FileTally, default_service: str) -> I
                 if not is_otlp_document(value) and len(payload) > MAX_RECORD_BYTES:
                     yield _oversized(source, len(payload), payload[:MAX_DEAD_LETTER_PAYLOAD])
                     continue
-                yield from _adapt(value, payload, source, default_service)
+                yield from adapt_value(value, payload, source, default_service)
         except BrokenDocument as broken:
             tally.values += 1
             payload, cut = values.rest(MAX_DEAD_LETTER_PAYLOAD)

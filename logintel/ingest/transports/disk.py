@@ -51,18 +51,27 @@ class DumpWriter:
 
     def write(self, items: Sequence[Item]) -> tuple[int, Counter]:
         """Write what fits under the limits; returns (events written, drops by reason)."""
+        written, drops = self.write_kept(items)
+        return len(written), drops
+
+    def write_kept(self, items: Sequence[Item]) -> tuple[list[Item], Counter]:
+        """As write(), returning the items written (the rest were dropped, counted by reason)."""
         drops: Counter = Counter()
         with self._lock:
             kept = self._admit(items, drops)
             if not kept:
-                return 0, drops
+                return [], drops
             try:
                 self._write_segment(kept)
             except OSError as exc:  # a full or read-only disk: nothing left to fall back to
                 drops[f"dump_error:{type(exc).__name__}"] += len(kept)
                 self.usage = self._scan()
-                return 0, drops
-        return len(kept), drops
+                return [], drops
+        return kept, drops
+
+    def has_room(self, level: str = "error") -> bool:
+        """Whether an event of `level` may still be written under the disk limit (as last measured)."""
+        return self.usage < self.limits.get(level, self.disk_limit_bytes)
 
     def _admit(self, items: Sequence[Item], drops: Counter) -> list[Item]:
         projected = self.usage

@@ -1,0 +1,199 @@
+"""The receiver's ASGI application (Starlette): the write endpoints, health, readiness and metrics.
+
+Nothing of a request body is ever logged; an unexpected failure answers 500 naming only its type.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from logintel.adapters.otlp_proto import OtlpBodyError
+from logintel.receiver.bodies import BodyError, content_encoding, read_body
+from logintel.receiver.landing import Lander
+from logintel.receiver.metrics import ReceiverMetrics
+from logintel.receiver.otlp_logs import JSON, media_type, parse_logs, rejection_summary, status_body, success_body
+from logintel.receiver.wide_events import EventsBodyError, answer, parse_events
+
+log = logging.getLogger("logintel.receiver")
+DEFAULT_MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024
+THROTTLE_RETRY_AFTER_S = 1
+
+
+@dataclass(frozen=True)
+class ReceiverOptions:
+    token: str | None = None
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_in_flight_bytes: int = DEFAULT_MAX_IN_FLIGHT_BYTES
+    default_service: str = "unknown"
+
+
+class Receiver:
+    def __init__(self, lander: Lander, options: ReceiverOptions):
+        self.lander = lander
+        self.options = options
+        self.metrics = ReceiverMetrics(lander.emitter)
+        self._token = f"Bearer {options.token}".encode("utf-8") if options.token else None
+        self._in_flight = 0
+
+    # -- write endpoints -----------------------------------------------------------------------
+
+    async def logs(self, request: Request) -> Response:
+        return await self._timed("/v1/logs", request, self._logs)
+
+    async def events(self, request: Request) -> Response:
+        return await self._timed("/v1/events", request, self._events)
+
+    async def _logs(self, request: Request, endpoint: str) -> Response:
+        kind = media_type(request.headers.get("content-type"))
+        reply = kind or JSON
+
+        def refuse(status: int, message: str, retry_after: int | None = None) -> Response:
+            return _response(status, status_body(reply, status, message), reply, retry_after)
+
+        if not self._authorized(request):
+            return refuse(401, "a bearer token is required (Authorization: Bearer …)")
+        if kind is None:
+            return refuse(415, "Content-Type must be application/x-protobuf or application/json")
+        body, problem = await self._read(request)
+        if problem is not None:
+            return refuse(problem.status, str(problem),
+                          THROTTLE_RETRY_AFTER_S if problem.status == 429 else None)
+        try:
+            parsed = parse_logs(body, kind, self.options.default_service)
+        except OtlpBodyError as exc:
+            return refuse(400, str(exc))
+        self.metrics.received.labels(endpoint).inc(parsed.received)
+        outcome = await self.lander.land(parsed.events)
+        if not outcome.durable:
+            self.metrics.refused.labels(endpoint).inc(parsed.received)
+            return refuse(503, outcome.reason, outcome.retry_after_s)
+        self._count(endpoint, len(parsed.events), [letter.cause for letter in parsed.rejected])
+        self.lander.reject(parsed.rejected)
+        return _response(200, success_body(kind, len(parsed.rejected), rejection_summary(parsed.rejected)), kind)
+
+    async def _events(self, request: Request, endpoint: str) -> Response:
+        def refuse(status: int, message: str, retry_after: int | None = None) -> Response:
+            return _response(status, orjson.dumps({"error": message}), JSON, retry_after)
+
+        if not self._authorized(request):
+            return refuse(401, "a bearer token is required (Authorization: Bearer …)")
+        body, problem = await self._read(request)
+        if problem is not None:
+            return refuse(problem.status, str(problem), THROTTLE_RETRY_AFTER_S if problem.status == 429 else None)
+        try:
+            parsed = parse_events(body, self.options.default_service)
+        except EventsBodyError as exc:
+            return refuse(400, str(exc))
+        self.metrics.received.labels(endpoint).inc(parsed.received)
+        outcome = await self.lander.land(parsed.events)
+        if not outcome.durable:
+            self.metrics.refused.labels(endpoint).inc(parsed.received)
+            return refuse(503, outcome.reason, outcome.retry_after_s)
+        self._count(endpoint, len(parsed.events), [letter.cause for _, letter in parsed.rejected])
+        self.lander.reject([letter for _, letter in parsed.rejected])
+        return _response(200, orjson.dumps(answer(parsed, len(parsed.events))), JSON)
+
+    # -- read endpoints ------------------------------------------------------------------------
+
+    async def healthz(self, request: Request) -> Response:
+        return _response(200, orjson.dumps({"status": "ok"}), JSON)
+
+    async def readyz(self, request: Request) -> Response:
+        refusal = self.lander.refusal()
+        stats = self.lander.emitter.stats()
+        body = {"ready": refusal is None, "reason": refusal, "transports": stats["transports"],
+                "buffer": stats["buffer"], "pending": stats["pending"], "dump_bytes": stats["dump"]["usage_bytes"]}
+        return _response(200 if refusal is None else 503, orjson.dumps(body, default=str), JSON)
+
+    async def prometheus(self, request: Request) -> Response:
+        return Response(generate_latest(self.metrics.registry), 200, media_type=CONTENT_TYPE_LATEST)
+
+    # -- shared --------------------------------------------------------------------------------
+
+    async def _timed(self, endpoint: str, request: Request, handler) -> Response:
+        started = time.perf_counter()
+        try:
+            response = await handler(request, endpoint)
+        except Exception as exc:  # never the body: it may hold personal data
+            log.exception("receiver: %s failed with %s", endpoint, type(exc).__name__)
+            response = _response(500, orjson.dumps({"error": f"internal error ({type(exc).__name__})"}), JSON)
+        finally:
+            self._release(request)
+        self.metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        return response
+
+    def _authorized(self, request: Request) -> bool:
+        if self._token is None:
+            return True
+        given = request.headers.get("authorization", "").encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, self._token)
+
+    async def _read(self, request: Request) -> tuple[bytes, BodyError | None]:
+        """The decoded body, or the BodyError to answer with (413, 415, 400, or 429 when too many
+        bytes are in flight already). The body's bytes count as in flight until the answer."""
+        length = request.headers.get("content-length")
+        declared = int(length) if length and length.isdigit() else None
+        reserved = min(declared or 0, self.options.max_body_bytes)
+        if self._in_flight and self._in_flight + reserved > self.options.max_in_flight_bytes:
+            return b"", BodyError(429, f"over {self.options.max_in_flight_bytes:,} bytes are in flight; retry shortly")
+        self._reserve(request, reserved)
+        try:
+            body = await read_body(request.stream(), content_encoding(request.headers),
+                                   self.options.max_body_bytes, declared)
+        except BodyError as exc:
+            return b"", exc
+        self._reserve(request, max(0, len(body) - reserved))
+        return body, None
+
+    def _reserve(self, request: Request, size: int) -> None:
+        request.state.reserved = getattr(request.state, "reserved", 0) + size
+        self._in_flight += size
+        self.metrics.in_flight_bytes.set(self._in_flight)
+
+    def _release(self, request: Request) -> None:
+        self._in_flight -= getattr(request.state, "reserved", 0)
+        request.state.reserved = 0
+        self.metrics.in_flight_bytes.set(self._in_flight)
+
+    def _count(self, endpoint: str, accepted: int, causes: list[str]) -> None:
+        self.metrics.accepted.labels(endpoint).inc(accepted)
+        for cause in causes:
+            self.metrics.rejected.labels(endpoint, cause).inc()
+
+
+def _response(status: int, body: bytes, media: str, retry_after: int | None = None) -> Response:
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="logintel"'}
+    return Response(body, status, headers=headers, media_type=media)
+
+
+def build_app(receiver: Receiver, on_shutdown: Callable[[], None] | None = None) -> Starlette:
+    """The application; `on_shutdown` runs once the server stops taking requests (closing the emitter)."""
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
+    routes = [
+        Route("/v1/logs", receiver.logs, methods=["POST"]),
+        Route("/v1/events", receiver.events, methods=["POST"]),
+        Route("/healthz", receiver.healthz, methods=["GET"]),
+        Route("/readyz", receiver.readyz, methods=["GET"]),
+        Route("/metrics", receiver.prometheus, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

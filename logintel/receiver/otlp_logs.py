@@ -1,0 +1,101 @@
+"""POST /v1/logs per the OTLP/HTTP specification: an ExportLogsServiceRequest in protobuf or JSON,
+answered in the request's content type with an ExportLogsServiceResponse (partial_success counting
+the records dead-lettered) or, for a body refused whole, a google.rpc.Status."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import orjson
+from google.protobuf.json_format import MessageToDict
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+
+from logintel.adapters.otel import OtlpRecordError, is_otlp_document, parse_otlp_document
+from logintel.adapters.otlp_proto import OtlpBodyError, decode_request, parse_export_request
+from logintel.events import WideEvent
+from logintel.store.dead_letters import DeadLetter
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+SOURCE = "receiver /v1/logs"
+# google.rpc.Code for the HTTP statuses the receiver answers with
+GRPC_CODES = {400: 3, 401: 16, 413: 8, 415: 3, 429: 8, 503: 14}
+
+
+def media_type(content_type: str | None) -> str | None:
+    """PROTOBUF or JSON for the request's Content-Type (parameters ignored), None for anything else."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    if kind in (PROTOBUF, "application/protobuf"):
+        return PROTOBUF
+    if kind == JSON:
+        return JSON
+    return None
+
+
+@dataclass
+class ParsedLogs:
+    events: list[WideEvent] = field(default_factory=list)
+    rejected: list[DeadLetter] = field(default_factory=list)
+
+    @property
+    def received(self) -> int:
+        return len(self.events) + len(self.rejected)
+
+
+def parse_logs(body: bytes, kind: str, default_service: str = "unknown") -> ParsedLogs:
+    """The request's records as events and dead letters; OtlpBodyError when it is no request at all."""
+    if kind == PROTOBUF:
+        items = parse_export_request(decode_request(body), default_service=default_service)
+    else:
+        try:
+            document = orjson.loads(body) if body.strip() else {}
+        except orjson.JSONDecodeError as exc:
+            raise OtlpBodyError(f"the body is not JSON: {exc}") from None
+        if document == {}:
+            document = {"resourceLogs": []}
+        if not is_otlp_document(document):
+            raise OtlpBodyError("the body is not an OTLP ExportLogsServiceRequest: no resourceLogs")
+        items = parse_otlp_document(document, default_service=default_service)
+    parsed = ParsedLogs()
+    for item in items:
+        if isinstance(item, WideEvent):
+            parsed.events.append(item)
+        else:
+            parsed.rejected.append(_dead_letter(item))
+    return parsed
+
+
+def _dead_letter(error: OtlpRecordError) -> DeadLetter:
+    document = error.replay_document()
+    payload = orjson.dumps(document).decode("utf-8") if document is not None else ""
+    return DeadLetter(stage="ingest", source=f"{SOURCE} {error.location}", cause=error.cause,
+                      reason=f"{error.location}: {error}", payload=payload)
+
+
+def rejection_summary(rejected: list[DeadLetter], shown: int = 3) -> str:
+    """What partial_success.error_message says: how many, by cause, and the first few reasons."""
+    if not rejected:
+        return ""
+    causes = Counter(letter.cause for letter in rejected)
+    by_cause = ", ".join(f"{cause} x{count}" for cause, count in causes.most_common())
+    reasons = "; ".join(letter.reason for letter in rejected[:shown])
+    more = f"; and {len(rejected) - shown} more" if len(rejected) > shown else ""
+    return f"{len(rejected)} log records rejected ({by_cause}): {reasons}{more}"
+
+
+def success_body(kind: str, rejected: int, message: str) -> bytes:
+    response = ExportLogsServiceResponse()
+    if rejected:  # a fully accepted request leaves partial_success unset, as the specification says
+        response.partial_success.rejected_log_records = rejected
+        response.partial_success.error_message = message
+    if kind == PROTOBUF:
+        return response.SerializeToString()
+    return orjson.dumps(MessageToDict(response))
+
+
+def status_body(kind: str, http_status: int, message: str) -> bytes:
+    status = Status(code=GRPC_CODES.get(http_status, 2), message=message)
+    if kind == PROTOBUF:
+        return status.SerializeToString()
+    return orjson.dumps({"code": status.code, "message": message})

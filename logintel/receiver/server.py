@@ -1,0 +1,128 @@
+"""Running the receiver: its emitter (the files landing zone by default, then the local dump), the
+Starlette app, and uvicorn (with uvloop and httptools) on one port.
+
+uvicorn handles SIGINT and SIGTERM: it stops accepting connections and lets in-flight requests
+finish for up to `drain_s`; then the emitter is closed (it drains its buffer to a transport or the
+dump within `close_s`) and one accounting line is printed.
+"""
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import sys
+from dataclasses import dataclass
+
+import uvicorn
+
+from logintel.config import Settings
+from logintel.ingest.emitter import Emitter
+from logintel.ingest.emitter_config import EmitterConfig
+from logintel.receiver.app import Receiver, ReceiverOptions, build_app
+from logintel.receiver.landing import Lander
+from logintel.store.dead_letters import DeadLetterStore
+
+DRAIN_S = 10.0
+CLOSE_S = 10.0
+
+# The receiver's emitter: batches sent as soon as a request waits on them (the flusher is nudged),
+# and a landing outage reaches the dump within about a second, so a request is answered well inside
+# an exporter's 10 s timeout. Any LOGINTEL_EMIT_* variable overrides these.
+RECEIVER_EMIT_DEFAULTS = {
+    "LOGINTEL_EMIT_TRANSPORTS": "files",
+    "LOGINTEL_EMIT_BATCH_SIZE": "2048",
+    "LOGINTEL_EMIT_FLUSH_INTERVAL_S": "0.05",
+    "LOGINTEL_EMIT_RETRY_HOLD_S": "1.0",
+    "LOGINTEL_EMIT_SEND_TIMEOUT_S": "5.0",
+    "LOGINTEL_EMIT_BUFFER_MAX_EVENTS": "200000",
+    "LOGINTEL_EMIT_BUFFER_MAX_BYTES": str(256 * 1024 * 1024),
+}
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a SIGTERM or SIGINT it shut down gracefully on is not raised
+    again afterwards (uvicorn re-raises it, which would end the process before the emitter closes)."""
+
+    stopped_by: list[int] = []
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        with super().capture_signals():
+            yield
+            self.stopped_by = list(self._captured_signals)
+            self._captured_signals.clear()
+
+
+class ReceiverConfigError(ValueError):
+    """A setting that makes serving unsafe or impossible, refused before anything starts."""
+
+
+@dataclass(frozen=True)
+class Running:
+    receiver: Receiver
+    emitter: Emitter
+    app: object
+
+
+def emitter_config(settings: Settings) -> EmitterConfig:
+    env = dict(RECEIVER_EMIT_DEFAULTS)
+    env.update({"LOGINTEL_EMIT_FILES_DIR": str(settings.landing_dir),
+                "LOGINTEL_EMIT_DUMP_DIR": str(settings.dumps_dir),
+                "LOGINTEL_EMIT_DEAD_LETTER_DIR": str(settings.dead_letter_dir)})
+    if settings.postgres_url:
+        env["LOGINTEL_POSTGRES_URL"] = settings.postgres_url
+    env.update(settings.emit_env)
+    return EmitterConfig.from_env(env)
+
+
+def check_bind(host: str, token: str | None) -> None:
+    if token or _is_loopback(host):
+        return
+    raise ReceiverConfigError(
+        f"refusing to listen on {host}, which is not a loopback address, without LOGINTEL_RECEIVER_TOKEN: "
+        "anyone who can reach it could write events. Set the token (clients send Authorization: Bearer …) "
+        "or bind 127.0.0.1")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def build(settings: Settings, emitter: Emitter | None = None) -> Running:
+    emitter = emitter or Emitter(emitter_config(settings))
+    lander = Lander(emitter, DeadLetterStore(settings.dead_letter_dir), settings.receiver_wait_s)
+    receiver = Receiver(lander, ReceiverOptions(token=settings.receiver_token,
+                                                max_body_bytes=settings.receiver_max_body_bytes))
+    return Running(receiver, emitter, build_app(receiver))
+
+
+def serve(settings: Settings, host: str, port: int, *, access_log: bool = False) -> int:
+    check_bind(host, settings.receiver_token)
+    running = build(settings)
+    config = uvicorn.Config(running.app, host=host, port=port, log_level="warning", access_log=access_log,
+                            timeout_graceful_shutdown=DRAIN_S, lifespan="on", server_header=False)
+    server = _Server(config)
+    transports = ", ".join(t.kind for t in running.emitter.config.transports) or "none (dump only)"
+    print(f"logintel serve: listening on http://{host}:{port} (POST /v1/logs, /v1/events; GET /healthz, "
+          f"/readyz, /metrics); landing through {transports}, dump {running.emitter.config.dump_dir}"
+          f"{'; bearer token required' if settings.receiver_token else ''}", flush=True)
+    try:
+        server.run()
+    finally:
+        settled = running.emitter.close(timeout=CLOSE_S)
+        print(accounting_line(running.emitter.stats(), settled), file=sys.stderr, flush=True)
+    return 0 if server.started else 1
+
+
+def accounting_line(stats: dict, settled: bool) -> str:
+    delivered = ", ".join(f"{name} {count:,}" for name, count in sorted(stats["delivered"].items())) or "none"
+    dropped = sum(stats["dropped"].values())
+    dead = sum(stats["dead_lettered"].values())
+    return (f"logintel serve: stopped; events {stats['emitted']:,} = landed ({delivered}) + dumped "
+            f"{stats['dumped']:,} + dropped {dropped:,} + dead-lettered {dead:,} + pending {stats['pending']:,}"
+            f"{'' if settled else ' (close timed out: pending ones stayed with a hung transport)'}; "
+            f"balanced: {stats['balanced']}")
