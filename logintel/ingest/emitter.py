@@ -216,6 +216,19 @@ class Emitter:
             return False, f"{down} and the local dump is at its disk limit"
         return True, ""
 
+    def ready(self) -> tuple[bool, str]:
+        """Readiness of the landing path: a transport whose last send succeeded, or room in the dump
+        (events are durable there until replay). (False, why) otherwise, or while closing."""
+        with self._lock:
+            if self._closing:
+                return False, "the emitter is closing"
+            healthy = any(h.healthy for h in self._health)
+        if healthy:
+            return True, ""
+        if self._dump.has_room("error"):
+            return True, "every transport is down: events go to the local dump until they recover"
+        return False, "every transport is down and the local dump is at its disk limit"
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything emitted so far is settled; False if `timeout` ran out first."""
         deadline = time.monotonic() + timeout

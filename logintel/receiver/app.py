@@ -110,11 +110,11 @@ class Receiver:
         return _response(200, orjson.dumps({"status": "ok"}), JSON)
 
     async def readyz(self, request: Request) -> Response:
-        refusal = self.lander.refusal()
+        ready, why = self.lander.emitter.ready()
         stats = self.lander.emitter.stats()
-        body = {"ready": refusal is None, "reason": refusal, "transports": stats["transports"],
+        body = {"ready": ready, "reason": why or None, "transports": stats["transports"],
                 "buffer": stats["buffer"], "pending": stats["pending"], "dump_bytes": stats["dump"]["usage_bytes"]}
-        return _response(200 if refusal is None else 503, orjson.dumps(body, default=str), JSON)
+        return _response(200 if ready else 503, orjson.dumps(body, default=str), JSON)
 
     async def prometheus(self, request: Request) -> Response:
         return Response(generate_latest(self.metrics.registry), 200, media_type=CONTENT_TYPE_LATEST)

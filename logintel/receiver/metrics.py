@@ -2,7 +2,7 @@
 flight, and the emitter's own accounting (landed per transport, dumped, dropped, pending)."""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from logintel.ingest.emitter import Emitter
@@ -12,6 +12,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 class ReceiverMetrics:
     def __init__(self, emitter: Emitter):
+        disable_created_metrics()  # no *_created series: they double what a scrape carries and say little
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter("logintel_receiver_requests", "HTTP requests answered", ["endpoint", "code"], registry=r)

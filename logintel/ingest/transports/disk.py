@@ -69,9 +69,9 @@ class DumpWriter:
                 return [], drops
         return kept, drops
 
-    def has_room(self, level: str = "error") -> bool:
-        """Whether an event of `level` may still be written under the disk limit (as last measured)."""
-        return self.usage < self.limits.get(level, self.disk_limit_bytes)
+    def has_room(self, level: str = "error", size: int = 4096) -> bool:
+        """Whether `size` more bytes of `level` events fit under the disk limit (as last measured)."""
+        return self.usage + size <= self.limits.get(level, self.disk_limit_bytes)
 
     def _admit(self, items: Sequence[Item], drops: Counter) -> list[Item]:
         projected = self.usage

@@ -1,0 +1,77 @@
+"""A real `logintel serve` application on 127.0.0.1 (uvicorn in a thread), and a small HTTP client."""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import http.client
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from logintel.config import load_settings
+from logintel.receiver.server import Running, build
+from tests.support.postgres_cluster import free_port
+
+
+@dataclass
+class Served:
+    url: str
+    port: int
+    running: Running
+    home: Path
+
+    def post(self, path: str, body: bytes, content_type: str = "application/json", headers: dict | None = None,
+             gzipped: bool = False) -> tuple[int, dict, bytes]:
+        all_headers = {"Content-Type": content_type, **(headers or {})}
+        if gzipped:
+            body = gzip.compress(body)
+            all_headers["Content-Encoding"] = "gzip"
+        return self.request("POST", path, body, all_headers)
+
+    def get(self, path: str) -> tuple[int, dict, bytes]:
+        return self.request("GET", path, None, {})
+
+    def request(self, method: str, path: str, body: bytes | None, headers: dict) -> tuple[int, dict, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        finally:
+            conn.close()
+
+    def post_events(self, lines: list, **kwargs) -> tuple[int, dict]:
+        body = b"".join((json.dumps(line) if not isinstance(line, str) else line).encode() + b"\n" for line in lines)
+        status, _, data = self.post("/v1/events", body, "application/x-ndjson", **kwargs)
+        return status, json.loads(data)
+
+    def landed(self) -> list[dict]:
+        """Every event in the files landing zone."""
+        return [json.loads(line) for path in sorted((self.home / "landing").rglob("*.jsonl"))
+                for line in path.read_text().splitlines() if line]
+
+
+@contextlib.contextmanager
+def serving(home: Path, env: dict | None = None):
+    settings = load_settings({"LOGINTEL_HOME": str(home), **(env or {})})
+    running = build(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(running.app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the receiver did not start")
+        time.sleep(0.02)
+    try:
+        yield Served(f"http://127.0.0.1:{port}", port, running, home)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        running.emitter.close(timeout=10)
