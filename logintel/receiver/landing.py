@@ -17,7 +17,7 @@ from logintel.ingest.emitter import Emitter
 from logintel.ingest.receipt import Receipt
 from logintel.store.dead_letters import DeadLetter, DeadLetterStore
 
-RETRY_AFTER_S = 5
+RETRY_AFTER_S = 2
 
 
 @dataclass(frozen=True)

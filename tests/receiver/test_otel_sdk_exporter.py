@@ -68,3 +68,30 @@ def test_the_exporter_sends_the_token_in_its_headers_and_without_it_nothing_land
         assert provider.force_flush(10_000)
         provider.shutdown()
         assert [e["error.message"] for e in rx.landed()] == ["with token"]
+
+
+def test_the_exporter_retries_a_503_from_a_landing_outage_and_its_records_land_once_it_recovers(tmp_path):
+    import shutil
+    import threading
+
+    landing = tmp_path / "landing"
+    env = {"LOGINTEL_EMIT_DISK_LIMIT_BYTES": "1", "LOGINTEL_EMIT_BACKOFF_CAP_S": "0.5"}  # the dump has no room either
+    with serving(tmp_path, env) as rx:
+        logger, provider = _logger(rx.url, "shop.outage")
+        logger.info("before the outage")
+        assert provider.force_flush(10_000)
+        assert [e["error.message"] for e in rx.landed()] == ["before the outage"]
+        shutil.rmtree(landing)
+        landing.write_text("the landing disk is gone")
+        recovered = threading.Timer(1.5, landing.unlink)
+        recovered.start()
+        for i in range(30):
+            logger.error("during the outage %d", i, extra={"http.route": "/pay", "http.response.status_code": 503})
+        assert provider.force_flush(15_000)  # the exporter got 503, waited Retry-After, resent
+        recovered.join()
+        provider.shutdown()
+        landed = rx.landed()
+        refused = rx.running.receiver.metrics.refused.labels("/v1/logs")._value.get()
+    messages = sorted(e["error.message"] for e in landed)  # the outage took the first one's folder with it
+    assert messages == sorted(f"during the outage {i}" for i in range(30))  # each once: none lost, none twice
+    assert refused >= 30  # at least one attempt was answered 503 before the landing zone came back

@@ -1,0 +1,208 @@
+"""Benchmark: `logintel serve` under load — OTLP/protobuf (batches of 512 records) and NDJSON (batches of
+1,000 wide events) from a load generator in another process, into the files landing zone — against
+`logintel ingest` of the same events from a file, in the same run.
+
+    .venv/bin/python benchmarks/receiver.py [--records 204800] [--connections 4]
+
+The receiver runs as its own process (`logintel serve`, as a user starts it); the load generator is a
+second process that pre-builds every request body, then sends them over keep-alive connections, each
+waiting for its answer (a request is answered once its events are durable). Printed per format:
+records/s end to end, p50/p99 request latency, and the ratio to `logintel ingest` (the whole CLI run,
+start-up included, over the same events written as one JSONL file).
+Targets on this machine (reported, not asserted): OTLP >= 30,000 records/s, NDJSON >= 50,000 events/s,
+p99 <= 50 ms per batch.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+LOGINTEL = str(Path(sys.executable).parent / "logintel")
+
+
+def _otlp_bodies(records: int, batch: int) -> list[bytes]:
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+
+    def kv(key, **value):
+        return KeyValue(key=key, value=AnyValue(**value))
+
+    start = time.time_ns()
+    bodies = []
+    for b in range(0, records, batch):
+        request = ExportLogsServiceRequest()
+        resource = request.resource_logs.add()
+        resource.resource.attributes.extend([kv("service.name", string_value="checkout"),
+                                             kv("service.version", string_value="4.2.0"),
+                                             kv("host.name", string_value="web-3")])
+        scope = resource.scope_logs.add()
+        scope.scope.name = "checkout.http"
+        for i in range(b, min(b + batch, records)):
+            error = i % 50 == 0
+            scope.log_records.append(LogRecord(
+                time_unix_nano=start + i * 1000, severity_number=17 if error else 9,
+                body=AnyValue(string_value=f"POST /cart/pay {'failed' if error else 'ok'}"),
+                trace_id=i.to_bytes(16, "big"), span_id=(i + 1).to_bytes(8, "big"),
+                attributes=[kv("http.route", string_value="/cart/pay"), kv("http.request.method", string_value="POST"),
+                            kv("http.response.status_code", int_value=503 if error else 200),
+                            kv("duration_ms", double_value=12.5 + i % 100), kv("user.id", string_value=f"u-{i % 5000}"),
+                            kv("region", string_value="eu-west-1")]))
+        bodies.append(request.SerializeToString())
+    return bodies
+
+
+def _wide_events(records: int) -> list[dict]:
+    from datetime import datetime, timedelta, timezone
+    start = datetime.now(timezone.utc)
+    return [{"event_id": f"bench-{i:09d}", "timestamp": (start + timedelta(microseconds=i)).isoformat(),
+             "service": "checkout", "route": "/cart/pay", "method": "POST", "status": 503 if i % 50 == 0 else 200,
+             "duration_ms": 12.5 + i % 100, "level": "error" if i % 50 == 0 else "info", "user_id": f"u-{i % 5000}",
+             "trace_id": f"{i:032x}", "attributes": {"region": "eu-west-1", "cart.items": i % 7}}
+            for i in range(records)]
+
+
+def _ndjson_bodies(events: list[dict], batch: int) -> list[bytes]:
+    return [b"".join(json.dumps(e, separators=(",", ":")).encode() + b"\n" for e in events[i:i + batch])
+            for i in range(0, len(events), batch)]
+
+
+def _load(port: int, path: str, content_type: str, bodies: list[bytes], connections: int, out) -> None:
+    """The load generator (its own process): every body once, over `connections` keep-alive connections."""
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+    queue = list(reversed(bodies))
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if not queue:
+                    break
+                body = queue.pop()
+            started = time.perf_counter()
+            conn.request("POST", path, body=body, headers={"Content-Type": content_type})
+            response = conn.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                statuses.append(response.status)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.send({"wall_s": time.perf_counter() - started, "latencies": latencies, "statuses": statuses})
+
+
+def _serve(home: Path, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGINTEL_")}
+    env["LOGINTEL_HOME"] = str(home)
+    proc = subprocess.Popen([LOGINTEL, "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("logintel serve did not start")
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int) -> dict:
+    path, content_type = {"otlp": ("/v1/logs", "application/x-protobuf"),
+                          "ndjson": ("/v1/events", "application/x-ndjson")}[kind]
+    with tempfile.TemporaryDirectory(prefix=f"bench-receiver-{kind}-") as tmp:
+        port = _free_port()
+        proc = _serve(Path(tmp), port)
+        try:
+            ctx = multiprocessing.get_context("spawn")
+            mine, theirs = ctx.Pipe()
+            loader = ctx.Process(target=_load, args=(port, path, content_type, bodies, connections, theirs))
+            loader.start()
+            result = mine.recv()
+            loader.join()
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=60)
+        landed = sum(1 for p in (Path(tmp) / "landing").rglob("*.jsonl") for line in p.open() if line.strip())
+    lat = sorted(result["latencies"])
+    return {"kind": kind, "records": records, "landed": landed, "wall_s": result["wall_s"],
+            "rate": records / result["wall_s"], "p50_ms": 1000 * statistics.median(lat),
+            "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))], "requests": len(lat),
+            "non_200": sum(1 for s in result["statuses"] if s != 200),
+            "account": next((line for line in err.splitlines() if "stopped;" in line), "")}
+
+
+def run_ingest(events: list[dict]) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        path = Path(tmp) / "events.jsonl"
+        path.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOGINTEL_")}
+        env["LOGINTEL_HOME"] = str(Path(tmp) / "home")
+        started = time.perf_counter()
+        subprocess.run([LOGINTEL, "ingest", str(path)], env=env, check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - started
+    return {"kind": "logintel ingest (file)", "records": len(events), "wall_s": wall, "rate": len(events) / wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=204_800)
+    parser.add_argument("--connections", type=int, default=4)
+    args = parser.parse_args()
+    print(f"building {args.records:,} records as OTLP protobuf (512 a request) and NDJSON (1,000 a request)…",
+          file=sys.stderr)
+    otlp = _otlp_bodies(args.records, 512)
+    events = _wide_events(args.records)
+    ndjson = _ndjson_bodies(events, 1000)
+    rows = []
+    for kind, bodies in (("otlp", otlp), ("ndjson", ndjson)):
+        print(f"sending {kind}…", file=sys.stderr)
+        rows.append(run_receiver(kind, bodies, args.records, args.connections))
+    print("running logintel ingest on the same events from a file…", file=sys.stderr)
+    baseline = run_ingest(events)
+
+    print(f"\n{'path':<28}{'records':>10}{'landed':>10}{'seconds':>9}{'records/s':>11}{'p50 ms':>8}{'p99 ms':>8}"
+          f"{'non-200':>9}{'x ingest':>9}")
+    for row in rows:
+        print(f"{('serve ' + row['kind']):<28}{row['records']:>10,}{row['landed']:>10,}{row['wall_s']:>9.2f}"
+              f"{row['rate']:>11,.0f}{row['p50_ms']:>8.1f}{row['p99_ms']:>8.1f}{row['non_200']:>9}"
+              f"{row['rate'] / baseline['rate']:>9.2f}")
+    print(f"{baseline['kind']:<28}{baseline['records']:>10,}{'':>10}{baseline['wall_s']:>9.2f}{baseline['rate']:>11,.0f}")
+    print(f"\n{args.connections} connections; targets: OTLP >= 30,000/s, NDJSON >= 50,000/s, p99 <= 50 ms per batch")
+    for row in rows:
+        print(f"  {row['kind']}: {row['account']}")
+
+
+if __name__ == "__main__":
+    main()
