@@ -199,7 +199,7 @@ def parse_otel_record(record: Any, resource_attrs: Any, *, scope: Any = None,
 @dataclass(frozen=True, slots=True)
 class LogRecordParts:
     """What an OTLP log record says outside its attributes, decoded from JSON or protobuf alike."""
-    timestamp: str
+    timestamp: str | datetime
     level: str
     message: Any = None
     trace_id: str | None = None  # hex
@@ -223,9 +223,11 @@ def build_otel_event(parts: LogRecordParts, resource: dict[str, Any], attrs: dic
         flat["event_id"] = str(flat["event_id"])
 
     for name, keys in FIELD_ATTRIBUTES.items():
-        value = _take_first(attrs, keys)
-        if value is not None:
-            flat[name] = value
+        for key in keys:  # _take_first, inlined: this loop runs for every record
+            value = attrs.get(key)
+            if value is not None and value != "":
+                flat[name] = attrs.pop(key)
+                break
     flat.setdefault("route", "(log)")
     if isinstance(flat.get("method"), str):
         flat["method"] = flat["method"].upper()

@@ -10,15 +10,18 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from logintel.adapters.otel import (LogRecordParts, OtlpRecordError, build_otel_event, record_level,
-                                    record_timestamp)
+from logintel.adapters.otel import LogRecordParts, OtlpRecordError, build_otel_event, record_level
 from logintel.events import EventValidationError, WideEvent
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LEVELS = ("debug", "debug", "info", "warn", "error", "fatal")  # severity numbers 1–24, four to a level
 
 
 class OtlpBodyError(ValueError):
@@ -61,10 +64,8 @@ def parse_export_request(request: ExportLogsServiceRequest, *, default_service: 
 
 def _event(record, resource: dict[str, Any], resource_bytes: bytes, scope_name: str | None,
            default_service: str, now: datetime | None) -> WideEvent:
-    times = {"timeUnixNano": record.time_unix_nano, "observedTimeUnixNano": record.observed_time_unix_nano,
-             "severityNumber": record.severity_number, "severityText": record.severity_text}
     parts = LogRecordParts(
-        timestamp=record_timestamp(times), level=record_level(times),
+        timestamp=_timestamp(record), level=_level(record),
         message=_message(record), trace_id=record.trace_id.hex() or None, span_id=record.span_id.hex() or None,
         event_name=record.event_name or None, scope_name=scope_name)
     attrs = key_values(record.attributes, "attributes")
@@ -79,6 +80,25 @@ def _event(record, resource: dict[str, Any], resource_bytes: bytes, scope_name: 
     return build_otel_event(parts, resource, attrs, identity, default_service=default_service, now=now)
 
 
+def _timestamp(record) -> datetime:
+    """The record's time (else when it was observed) as a UTC datetime, without a detour through text."""
+    nanos = record.time_unix_nano or record.observed_time_unix_nano
+    if not nanos:
+        raise EventValidationError("timestamp", None,
+                                   "record has no time_unix_nano or observed_time_unix_nano (both missing or 0)")
+    try:
+        return _EPOCH + timedelta(microseconds=nanos // 1000)
+    except OverflowError:
+        raise EventValidationError("timestamp", nanos, "time_unix_nano is out of range") from None
+
+
+def _level(record) -> str:
+    number = record.severity_number
+    if 1 <= number <= 24:
+        return _LEVELS[(number - 1) // 4]
+    return record_level({"severityNumber": number, "severityText": record.severity_text})
+
+
 def _message(record) -> Any:
     if not record.HasField("body"):
         return None
@@ -91,8 +111,19 @@ def _message(record) -> Any:
     return value
 
 
+_SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value"})
+
+
 def key_values(items, where: str) -> dict[str, Any]:
-    return {item.key: any_value(item.value, f"{where}.{item.key}") for item in items}
+    result: dict[str, Any] = {}
+    for item in items:  # every attribute of every record: scalars without a call or a place name
+        value = item.value
+        kind = value.WhichOneof("value")
+        if kind in _SCALARS:
+            result[item.key] = getattr(value, kind)
+        else:
+            result[item.key] = any_value(value, f"{where}.{item.key}")
+    return result
 
 
 def any_value(value, where: str) -> Any:
