@@ -2,7 +2,7 @@
 1,000 wide events) from a load generator in another process, into the files landing zone — against
 `logintel ingest` of the same events from a file, in the same run.
 
-    .venv/bin/python benchmarks/receiver.py [--records 204800] [--connections 4]
+    .venv/bin/python benchmarks/receiver.py [--records 204800] [--connections 1,4] [--workers 1,2]
 
 The receiver runs as its own process (`logintel serve`, as a user starts it); the load generator is a
 second process that pre-builds every request body, then sends them over keep-alive connections, each
@@ -113,10 +113,10 @@ def _load(port: int, path: str, content_type: str, bodies: list[bytes], connecti
     out.send({"wall_s": time.perf_counter() - started, "latencies": latencies, "statuses": statuses})
 
 
-def _serve(home: Path, port: int) -> subprocess.Popen:
+def _serve(home: Path, port: int, workers: int = 1) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOGINTEL_")}
     env["LOGINTEL_HOME"] = str(home)
-    proc = subprocess.Popen([LOGINTEL, "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([LOGINTEL, "serve", "--port", str(port), "--workers", str(workers)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -138,12 +138,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int) -> dict:
+def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int, workers: int = 1) -> dict:
     path, content_type = {"otlp": ("/v1/logs", "application/x-protobuf"),
                           "ndjson": ("/v1/events", "application/x-ndjson")}[kind]
     with tempfile.TemporaryDirectory(prefix=f"bench-receiver-{kind}-") as tmp:
         port = _free_port()
-        proc = _serve(Path(tmp), port)
+        proc = _serve(Path(tmp), port, workers)
         try:
             ctx = multiprocessing.get_context("spawn")
             mine, theirs = ctx.Pipe()
@@ -160,7 +160,7 @@ def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int)
             "rate": records / result["wall_s"], "p50_ms": 1000 * statistics.median(lat),
             "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))], "requests": len(lat),
             "non_200": sum(1 for s in result["statuses"] if s != 200),
-            "account": next((line for line in err.splitlines() if "stopped;" in line), "")}
+            "account": "; ".join(line.split(": stopped; ")[1] for line in err.splitlines() if ": stopped; " in line)}
 
 
 def run_ingest(events: list[dict]) -> dict:
@@ -178,6 +178,7 @@ def run_ingest(events: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=204_800)
+    parser.add_argument("--workers", default="1", help="receiver worker processes, one run per value (e.g. 1,2)")
     parser.add_argument("--connections", default="1,4",
                         help="concurrent keep-alive connections, one run per value (1: latency is the service "
                              "time of a batch; more: throughput at saturation, latency includes queueing)")
@@ -188,23 +189,25 @@ def main() -> None:
     events = _wide_events(args.records)
     ndjson = _ndjson_bodies(events, 1000)
     rows = []
-    for connections in [int(c) for c in str(args.connections).split(",")]:
-        for kind, bodies in (("otlp", otlp), ("ndjson", ndjson)):
-            print(f"sending {kind} over {connections} connection(s)…", file=sys.stderr)
-            rows.append({**run_receiver(kind, bodies, args.records, connections), "connections": connections})
+    for workers in [int(w) for w in str(args.workers).split(",")]:
+        for connections in [int(c) for c in str(args.connections).split(",")]:
+            for kind, bodies in (("otlp", otlp), ("ndjson", ndjson)):
+                print(f"sending {kind} over {connections} connection(s) to {workers} worker(s)…", file=sys.stderr)
+                rows.append({**run_receiver(kind, bodies, args.records, connections, workers),
+                             "connections": connections, "workers": workers})
     print("running logintel ingest on the same events from a file…", file=sys.stderr)
     baseline = run_ingest(events)
 
-    print(f"\n{'path':<22}{'conns':>6}{'records':>10}{'landed':>10}{'seconds':>9}{'records/s':>11}{'p50 ms':>8}{'p99 ms':>8}"
+    print(f"\n{'path':<22}{'workers':>8}{'conns':>6}{'records':>10}{'landed':>10}{'seconds':>9}{'records/s':>11}{'p50 ms':>8}{'p99 ms':>8}"
           f"{'non-200':>9}{'x ingest':>9}")
     for row in rows:
-        print(f"{('serve ' + row['kind']):<22}{row['connections']:>6}{row['records']:>10,}{row['landed']:>10,}{row['wall_s']:>9.2f}"
+        print(f"{('serve ' + row['kind']):<22}{row['workers']:>8}{row['connections']:>6}{row['records']:>10,}{row['landed']:>10,}{row['wall_s']:>9.2f}"
               f"{row['rate']:>11,.0f}{row['p50_ms']:>8.1f}{row['p99_ms']:>8.1f}{row['non_200']:>9}"
               f"{row['rate'] / baseline['rate']:>9.2f}")
-    print(f"{baseline['kind']:<28}{baseline['records']:>10,}{'':>10}{baseline['wall_s']:>9.2f}{baseline['rate']:>11,.0f}")
+    print(f"{baseline['kind']:<36}{baseline['records']:>10,}{'':>10}{baseline['wall_s']:>9.2f}{baseline['rate']:>11,.0f}")
     print(f"\ntargets: OTLP >= 30,000/s, NDJSON >= 50,000/s, p99 <= 50 ms per batch")
     for row in rows:
-        print(f"  {row['kind']} x{row['connections']}: {row['account']}")
+        print(f"  {row['kind']} {row['workers']}w x{row['connections']}: {row['account']}")
 
 
 if __name__ == "__main__":

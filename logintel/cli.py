@@ -219,7 +219,7 @@ def cmd_policy_server(args) -> int:
 def cmd_serve(args) -> int:
     from logintel.config import load_settings
     from logintel.receiver.server import serve  # uvicorn and the OTLP classes only when serving
-    return serve(load_settings(), args.host, args.port, access_log=args.access_log)
+    return serve(load_settings(), args.host, args.port, access_log=args.access_log, workers=args.workers)
 
 
 def cmd_templates(args) -> int:
@@ -317,6 +317,8 @@ def build_parser(extra_commands: Iterable[Callable] = ()) -> argparse.ArgumentPa
                    help="address to bind (a non-loopback one needs LOGINTEL_RECEIVER_TOKEN)")
     p.add_argument("--port", type=int, default=4318, help="port (4318: the OTLP/HTTP default)")
     p.add_argument("--access-log", action="store_true", help="log one line per request (method, path, status)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes on the one port, each with its own emitter (default 1)")
     p.set_defaults(func=cmd_serve)
 
     for register in extra_commands:

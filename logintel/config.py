@@ -102,6 +102,8 @@ class Settings:
     receiver_token: str | None = field(default=None, repr=False)
     receiver_max_body_bytes: int = 20 * 1024 * 1024
     receiver_wait_s: float = 8.0
+    # prometheus-client's multiprocess folder, set by `logintel serve --workers N` for its workers
+    receiver_metrics_dir: str | None = None
     emit_env: dict[str, str] = field(default_factory=dict, repr=False)
     llm: LLMConfig = field(default_factory=LLMConfig)
 
@@ -216,6 +218,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         receiver_max_body_bytes=_number(_setting(env, "LOGINTEL_RECEIVER_MAX_BODY_BYTES"), 20 * 1024 * 1024, int,
                                         "LOGINTEL_RECEIVER_MAX_BODY_BYTES"),
         receiver_wait_s=_number(_setting(env, "LOGINTEL_RECEIVER_WAIT_S"), 8.0, float, "LOGINTEL_RECEIVER_WAIT_S"),
+        receiver_metrics_dir=_setting(env, "PROMETHEUS_MULTIPROC_DIR"),
         emit_env={k: v for k, v in env.items() if k.startswith("LOGINTEL_EMIT_")},
         llm=LLMConfig.from_env(env),
     )
@@ -244,6 +247,11 @@ def _timezone(name: str) -> str:
         raise ValueError(f"LOGINTEL_DIGEST_TIMEZONE: unknown time zone {name!r} (an IANA name such as "
                          "'UTC' or 'Europe/Berlin')") from None
     return name
+
+
+def share_metrics_dir_with_workers(path: str) -> None:
+    """Hand the receiver's worker processes (which inherit the environment) their shared metrics folder."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
 
 
 def default_home() -> Path:

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,13 +36,14 @@ class ReceiverOptions:
     max_body_bytes: int = 20 * 1024 * 1024
     max_in_flight_bytes: int = DEFAULT_MAX_IN_FLIGHT_BYTES
     default_service: str = "unknown"
+    metrics_dir: str | None = None  # the workers' shared metrics folder (several processes), else None
 
 
 class Receiver:
     def __init__(self, lander: Lander, options: ReceiverOptions):
         self.lander = lander
         self.options = options
-        self.metrics = ReceiverMetrics(lander.emitter)
+        self.metrics = ReceiverMetrics(lander.emitter, options.metrics_dir)
         self._token = f"Bearer {options.token}".encode("utf-8") if options.token else None
         self._in_flight = 0
 
@@ -117,7 +118,7 @@ class Receiver:
         return _response(200 if ready else 503, orjson.dumps(body, default=str), JSON)
 
     async def prometheus(self, request: Request) -> Response:
-        return Response(generate_latest(self.metrics.registry), 200, media_type=CONTENT_TYPE_LATEST)
+        return Response(self.metrics.exposition(), 200, media_type=CONTENT_TYPE_LATEST)
 
     # -- shared --------------------------------------------------------------------------------
 
@@ -132,6 +133,7 @@ class Receiver:
             self._release(request)
         self.metrics.requests.labels(endpoint, str(response.status_code)).inc()
         self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        self.metrics.refresh()  # so another worker's scrape sees this one's landed events
         return response
 
     def _authorized(self, request: Request) -> bool:

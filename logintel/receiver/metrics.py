@@ -1,9 +1,16 @@
 """The receiver's Prometheus metrics: requests and records by endpoint and outcome, latency, bytes in
-flight, and the emitter's own accounting (landed per transport, dumped, dropped, pending)."""
+flight, and the emitter's own accounting (landed per transport, dumped, dropped, pending).
+
+With several worker processes (`logintel serve --workers N`) every worker writes its values to the
+shared `multiprocess_dir` and a scrape, whichever worker answers it, sums them all (prometheus-client's
+multiprocess mode). The emitter's counts reach the counters as deltas of its own accounting, taken
+after each request and at each scrape, so both modes expose the same metric types.
+"""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+import threading
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 
 from logintel.ingest.emitter import Emitter
 
@@ -11,8 +18,10 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 
 class ReceiverMetrics:
-    def __init__(self, emitter: Emitter):
+    def __init__(self, emitter: Emitter, multiprocess_dir: str | None = None):
         disable_created_metrics()  # no *_created series: they double what a scrape carries and say little
+        self.emitter = emitter
+        self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter("logintel_receiver_requests", "HTTP requests answered", ["endpoint", "code"], registry=r)
@@ -28,36 +37,39 @@ class ReceiverMetrics:
         self.latency = Histogram("logintel_receiver_request_duration_seconds", "request latency",
                                  ["endpoint"], buckets=LATENCY_BUCKETS, registry=r)
         self.in_flight_bytes = Gauge("logintel_receiver_in_flight_bytes", "bytes of request bodies being handled",
-                                     registry=r)
-        r.register(_EmitterCollector(emitter))
+                                     registry=r, multiprocess_mode="livesum")
+        self.landed = Counter("logintel_receiver_events_landed", "events delivered, by transport", ["transport"],
+                              registry=r)
+        self.dumped = Counter("logintel_receiver_events_dumped", "events written to the local dump, by reason",
+                              ["reason"], registry=r)
+        self.dropped = Counter("logintel_receiver_events_dropped", "events dropped, by reason", ["reason"], registry=r)
+        self.pending = Gauge("logintel_receiver_events_pending", "events not settled yet (buffer and in flight)",
+                             registry=r, multiprocess_mode="livesum")
+        self.dump_bytes = Gauge("logintel_receiver_dump_bytes", "bytes in the local dump (shared by the workers)",
+                                registry=r, multiprocess_mode="max")
+        self._seen: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
 
-
-class _EmitterCollector:
-    """Read at scrape time from the emitter's accounting: one source of truth for landed and dumped."""
-
-    def __init__(self, emitter: Emitter):
-        self.emitter = emitter
-
-    def describe(self):
-        return []
-
-    def collect(self):
+    def refresh(self) -> None:
+        """Bring the emitter's counters up to its accounting (the increase since the last refresh)."""
         stats = self.emitter.stats()
-        landed = CounterMetricFamily("logintel_receiver_events_landed", "events delivered, by transport",
-                                     labels=["transport"])
-        for transport, count in sorted(stats["delivered"].items()):
-            landed.add_metric([transport], count)
-        yield landed
-        dumped = CounterMetricFamily("logintel_receiver_events_dumped", "events written to the local dump, by reason",
-                                     labels=["reason"])
-        for reason, count in sorted(stats["dumped_by_reason"].items()):
-            dumped.add_metric([reason], count)
-        yield dumped
-        dropped = CounterMetricFamily("logintel_receiver_events_dropped", "events dropped, by reason",
-                                      labels=["reason"])
-        for reason, count in sorted(stats["dropped"].items()):
-            dropped.add_metric([reason], count)
-        yield dropped
-        yield GaugeMetricFamily("logintel_receiver_events_pending", "events not settled yet (buffer and in flight)",
-                                value=stats["pending"])
-        yield GaugeMetricFamily("logintel_receiver_dump_bytes", "bytes in the local dump", value=stats["dump"]["usage_bytes"])
+        with self._lock:
+            for family, counts in (("landed", stats["delivered"]), ("dumped", stats["dumped_by_reason"]),
+                                   ("dropped", stats["dropped"])):
+                metric = getattr(self, family)
+                for label, count in counts.items():
+                    delta = count - self._seen.get((family, label), 0)
+                    if delta > 0:
+                        metric.labels(label).inc(delta)
+                        self._seen[(family, label)] = count
+            self.pending.set(stats["pending"])
+            self.dump_bytes.set(stats["dump"]["usage_bytes"])
+
+    def exposition(self) -> bytes:
+        self.refresh()
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined, path=self.multiprocess_dir)
+        return generate_latest(combined)

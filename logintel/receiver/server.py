@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 
 import uvicorn
 
-from logintel.config import Settings
+from logintel.config import Settings, share_metrics_dir_with_workers
 from logintel.ingest.emitter import Emitter
 from logintel.ingest.emitter_config import EmitterConfig
 from logintel.receiver.app import Receiver, ReceiverOptions, build_app
@@ -92,24 +95,45 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def build(settings: Settings, emitter: Emitter | None = None) -> Running:
+def build(settings: Settings, emitter: Emitter | None = None, on_shutdown=None) -> Running:
     emitter = emitter or Emitter(emitter_config(settings))
     lander = Lander(emitter, DeadLetterStore(settings.dead_letter_dir), settings.receiver_wait_s)
     receiver = Receiver(lander, ReceiverOptions(token=settings.receiver_token,
-                                                max_body_bytes=settings.receiver_max_body_bytes))
-    return Running(receiver, emitter, build_app(receiver))
+                                                max_body_bytes=settings.receiver_max_body_bytes,
+                                                metrics_dir=settings.receiver_metrics_dir))
+    return Running(receiver, emitter, build_app(receiver, on_shutdown))
 
 
-def serve(settings: Settings, host: str, port: int, *, access_log: bool = False) -> int:
+def worker_app():
+    """The application of one worker process (`--workers N`): its own emitter, closed with its accounting
+    line once uvicorn has drained the worker's requests."""
+    from logintel.config import load_settings
+    holder: list[Running] = []
+
+    def close() -> None:
+        emitter = holder[0].emitter
+        settled = emitter.close(timeout=CLOSE_S)
+        print(accounting_line(emitter.stats(), settled, f"worker {os.getpid()}"), file=sys.stderr, flush=True)
+
+    holder.append(build(load_settings(), on_shutdown=close))
+    return holder[0].app
+
+
+def serve(settings: Settings, host: str, port: int, *, access_log: bool = False, workers: int = 1) -> int:
     check_bind(host, settings.receiver_token)
+    if workers < 1:
+        raise ReceiverConfigError(f"--workers must be at least 1 (got {workers})")
+    transports = ", ".join(t.kind for t in emitter_config(settings).transports) or "none (dump only)"
+    banner = (f"logintel serve: listening on http://{host}:{port} (POST /v1/logs, /v1/events; GET /healthz, "
+              f"/readyz, /metrics); landing through {transports}, dump {settings.dumps_dir}"
+              f"{'; bearer token required' if settings.receiver_token else ''}")
+    if workers > 1:
+        return _serve_workers(host, port, workers, access_log, banner)
     running = build(settings)
     config = uvicorn.Config(running.app, host=host, port=port, log_level="warning", access_log=access_log,
                             timeout_graceful_shutdown=DRAIN_S, lifespan="on", server_header=False)
     server = _Server(config)
-    transports = ", ".join(t.kind for t in running.emitter.config.transports) or "none (dump only)"
-    print(f"logintel serve: listening on http://{host}:{port} (POST /v1/logs, /v1/events; GET /healthz, "
-          f"/readyz, /metrics); landing through {transports}, dump {running.emitter.config.dump_dir}"
-          f"{'; bearer token required' if settings.receiver_token else ''}", flush=True)
+    print(banner, flush=True)
     try:
         server.run()
     finally:
@@ -118,11 +142,27 @@ def serve(settings: Settings, host: str, port: int, *, access_log: bool = False)
     return 0 if server.started else 1
 
 
-def accounting_line(stats: dict, settled: bool) -> str:
+def _serve_workers(host: str, port: int, workers: int, access_log: bool, banner: str) -> int:
+    """uvicorn's supervisor with `workers` processes on one socket; each builds its own emitter from
+    the environment, and they share a metrics folder so any worker's /metrics counts them all."""
+    metrics_dir = tempfile.mkdtemp(prefix="logintel-serve-metrics-")
+    share_metrics_dir_with_workers(metrics_dir)
+    print(f"{banner}; {workers} worker processes", flush=True)
+    try:
+        uvicorn.run("logintel.receiver.server:worker_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", access_log=access_log, timeout_graceful_shutdown=DRAIN_S,
+                    lifespan="on", server_header=False)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    print("logintel serve: stopped (each worker's accounting line is above)", file=sys.stderr, flush=True)
+    return 0
+
+
+def accounting_line(stats: dict, settled: bool, who: str = "") -> str:
     delivered = ", ".join(f"{name} {count:,}" for name, count in sorted(stats["delivered"].items())) or "none"
     dropped = sum(stats["dropped"].values())
     dead = sum(stats["dead_lettered"].values())
-    return (f"logintel serve: stopped; events {stats['emitted']:,} = landed ({delivered}) + dumped "
+    return (f"logintel serve{' ' + who if who else ''}: stopped; events {stats['emitted']:,} = landed ({delivered}) + dumped "
             f"{stats['dumped']:,} + dropped {dropped:,} + dead-lettered {dead:,} + pending {stats['pending']:,}"
             f"{'' if settled else ' (close timed out: pending ones stayed with a hung transport)'}; "
             f"balanced: {stats['balanced']}")

@@ -31,22 +31,30 @@ def test_binding_a_public_address_without_a_token_is_refused_with_the_reason(tmp
     assert "LOGINTEL_RECEIVER_TOKEN" in done.stderr and "0.0.0.0" in done.stderr
 
 
-def test_sigterm_drains_in_flight_requests_then_prints_a_balanced_account(tmp_path):
+def _start(home, *args) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    proc = subprocess.Popen([LOGINTEL, "serve", "--port", str(port)], env=_env(tmp_path),
+    proc = subprocess.Popen([LOGINTEL, "serve", "--port", str(port), *args], env=_env(home),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail("logintel serve did not answer /healthz")
+
+
+def _landed(home) -> int:
+    return sum(1 for path in (home / "landing").rglob("*.jsonl") for line in path.read_text().splitlines() if line)
+
+
+def test_sigterm_drains_in_flight_requests_then_prints_a_balanced_account(tmp_path):
+    proc, port = _start(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("logintel serve did not answer /healthz")
         body = many(512).SerializeToString()
         statuses: list[int] = []
 
@@ -74,6 +82,43 @@ def test_sigterm_drains_in_flight_requests_then_prints_a_balanced_account(tmp_pa
     # Every request either got in before the listener closed and was answered 200 (landed), or was
     # refused at the door (a connection error, which a client retries): none was cut off half-way.
     assert len(statuses) == 8 and statuses.count(200) >= 1 and set(statuses) <= {200, -1}
-    landed = sum(1 for path in (tmp_path / "landing").rglob("*.jsonl") for line in path.read_text().splitlines() if line)
+    landed = _landed(tmp_path)
     assert landed == 512 * statuses.count(200)
     assert "logintel serve: stopped;" in err and "balanced: True" in err and f"landed (files {landed:,})" in err
+
+
+def test_several_workers_share_the_port_and_any_of_them_reports_all_of_their_metrics(tmp_path):
+    import re
+
+    proc, port = _start(tmp_path, "--workers", "2")
+    try:
+        def post(conn) -> int:
+            conn.request("POST", "/v1/logs", body=many(100).SerializeToString(),
+                         headers={"Content-Type": "application/x-protobuf"})
+            response = conn.getresponse()
+            response.read()
+            return response.status
+
+        # 16 connections: the kernel hands each to whichever worker accepts first, so both get some
+        # (all 16 to one worker: a chance of 2 in 65,536)
+        connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(16)]
+        statuses = [post(conn) for _ in range(2) for conn in connections]
+        scrapes = []
+        for _ in range(4):  # each scrape may reach either worker: every one must count both
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/metrics")
+            scrapes.append(conn.getresponse().read().decode())
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert statuses == [200] * 32 and _landed(tmp_path) == 3200
+    for text in scrapes:
+        accepted = re.search(r'^logintel_receiver_records_accepted_total\{endpoint="/v1/logs"\} (\S+)$', text, re.M)
+        landed = re.search(r'^logintel_receiver_events_landed_total\{transport="files"\} (\S+)$', text, re.M)
+        assert float(accepted.group(1)) == 3200 and float(landed.group(1)) == 3200
+    workers = re.findall(r"logintel serve worker (\d+): stopped; events ([\d,]+) .*balanced: True", err)
+    counts = [int(n.replace(",", "")) for _, n in workers]
+    assert len(counts) == 2 and sum(counts) == 3200 and min(counts) > 0
+    assert proc.returncode == 0 and "2 worker processes" in out
