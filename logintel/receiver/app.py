@@ -74,13 +74,9 @@ class Receiver:
             parsed = parse_logs(body, kind, self.options.default_service)
         except OtlpBodyError as exc:
             return refuse(400, str(exc))
-        self.metrics.received.labels(endpoint).inc(parsed.received)
-        outcome = await self.lander.land(parsed.events)
-        if not outcome.durable:
-            self.metrics.refused.labels(endpoint).inc(parsed.received)
-            return refuse(503, outcome.reason, outcome.retry_after_s)
-        self._count(endpoint, len(parsed.events), [letter.cause for letter in parsed.rejected])
-        self.lander.reject(parsed.rejected)
+        refused = await self._land(endpoint, parsed.events, parsed.rejected, refuse)
+        if refused is not None:
+            return refused
         return _response(200, success_body(kind, len(parsed.rejected), rejection_summary(parsed.rejected)), kind)
 
     async def _events(self, request: Request, endpoint: str) -> Response:
@@ -96,13 +92,9 @@ class Receiver:
             parsed = parse_events(body, self.options.default_service)
         except EventsBodyError as exc:
             return refuse(400, str(exc))
-        self.metrics.received.labels(endpoint).inc(parsed.received)
-        outcome = await self.lander.land(parsed.events)
-        if not outcome.durable:
-            self.metrics.refused.labels(endpoint).inc(parsed.received)
-            return refuse(503, outcome.reason, outcome.retry_after_s)
-        self._count(endpoint, len(parsed.events), [letter.cause for _, letter in parsed.rejected])
-        self.lander.reject([letter for _, letter in parsed.rejected])
+        refused = await self._land(endpoint, parsed.events, [letter for _, letter in parsed.rejected], refuse)
+        if refused is not None:
+            return refused
         return _response(200, orjson.dumps(answer(parsed, len(parsed.events))), JSON)
 
     # -- read endpoints ------------------------------------------------------------------------
@@ -169,10 +161,20 @@ class Receiver:
         request.state.reserved = 0
         self.metrics.in_flight_bytes.set(self._in_flight)
 
-    def _count(self, endpoint: str, accepted: int, causes: list[str]) -> None:
-        self.metrics.accepted.labels(endpoint).inc(accepted)
-        for cause in causes:
-            self.metrics.rejected.labels(endpoint, cause).inc()
+    async def _land(self, endpoint: str, events: list, rejected: list, refuse) -> Response | None:
+        """Land the events durably and keep the rejected records as dead letters, counting both; the
+        503 to answer when the events could not be made durable (nothing is dead-lettered then: the
+        client resends the whole batch), else None."""
+        self.metrics.received.labels(endpoint).inc(len(events) + len(rejected))
+        outcome = await self.lander.land(events)
+        if not outcome.durable:
+            self.metrics.refused.labels(endpoint).inc(len(events) + len(rejected))
+            return refuse(503, outcome.reason, outcome.retry_after_s)
+        self.metrics.accepted.labels(endpoint).inc(len(events))
+        for letter in rejected:
+            self.metrics.rejected.labels(endpoint, letter.cause).inc()
+        self.lander.reject(rejected)
+        return None
 
 
 def _response(status: int, body: bytes, media: str, retry_after: int | None = None) -> Response:
