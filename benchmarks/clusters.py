@@ -2,7 +2,10 @@
 cause name the true component), and cost that follows patterns, not volume.
 
     .venv/bin/python benchmarks/clusters.py quality [--hours 24]
-    .venv/bin/python benchmarks/clusters.py cost [--sizes 100000,1000000]
+    .venv/bin/python benchmarks/clusters.py cost [--sizes 100000,1000000] [--previous-hour] [--repeat 3]
+
+`cost` ends with the incidents step of the largest size stage by stage (benchmarks/incident_stages.py);
+`--previous-hour` loads an hour of healthy traffic first, so baselines and previous periods hold events.
 """
 from __future__ import annotations
 
@@ -88,6 +91,7 @@ def quality(args) -> int:
 
 
 def cost(args) -> int:
+    from benchmarks import incident_stages
     from logintel.analysis.templates import TemplateMiner
     from logintel.simulate import simulate
     from logintel.store.landing_files import FileLandingZone
@@ -104,17 +108,26 @@ def cost(args) -> int:
     # The simulator's traffic follows the time of day: calibrate the rate so the hour holds `size` events.
     probe = len(simulate(start=hour, hours=1, seed=args.seed, requests_per_minute=500).events) / (500 * 60)
     for size in sizes:
-        sim = simulate(start=hour, hours=1, seed=args.seed, requests_per_minute=size / 60 / probe)
+        rate = size / 60 / probe
         with tempfile.TemporaryDirectory(prefix="logintel-bench-") as tmp:
             zone = FileLandingZone(Path(tmp) / "landing")
-            zone.write(sim.events)
             con = connect(Path(tmp) / "warehouse.duckdb")
+            miner = TemplateMiner()
+            if args.previous_hour:
+                zone.write(simulate(start=hour - timedelta(hours=1), hours=1, seed=args.seed, scenarios=[],
+                                    requests_per_minute=rate).events)
+                pipeline_hour(con, zone, hour - timedelta(hours=1), miner)
+            sim = simulate(start=hour, hours=1, seed=args.seed, requests_per_minute=rate)
+            events = len(sim.events)
+            zone.write(sim.events)
+            del sim
             timings: dict = {}
-            pipeline_hour(con, zone, hour, TemplateMiner(), timings)
+            pipeline_hour(con, zone, hour, miner, timings)
             patterns = con.execute("SELECT count(*) FROM event_patterns").fetchone()[0]
+            if size == sizes[-1] and args.repeat:
+                step_table = incident_stages.report(con, hour, events, args.repeat)
             con.close()
-        results.append((len(sim.events), patterns, timings))
-        del sim
+        results.append((events, patterns, timings))
     print(f"\nUMAP/numba first-call compile: {compile_s:.1f}s (once per process, not counted below)\n")
     stages = ["raw_events", "windows", "templates", "embeddings", "clusters", "incidents"]
     print(f"{'events':>10} {'patterns':>8} " + " ".join(f"{s:>11}" for s in stages) + f" {'semantic':>9} {'total':>8}")
@@ -126,6 +139,8 @@ def cost(args) -> int:
         a, b = results[0][2], results[-1][2]
         print(f"\nclustering time ratio {results[-1][0]:,} vs {results[0][0]:,} events: "
               f"{b['clusters'] / max(a['clusters'], 1e-9):.2f}x (flat = patterns, not volume)")
+    if args.repeat:
+        print(step_table)
     return 0
 
 
@@ -138,6 +153,8 @@ def main() -> int:
     c = sub.add_parser("cost")
     c.add_argument("--sizes", default="100000,1000000")
     c.add_argument("--seed", type=int, default=7)
+    c.add_argument("--previous-hour", action="store_true", help="an hour of healthy traffic before each hour")
+    c.add_argument("--repeat", type=int, default=3, help="runs of the incidents step stage by stage (0: none)")
     args = parser.parse_args()
     return quality(args) if args.what == "quality" else cost(args)
 

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 
 import duckdb
 
+from logintel.analysis.segment_facts import Segment, SegmentFacts, segment_facts
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import WindowSpec
 from logintel.store.landing import HOUR
-from logintel.store.schema import ERROR_SQL, ensure_tables, has_table
+from logintel.store.schema import ensure_tables, has_table
 from logintel.store.warehouse import transaction
 
 
@@ -132,7 +133,7 @@ def detect_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds:
         if errors > limit:
             breaching.setdefault((service, route, code), []).append((w_start, w_end, errors, p99, limit))
 
-    incidents = []
+    runs = []
     for (service, route, code), rows in breaching.items():
         limit = rows[0][4]
         # Breaching windows of this group in earlier partitions, to find where each run began.
@@ -152,37 +153,22 @@ def detect_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds:
             seg_start = max(by_start[here[0]][0], start - spec.lookback) if here[0] == first_window else here[0]
             seg_start = max(seg_start, start) if run[0] < start else seg_start
             seg_end = min(max(by_start[s][1] for s in here), end)
-            incidents.append(_describe(con, service, route, code, first_window, seg_start, seg_end, start,
-                                       len(here), limit, max(by_start[s][2] for s in here),
-                                       max((by_start[s][3] or 0.0) for s in here), spec, data_end))
+            runs.append((Segment(service, route, code, seg_start, seg_end), first_window, len(here), limit,
+                         max(by_start[s][2] for s in here), max((by_start[s][3] or 0.0) for s in here)))
+    # The facts of every run from one pass over the hour's events, not three queries per run.
+    facts = segment_facts(con, [r[0] for r in runs], MAX_RELATED_TRACES)
+    incidents = [_describe(segment, found, first_window, start, windows, limit, peak, p99, spec, data_end)
+                 for (segment, first_window, windows, limit, peak, p99), found in zip(runs, facts)]
     return sorted(incidents, key=lambda i: (i.start_time, i.service, i.route))
 
 
-def _describe(con, service, route, code, first_window, seg_start, seg_end, partition_start, windows,
-              limit, peak, p99, spec, data_end) -> Incident:
+def _describe(segment: Segment, facts: SegmentFacts, first_window, partition_start, windows, limit, peak, p99,
+              spec, data_end) -> Incident:
     # Requests are the whole route's traffic in the incident's time range (every error code and
     # success), so the error rate says what share of that route's users saw this failure.
-    in_group = "error_code IS NOT DISTINCT FROM $c"
-    facts = con.execute(f"""
-        SELECT coalesce(sum(sample_rate), 0),
-               coalesce(sum(sample_rate) FILTER (WHERE {ERROR_SQL} AND {in_group}), 0),
-               count(DISTINCT user_id) FILTER (WHERE {ERROR_SQL} AND {in_group}),
-               count(DISTINCT trace_id) FILTER (WHERE {ERROR_SQL} AND {in_group} AND trace_id IS NOT NULL)
-        FROM raw_events
-        WHERE service = $s AND route = $r AND ts >= $a AND ts < $b
-    """, {"s": service, "r": route, "c": code, "a": seg_start, "b": seg_end}).fetchone()
-    traces = [r[0] for r in con.execute(f"""
-        SELECT trace_id FROM raw_events
-        WHERE service = $s AND route = $r AND error_code IS NOT DISTINCT FROM $c AND ts >= $a AND ts < $b
-          AND {ERROR_SQL} AND trace_id IS NOT NULL
-        GROUP BY trace_id ORDER BY min(ts) LIMIT {MAX_RELATED_TRACES}
-    """, {"s": service, "r": route, "c": code, "a": seg_start, "b": seg_end}).fetchall()]
-    examples = [r[0] for r in con.execute("""
-        SELECT DISTINCT error_message FROM raw_events
-        WHERE service = $s AND route = $r AND error_code IS NOT DISTINCT FROM $c AND ts >= $a AND ts < $b
-          AND error_message IS NOT NULL LIMIT 3
-    """, {"s": service, "r": route, "c": code, "a": seg_start, "b": seg_end}).fetchall()]
-    requests, errors, users, trace_total = (int(x) for x in facts)
+    service, route, code, seg_start, seg_end = (segment.service, segment.route, segment.error_code, segment.start,
+                                                segment.end)
+    requests, errors, users = facts.requests, facts.errors, facts.users
     minutes = (seg_end - (first_window if first_window >= partition_start - HOUR else seg_start)).total_seconds() / 60
     rate = errors / requests if requests else 0.0
     still_open = data_end is not None and seg_end >= data_end.replace(tzinfo=None) - timedelta(minutes=spec.step_minutes)
@@ -193,8 +179,8 @@ def _describe(con, service, route, code, first_window, seg_start, seg_end, parti
         errors=errors, requests=requests, error_rate=rate, users_affected=users, p99_ms=p99,
         severity=severity(int(peak), limit, users, minutes, rate),
         status="open" if still_open else "resolved",
-        related_traces=traces, related_traces_total=trace_total,
-        evidence={"messages": examples, "window_minutes": spec.length_minutes},
+        related_traces=facts.traces, related_traces_total=facts.traces_total,
+        evidence={"messages": facts.messages, "window_minutes": spec.length_minutes},
     )
 
 

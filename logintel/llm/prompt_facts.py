@@ -19,9 +19,9 @@ MAX_EXAMPLES = 5
 
 def incident_facts(con: duckdb.DuckDBPyConnection, incident, redactor: Redactor,
                    max_examples: int = MAX_EXAMPLES, max_messages: int = MAX_MESSAGES) -> dict:
-    """Facts for one rule incident, recomputed from the warehouse and redacted for an LLM."""
+    """Facts for one rule incident, recomputed from the warehouse and redacted for an LLM
+    (`logintel.llm.hour_facts` gives the same for all the incidents of an hour at once)."""
     start, end = incident.start_time, incident.end_time
-    minutes = max(1, round((end - start).total_seconds() / 60))
     scope = {"s": incident.service, "r": incident.route, "c": incident.error_code}
     previous = con.execute(f"""
         SELECT coalesce(sum(sample_rate), 0) FROM raw_events
@@ -36,7 +36,15 @@ def incident_facts(con: duckdb.DuckDBPyConnection, incident, redactor: Redactor,
         SELECT trace_id, ts, status, duration_ms, error_message FROM raw_events
         WHERE service = $s AND route = $r AND error_code IS NOT DISTINCT FROM $c AND {ERROR_SQL}
           AND ts >= $a AND ts < $b
-        ORDER BY ts LIMIT {min(max_examples, MAX_EXAMPLES)}""", scope | {"a": start, "b": end}).fetchall()
+        ORDER BY ts, event_id LIMIT {min(max_examples, MAX_EXAMPLES)}""", scope | {"a": start, "b": end}).fetchall()
+    return rule_facts(incident, previous, messages, examples, redactor)
+
+
+def rule_facts(incident, previous: float, messages: list[tuple], examples: list[tuple], redactor: Redactor) -> dict:
+    """A rule incident's facts from its previous period's errors, its (message, count) rows, most frequent
+    first, and its first (trace_id, ts, status, duration_ms, message) examples."""
+    start, end = incident.start_time, incident.end_time
+    minutes = max(1, round((end - start).total_seconds() / 60))
     change = None if not previous else round(100.0 * (incident.errors - previous) / previous, 1)
     return {
         "incident_id": incident.incident_id,

@@ -10,13 +10,15 @@ import logging
 
 import duckdb
 
-from logintel.llm.prompt_facts import MAX_EXAMPLES, cluster_facts, incident_facts, root_cause_facts
+from logintel.llm.hour_facts import hour_incident_facts
+from logintel.llm.prompt_facts import MAX_EXAMPLES, cluster_facts, root_cause_facts
 from logintel.llm.gateway import LLMGateway
 from logintel.llm.offline import OFFLINE_WRITER, root_cause
 from logintel.llm.redaction import Redactor
 from logintel.llm.tasks import (cluster_analysis_request, cluster_answer_problem, incident_summary_request,
                                 missing_required_facts)
-from logintel.trust import GroundingScope, verify_text
+from logintel.trust import GroundingScope
+from logintel.trust.batch import verify_texts
 
 log = logging.getLogger("logintel.llm")
 MAX_LISTED_UNGROUNDED = 10
@@ -49,13 +51,16 @@ def grounding_summary(report) -> dict:
 def write_summaries(con: duckdb.DuckDBPyConnection, incidents: list, gateway: LLMGateway, redactor: Redactor,
                     max_examples: int = MAX_EXAMPLES) -> None:
     """Fill `summary`, `writer` and `grounding` of each incident in place. A Redactor built with the
-    configured secret keeps pseudonyms (user-…, ip-…) stable across runs and processes."""
+    configured secret keeps pseudonyms (user-…, ip-…) stable across runs and processes. The rule incidents'
+    facts come from the warehouse in one batch, and every text is grounded in one batch after writing."""
+    rules = [i for i in incidents if i.kind == "threshold"]
+    facts_of = dict(zip((id(i) for i in rules), hour_incident_facts(con, rules, redactor, max_examples=max_examples)))
     for incident in incidents:
         if incident.kind != "threshold":  # several groups, one cause
             facts = cluster_facts(incident, redactor)
             request, check = cluster_analysis_request(facts), cluster_answer_problem
         else:
-            facts = incident_facts(con, incident, redactor, max_examples=max_examples)
+            facts = facts_of[id(incident)]
             request, check = incident_summary_request(facts), missing_required_facts
         result = gateway.complete(request)
         data, writer = result.data, result.writer
@@ -70,5 +75,11 @@ def write_summaries(con: duckdb.DuckDBPyConnection, incidents: list, gateway: LL
         # from the values themselves (a redacted one would not be the value the failures carry).
         model_words = data.get("root_cause_analysis") if not writer.startswith(OFFLINE_WRITER) else None
         incident.root_cause_analysis = model_words or root_cause(root_cause_facts(incident, None))
-        text = incident.summary + (" " + incident.root_cause_analysis if incident.root_cause_analysis else "")
-        incident.grounding = grounding_summary(verify_text(con, text, grounding_scope(incident)))
+    reports = verify_texts(con, [(incident_text(i), grounding_scope(i)) for i in incidents])
+    for incident, report in zip(incidents, reports):
+        incident.grounding = grounding_summary(report)
+
+
+def incident_text(incident) -> str:
+    """What is grounded of an incident: its summary and its root-cause text."""
+    return incident.summary + (" " + incident.root_cause_analysis if incident.root_cause_analysis else "")

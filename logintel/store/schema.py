@@ -85,5 +85,6 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    # fetchall: a result left unfinished would block the next register() on this connection
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchone()[0])
+                            [name]).fetchall()[0][0])

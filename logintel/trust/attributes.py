@@ -61,7 +61,7 @@ def metric_of(attribute: str) -> str:
     return attribute.split(".", 1)[0] + ".duration_ms"
 
 
-def _paths(attribute: str) -> list[str]:
+def json_paths(attribute: str) -> list[str]:
     """JSONPaths of an attribute kept flat ("db.instance") and nested ({"db": {"instance": …}})."""
     quoted = attribute.replace('"', '\\"')
     head, _, rest = attribute.partition(".")
@@ -93,14 +93,25 @@ def attribute_facts(con: duckdb.DuckDBPyConnection, scope, on_route: str, in_cod
                       params | times | {"start": scope.start, "end": scope.end, "a_value": value,
                                         "lo": min([scope.start] + [a for a, _ in baselines]),
                                         "hi": max([scope.end] + [b for _, b in baselines]),
-                                        "paths": _paths(attribute) + _paths(metric_of(attribute))}).fetchone()
-    carried_f, failing, carried_b, baseline, p50_f, p50_b = row
-    seen = bool(carried_f) or con.execute(f"""
+                                        "paths": json_paths(attribute) + json_paths(metric_of(attribute))}).fetchone()
+    carried_f = row[0]
+    seen = bool(carried_f) or value_seen(con, attribute, value, scope.start - horizon, scope.end + horizon)
+    return facts_from_counts(row, seen)
+
+
+def value_seen(con: duckdb.DuckDBPyConnection, attribute: str, value: str, since, until) -> bool:
+    """Whether any event in [since, until) carries `attribute`=`value`."""
+    return bool(con.execute(f"""
         SELECT count(*) > 0 FROM raw_events WHERE ts >= $since AND ts < $until
           AND {value_sql(attribute, 'a')} = $a_value""",
-                                          _params(attribute, "a") | {"a_value": value, "since": scope.start - horizon,
-                                                                     "until": scope.end + horizon}).fetchone()[0]
+                            _params(attribute, "a") | {"a_value": value, "since": since, "until": until}).fetchall()[0][0])
+
+
+def facts_from_counts(row: tuple, seen_anywhere: bool) -> AttributeFacts:
+    """AttributeFacts of (carrying failing w, failing w, carrying baseline w, baseline w, p50 failing carrying,
+    p50 baseline carrying)."""
+    carried_f, failing, carried_b, baseline, p50_f, p50_b = row
     return AttributeFacts(share_failing=100.0 * (carried_f or 0) / failing if failing else None,
                           share_baseline=100.0 * (carried_b or 0) / baseline if baseline else None,
                           p50_failing_ms=p50_f, p50_baseline_ms=p50_b,
-                          carried_in_scope=bool(carried_f), seen_anywhere=bool(seen))
+                          carried_in_scope=bool(carried_f), seen_anywhere=bool(seen_anywhere))

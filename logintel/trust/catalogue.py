@@ -39,6 +39,11 @@ def load_catalogue(con: duckdb.DuckDBPyConnection, scope: GroundingScope) -> Cat
                             "until": scope.end + CATALOGUE_HORIZON}).fetchall()
     except duckdb.CatalogException:
         return Catalogue()
+    return catalogue_from_rows(rows)
+
+
+def catalogue_from_rows(rows: list[tuple]) -> Catalogue:
+    """The catalogue of (service, route, method, error_code, seen in the scope's range) rows."""
     catalogue = Catalogue(known=KnownEntities.from_rows(rows))
     for service, route, method, code, in_range in rows:
         for kind, value in (("service", service), ("route", route), ("error_code", code)):
@@ -65,6 +70,11 @@ def lookup_ids(con: duckdb.DuckDBPyConnection, scope: GroundingScope, traces: li
                             "until": scope.end + CATALOGUE_HORIZON}).fetchall()
     except duckdb.CatalogException:
         return
+    mark_ids(catalogue, rows, traces, requests)
+
+
+def mark_ids(catalogue: Catalogue, rows: list[tuple], traces: list[str], requests: list[str]) -> None:
+    """Mark the named ids among (trace id, request id, event id, in the scope's range) rows."""
     wanted = {"trace_id": set(traces), "request_id": set(requests)}
     for trace, request, event, in_range in rows:
         for kind, value in (("trace_id", trace), ("request_id", request), ("request_id", event)):

@@ -12,9 +12,9 @@ from logintel.trust.attributes import attribute_facts, metric_of
 from logintel.trust.scope import GroundingScope
 
 MAX_GROUP_FACTS = 50
-_QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999))
+QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999))
 # Windows that touch the scope by less than a window (5 min) still describe it.
-_WINDOW_SLACK = "INTERVAL 4 MINUTE"
+WINDOW_SLACK = "INTERVAL 4 MINUTE"
 # A field=value named by a text but carried by no failing event is invented when no event of this
 # long before or after carries it either (as the catalogue looks a week around for names).
 ATTRIBUTE_HORIZON = timedelta(days=7)
@@ -82,6 +82,21 @@ def compute_facts(con: duckdb.DuckDBPyConnection, scope: GroundingScope,
         row = _scope_totals(con, on_route, in_code, params | times)
     except duckdb.CatalogException:
         return sheet  # no raw_events yet: nothing can be grounded
+    add_totals(sheet, row)
+    add_groups(sheet, _group_rows(con, on_route, in_code, params | times))
+    try:
+        add_windows(sheet, _window_rows(con, on_route, in_code, params | times))
+    except duckdb.CatalogException:
+        pass  # no windows computed yet: peaks cannot be checked, and will read as ungrounded
+    for attribute, value in dict.fromkeys(attributes):
+        add_attribute(sheet, attribute, value,
+                      attribute_facts(con, scope, on_route, in_code, params, attribute, value, ATTRIBUTE_HORIZON))
+    return sheet
+
+
+def add_totals(sheet: FactSheet, row: tuple) -> None:
+    """The facts of the scope's totals row (see `_scope_totals` for its columns)."""
+    scope = sheet.scope
     (requests, prev_requests, errors, prev_errors, route_errors, all_errors, users, route_users, err_q, err_max,
      err_avg, route_q, route_max, route_avg, prev_route_p99, prev_err_p99, first, last) = row
     requests, prev_requests, errors, prev_errors = (v or 0 for v in (requests, prev_requests, errors, prev_errors))
@@ -114,23 +129,17 @@ def compute_facts(con: duckdb.DuckDBPyConnection, scope: GroundingScope,
         sheet.add("change", "rate", _change(errors / requests, prev_errors / prev_requests),
                   f"error rate of {what} vs previous period")
     for source, q, mx, avg in (("errors of " + what, err_q, err_max, err_avg), (where, route_q, route_max, route_avg)):
-        for (label, _), value in zip(_QUANTILES, q or ()):
+        for (label, _), value in zip(QUANTILES, q or ()):
             sheet.add("duration", label, value, f"{label} of {source}")
         sheet.add("duration", "max", mx, f"slowest of {source}")
         sheet.add("duration", "avg", avg, f"mean of {source}")
     sheet.add("duration", "length", scope.length.total_seconds() * 1000, "length of the scope")
     if first and last:
         sheet.add("duration", "length", (last - first).total_seconds() * 1000, "first to last error")
-    _group_facts(con, sheet, on_route, in_code, params | times)
-    _window_facts(con, sheet, on_route, in_code, params | times)
-    for attribute, value in dict.fromkeys(attributes):
-        _attribute_facts(con, sheet, on_route, in_code, params, attribute, value)
-    return sheet
 
 
-def _attribute_facts(con, sheet: FactSheet, on_route: str, in_code: str, params: dict, attribute: str,
-                     value: str) -> None:
-    facts = attribute_facts(con, sheet.scope, on_route, in_code, params, attribute, value, ATTRIBUTE_HORIZON)
+def add_attribute(sheet: FactSheet, attribute: str, value: str, facts) -> None:
+    """The facts about one field=value a text names (an AttributeFacts)."""
     sheet.attributes[(attribute, value)] = facts
     name = f"{attribute}={value}"
     sheet.add("percent", "share", facts.share_failing, f"share of the failing requests carrying {name}")
@@ -142,7 +151,7 @@ def _attribute_facts(con, sheet: FactSheet, on_route: str, in_code: str, params:
 
 def _scope_totals(con, on_route: str, in_code: str, params: dict) -> tuple:
     """The scope's totals, previous-period totals and duration quantiles, in one scan of its time range."""
-    quantiles = "[" + ", ".join(str(q) for _, q in _QUANTILES) + "]"
+    quantiles = "[" + ", ".join(str(q) for _, q in QUANTILES) + "]"
     # Requests are the routes' whole traffic (every code, successes too): the error rate's denominator.
     return con.execute(f"""
         WITH ev AS (
@@ -168,9 +177,10 @@ def _where(scope: GroundingScope) -> str:
     return " ".join(" / ".join(v) for v in (scope.services, scope.routes) if v) or "every route"
 
 
-def _group_facts(con, sheet: FactSheet, on_route: str, in_code: str, params: dict) -> None:
-    """Per (service, route, error_code) group: a text about several groups may state each one's numbers."""
-    rows = con.execute(f"""
+def _group_rows(con, on_route: str, in_code: str, params: dict) -> list[tuple]:
+    """Per (service, route, error_code) of the scope's routes: (service, route, code, in scope, requests,
+    errors, previous errors, users with errors)."""
+    return con.execute(f"""
         SELECT service, route, error_code, ({in_code}) AS in_scope,
                coalesce(sum(sample_rate) FILTER (ts >= $start), 0) AS requests,
                coalesce(sum(sample_rate) FILTER (ts >= $start AND {ERROR_SQL}), 0) AS errors,
@@ -178,6 +188,16 @@ def _group_facts(con, sheet: FactSheet, on_route: str, in_code: str, params: dic
                count(DISTINCT user_id) FILTER (ts >= $start AND {ERROR_SQL}) AS users
         FROM raw_events WHERE ts >= $prev AND ts < $end AND {on_route}
         GROUP BY ALL""", params).fetchall()
+
+
+def _group_order(row: tuple) -> tuple:
+    # The same facts in the same order whatever order the query returned its groups in.
+    return row[0] or "", row[1] or "", row[2] or ""
+
+
+def add_groups(sheet: FactSheet, rows: list[tuple]) -> None:
+    """Per (service, route, error_code) group: a text about several groups may state each one's numbers."""
+    rows = sorted(rows, key=_group_order)
     route_requests: dict[tuple[str, str], float] = {}
     for service, route, _, _, requests, *_ in rows:
         route_requests[(service, route)] = route_requests.get((service, route), 0) + requests
@@ -195,27 +215,31 @@ def _group_facts(con, sheet: FactSheet, on_route: str, in_code: str, params: dic
         sheet.add("change", "errors", _change(errors, prev_errors), f"errors of {name} vs previous period")
 
 
-def _window_facts(con, sheet: FactSheet, on_route: str, in_code: str, params: dict) -> None:
-    """Peaks per 5-minute window: over windows inside the scope (what an incident reports) and over
-    windows reaching up to 4 minutes past either end (a window that mostly lies in it)."""
-    try:
-        rows = con.execute(f"""
-            WITH w AS (
-                SELECT window_start, window_end, service, route, error_code, errors, p99_ms, max_ms,
-                       window_start >= $start AND window_end <= $end AS inside
-                FROM windowed_aggregates
-                WHERE window_start >= $start - {_WINDOW_SLACK} AND window_end <= $end + {_WINDOW_SLACK}
-                  AND {on_route} AND {in_code} AND errors > 0)
-            SELECT service, route, error_code, max(errors) FILTER (inside), max(errors),
-                   max(p99_ms) FILTER (inside), max(p99_ms), max(max_ms) FILTER (inside)
-            FROM w GROUP BY ALL
-            UNION ALL
-            SELECT NULL, NULL, NULL, max(total) FILTER (inside), max(total), NULL, NULL, NULL
-            FROM (SELECT window_start, bool_and(inside) AS inside, sum(errors) AS total FROM w GROUP BY window_start)
-        """, {k: v for k, v in params.items() if k != "prev"}).fetchall()
-    except duckdb.CatalogException:
-        return  # no windows computed yet: peaks cannot be checked, and will read as ungrounded
-    for service, route, code, peak_inside, peak_near, p99_inside, p99_near, max_inside in rows:
+def _window_rows(con, on_route: str, in_code: str, params: dict) -> list[tuple]:
+    """Peaks per 5-minute window: per group, then (service NULL) all the scope's groups together, over
+    windows inside the scope (what an incident reports) and over windows reaching up to 4 minutes past
+    either end (a window that mostly lies in it)."""
+    return con.execute(f"""
+        WITH w AS (
+            SELECT window_start, window_end, service, route, error_code, errors, p99_ms, max_ms,
+                   window_start >= $start AND window_end <= $end AS inside
+            FROM windowed_aggregates
+            WHERE window_start >= $start - {WINDOW_SLACK} AND window_end <= $end + {WINDOW_SLACK}
+              AND {on_route} AND {in_code} AND errors > 0)
+        SELECT service, route, error_code, max(errors) FILTER (inside), max(errors),
+               max(p99_ms) FILTER (inside), max(p99_ms), max(max_ms) FILTER (inside)
+        FROM w GROUP BY ALL
+        UNION ALL
+        SELECT NULL, NULL, NULL, max(total) FILTER (inside), max(total), NULL, NULL, NULL
+        FROM (SELECT window_start, bool_and(inside) AS inside, sum(errors) AS total FROM w GROUP BY window_start)
+    """, {k: v for k, v in params.items() if k != "prev"}).fetchall()
+
+
+def add_windows(sheet: FactSheet, rows: list[tuple]) -> None:
+    """The facts of `_window_rows`: each group's peaks first (in group order), the scope's together last."""
+    groups = sorted((r for r in rows if r[0] is not None), key=_group_order)
+    for service, route, code, peak_inside, peak_near, p99_inside, p99_near, max_inside in \
+            groups + [r for r in rows if r[0] is None]:
         name = f"{service} {route} {code or '(no code)'}" if service else "all the scope's groups together"
         for value, where in ((peak_inside, "inside"), (peak_near, "around")):
             sheet.add("count", "peak", value, f"most errors of {name} in one 5-min window {where} the scope")

@@ -26,15 +26,34 @@ _ABOUT_TOLERANCE = 0.10
 
 def verify_text(con: duckdb.DuckDBPyConnection, text: str, scope: GroundingScope,
                 rel_tol: float = 0.05) -> GroundingReport:
-    """Every claim of `text` checked against raw_events / windowed_aggregates within `scope`."""
+    """Every claim of `text` checked against raw_events / windowed_aggregates within `scope`.
+    (`logintel.trust.batch.verify_texts` checks many texts at once, with the same verdicts.)"""
     started = time.perf_counter()
     catalogue = load_catalogue(con, scope)
     claims = extract_claims(text, catalogue.known, scope.start.date())
-    lookup_ids(con, scope, [c.value for c in claims if c.kind == "trace_id"],
-               [c.value for c in claims if c.kind == "request_id"], catalogue)
-    attributes = tuple(c.value for c in claims if c.kind == "attribute")
-    sheet = compute_facts(con, scope, attributes) if attributes or any(c.kind in NUMBER_KINDS for c in claims) else None
+    lookup_ids(con, scope, named_ids(claims, "trace_id"), named_ids(claims, "request_id"), catalogue)
+    sheet = compute_facts(con, scope, named_attributes(claims)) if needs_facts(claims) else None
+    report = judge_claims(text, scope, claims, catalogue, sheet, rel_tol)
+    report.elapsed_ms = (time.perf_counter() - started) * 1000
+    return report
 
+
+def named_ids(claims: list[Claim], kind: str) -> list[str]:
+    return [c.value for c in claims if c.kind == kind]
+
+
+def named_attributes(claims: list[Claim]) -> tuple[tuple[str, str], ...]:
+    return tuple(c.value for c in claims if c.kind == "attribute")
+
+
+def needs_facts(claims: list[Claim]) -> bool:
+    """Whether any claim is checked against a fact sheet (a number, a window, a field=value)."""
+    return any(c.kind in NUMBER_KINDS or c.kind == "attribute" for c in claims)
+
+
+def judge_claims(text: str, scope: GroundingScope, claims: list[Claim], catalogue: Catalogue,
+                 sheet: FactSheet | None, rel_tol: float = 0.05) -> GroundingReport:
+    """The verdict on each of `claims` (extracted from `text`) against what the warehouse holds."""
     verdicts, skipped, entities_seen = [], [], set()
     for claim in claims:
         if claim.kind == "count" and claim.label == "threshold":
@@ -56,8 +75,7 @@ def verify_text(con: duckdb.DuckDBPyConnection, text: str, scope: GroundingScope
     grounded = sum(v.grounded for v in verdicts)
     return GroundingReport(claims=verdicts, grounded=grounded, ungrounded=len(verdicts) - grounded,
                            unverifiable_sentences=unverifiable, skipped=skipped,
-                           facts=sheet.to_dict() if sheet else {},
-                           elapsed_ms=(time.perf_counter() - started) * 1000)
+                           facts=sheet.to_dict() if sheet else {})
 
 
 def _judge_attribute(claim: Claim, sheet: FactSheet) -> ClaimVerdict:

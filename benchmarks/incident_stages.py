@@ -1,0 +1,123 @@
+"""The incidents step of one hour, stage by stage, and against the per-incident paths it replaced.
+
+    .venv/bin/python benchmarks/clusters.py cost --sizes 1000000 [--previous-hour] [--repeat 3]
+
+Run on a warehouse where raw_events, windows, templates, embeddings and clusters of the hour exist (the
+cost benchmark's). The step (detection with its contrast analysis, the prompt facts, the writing, the
+grounding, storing) is run `repeat` times; each stage's best and median are printed. Then, on the same
+warehouse, the prompt facts and the grounding one incident at a time (`incident_facts`, `verify_text`:
+the paths the step took before it was batched), with a check that they give the same facts and verdicts.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from contextlib import contextmanager
+
+STAGES = ("rule incidents", "contrast analysis", "cluster/cause incidents", "prompt facts", "writing", "grounding",
+          "storing")
+
+
+@contextmanager
+def _timed(module, name: str, into: dict, stage: str):
+    """`module.name` timed into `into[stage]` for the block."""
+    original = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            into[stage] = into.get(stage, 0.0) + time.perf_counter() - started
+    setattr(module, name, wrapper)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
+
+
+def incidents_step(con, hour):
+    """The incidents asset's work on `hour` with the offline writer, timed by stage; (timings, incidents)."""
+    import logintel.analysis.hour_incidents as hour_incidents
+    import logintel.narration.incident_text as incident_text
+    from logintel.analysis.incidents import replace_incidents
+    from logintel.analysis.thresholds import Thresholds
+    from logintel.analysis.windows import WindowSpec
+    from logintel.config import LLMConfig
+    from logintel.llm.gateway import LLMGateway
+    from logintel.llm.redaction import Redactor
+    redactor = Redactor(secret="benchmark")
+    t: dict = {}
+    with _timed(hour_incidents, "detect_incidents", t, "rule incidents"), \
+            _timed(incident_text, "hour_incident_facts", t, "prompt facts"), \
+            _timed(incident_text, "verify_texts", t, "grounding"):
+        started = time.perf_counter()
+        found = hour_incidents.detect_hour_incidents(con, hour, Thresholds(), WindowSpec(), redactor.redact)
+        detected = time.perf_counter()
+        incident_text.write_summaries(con, found.all, LLMGateway(LLMConfig(base_url=None, api_key=None)), redactor)
+        written = time.perf_counter()
+        replace_incidents(con, hour, found.all)
+        stored = time.perf_counter()
+    t["contrast analysis"] = found.root_cause_s
+    t["cluster/cause incidents"] = detected - started - t["rule incidents"] - found.root_cause_s
+    t["writing"] = written - detected - t["prompt facts"] - t["grounding"]
+    t["storing"] = stored - written
+    t["total"] = stored - started
+    return t, found
+
+
+def per_incident_paths(con, found) -> dict:
+    """The prompt facts and the grounding one incident at a time, timed, and whether they agree with what
+    the batched step stored on the incidents."""
+    from logintel.llm.hour_facts import hour_incident_facts
+    from logintel.llm.prompt_facts import incident_facts
+    from logintel.llm.redaction import Redactor
+    from logintel.narration.incident_text import grounding_scope, grounding_summary, incident_text
+    from logintel.trust import verify_text
+    redactor = Redactor(secret="benchmark")
+    rules = [i for i in found.all if i.kind == "threshold"]
+    started = time.perf_counter()
+    alone = [incident_facts(con, i, redactor) for i in rules]
+    facts_s = time.perf_counter() - started
+    same_facts = sum(a == b for a, b in zip(alone, hour_incident_facts(con, rules, redactor)))
+    started = time.perf_counter()
+    reports = [verify_text(con, incident_text(i), grounding_scope(i)) for i in found.all]
+    grounding_s = time.perf_counter() - started
+    same_verdicts = sum(_close(grounding_summary(r), i.grounding) for r, i in zip(reports, found.all))
+    claims = sum(r.grounded + r.ungrounded for r in reports)
+    return {"prompt facts": facts_s, "grounding": grounding_s, "same_facts": same_facts, "rules": len(rules),
+            "same_verdicts": same_verdicts, "texts": len(found.all), "claims": claims,
+            "grounded": sum(r.grounded for r in reports)}
+
+
+def _close(a, b) -> bool:
+    """Equal, floats to 1e-9 relative (a mean summed in another order differs in its last bits)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def report(con, hour, events: int, repeat: int) -> str:
+    """The stage table, as text (printed after the cost table)."""
+    runs, found = [], None
+    for _ in range(repeat):
+        timings, found = incidents_step(con, hour)
+        runs.append(timings)
+    before = per_incident_paths(con, found)
+    rules = sum(i.kind == "threshold" for i in found.all)
+    lines = [f"\nincidents step at {events:,} events: {len(found.all)} incidents ({rules} rule), best and median "
+             f"of {repeat} runs; per incident: the same stage one incident at a time, as before batching",
+             f"{'stage':<26} {'best':>8} {'median':>8} {'per incident':>13}"]
+    for stage in STAGES + ("total",):
+        values = [r[stage] for r in runs]
+        alone = f"{before[stage]:>12.2f}s" if stage in before else f"{'':>13}"
+        lines.append(f"{stage:<26} {min(values):>7.2f}s {statistics.median(values):>7.2f}s {alone}")
+    lines.append(f"prompt facts identical for {before['same_facts']}/{before['rules']} rule incidents; grounding "
+                 f"verdicts identical for {before['same_verdicts']}/{before['texts']} texts "
+                 f"({before['grounded']}/{before['claims']} claims grounded)")
+    return "\n".join(lines)
