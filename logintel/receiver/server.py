@@ -31,7 +31,6 @@ CLOSE_S = 10.0
 # and a landing outage reaches the dump within about a second, so a request is answered well inside
 # an exporter's 10 s timeout. Any LOGINTEL_EMIT_* variable overrides these.
 RECEIVER_EMIT_DEFAULTS = {
-    "LOGINTEL_EMIT_TRANSPORTS": "files",
     "LOGINTEL_EMIT_BATCH_SIZE": "2048",
     "LOGINTEL_EMIT_FLUSH_INTERVAL_S": "0.05",
     "LOGINTEL_EMIT_RETRY_HOLD_S": "1.0",
@@ -68,6 +67,9 @@ class Running:
 
 def emitter_config(settings: Settings) -> EmitterConfig:
     env = dict(RECEIVER_EMIT_DEFAULTS)
+    # The landing zone the pipeline reads (the PostgreSQL table when LOGINTEL_POSTGRES_URL is set, else the
+    # files), unless LOGINTEL_EMIT_TRANSPORTS names another chain; the local dump is always the last resort.
+    env["LOGINTEL_EMIT_TRANSPORTS"] = "postgres" if settings.postgres_url else "files"
     env.update({"LOGINTEL_EMIT_FILES_DIR": str(settings.landing_dir),
                 "LOGINTEL_EMIT_DUMP_DIR": str(settings.dumps_dir),
                 "LOGINTEL_EMIT_DEAD_LETTER_DIR": str(settings.dead_letter_dir)})
