@@ -40,6 +40,8 @@ SEVERITY_TEXT = {
     "finest": "debug", "severe": "error", "emergency": "fatal", "emerg": "fatal", "alert": "fatal",
     "panic": "fatal",
 }
+# severityNumber 1–24, four to a level (TRACE 1–4 … FATAL 21–24)
+SEVERITY_LEVELS = ("debug", "debug", "info", "warn", "error", "fatal")
 _SEVERITY_NAMES = {
     "TRACE": 1, "DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17, "FATAL": 21,
 }
@@ -320,7 +322,7 @@ def record_level(record: Mapping[str, Any]) -> str:
     if number not in (None, 0):
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 24:
             raise EventValidationError("level", number, "severityNumber must be an integer from 1 to 24")
-        return ("debug", "debug", "info", "warn", "error", "fatal")[(number - 1) // 4]
+        return SEVERITY_LEVELS[(number - 1) // 4]
     text = record.get("severityText")
     if text in (None, ""):
         return "info"
@@ -346,9 +348,11 @@ def _duration_ms(attrs: dict[str, Any]) -> Any:
 
 
 def _message(body: Any) -> Any:
-    if body is None:
-        return None
-    value = unwrap_value(body, "body")
+    return None if body is None else body_message(unwrap_value(body, "body"))
+
+
+def body_message(value: Any) -> Any:
+    """A record's unwrapped body as the event's message: None when empty, a map or list as JSON."""
     if value is None or value == "":
         return None
     if isinstance(value, (dict, list)):

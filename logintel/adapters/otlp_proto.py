@@ -16,12 +16,12 @@ from typing import Any
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from logintel.adapters.otel import LogRecordParts, OtlpRecordError, build_otel_event, record_level
+from logintel.adapters.otel import (SEVERITY_LEVELS, LogRecordParts, OtlpRecordError, body_message, build_otel_event,
+                                    record_level)
 from logintel.events import EventValidationError, WideEvent
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_LEVELS = ("debug", "debug", "info", "warn", "error", "fatal")  # severity numbers 1–24, four to a level
 
 
 class OtlpBodyError(ValueError):
@@ -33,10 +33,6 @@ def decode_request(body: bytes) -> ExportLogsServiceRequest:
         return ExportLogsServiceRequest.FromString(body)
     except (DecodeError, RuntimeError, ValueError) as exc:
         raise OtlpBodyError(f"the body is not an OTLP ExportLogsServiceRequest in protobuf: {exc}") from None
-
-
-def count_records(request: ExportLogsServiceRequest) -> int:
-    return sum(len(scope.log_records) for resource in request.resource_logs for scope in resource.scope_logs)
 
 
 def parse_export_request(request: ExportLogsServiceRequest, *, default_service: str = "unknown",
@@ -95,20 +91,12 @@ def _timestamp(record) -> datetime:
 def _level(record) -> str:
     number = record.severity_number
     if 1 <= number <= 24:
-        return _LEVELS[(number - 1) // 4]
+        return SEVERITY_LEVELS[(number - 1) // 4]
     return record_level({"severityNumber": number, "severityText": record.severity_text})
 
 
 def _message(record) -> Any:
-    if not record.HasField("body"):
-        return None
-    value = any_value(record.body, "body")
-    if value is None or value == "":
-        return None
-    if isinstance(value, (dict, list)):
-        import json
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return value
+    return body_message(any_value(record.body, "body")) if record.HasField("body") else None
 
 
 _SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value"})
@@ -131,14 +119,8 @@ def any_value(value, where: str) -> Any:
     kind = value.WhichOneof("value")
     if kind is None:
         return None
-    if kind == "string_value":
-        return value.string_value
-    if kind == "int_value":
-        return value.int_value
-    if kind == "double_value":
-        return value.double_value
-    if kind == "bool_value":
-        return value.bool_value
+    if kind in _SCALARS:
+        return getattr(value, kind)
     if kind == "array_value":
         return [any_value(item, f"{where}[{i}]") for i, item in enumerate(value.array_value.values)]
     if kind == "kvlist_value":

@@ -118,23 +118,8 @@ class Emitter:
         """Enqueue one event: a WideEvent, or a dict in the contract's shape (flat or nested keys).
         A dict may leave out event_id (a random one is made), timestamp (now) and, when the
         config names one, service."""
-        try:
-            parsed = event if isinstance(event, WideEvent) else parse_event(self._with_defaults(event))
-            if self.sampler is not None:
-                parsed = self.sampler.apply(parsed)
-                if parsed is None:
-                    self._count_drop("sampled_out")
-                    return
-            item = Item.of(parsed)
-        except EventValidationError as exc:
-            self._dead_letter(event, exc.cause, str(exc))
-            return
-        except Exception as exc:  # to_json on attributes that are not JSON, for one
-            self._dead_letter(event, "serialization", f"{type(exc).__name__}: {exc}")
-            return
-        if item.size > MAX_RECORD_BYTES:  # no landing zone or reader would take it
-            self._dead_letter(item.line, "oversized",
-                              f"record is {item.size:,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit")
+        item = self._item(event)
+        if item is None:
             return
         with self._lock:
             self._acct.emitted += 1
@@ -153,31 +138,7 @@ class Emitter:
         """Enqueue validated events under one lock; `receipt` (made for len(events)) settles when each
         one is durable — delivered to a transport or written to the dump — or lost. The flusher sends
         them at once instead of waiting for a full batch or the flush interval."""
-        items: list[Item] = []
-        for event in events:
-            try:
-                if self.sampler is not None:
-                    sampled = self.sampler.apply(event)
-                    if sampled is None:
-                        self._count_drop("sampled_out")
-                        if receipt is not None:
-                            receipt.settle(1, durable=True)  # kept out by policy, not lost to a fault
-                        continue
-                    event = sampled
-                item = Item.of(event, receipt)
-            except Exception as exc:  # attributes that are not JSON
-                self._dead_letter(event.to_record() if isinstance(event, WideEvent) else event,
-                                  "serialization", f"{type(exc).__name__}: {exc}")
-                if receipt is not None:
-                    receipt.settle(1, durable=False)
-                continue
-            if item.size > MAX_RECORD_BYTES:
-                self._dead_letter(item.line, "oversized",
-                                  f"record is {item.size:,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit")
-                if receipt is not None:
-                    receipt.settle(1, durable=False)
-                continue
-            items.append(item)
+        items = [item for item in (self._item(event, receipt) for event in events) if item is not None]
         if not items:
             return
         evicted: list[Item] = []
@@ -198,6 +159,35 @@ class Emitter:
         elif evicted:
             self._settle_dump(evicted, "buffer_full")
 
+    def _item(self, event: WideEvent | Mapping[str, Any], receipt: Receipt | None = None) -> Item | None:
+        """One event validated (a dict), sampled and serialized for the buffer; None when it was sampled
+        out or dead-lettered instead (counted, and its receipt told: sampled out is kept out by policy,
+        not lost to a fault)."""
+        try:
+            parsed = event if isinstance(event, WideEvent) else parse_event(self._with_defaults(event))
+            if self.sampler is not None:
+                parsed = self.sampler.apply(parsed)
+                if parsed is None:
+                    self._count_drop("sampled_out")
+                    if receipt is not None:
+                        receipt.settle(1, durable=True)
+                    return None
+            item = Item.of(parsed, receipt)
+        except EventValidationError as exc:
+            return self._refuse(event, exc.cause, str(exc), receipt)
+        except Exception as exc:  # to_json on attributes that are not JSON, for one
+            return self._refuse(event, "serialization", f"{type(exc).__name__}: {exc}", receipt)
+        if item.size > MAX_RECORD_BYTES:  # no landing zone or reader would take it
+            return self._refuse(item.line, "oversized",
+                                f"record is {item.size:,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit", receipt)
+        return item
+
+    def _refuse(self, payload: Any, cause: str, reason: str, receipt: Receipt | None) -> None:
+        self._dead_letter(payload, cause, reason)
+        if receipt is not None:
+            receipt.settle(1, durable=False)
+        return None
+
     def accepting(self) -> tuple[bool, str]:
         """Whether events handed over now can become durable soon: (True, "") or (False, why). No when
         closing, or when no transport is usable and the buffer is nearly full or the dump has no room."""
@@ -205,8 +195,8 @@ class Emitter:
             if self._closing:
                 return False, "the emitter is closing"
             now = time.monotonic()
-            usable = [t.name for t, h in zip(self._transports, self._health) if self._usable(t, h, now)]
-            fill = max(len(self._buffer) / self._buffer.max_events, self._buffer.bytes / self._buffer.max_bytes)
+            usable = any(self._usable(t, h, now) for t, h in zip(self._transports, self._health))
+            fill = self._buffer_fill()
         if usable:
             return True, ""
         down = "every transport is down" if self._transports else "no transport is configured"
@@ -319,6 +309,8 @@ class Emitter:
             self._acct.dropped[reason] += 1
 
     def _dead_letter(self, payload: Any, cause: str, reason: str) -> None:
+        if isinstance(payload, WideEvent):
+            payload = payload.to_record()  # its record, which replay can read, rather than a repr
         try:
             text = payload if isinstance(payload, str) else json.dumps(payload, default=repr, ensure_ascii=False)
         except Exception:
@@ -455,11 +447,9 @@ class Emitter:
     def _settle_dump(self, batch: list[Item], reason: str) -> None:
         written, drops = self._dump.write_kept(batch)
         self._settle(len(batch), dumped=len(written), dump_reason=reason, drops=drops)
-        if len(written) == len(batch):
-            settle_items(batch, durable=True)
-        else:
+        settle_items(written, durable=True)
+        if len(written) < len(batch):
             kept = set(map(id, written))
-            settle_items(written, durable=True)
             settle_items([item for item in batch if id(item) not in kept], durable=False)
 
     def _settle(self, count: int, delivered_to: str | None = None, dumped: int = 0,
