@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from logintel.adapters.otlp_proto import OtlpBodyError
-from logintel.receiver.bodies import BodyError, content_encoding, read_body
+from logintel.receiver.bodies import DEFAULT_MAX_BODY_BYTES, BodyError, content_encoding, read_body
 from logintel.receiver.landing import Lander
 from logintel.receiver.metrics import ReceiverMetrics
 from logintel.receiver.otlp_logs import JSON, media_type, parse_logs, rejection_summary, status_body, success_body
@@ -33,7 +33,7 @@ THROTTLE_RETRY_AFTER_S = 1
 @dataclass(frozen=True)
 class ReceiverOptions:
     token: str | None = None
-    max_body_bytes: int = 20 * 1024 * 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_in_flight_bytes: int = DEFAULT_MAX_IN_FLIGHT_BYTES
     default_service: str = "unknown"
     metrics_dir: str | None = None  # the workers' shared metrics folder (several processes), else None
@@ -68,8 +68,7 @@ class Receiver:
             return refuse(415, "Content-Type must be application/x-protobuf or application/json")
         body, problem = await self._read(request)
         if problem is not None:
-            return refuse(problem.status, str(problem),
-                          THROTTLE_RETRY_AFTER_S if problem.status == 429 else None)
+            return refuse(problem.status, str(problem), problem.retry_after_s)
         try:
             parsed = parse_logs(body, kind, self.options.default_service)
         except OtlpBodyError as exc:
@@ -87,7 +86,7 @@ class Receiver:
             return refuse(401, "a bearer token is required (Authorization: Bearer …)")
         body, problem = await self._read(request)
         if problem is not None:
-            return refuse(problem.status, str(problem), THROTTLE_RETRY_AFTER_S if problem.status == 429 else None)
+            return refuse(problem.status, str(problem), problem.retry_after_s)
         try:
             parsed = parse_events(body, self.options.default_service)
         except EventsBodyError as exc:
@@ -125,7 +124,7 @@ class Receiver:
             self._release(request)
         self.metrics.requests.labels(endpoint, str(response.status_code)).inc()
         self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
-        self.metrics.refresh()  # so another worker's scrape sees this one's landed events
+        self.metrics.after_request()
         return response
 
     def _authorized(self, request: Request) -> bool:
@@ -141,7 +140,8 @@ class Receiver:
         declared = int(length) if length and length.isdigit() else None
         reserved = min(declared or 0, self.options.max_body_bytes)
         if self._in_flight and self._in_flight + reserved > self.options.max_in_flight_bytes:
-            return b"", BodyError(429, f"over {self.options.max_in_flight_bytes:,} bytes are in flight; retry shortly")
+            return b"", BodyError(429, f"over {self.options.max_in_flight_bytes:,} bytes are in flight; retry shortly",
+                                  THROTTLE_RETRY_AFTER_S)
         self._reserve(request, reserved)
         try:
             body = await read_body(request.stream(), content_encoding(request.headers),

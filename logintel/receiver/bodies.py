@@ -10,11 +10,13 @@ _GZIP = 16 + zlib.MAX_WBITS
 
 
 class BodyError(ValueError):
-    """A body refused whole: `status` is the HTTP status to answer with."""
+    """A body refused whole: `status` is the HTTP status to answer with (and `retry_after_s` the
+    Retry-After of a throttled one)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after_s: int | None = None):
         super().__init__(message)
         self.status = status
+        self.retry_after_s = retry_after_s
 
 
 def content_encoding(headers) -> str:

@@ -23,7 +23,6 @@ RETRY_AFTER_S = 2
 @dataclass(frozen=True)
 class LandingOutcome:
     durable: bool
-    accepted: int        # events that are durable now
     reason: str = ""     # why not, when not
     retry_after_s: int = RETRY_AFTER_S
 
@@ -41,10 +40,10 @@ class Lander:
 
     async def land(self, events: list[WideEvent]) -> LandingOutcome:
         if not events:
-            return LandingOutcome(True, 0)
+            return LandingOutcome(True)
         refusal = self.refusal()
         if refusal:
-            return LandingOutcome(False, 0, f"the landing path cannot take more: {refusal}")
+            return LandingOutcome(False, f"the landing path cannot take more: {refusal}")
         loop = asyncio.get_running_loop()
         done = loop.create_future()
 
@@ -57,13 +56,11 @@ class Lander:
         try:
             await asyncio.wait_for(asyncio.shield(done), self.wait_s)
         except TimeoutError:
-            return LandingOutcome(False, receipt.durable,
-                                  f"{len(events) - receipt.durable} of {len(events)} events were not durable "
+            return LandingOutcome(False, f"{len(events) - receipt.durable} of {len(events)} events were not durable "
                                   f"within {self.wait_s:g} s (a transport is hanging)")
         if receipt.all_durable:
-            return LandingOutcome(True, receipt.durable)
-        return LandingOutcome(False, receipt.durable,
-                              f"{receipt.lost} of {len(events)} events could not be made durable "
+            return LandingOutcome(True)
+        return LandingOutcome(False, f"{receipt.lost} of {len(events)} events could not be made durable "
                               f"(every transport down and the dump refused them)")
 
     def reject(self, letters: list[DeadLetter]) -> int:

@@ -65,6 +65,12 @@ class ReceiverMetrics:
             self.pending.set(stats["pending"])
             self.dump_bytes.set(stats["dump"]["usage_bytes"])
 
+    def after_request(self) -> None:
+        """With several workers, bring this one's emitter counts up to date now: a scrape another
+        worker answers reads them from the shared folder. (One process refreshes at the scrape.)"""
+        if self.multiprocess_dir is not None:
+            self.refresh()
+
     def exposition(self) -> bytes:
         self.refresh()
         if self.multiprocess_dir is None:

@@ -1,4 +1,4 @@
-"""Running the receiver: its emitter (the files landing zone by default, then the local dump), the
+"""Running the receiver: its emitter (the landing zone the pipeline reads, then the local dump), the
 Starlette app, and uvicorn (with uvloop and httptools) on one port.
 
 uvicorn handles SIGINT and SIGTERM: it stops accepting connections and lets in-flight requests
@@ -44,13 +44,10 @@ class _Server(uvicorn.Server):
     """uvicorn's server, except that a SIGTERM or SIGINT it shut down gracefully on is not raised
     again afterwards (uvicorn re-raises it, which would end the process before the emitter closes)."""
 
-    stopped_by: list[int] = []
-
     @contextlib.contextmanager
     def capture_signals(self):
         with super().capture_signals():
             yield
-            self.stopped_by = list(self._captured_signals)
             self._captured_signals.clear()
 
 
@@ -110,15 +107,9 @@ def worker_app():
     """The application of one worker process (`--workers N`): its own emitter, closed with its accounting
     line once uvicorn has drained the worker's requests."""
     from logintel.config import load_settings
-    holder: list[Running] = []
-
-    def close() -> None:
-        emitter = holder[0].emitter
-        settled = emitter.close(timeout=CLOSE_S)
-        print(accounting_line(emitter.stats(), settled, f"worker {os.getpid()}"), file=sys.stderr, flush=True)
-
-    holder.append(build(load_settings(), on_shutdown=close))
-    return holder[0].app
+    settings = load_settings()
+    emitter = Emitter(emitter_config(settings))
+    return build(settings, emitter, on_shutdown=lambda: close_and_account(emitter, f"worker {os.getpid()}")).app
 
 
 def serve(settings: Settings, host: str, port: int, *, access_log: bool = False, workers: int = 1) -> int:
@@ -139,8 +130,7 @@ def serve(settings: Settings, host: str, port: int, *, access_log: bool = False,
     try:
         server.run()
     finally:
-        settled = running.emitter.close(timeout=CLOSE_S)
-        print(accounting_line(running.emitter.stats(), settled), file=sys.stderr, flush=True)
+        close_and_account(running.emitter)
     return 0 if server.started else 1
 
 
@@ -158,6 +148,12 @@ def _serve_workers(host: str, port: int, workers: int, access_log: bool, banner:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     print("logintel serve: stopped (each worker's accounting line is above)", file=sys.stderr, flush=True)
     return 0
+
+
+def close_and_account(emitter: Emitter, who: str = "") -> None:
+    """Close the emitter (drained within CLOSE_S) and print the line that accounts for every event."""
+    settled = emitter.close(timeout=CLOSE_S)
+    print(accounting_line(emitter.stats(), settled, who), file=sys.stderr, flush=True)
 
 
 def accounting_line(stats: dict, settled: bool, who: str = "") -> str:
