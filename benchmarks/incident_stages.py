@@ -10,10 +10,11 @@ the paths the step took before it was batched), with a check that they give the 
 """
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from contextlib import contextmanager
+
+from tests.support.compare import nearly_equal
 
 STAGES = ("rule incidents", "contrast analysis", "cluster/cause incidents", "prompt facts", "writing", "grounding",
           "storing")
@@ -84,22 +85,11 @@ def per_incident_paths(con, found) -> dict:
     started = time.perf_counter()
     reports = [verify_text(con, incident_text(i), grounding_scope(i)) for i in found.all]
     grounding_s = time.perf_counter() - started
-    same_verdicts = sum(_close(grounding_summary(r), i.grounding) for r, i in zip(reports, found.all))
+    same_verdicts = sum(nearly_equal(grounding_summary(r), i.grounding) for r, i in zip(reports, found.all))
     claims = sum(r.grounded + r.ungrounded for r in reports)
     return {"prompt facts": facts_s, "grounding": grounding_s, "same_facts": same_facts, "rules": len(rules),
             "same_verdicts": same_verdicts, "texts": len(found.all), "claims": claims,
             "grounded": sum(r.grounded for r in reports)}
-
-
-def _close(a, b) -> bool:
-    """Equal, floats to 1e-9 relative (a mean summed in another order differs in its last bits)."""
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
-    return a == b
 
 
 def report(con, hour, events: int, repeat: int) -> str:

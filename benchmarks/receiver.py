@@ -18,7 +18,6 @@ import argparse
 import http.client
 import json
 import multiprocessing
-import os
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-LOGINTEL = str(Path(sys.executable).parent / "logintel")
+from tests.support.receiver import LOGINTEL, receiver_env, start_receiver  # noqa: E402
 
 
 def _otlp_bodies(records: int, batch: int) -> list[bytes]:
@@ -113,37 +112,11 @@ def _load(port: int, path: str, content_type: str, bodies: list[bytes], connecti
     out.send({"wall_s": time.perf_counter() - started, "latencies": latencies, "statuses": statuses})
 
 
-def _serve(home: Path, port: int, workers: int = 1) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGINTEL_")}
-    env["LOGINTEL_HOME"] = str(home)
-    proc = subprocess.Popen([LOGINTEL, "serve", "--port", str(port), "--workers", str(workers)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("logintel serve did not start")
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int, workers: int = 1) -> dict:
     path, content_type = {"otlp": ("/v1/logs", "application/x-protobuf"),
                           "ndjson": ("/v1/events", "application/x-ndjson")}[kind]
     with tempfile.TemporaryDirectory(prefix=f"bench-receiver-{kind}-") as tmp:
-        port = _free_port()
-        proc = _serve(Path(tmp), port, workers)
+        proc, port = start_receiver(Path(tmp), "--workers", str(workers), stdout=subprocess.DEVNULL)
         try:
             ctx = multiprocessing.get_context("spawn")
             mine, theirs = ctx.Pipe()
@@ -167,10 +140,9 @@ def run_ingest(events: list[dict]) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         path = Path(tmp) / "events.jsonl"
         path.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOGINTEL_")}
-        env["LOGINTEL_HOME"] = str(Path(tmp) / "home")
         started = time.perf_counter()
-        subprocess.run([LOGINTEL, "ingest", str(path)], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([LOGINTEL, "ingest", str(path)], env=receiver_env(Path(tmp) / "home"), check=True,
+                       stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - started
     return {"kind": "logintel ingest (file)", "records": len(events), "wall_s": wall, "rate": len(events) / wall}
 

@@ -116,3 +116,13 @@ def topic() -> str:
 
 
 from tests.support.fake_llm_server import fake_llm  # noqa: F401,E402  (the fake OpenAI-compatible server fixture)
+
+
+@pytest.fixture(scope="session")
+def labelled_hour_run(tmp_path_factory):
+    """The simulator's labelled hour through the hourly pipeline (tests/support/labelled_hour.py), built
+    once for the session: the batched stages' tests compare against it and only read it."""
+    from tests.support.labelled_hour import labelled_hour
+    found = labelled_hour(tmp_path_factory.mktemp("labelled"))
+    yield found
+    found.con.close()

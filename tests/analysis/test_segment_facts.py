@@ -3,7 +3,6 @@ return (kept here as the reference), on the simulator's labelled hour and on han
 without an error code, messages on events that are not errors, traces that start at the same instant."""
 from datetime import datetime, timedelta
 
-import pytest
 
 from logintel.analysis.incidents import MAX_RELATED_TRACES
 from logintel.analysis.segment_facts import Segment, SegmentFacts, segment_facts
@@ -11,7 +10,6 @@ from logintel.store.landing import HourBatch
 from logintel.store.schema import ERROR_SQL
 from logintel.store.warehouse import load_hour
 from tests.support.factories import burst, event, steady
-from tests.support.labelled_hour import labelled_hour
 
 
 def one_at_a_time(con, s: Segment, max_traces: int = MAX_RELATED_TRACES) -> SegmentFacts:
@@ -38,19 +36,12 @@ def one_at_a_time(con, s: Segment, max_traces: int = MAX_RELATED_TRACES) -> Segm
                         traces=traces, messages=messages)
 
 
-@pytest.fixture(scope="module")
-def hour(tmp_path_factory):
-    found = labelled_hour(tmp_path_factory.mktemp("labelled"))
-    yield found
-    found.con.close()
-
-
-def test_the_labelled_hours_segments_get_the_per_segment_facts(hour):
-    rules = [i for i in hour.incidents if i.kind == "threshold"]
+def test_the_labelled_hours_segments_get_the_per_segment_facts(labelled_hour_run):
+    rules = [i for i in labelled_hour_run.incidents if i.kind == "threshold"]
     segments = [Segment(i.service, i.route, i.error_code, i.start_time, i.end_time) for i in rules]
     assert len(segments) > 10
-    batched = segment_facts(hour.con, segments, MAX_RELATED_TRACES)
-    assert batched == [one_at_a_time(hour.con, s) for s in segments]
+    batched = segment_facts(labelled_hour_run.con, segments, MAX_RELATED_TRACES)
+    assert batched == [one_at_a_time(labelled_hour_run.con, s) for s in segments]
     # and they are what the incidents carry
     assert [(f.requests, f.errors, f.users, f.traces_total, f.traces, f.messages) for f in batched] == [
         (i.requests, i.errors, i.users_affected, i.related_traces_total, i.related_traces, i.evidence["messages"])

@@ -3,7 +3,6 @@ time: on the simulator's labelled hour and on a group without an error code whos
 instant and whose equal period before had errors too."""
 from datetime import datetime, timedelta
 
-import pytest
 
 from logintel.analysis.incidents import detect_incidents
 from logintel.analysis.thresholds import Thresholds
@@ -14,24 +13,16 @@ from logintel.llm.redaction import Redactor
 from logintel.store.landing import HourBatch
 from logintel.store.warehouse import load_hour
 from tests.support.factories import burst, event, steady
-from tests.support.labelled_hour import labelled_hour
 
 
-@pytest.fixture(scope="module")
-def hour(tmp_path_factory):
-    found = labelled_hour(tmp_path_factory.mktemp("labelled"))
-    yield found
-    found.con.close()
-
-
-def test_the_labelled_hours_rule_incidents_get_the_per_incident_facts(hour):
-    rules = [i for i in hour.incidents if i.kind == "threshold"]
+def test_the_labelled_hours_rule_incidents_get_the_per_incident_facts(labelled_hour_run):
+    rules = [i for i in labelled_hour_run.incidents if i.kind == "threshold"]
     redactor = Redactor("t")
-    batched = hour_incident_facts(hour.con, rules, redactor)
-    assert batched == [incident_facts(hour.con, i, redactor) for i in rules]
+    batched = hour_incident_facts(labelled_hour_run.con, rules, redactor)
+    assert batched == [incident_facts(labelled_hour_run.con, i, redactor) for i in rules]
     assert any(f["previous_period_errors"] for f in batched) and all(f["examples"] for f in batched)
-    assert hour_incident_facts(hour.con, rules, redactor, max_examples=2, max_messages=1) == [
-        incident_facts(hour.con, i, redactor, max_examples=2, max_messages=1) for i in rules]
+    assert hour_incident_facts(labelled_hour_run.con, rules, redactor, max_examples=2, max_messages=1) == [
+        incident_facts(labelled_hour_run.con, i, redactor, max_examples=2, max_messages=1) for i in rules]
 
 
 H = datetime(2026, 11, 23, 10)

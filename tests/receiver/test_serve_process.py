@@ -3,10 +3,8 @@ requests in flight, closes the emitter and prints the accounting line."""
 from __future__ import annotations
 
 import http.client
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -14,38 +12,16 @@ import pytest
 
 from tests.receiver.otlp_requests import many
 from tests.support.postgres_cluster import free_port
+from tests.support.receiver import LOGINTEL, receiver_env, start_receiver
 
 pytestmark = pytest.mark.subprocess
-LOGINTEL = os.path.join(os.path.dirname(sys.executable), "logintel")
-
-
-def _env(home) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGINTEL_")}
-    return {**env, "LOGINTEL_HOME": str(home)}
 
 
 def test_binding_a_public_address_without_a_token_is_refused_with_the_reason(tmp_path):
-    done = subprocess.run([LOGINTEL, "serve", "--host", "0.0.0.0", "--port", str(free_port())], env=_env(tmp_path),
+    done = subprocess.run([LOGINTEL, "serve", "--host", "0.0.0.0", "--port", str(free_port())], env=receiver_env(tmp_path),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "LOGINTEL_RECEIVER_TOKEN" in done.stderr and "0.0.0.0" in done.stderr
-
-
-def _start(home, *args) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    proc = subprocess.Popen([LOGINTEL, "serve", "--port", str(port), *args], env=_env(home),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    pytest.fail("logintel serve did not answer /healthz")
 
 
 def _landed(home) -> int:
@@ -53,7 +29,7 @@ def _landed(home) -> int:
 
 
 def test_sigterm_drains_in_flight_requests_then_prints_a_balanced_account(tmp_path):
-    proc, port = _start(tmp_path)
+    proc, port = start_receiver(tmp_path)
     try:
         body = many(512).SerializeToString()
         statuses: list[int] = []
@@ -90,7 +66,7 @@ def test_sigterm_drains_in_flight_requests_then_prints_a_balanced_account(tmp_pa
 def test_several_workers_share_the_port_and_any_of_them_reports_all_of_their_metrics(tmp_path):
     import re
 
-    proc, port = _start(tmp_path, "--workers", "2")
+    proc, port = start_receiver(tmp_path, "--workers", "2")
     try:
         def post(conn) -> int:
             conn.request("POST", "/v1/logs", body=many(100).SerializeToString(),

@@ -1,10 +1,14 @@
-"""A real `logintel serve` application on 127.0.0.1 (uvicorn in a thread), and a small HTTP client."""
+"""A real `logintel serve` application on 127.0.0.1 (uvicorn in a thread, or the command as a process),
+and a small HTTP client."""
 from __future__ import annotations
 
 import contextlib
 import gzip
 import http.client
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -75,3 +79,30 @@ def serving(home: Path, env: dict | None = None):
         server.should_exit = True
         thread.join(15)
         running.emitter.close(timeout=10)
+
+
+LOGINTEL = os.path.join(os.path.dirname(sys.executable), "logintel")
+
+
+def receiver_env(home: Path) -> dict[str, str]:
+    """This environment without its LOGINTEL_* variables, and LOGINTEL_HOME=home."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGINTEL_")}
+    return {**env, "LOGINTEL_HOME": str(home)}
+
+
+def start_receiver(home: Path, *args: str, stdout=subprocess.PIPE) -> tuple[subprocess.Popen, int]:
+    """`logintel serve --port <free> *args` as its own process (receiver_env), once it answers /healthz."""
+    port = free_port()
+    proc = subprocess.Popen([LOGINTEL, "serve", "--port", str(port), *args], env=receiver_env(home),
+                            stdout=stdout, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"logintel serve did not answer /healthz on port {port}")

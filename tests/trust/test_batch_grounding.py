@@ -2,7 +2,6 @@
 hour (every incident text the incidents asset wrote, and texts that are wrong in every way a writer can
 be wrong), on hand-built edges of the catalogue's week and of a baseline that overlaps its failures, and
 on a warehouse without events."""
-import math
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,19 +14,8 @@ from logintel.trust.batch import verify_texts
 from logintel.trust.batch_catalogue import load_catalogues
 from logintel.trust.batch_scopes import pieces
 from logintel.trust.catalogue import load_catalogue
+from tests.support.compare import nearly_equal
 from tests.support.factories import burst, event, steady
-from tests.support.labelled_hour import labelled_hour
-
-
-def close(a, b) -> bool:
-    """Equal, floats to 1e-9 relative: a mean summed in another order differs in its last bits."""
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
-    return a == b
 
 
 def report_dict(report) -> dict:
@@ -41,24 +29,17 @@ def assert_same_verdicts(con, texts):
     assert len(batched) == len(texts)
     for (text, scope), report in zip(texts, batched):
         alone = verify_text(con, text, scope)
-        assert close(report_dict(alone), report_dict(report)), (text, alone.summary(), report.summary())
+        assert nearly_equal(report_dict(alone), report_dict(report)), (text, alone.summary(), report.summary())
     return batched
 
 
-@pytest.fixture(scope="module")
-def hour(tmp_path_factory):
-    found = labelled_hour(tmp_path_factory.mktemp("labelled"))
-    yield found
-    found.con.close()
-
-
-def test_the_incident_texts_of_the_labelled_hour_get_the_per_text_verdicts(hour):
-    incidents = hour.incidents
+def test_the_incident_texts_of_the_labelled_hour_get_the_per_text_verdicts(labelled_hour_run):
+    incidents = labelled_hour_run.incidents
     texts = [(incident_text(i), grounding_scope(i)) for i in incidents]
-    batched = assert_same_verdicts(hour.con, texts)
+    batched = assert_same_verdicts(labelled_hour_run.con, texts)
     # what the incidents asset stored is what the per-text path would have stored
     for incident, (text, scope) in zip(incidents, texts):
-        assert close(incident.grounding, grounding_summary(verify_text(hour.con, text, scope)))
+        assert nearly_equal(incident.grounding, grounding_summary(verify_text(labelled_hour_run.con, text, scope)))
     # the hour exercises what batching could get wrong: several groups in one scope, baselines of their
     # own, field=value claims
     assert any(len(s.services) > 1 or len(s.routes) > 1 for _, s in texts)
@@ -66,10 +47,10 @@ def test_the_incident_texts_of_the_labelled_hour_get_the_per_text_verdicts(hour)
     assert any(v.claim.kind == "attribute" for r in batched for v in r.claims)
 
 
-def test_wrong_invented_and_out_of_scope_claims_get_the_per_text_verdicts(hour):
-    multi = max(hour.incidents, key=lambda i: len(i.services) * len(i.routes))
-    rule = next(i for i in hour.incidents if i.kind == "threshold" and i.related_traces)
-    named = [i for i in hour.incidents if (i.root_cause or {}).get("value")]
+def test_wrong_invented_and_out_of_scope_claims_get_the_per_text_verdicts(labelled_hour_run):
+    multi = max(labelled_hour_run.incidents, key=lambda i: len(i.services) * len(i.routes))
+    rule = next(i for i in labelled_hour_run.incidents if i.kind == "threshold" and i.related_traces)
+    named = [i for i in labelled_hour_run.incidents if (i.root_cause or {}).get("value")]
     texts = []
     for incident in (multi, rule, *named[:3]):
         scope = grounding_scope(incident)
@@ -86,9 +67,9 @@ def test_wrong_invented_and_out_of_scope_claims_get_the_per_text_verdicts(hour):
              f'user_agent="curl/8.0" too.', scope),
         ]
     # every group of the hour at once, and a text about the whole hour (no groups: grounded on its own)
-    everything = GroundingScope(start=hour.hour, end=hour.hour + timedelta(hours=1))
+    everything = GroundingScope(start=labelled_hour_run.hour, end=labelled_hour_run.hour + timedelta(hours=1))
     texts.append((f"{multi.errors} errors across the shop; {rule.service} saw {rule.errors}.", everything))
-    batched = assert_same_verdicts(hour.con, texts)
+    batched = assert_same_verdicts(labelled_hour_run.con, texts)
     verdicts = [v for r in batched for v in r.claims]
     assert any(v.invented for v in verdicts)
     assert {v.claim.kind for v in verdicts} >= {"service", "route", "error_code", "trace_id", "request_id", "count",
