@@ -10,11 +10,11 @@ from assets.patterns import clusters, embeddings, event_templates
 from assets.raw_events import raw_events
 from assets.trust_checks import incident_summaries_grounded
 from assets.windowed_aggregates import windowed_aggregates
-from jobs.briefing import briefing_job, situation_briefings
 from jobs.daily import daily_job, daily_schedule
 from jobs.hourly import hourly_schedule, incident_job
 from jobs.kafka import kafka_job
 from jobs.replay import replay_job
+from jobs.situation_briefings import briefing_job, situation_briefings
 from logintel.config import Settings
 from resources import build_resources
 from sensors.dump_files import dump_files_sensor

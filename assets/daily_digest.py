@@ -9,8 +9,8 @@ from assets.digest import daily_metrics
 from assets.findings import efficiency_findings, security_findings, sre_findings
 from assets.metadata import llm_metadata, markdown_table
 from assets.partitions import WAREHOUSE_POOL, daily_asset, daily_partitions, partition_day
-from logintel.digest.check import MIN_GROUNDED, verify_digest_file
-from logintel.digest.daily import write_daily_digest
+from logintel.digest.grounding_verdict import MIN_GROUNDED, verify_digest_file
+from logintel.digest.publish import write_daily_digest
 from logintel.llm.call_log import CallLog
 from resources.llm import LLMResource
 from resources.settings import LogintelSettings

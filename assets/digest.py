@@ -4,8 +4,8 @@ from dagster_duckdb import DuckDBResource
 
 from assets.metadata import markdown_table
 from assets.partitions import daily_asset, partition_day
-from logintel.digest.days import hour_key, hours_covered
-from logintel.digest.metrics import ALL_ROUTES, compute_route_metrics, partition_hours_held, route_days
+from logintel.daily.days import hour_key, hours_covered
+from logintel.daily.route_metrics import ALL_ROUTES, compute_route_metrics, partition_hours_held, route_days
 
 TOP_ROUTES = 10
 

@@ -5,15 +5,22 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.metadata import markdown_table
-from assets.partitions import (WAREHOUSE_POOL, daily_asset, daily_partitions, hourly_asset, hourly_partitions,
-                               partition_day, partition_hour)
-from logintel.agents.briefing import finding_candidates
-from logintel.agents.check import verify_findings
+from assets.partitions import (
+    WAREHOUSE_POOL,
+    daily_asset,
+    daily_partitions,
+    hourly_asset,
+    hourly_partitions,
+    partition_day,
+    partition_hour,
+)
+from logintel.agents.analyst_report import AnalystReport
 from logintel.agents.finding import Scope
-from logintel.agents.report import AnalystReport
+from logintel.agents.findings_check import verify_findings
 from logintel.agents.run import run_analyst
-from logintel.agents.store import replace_findings
-from logintel.digest.days import DigestDay
+from logintel.agents.saved_findings import replace_findings
+from logintel.briefings.finding_briefing import finding_candidates
+from logintel.daily.days import DigestDay
 from resources.settings import LogintelSettings
 
 HOURS = dg.TimeWindowPartitionMapping()

@@ -5,9 +5,9 @@ from dagster_duckdb import DuckDBResource
 
 from assets.metadata import llm_metadata, markdown_table
 from assets.partitions import hourly_asset, partition_hour
-from logintel.analysis.hour_incidents import detect_hour_incidents
-from logintel.analysis.incidents import replace_incidents
-from logintel.digest.briefing import briefing_candidates
+from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
+from logintel.analysis.incidents.incident import replace_incidents
+from logintel.briefings.incident_briefing import briefing_candidates
 from logintel.llm.call_log import CallLog
 from logintel.narration.incident_text import write_summaries
 from logintel.views.incident_table import cause_label

@@ -26,7 +26,7 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=load_settings().parti
 
 def partition_day(context):
     """The daily partition as the digest's day (its date in the digest's time zone)."""
-    from logintel.digest.days import DigestDay
+    from logintel.daily.days import DigestDay
     return DigestDay.parse(context.partition_key, daily_partitions.timezone)
 
 

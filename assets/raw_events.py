@@ -5,7 +5,7 @@ from dagster_duckdb import DuckDBResource
 from assets.metadata import counts_table
 from assets.partitions import hourly_asset, partition_hour
 from logintel.store.warehouse import load_hour
-from resources.landing import LandingZoneResource
+from resources.landing_zone import LandingZoneResource
 from resources.settings import LogintelSettings
 
 

@@ -44,6 +44,7 @@ LOGHUB = ROOT.parent / "shared" / "data" / "loghub" / "Linux" / "Linux_2k.log"
 
 def _warehouse(tmp: Path, seed: int, rate: float):
     import duckdb
+
     from logintel.simulate import SCENARIOS, simulate
     from tests.support.simulated_warehouse import load_simulation
     con = duckdb.connect(str(tmp / "warehouse.duckdb"))
@@ -58,7 +59,7 @@ def _warehouse(tmp: Path, seed: int, rate: float):
 def _reports(con, day, settings):
     from logintel.agents.finding import AGENTS, Scope
     from logintel.agents.run import run_analyst
-    from logintel.agents.store import replace_findings
+    from logintel.agents.saved_findings import replace_findings
     reports = {}
     for agent in AGENTS:
         reports[agent] = run_analyst(con, agent, Scope.whole_day(day), settings)
@@ -86,7 +87,7 @@ def _found(label, scenario, findings) -> tuple[bool, dict | None]:
 
 def quality(seeds: list[int], rate: float) -> int:
     from logintel.config import load_settings
-    from logintel.digest.days import DigestDay
+    from logintel.daily.days import DigestDay
     from logintel.simulate.scenarios import CATALOG
     by_name = {s.name: s for s in CATALOG}
     print(f"{'seed':>4}  {'scenario':<26} {'finding':<34} {'result':<7} {'forecast lead over static alarm':<30}")
@@ -135,11 +136,12 @@ def quality(seeds: list[int], rate: float) -> int:
 
 def loghub() -> int:
     import duckdb
+
     from logintel.adapters.plain_text import parse_plain_text
     from logintel.agents.finding import Scope
     from logintel.agents.run import run_analyst
     from logintel.config import load_settings
-    from logintel.digest.days import DigestDay
+    from logintel.daily.days import DigestDay
     from logintel.events import EventValidationError
     from logintel.store.warehouse import HourBatch, ensure_schema, load_hour
     lines = LOGHUB.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -177,15 +179,16 @@ QUESTIONS = ("are we under attack?", "is somebody hammering our login?", "any co
 
 
 def ask_cost(count: int) -> int:
-    from logintel.agents.console import ask_output
+    import json
+
+    from logintel.agents.ask.console import ask_output
     from logintel.config import load_settings
     from tests.support.fake_llm_server import FakeLLMServer, Raw, ToolCall
-    import json
     with tempfile.TemporaryDirectory(prefix="logintel-ask-") as tmp:
         tmp = Path(tmp)
         settings = load_settings({"LOGINTEL_HOME": str(tmp)})
         con, _ = _warehouse(tmp, 7, 200)
-        from logintel.digest.days import DigestDay
+        from logintel.daily.days import DigestDay
         reports = _reports(con, DigestDay(DAY), settings)
         con.close()
         questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(count)]
@@ -198,7 +201,7 @@ def ask_cost(count: int) -> int:
         try:
             tokens = []
             for question in questions[:len(QUESTIONS)]:
-                from logintel.agents.routing import route
+                from logintel.agents.ask.routing import route
                 first = route(question)[0][0]
                 # The "model" restates the routed analyst's top finding and cites it (or says it found nothing).
                 top = reports[first].findings[:1]

@@ -24,8 +24,8 @@ def pipeline_hour(con, zone, hour, miner, timings: dict | None = None):
     """raw_events → windows → patterns → embeddings → clusters → incidents for one hour, timed by stage, with
     the settings of the environment (LOGINTEL_EMBEDDER, LOGINTEL_CLUSTER_*) as the assets have them."""
     from logintel.analysis.clustering import ClusterConfig
-    from logintel.analysis.hour_incidents import detect_hour_incidents
-    from logintel.analysis.incidents import replace_incidents
+    from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
+    from logintel.analysis.incidents.incident import replace_incidents
     from logintel.analysis.pattern_clusters import cluster_partition, embed_partition
     from logintel.analysis.patterns import mine_patterns
     from logintel.analysis.thresholds import Thresholds

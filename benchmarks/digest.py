@@ -31,10 +31,10 @@ DAY = date(2026, 11, 24)
 
 def _digest(con, day, tmp: Path) -> tuple[dict, float, float]:
     from logintel.config import LLMConfig
+    from logintel.daily.route_metrics import compute_route_metrics
+    from logintel.daily.slo import load_slos
     from logintel.digest.compose import compose_digest
     from logintel.digest.facts import gather_facts
-    from logintel.digest.metrics import compute_route_metrics
-    from logintel.digest.slo import load_slos
     from logintel.llm.gateway import LLMGateway
     t0 = time.perf_counter()
     compute_route_metrics(con, day)
@@ -45,9 +45,9 @@ def _digest(con, day, tmp: Path) -> tuple[dict, float, float]:
 
 
 def run_seed(seed: int, rate: float) -> dict:
-    from logintel.analysis.incidents import list_incidents
+    from logintel.analysis.incidents.incident import list_incidents
     from logintel.analysis.templates import TemplateMiner
-    from logintel.digest.days import DigestDay
+    from logintel.daily.days import DigestDay
     from logintel.simulate import simulate
     from logintel.store.landing_files import FileLandingZone
     from logintel.store.warehouse import connect
@@ -117,7 +117,8 @@ def quality(args) -> int:
 
 def cost(args) -> int:
     import duckdb
-    from logintel.digest.days import DigestDay
+
+    from logintel.daily.days import DigestDay
     from logintel.store.schema import ensure_tables
     day = DigestDay(DAY)
     print(f"{'events':>10} {'full scan s':>11} {'daily_route_metrics s':>21} {'x scan':>7} {'digest facts s':>14} "

@@ -40,9 +40,9 @@ def _timed(module, name: str, into: dict, stage: str):
 
 def incidents_step(con, hour):
     """The incidents asset's work on `hour` with the offline writer, timed by stage; (timings, incidents)."""
-    import logintel.analysis.hour_incidents as hour_incidents
+    import logintel.analysis.incidents.hour_assembly as hour_incidents
     import logintel.narration.incident_text as incident_text
-    from logintel.analysis.incidents import replace_incidents
+    from logintel.analysis.incidents.incident import replace_incidents
     from logintel.analysis.thresholds import Thresholds
     from logintel.analysis.windows import WindowSpec
     from logintel.config import LLMConfig

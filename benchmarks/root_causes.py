@@ -55,7 +55,7 @@ def score(incidents: list[dict], labels) -> list[dict]:
 
 
 def run_seed(seed: int, hours: int) -> list[dict]:
-    from logintel.analysis.incidents import list_incidents
+    from logintel.analysis.incidents.incident import list_incidents
     from logintel.analysis.templates import TemplateMiner
     from logintel.simulate import simulate
     from logintel.store.landing_files import FileLandingZone

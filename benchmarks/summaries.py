@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 def build_warehouse(workdir: Path, hours: int, seed: int):
     """Simulate, land, load and window every hour; return (connection, incidents, labels)."""
-    from logintel.analysis.incidents import detect_incidents
+    from logintel.analysis.incidents.rule_incidents import detect_incidents
     from logintel.analysis.thresholds import Thresholds
     from logintel.analysis.windows import compute_windows
     from logintel.simulate import simulate
@@ -54,10 +54,11 @@ def agrees_with_labels(incident, labels) -> bool:
 
 def run_setting(con, incidents, labels, config, examples: int) -> dict:
     import copy
-    from logintel.narration.incident_text import write_summaries
+
     from logintel.llm.call_log import CallLog
     from logintel.llm.gateway import LLMGateway
     from logintel.llm.redaction import Redactor
+    from logintel.narration.incident_text import write_summaries
     calls = CallLog()
     copies = [copy.deepcopy(i) for i in incidents]
     write_summaries(con, copies, LLMGateway(config, recorder=calls), Redactor(), max_examples=examples)
@@ -77,6 +78,7 @@ def run_setting(con, incidents, labels, config, examples: int) -> dict:
 
 def main() -> int:
     from dataclasses import replace
+
     from logintel.config import LLMConfig
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hours", type=int, default=24)

@@ -6,7 +6,7 @@ import dagster as dg
 from assets.metadata import counts_table, hour_table
 from logintel.ingest.kafka_sink import drain_to_landing
 from logintel.ingest.reports import REPORTS
-from resources.landing import LandingZoneResource
+from resources.landing_zone import LandingZoneResource
 from resources.settings import LogintelSettings
 
 JOB_NAME = "kafka_to_landing"

@@ -7,7 +7,7 @@ import dagster as dg
 from assets.metadata import counts_table, hour_table
 from logintel.ingest.replay import replay_dumps
 from logintel.ingest.reports import REPORTS
-from resources.landing import LandingZoneResource
+from resources.landing_zone import LandingZoneResource
 from resources.settings import LogintelSettings
 
 

@@ -7,10 +7,10 @@ import sys
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from logintel.config import load_settings
-from logintel.digest.days import hour_key
 from launch.instance import load_definitions, prepare_dagster_home
 from launch.runs import failed, materialize
+from logintel.config import load_settings
+from logintel.daily.days import hour_key
 
 HOUR = timedelta(hours=1)
 

@@ -8,15 +8,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from launch.backfill import plan
+from launch.instance import load_definitions, prepare_dagster_home
+from launch.runs import QUIET, failed, materialize
 from logintel.config import load_settings
-from logintel.digest.days import DigestDay
-from logintel.store.dead_letters import DeadLetterStore
+from logintel.daily.days import DigestDay
 from logintel.ingest.emitter_config import EmitterConfig
 from logintel.simulate.outage import OutageWindow, emit_with_outage
+from logintel.store.dead_letters import DeadLetterStore
 from logintel.store.landing_zones import open_landing_zone
-from launch.instance import load_definitions, prepare_dagster_home
-from launch.backfill import plan
-from launch.runs import QUIET, failed, materialize
 from logintel.views.demo_report import scored_incidents, write_report
 from logintel.views.incident_table import format_incident_table
 
@@ -88,8 +88,9 @@ def _replay_and_backfill(defs, job, instance, settings) -> list[str]:
     """What the daemon does on its own: dump_files_sensor → replay_dumps, then replayed_partitions_sensor
     → one hourly_incidents run per hour the replay added events to. Run in process here."""
     import dagster as dg
-    from sensors.replayed_partitions import replayed_partitions_sensor
+
     from resources import build_resources
+    from sensors.replayed_partitions import replayed_partitions_sensor
     replay = defs.resolve_job_def("replay_dumps").execute_in_process(
         instance=instance, raise_on_error=False, run_config=QUIET, tags={"logintel/trigger": "demo"})
     if not replay.success:
@@ -107,8 +108,9 @@ def _briefings(defs, instance, settings) -> list[str]:
     """What the daemon does on its own: situation_briefing_sensor → one situation_briefing run per critical
     or high incident or hourly security finding. Run in process here; returns what failed."""
     import dagster as dg
-    from sensors.situation_briefing import situation_briefing_sensor
+
     from resources import build_resources
+    from sensors.situation_briefing import situation_briefing_sensor
     context = dg.build_sensor_context(instance=instance, definitions=defs, resources=build_resources(settings))
     requests = situation_briefing_sensor.evaluate_tick(context).run_requests
     job, failures, written = defs.resolve_job_def("situation_briefing"), [], 0
@@ -143,7 +145,7 @@ def _print_digests(settings, days: list[str]) -> None:
 
 
 def _print_findings(settings, day: str) -> None:
-    from logintel.agents.store import analyst_runs, read_findings
+    from logintel.agents.saved_findings import analyst_runs, read_findings
     from logintel.store.warehouse import connect
     con = connect(settings.warehouse_path, read_only=True)
     try:

@@ -38,8 +38,8 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from logintel.store.dead_letters import DeadLetterStore
     from logintel.ingest.log_files import ingest_paths
+    from logintel.store.dead_letters import DeadLetterStore
     from logintel.store.landing_zones import open_landing_zone
     settings = load_settings()
     zone = open_landing_zone(settings)
@@ -72,13 +72,13 @@ def cmd_incidents(args) -> int:
 
 
 def cmd_findings(args) -> int:
-    from logintel.agents.console import findings_output
+    from logintel.agents.ask.console import findings_output
     print(findings_output(load_settings(), args.date, args.agent, args.json, args.refresh), end="")
     return 0
 
 
 def cmd_ask(args) -> int:
-    from logintel.agents.console import ask_output
+    from logintel.agents.ask.console import ask_output
     print(ask_output(load_settings(), " ".join(args.question), args.date, args.json), end="")
     return 0
 
@@ -103,8 +103,9 @@ def cmd_deadletters(args) -> int:
 
 def cmd_dlq(args) -> int:
     from datetime import timedelta
-    from logintel.store.dead_letters import DeadLetterStore
+
     from logintel.ingest.dead_letter_queue import DeadLetterQueue
+    from logintel.store.dead_letters import DeadLetterStore
     settings = load_settings()
     queue = DeadLetterQueue(DeadLetterStore(settings.dead_letter_dir))
     if args.action == "list":
@@ -135,9 +136,9 @@ def cmd_dlq(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from logintel.store.dead_letters import DeadLetterStore
     from logintel.ingest.replay import replay_dumps
     from logintel.ingest.reports import REPORTS
+    from logintel.store.dead_letters import DeadLetterStore
     from logintel.store.landing_zones import open_landing_zone
     settings = load_settings()
     dumps = settings.dumps_dir
@@ -163,9 +164,9 @@ def cmd_replay(args) -> int:
 
 
 def cmd_kafka_sink(args) -> int:
-    from logintel.store.dead_letters import DeadLetterStore
     from logintel.ingest.kafka_sink import drain_to_landing
     from logintel.ingest.reports import REPORTS
+    from logintel.store.dead_letters import DeadLetterStore
     from logintel.store.landing import LandingUnavailable
     from logintel.store.landing_zones import open_landing_zone
     settings = load_settings()

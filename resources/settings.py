@@ -39,6 +39,7 @@ class LogintelSettings(dg.ConfigurableResource):
 
     def settings(self) -> Settings:
         from pathlib import Path
+
         from logintel.config import parse_threshold_overrides
         return Settings(home=Path(self.home), error_threshold=self.error_threshold,
                         threshold_overrides=parse_threshold_overrides(self.thresholds_json),
@@ -81,7 +82,7 @@ def _overrides_json(settings: Settings) -> str:
 
 
 def build_resources(settings: Optional[Settings] = None) -> dict:
-    from resources.landing import LandingZoneResource
+    from resources.landing_zone import LandingZoneResource
     from resources.llm import build_llm_resource
     settings = settings or load_settings()
     settings.home.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder

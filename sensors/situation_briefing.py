@@ -4,7 +4,7 @@ situation-briefing run for it. It reads those assets' materializations in the Da
 often its hour re-runs."""
 import dagster as dg
 
-from jobs.briefing import briefing_job
+from jobs.situation_briefings import briefing_job
 
 INCIDENTS = dg.AssetKey("incidents")
 SECURITY = dg.AssetKey("hourly_security_findings")

@@ -8,7 +8,7 @@ import dagster as dg
 from jobs.hourly import incident_job
 from logintel.analysis.threshold_watch import WatchState, evaluate
 from logintel.store.landing import LandingUnavailable
-from resources.landing import LandingZoneResource
+from resources.landing_zone import LandingZoneResource
 from resources.settings import LogintelSettings
 
 

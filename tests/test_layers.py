@@ -16,8 +16,9 @@ LAYERS = [
     {"store", "adapters"},                  # landing zone, warehouse, shared SQL; foreign formats → events
     {"ingest", "analysis", "quality"},      # the SDK and file ingestion; windows → incidents; data checks
     {"llm", "trust", "simulate", "receiver"},  # the LLM boundary and grounding; the simulator; the HTTP receiver
-    {"narration", "views", "digest"},       # writers that combine them (incident text, the daily digest)
-    {"agents"},                             # the analysts and the orchestrator, over the digest's figures
+    {"daily", "narration", "views"},        # the day's figures; incident text; tables of incidents
+    {"digest", "agents"},                   # the daily digest; the analysts and `ask` — siblings over the figures
+    {"briefings"},                          # situation briefings of an incident or a finding
     {"cli"},
 ]
 # The documented exception: the emitter SDK's `EmitterConfig.from_env` reads LOGINTEL_EMIT_* itself.

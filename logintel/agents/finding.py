@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from logintel.digest.days import DigestDay
-from logintel.digest.grounding import ItemFacts
+from logintel.daily.days import DigestDay
+from logintel.trust.item_grounding import ItemFacts
 
 AGENTS = ("sre", "security", "efficiency")
 SEVERITIES = ("critical", "high", "medium", "low", "info")

@@ -7,16 +7,18 @@ import logging
 
 import duckdb
 
-from logintel.agents import efficiency, security, sre
-from logintel.agents.efficiency import EfficiencyRules
+from logintel.agents.analyst_report import AnalystReport, ground_findings
+from logintel.agents.efficiency import efficiency_analyst as efficiency
+from logintel.agents.efficiency.efficiency_analyst import EfficiencyRules
 from logintel.agents.finding import AGENTS, Finding, Scope, ranked
-from logintel.agents.report import AnalystReport, ground_findings
-from logintel.agents.rules import load_rule_sections, rules_from
-from logintel.agents.security import SecurityRules
-from logintel.agents.sre_rules import SreRules
+from logintel.agents.rule_overrides import load_rule_sections, rules_from
+from logintel.agents.security import security_analyst as security
+from logintel.agents.security.security_analyst import SecurityRules
+from logintel.agents.sre import sre_analyst as sre
+from logintel.agents.sre.sre_rules import SreRules
 from logintel.config import Settings
-from logintel.digest.daily import slo_book
-from logintel.digest.days import DigestDay
+from logintel.daily.days import DigestDay
+from logintel.daily.slo import slo_book
 from logintel.store.findings import analyst_run_documents, finding_documents
 from logintel.trust.entities import KnownEntities
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from logintel.analysis.incidents import list_incidents
+from logintel.analysis.incidents.incident import list_incidents
 from logintel.store.schema import ERROR_SQL, IN_GROUPS_SQL, group_keys
 
 

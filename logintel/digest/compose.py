@@ -11,12 +11,12 @@ from datetime import date, datetime, timezone
 import duckdb
 
 from logintel.digest.facts import DigestFacts
-from logintel.digest.grounding import ItemFacts, ground_text, summarize
 from logintel.digest.prompt import answer_problem, items_request, offline_answer
 from logintel.llm.call_log import CallRecord
 from logintel.llm.gateway import LLMGateway, LLMRequest
 from logintel.llm.offline import OFFLINE_WRITER
 from logintel.trust.entities import KnownEntities
+from logintel.trust.item_grounding import ItemFacts, attribute_lookup, ground_text, summarize
 
 
 def compose_digest(con: duckdb.DuckDBPyConnection, facts: DigestFacts, gateway: LLMGateway) -> dict:
@@ -89,17 +89,6 @@ def _settle(item: dict, text: str, writer: str, known: KnownEntities, day, exist
     item["grounded"] = grounding["grounded"]
     item["grounding_reason"] = grounding["reason"] or (
         "no checkable claim" if grounding["grounded"] is None else "")
-
-
-def attribute_lookup(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime):
-    """Whether any event in [start, end) carries field=value (a key of `attributes`, dotted or nested)."""
-    def exists(attribute: str, value: str) -> bool:
-        path_dotted, path_nested = f'$."{attribute}"', "$." + ".".join(f'"{p}"' for p in attribute.split("."))
-        return bool(con.execute("""
-            SELECT count(*) FROM raw_events WHERE ts >= ? AND ts < ?
-              AND (json_extract_string(attributes, ?) = ? OR json_extract_string(attributes, ?) = ?)""",
-                                [start, end, path_dotted, value, path_nested, value]).fetchone()[0])
-    return exists
 
 
 def public_item(item: dict) -> dict:

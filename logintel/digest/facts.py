@@ -9,20 +9,20 @@ from pathlib import Path
 
 import duckdb
 
-from logintel.digest import wording as w
-from logintel.digest.changes import significant_changes
-from logintel.digest.days import DigestDay, hours_covered
-from logintel.digest.efficiency import recommendations
+from logintel.daily.changes import significant_changes
+from logintel.daily.days import DigestDay, hours_covered
+from logintel.daily.route_metrics import ALL_ROUTES, partition_hours_held, route_days, route_hours
+from logintel.daily.savings import recommendations
+from logintel.daily.slo import SloBook, burn
 from logintel.digest.finding_items import finding_items
-from logintel.digest.grounding import ItemFacts
 from logintel.digest.issues import TOP_ISSUES, Issue, day_issues
-from logintel.digest.metrics import ALL_ROUTES, partition_hours_held, route_days, route_hours
 from logintel.digest.new_templates import new_templates
 from logintel.digest.pipeline import pipeline_health
-from logintel.digest.slo import SloBook, burn
 from logintel.digest.slo_items import slo_burn_items
 from logintel.digest.trend_items import history_for, slow_trend_items, traffic_drop_items
 from logintel.store.findings import finding_documents
+from logintel.trust import wording as w
+from logintel.trust.item_grounding import ItemFacts
 
 MAX_TRENDS = 10
 CHART_SERVICES = 5

@@ -3,7 +3,7 @@ anomaly trends, N+1 and payload findings join the recommendations. What the dige
 own (slow trends, SLO burn over the day, processing time, database share, retries) is not repeated."""
 from __future__ import annotations
 
-from logintel.digest.grounding import ItemFacts
+from logintel.trust.item_grounding import ItemFacts
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 TREND_KINDS = {"security": None,  # every kind the security analyst has

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from logintel.analysis.incidents import list_incidents
-from logintel.digest.days import DigestDay
+from logintel.analysis.incidents.incident import list_incidents
+from logintel.daily.days import DigestDay
 
 SEVERITY_WEIGHT = {"critical": 8, "high": 4, "medium": 2, "low": 1}
 NEW_LOOKBACK = timedelta(days=7)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import duckdb
 
-from logintel.digest import wording as w
-from logintel.digest.days import DigestDay
-from logintel.digest.grounding import ItemFacts
+from logintel.daily.days import DigestDay
 from logintel.store.schema import ensure_tables
+from logintel.trust import wording as w
+from logintel.trust.item_grounding import ItemFacts
 
 MAX_NEW_TEMPLATES = 5
 

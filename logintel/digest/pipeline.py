@@ -10,14 +10,14 @@ from pathlib import Path
 
 import duckdb
 
-from logintel.digest import wording as w
-from logintel.digest.days import DigestDay
-from logintel.digest.days import hour_key as partition_key
-from logintel.digest.grounding import ItemFacts
+from logintel.daily.days import DigestDay
+from logintel.daily.days import hour_key as partition_key
 from logintel.ingest.reports import REPORTS
 from logintel.store.dead_letters import DeadLetterStore
 from logintel.store.landing import hour_key
 from logintel.store.schema import ensure_tables
+from logintel.trust import wording as w
+from logintel.trust.item_grounding import ItemFacts
 
 log = logging.getLogger("logintel.digest")
 

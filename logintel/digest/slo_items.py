@@ -3,10 +3,10 @@
 over the latency objective, with how many hours."""
 from __future__ import annotations
 
-from logintel.digest import wording as w
-from logintel.digest.grounding import ItemFacts
-from logintel.digest.metrics import ALL_ROUTES
-from logintel.digest.slo import SloBook
+from logintel.daily.route_metrics import ALL_ROUTES
+from logintel.daily.slo import SloBook
+from logintel.trust import wording as w
+from logintel.trust.item_grounding import ItemFacts
 
 MIN_ERRORS = 10
 MIN_HOUR_REQUESTS = 20

@@ -1,13 +1,13 @@
 """Slow trends and traffic drops as digest items: the sentence, its facts and its chart series."""
 from __future__ import annotations
 
-from logintel.digest import wording as w
-from logintel.digest.days import DigestDay
-from logintel.digest.grounding import ItemFacts
-from logintel.digest.metrics import ALL_ROUTES
-from logintel.digest.slo import SloBook
-from logintel.digest.traffic import TrafficDrop, find_traffic_drops
-from logintel.digest.trends import SlowTrend, find_slow_trends
+from logintel.daily.days import DigestDay
+from logintel.daily.route_metrics import ALL_ROUTES
+from logintel.daily.slo import SloBook
+from logintel.daily.traffic_drops import TrafficDrop, find_traffic_drops
+from logintel.daily.trends import SlowTrend, find_slow_trends
+from logintel.trust import wording as w
+from logintel.trust.item_grounding import ItemFacts
 
 P_SHOWN = 0.001
 

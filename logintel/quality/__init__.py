@@ -1,5 +1,5 @@
 """Data-quality checks on warehouse partitions, reported in a form an asset check can show."""
+from logintel.quality.partition_verdict import ExpectationOutcome, QualityReport
 from logintel.quality.raw_events import CHECKS, validate_raw_events
-from logintel.quality.report import ExpectationOutcome, QualityReport
 
 __all__ = ["CHECKS", "ExpectationOutcome", "QualityReport", "validate_raw_events"]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from logintel.events import LEVELS, MAX_DURATION_MS
-from logintel.quality.report import ExpectationOutcome, QualityReport
+from logintel.quality.partition_verdict import ExpectationOutcome, QualityReport
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuiteValidationResult, ValidationDefinition

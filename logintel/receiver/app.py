@@ -20,9 +20,9 @@ from starlette.routing import Route
 
 from logintel.adapters.otlp_proto import OtlpBodyError
 from logintel.receiver.bodies import DEFAULT_MAX_BODY_BYTES, BodyError, content_encoding, read_body
-from logintel.receiver.landing import Lander
 from logintel.receiver.metrics import ReceiverMetrics
 from logintel.receiver.otlp_logs import JSON, media_type, parse_logs, rejection_summary, status_body, success_body
+from logintel.receiver.receipted_landing import Lander
 from logintel.receiver.wide_events import EventsBodyError, answer, parse_events
 
 log = logging.getLogger("logintel.receiver")

@@ -21,7 +21,7 @@ from logintel.config import Settings, share_metrics_dir_with_workers
 from logintel.ingest.emitter import Emitter
 from logintel.ingest.emitter_config import EmitterConfig
 from logintel.receiver.app import Receiver, ReceiverOptions, build_app
-from logintel.receiver.landing import Lander
+from logintel.receiver.receipted_landing import Lander
 from logintel.store.dead_letters import DeadLetterStore
 
 DRAIN_S = 10.0

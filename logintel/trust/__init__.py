@@ -2,7 +2,7 @@
 from logintel.trust.claims import Claim, extract_claims, sentences
 from logintel.trust.entities import KnownEntities
 from logintel.trust.fact_sheet import Fact, FactSheet, compute_facts
-from logintel.trust.report import ClaimVerdict, GroundingReport
+from logintel.trust.grounding_report import ClaimVerdict, GroundingReport
 from logintel.trust.scope import GroundingScope
 from logintel.trust.verify import verify_text
 

@@ -12,7 +12,7 @@ from logintel.trust.batch_catalogue import load_catalogues, lookup_ids_many
 from logintel.trust.batch_facts import compute_fact_sheets
 from logintel.trust.batch_scopes import batchable
 from logintel.trust.claims import extract_claims
-from logintel.trust.report import GroundingReport
+from logintel.trust.grounding_report import GroundingReport
 from logintel.trust.scope import GroundingScope
 from logintel.trust.verify import judge_claims, named_attributes, named_ids, needs_facts, verify_text
 

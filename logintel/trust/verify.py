@@ -11,9 +11,9 @@ import duckdb
 from logintel.trust.catalogue import Catalogue, load_catalogue, lookup_ids
 from logintel.trust.claims import NUMBER_KINDS, Claim, extract_claims, sentences
 from logintel.trust.fact_sheet import Fact, FactSheet, compute_facts
+from logintel.trust.grounding_report import ClaimVerdict, GroundingReport, format_value
 from logintel.trust.labels import change_subject
 from logintel.trust.numbers import resolution
-from logintel.trust.report import ClaimVerdict, GroundingReport, format_value
 from logintel.trust.scope import GroundingScope
 
 # A written window is rounded to minutes and a burst may start or end inside a 5-minute window.

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from logintel.analysis.ground_truth import score_scenarios
-from logintel.analysis.incidents import list_incidents
+from logintel.analysis.incidents.incident import list_incidents
 from logintel.store.warehouse import connect
 
 

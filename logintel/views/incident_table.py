@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from logintel.analysis.incidents import list_incidents
+from logintel.analysis.incidents.incident import list_incidents
 from logintel.store.warehouse import connect
 
 

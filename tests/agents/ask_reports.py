@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from logintel.agents.analyst_report import AnalystReport
 from logintel.agents.finding import Finding, Scope
-from logintel.agents.report import AnalystReport
-from logintel.digest.days import DigestDay
-from logintel.digest.grounding import ItemFacts
+from logintel.daily.days import DigestDay
 from logintel.trust.entities import KnownEntities
+from logintel.trust.item_grounding import ItemFacts
 
 DAY = DigestDay(date(2026, 3, 2))
 SCOPE = Scope.whole_day(DAY)

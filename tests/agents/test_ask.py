@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from logintel.agents.orchestrator import ask
+from logintel.agents.ask.orchestrator import ask
 from logintel.config import LLMConfig
 from logintel.llm.call_log import FALLBACK, OK, CallLog
 from logintel.llm.redaction.redactor import Redactor

@@ -7,11 +7,11 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from logintel.agents.efficiency import DESCRIPTION, EfficiencyRules, analyse
+from logintel.agents.analyst_report import ground_findings
+from logintel.agents.efficiency.efficiency_analyst import DESCRIPTION, EfficiencyRules, analyse
 from logintel.agents.finding import Scope
-from logintel.agents.report import ground_findings
-from logintel.agents.rules import rules_from
-from logintel.digest.days import DigestDay
+from logintel.agents.rule_overrides import rules_from
+from logintel.daily.days import DigestDay
 from logintel.simulate.scenarios import CATALOG, SCENARIO_INDEX
 from logintel.store.schema import ensure_tables
 from tests.support.simulated_warehouse import simulated_day

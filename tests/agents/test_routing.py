@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from logintel.agents.routing import CARDS, route, route_trigger
+from logintel.agents.ask.routing import CARDS, route, route_trigger
 from tests.agents.routing_questions import QUESTIONS
 
 MIN_ACCURACY = 0.95

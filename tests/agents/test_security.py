@@ -10,11 +10,11 @@ import duckdb
 import pytest
 
 from logintel.adapters.plain_text import parse_plain_text
+from logintel.agents.analyst_report import ground_findings
 from logintel.agents.finding import Scope
-from logintel.agents.report import ground_findings
-from logintel.agents.rules import rules_from
-from logintel.agents.security import DESCRIPTION, SecurityRules, analyse
-from logintel.digest.days import DigestDay
+from logintel.agents.rule_overrides import rules_from
+from logintel.agents.security.security_analyst import DESCRIPTION, SecurityRules, analyse
+from logintel.daily.days import DigestDay
 from logintel.events import WideEvent
 from logintel.simulate import injected_attacks
 from logintel.simulate.scenarios import SCENARIOS

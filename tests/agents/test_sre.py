@@ -4,11 +4,11 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pytest
 
-from logintel.agents import sre
+from logintel.agents.analyst_report import ground_findings
 from logintel.agents.finding import Scope
-from logintel.agents.report import ground_findings
-from logintel.agents.sre_rules import SreRules
-from logintel.digest.days import DigestDay
+from logintel.agents.sre import sre_analyst as sre
+from logintel.agents.sre.sre_rules import SreRules
+from logintel.daily.days import DigestDay
 from logintel.store.warehouse import ensure_schema
 from tests.support.simulated_warehouse import simulated_day
 

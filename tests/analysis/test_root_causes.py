@@ -4,7 +4,7 @@ technology; another service failing in the same minutes for its own reason is it
 warehouse without clusters still gets its rule incidents."""
 from datetime import datetime, timedelta
 
-from logintel.analysis.hour_incidents import detect_hour_incidents
+from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import WindowSpec, compute_windows
 from logintel.config import LLMConfig

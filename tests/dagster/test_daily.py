@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-from logintel.digest.days import DigestDay
-from logintel.digest.metrics import route_days
+from logintel.daily.days import DigestDay
+from logintel.daily.route_metrics import route_days
 from logintel.store.landing_files import FileLandingZone
 from logintel.store.warehouse import connect
 from tests.support.factories import burst, steady

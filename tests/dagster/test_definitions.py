@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 import pytest
 
-from logintel.analysis.incidents import list_incidents
+from logintel.analysis.incidents.incident import list_incidents
 from logintel.store.dead_letters import DeadLetterStore
 from logintel.store.landing_files import FileLandingZone
 from logintel.store.warehouse import connect

@@ -7,19 +7,20 @@ from datetime import date
 
 import pytest
 
-from logintel.analysis.incidents import detect_incidents, replace_incidents
+from logintel.analysis.incidents.incident import replace_incidents
+from logintel.analysis.incidents.rule_incidents import detect_incidents
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import compute_windows
+from logintel.briefings.incident_briefing import compose_briefing
 from logintel.config import LLMConfig
-from logintel.digest.briefing import compose_briefing
-from logintel.digest.check import verify_digest_file
+from logintel.daily.days import DigestDay
+from logintel.daily.route_metrics import compute_route_metrics
+from logintel.daily.slo import load_slos
 from logintel.digest.compose import compose_digest
-from logintel.digest.days import DigestDay
 from logintel.digest.facts import gather_facts
-from logintel.digest.metrics import compute_route_metrics
+from logintel.digest.grounding_verdict import verify_digest_file
 from logintel.digest.prompt import MAX_PROMPT_CHARS
 from logintel.digest.render import write_digest
-from logintel.digest.slo import load_slos
 from logintel.llm.call_log import CallLog
 from logintel.llm.gateway import LLMGateway
 from logintel.store.landing import HourBatch

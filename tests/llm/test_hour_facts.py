@@ -3,8 +3,7 @@ time: on the simulator's labelled hour and on a group without an error code whos
 instant and whose equal period before had errors too."""
 from datetime import datetime, timedelta
 
-
-from logintel.analysis.incidents import detect_incidents
+from logintel.analysis.incidents.rule_incidents import detect_incidents
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import compute_windows
 from logintel.llm.hour_facts import hour_incident_facts

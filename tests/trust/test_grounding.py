@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from logintel.analysis.incidents import detect_incidents
+from logintel.analysis.incidents.rule_incidents import detect_incidents
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import compute_windows
-from logintel.llm.prompt_facts import incident_facts
 from logintel.llm.offline import incident_summary
+from logintel.llm.prompt_facts import incident_facts
 from logintel.llm.redaction import Redactor
 from logintel.store.landing import HourBatch
 from logintel.store.warehouse import ensure_schema, load_hour

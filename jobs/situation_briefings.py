@@ -1,0 +1,61 @@
+"""The situation-briefing job: one run per critical or high incident, or high or critical security finding
+(the sensor's run key makes it once), which writes outputs/briefings/<id>.md/.json and shows it in the UI."""
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.partitions import WAREHOUSE_POOL
+from logintel.briefings.finding_briefing import FindingGone, compose_finding_briefing
+from logintel.briefings.incident_briefing import IncidentGone, compose_briefing
+from logintel.digest.publish import deliver
+from logintel.digest.render import briefing_markdown, write_briefing
+from logintel.llm.call_log import CallLog
+from resources.llm import LLMResource
+from resources.settings import LogintelSettings
+
+BRIEFINGS = dg.AssetKey("situation_briefings")
+# Written by the briefing runs (not materialized by a job of assets): declared so the UI lists it.
+situation_briefings = dg.AssetSpec(BRIEFINGS, group_name="briefings", kinds={"markdown"},
+                                   description="One grounded situation briefing per critical or high incident "
+                                               "or security finding, under $LOGINTEL_HOME/outputs/briefings/<id>.md/.json.")
+
+
+class BriefingConfig(dg.Config):
+    incident_id: str = ""
+    finding_id: str = ""  # a security finding instead of an incident, with the day it belongs to
+    day: str = ""
+
+
+@dg.op(pool=WAREHOUSE_POOL, description="Compose, ground and write the briefing of one incident or finding.")
+def write_situation_briefing(context: dg.OpExecutionContext, config: BriefingConfig, warehouse: DuckDBResource,
+                       logintel: LogintelSettings, llm: LLMResource) -> None:
+    settings = logintel.settings()
+    calls = CallLog()
+    subject = config.finding_id or config.incident_id
+    if not subject:
+        raise dg.Failure("a situation briefing needs an incident_id or a finding_id")
+    with warehouse.get_connection() as con:
+        try:
+            briefing = (compose_finding_briefing(con, config.finding_id, config.day, llm.gateway(calls))
+                        if config.finding_id else compose_briefing(con, config.incident_id, llm.gateway(calls)))
+        except (IncidentGone, FindingGone) as gone:
+            context.log.warning(f"{gone}: its scope was materialized again since; nothing to brief")
+            return
+        calls.write_to_duckdb(con, asset="situation_briefings", partition=subject)
+    path = write_briefing(briefing, settings.briefings_dir)
+    markdown = briefing_markdown(briefing)
+    delivery = (deliver(settings, "briefing", subject, f"Situation briefing · {subject}",
+                        markdown, path) if settings.digest_webhook_url else {"configured": False})
+    grounding = briefing["grounding"]
+    context.log_event(dg.AssetMaterialization(asset_key=BRIEFINGS, partition=None, metadata={
+        "incident_id": subject, "severity": briefing["severity"],
+        "briefing": dg.MetadataValue.md(markdown), "path": dg.MetadataValue.path(str(path)),
+        "grounded_pct": round(100 * grounding["ratio"], 2), "claims": grounding["claims"],
+        "invented": len(grounding["invented"]), "writer": briefing["writer"],
+        "llm_tokens": briefing["llm"]["tokens"], "llm_cost_usd": briefing["llm"]["cost_usd"],
+        "llm_latency_ms": briefing["llm"]["latency_ms"], "delivery": dg.MetadataValue.json(delivery)}))
+
+
+@dg.job(name="situation_briefing", description="A short grounded briefing of one critical or high incident or "
+                                                "security finding.")
+def briefing_job():
+    write_situation_briefing()

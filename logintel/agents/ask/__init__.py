@@ -1,0 +1,1 @@
+"""`ask`: a question routed to the analysts and answered from their findings, grounded."""

@@ -1,0 +1,1 @@
+"""The security analyst: login attacks by rule and anomalous access."""

@@ -1,0 +1,1 @@
+"""The SRE analyst: burn-rate pages and tickets, p99 forecasts, slow trends."""

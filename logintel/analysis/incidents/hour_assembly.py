@@ -1,0 +1,136 @@
+"""All incidents of one hourly partition, one per cause: the rule incidents, the cluster incidents
+(groups of several services that burst together and share a cause; a group in the same minutes that
+does not carry it is split off), incidents of rule incidents that share a cause, and every rule
+incident folded into the incident that covers it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+import duckdb
+
+from logintel.analysis.incidents.cause_incidents import MIN_COVERAGE, fold_explained, group_by_cause
+from logintel.analysis.incidents.cluster_incidents import (
+    ClusterCandidate,
+    build_cluster_incident,
+    cluster_candidates,
+    fold_rule_incidents,
+    merge_candidates,
+)
+from logintel.analysis.incidents.incident import Incident
+from logintel.analysis.incidents.rule_incidents import detect_incidents
+from logintel.analysis.root_cause import ContrastScope, Episode, RootCause, RootCauseAnalysis, analyse, contrast_scopes
+from logintel.analysis.root_cause.scopes import overlaps
+from logintel.analysis.thresholds import Thresholds
+from logintel.analysis.windows import WindowSpec
+from logintel.store.schema import has_table
+from logintel.store.warehouse import covered_hours, latest_event_time
+
+CLUSTER_TABLES = ("pattern_clusters", "event_patterns", "pattern_activity")
+
+
+@dataclass
+class HourIncidents:
+    rules: list[Incident]
+    clusters: list[Incident]
+    notes: list[str] = field(default_factory=list)  # what the run could not do, for its metadata
+    root_cause_s: float = 0.0
+
+    @property
+    def all(self) -> list[Incident]:
+        return self.clusters + self.rules
+
+    @property
+    def merged(self) -> int:
+        return sum(1 for i in self.rules if i.merged_into)
+
+
+def _by_shared_cause(candidates: list[ClusterCandidate], analysis: RootCauseAnalysis) -> list[list[ClusterCandidate]]:
+    """Candidates grouped when they overlap in time and their named causes are the same attribute=value:
+    one cause's groups that clustered apart are one incident. Unnamed causes stay on their own."""
+    groups: list[list[ClusterCandidate]] = []
+    for candidate in sorted(candidates, key=lambda c: c.start):
+        cause = analysis.cause(candidate.key)
+        home = next((g for g in groups if cause.named and _same_cause(analysis.cause(g[0].key), cause)
+                     and any(overlaps(c.start, c.end, candidate.start, candidate.end) for c in g)), None)
+        if home is None:
+            groups.append([candidate])
+        else:
+            home.append(candidate)
+    return groups
+
+
+def _same_cause(a: RootCause, b: RootCause) -> bool:
+    return a.named and b.named and (a.attribute, a.value) == (b.attribute, b.value)
+
+
+def _recorded(cause, analysis: RootCauseAnalysis, key: str) -> dict:
+    """The verdict as the incident keeps it, with the baselines it was measured against (for grounding)."""
+    found = analysis.scopes.get(key)
+    baselines = [[a.isoformat(), b.isoformat()] for a, b in found.scope.baselines] if found else []
+    return cause.to_dict() | {"baselines": baselines}
+
+
+def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds: Thresholds,
+                          spec: WindowSpec, redact: Callable[[str], str]) -> HourIncidents:
+    """`redact` cleans the example messages kept as evidence (they reach prompts and the UI)."""
+    data_end = latest_event_time(con)
+    rules = detect_incidents(con, hour, thresholds, spec,
+                             data_end=data_end + timedelta(microseconds=1) if data_end else None)
+    notes = []
+    if all(has_table(con, name) for name in CLUSTER_TABLES):
+        candidates = cluster_candidates(con, hour, threshold=thresholds.default, window_minutes=spec.length_minutes)
+    else:
+        candidates = []
+        notes.append("no pattern clusters in the warehouse (the clusters asset has not run): rule incidents only, "
+                     "grouped by their root causes")
+    episodes = [Episode(r.incident_id, ((r.service, r.route, r.error_code),), r.start_time, r.end_time, r.first_seen)
+                for r in rules] + [Episode(c.key, tuple(c.groups), c.start, c.end, c.start) for c in candidates]
+    analysis = analyse(con, contrast_scopes(episodes, covered_hours(con))) if episodes else RootCauseAnalysis()
+    for rule in rules:
+        rule.root_cause = _recorded(analysis.cause(rule.incident_id), analysis, rule.incident_id)
+    clusters, keys = [], {}
+    for members in _by_shared_cause(candidates, analysis):
+        lead = max(members, key=lambda c: sum(r[6] for r in c.rows))
+        cause = analysis.cause(lead.key)
+        # Each member keeps the groups its cause covers (the same cause for all of them).
+        kept = {g for c in members for g in c.groups
+                if not cause.named or analysis.coverage(c.key).get(g, 0.0) >= MIN_COVERAGE}
+        candidate = merge_candidates(members)
+        keep = None if kept == set(candidate.groups) else kept
+        incident = build_cluster_incident(con, hour, candidate, keep, redact, threshold=thresholds.default,
+                                          window_minutes=spec.length_minutes, data_end=data_end)
+        if incident is None:
+            continue
+        incident.root_cause = _recorded(cause, analysis, lead.key)
+        if keep is not None:
+            incident.evidence["split_off"] = [list(g) for g in candidate.groups if g not in keep]
+        keys[incident.incident_id] = lead.key
+        clusters.append(incident)
+    fold_rule_incidents(rules, clusters)
+    fold_explained(rules, clusters, analysis, keys)
+    grouped = group_by_cause(con, hour, rules, analysis, thresholds.default, spec.length_minutes, data_end)
+    found = HourIncidents(rules=rules, clusters=clusters + grouped, notes=notes, root_cause_s=analysis.elapsed_s)
+    found.root_cause_s += _measure_again(con, found.clusters, analysis.cardinality)
+    return found
+
+
+def _measure_again(con: duckdb.DuckDBPyConnection, incidents: list[Incident], cardinality: dict[str, int]) -> float:
+    """The numbers of each multi-group incident's cause, measured over exactly its final groups and window
+    (after groups were split off or rule incidents joined), against the baselines the cause was found with;
+    one more pass over just these incidents."""
+    scopes = [ContrastScope(key=i.incident_id, groups=tuple(tuple(g) for g in i.evidence["groups"]),
+                            start=i.start_time, end=i.end_time,
+                            baselines=tuple((datetime.fromisoformat(a), datetime.fromisoformat(b))
+                                            for a, b in i.root_cause.get("baselines", [])))
+              for i in incidents if i.root_cause.get("value") is not None]
+    if not scopes:
+        return 0.0
+    again = analyse(con, scopes, cardinality=cardinality, coverage=False)  # only the numbers are wanted
+    for incident in incidents:
+        if incident.incident_id in again.scopes:
+            cause = RootCause(**{k: v for k, v in incident.root_cause.items() if k != "baselines"})
+            incident.root_cause = again.restate(cause, incident.incident_id).to_dict() | {
+                "baselines": incident.root_cause["baselines"]}
+    return again.elapsed_s

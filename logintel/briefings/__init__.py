@@ -1,0 +1,1 @@
+"""Situation briefings: one short grounded document about one incident or finding."""
