@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from launch.instance import load_definitions, prepare_dagster_home
+from launch.interruption import run_stoppable
+from launch.partition_range import check_hours
 from launch.runs import failed, materialize
 from logintel.config import load_settings
 from logintel.daily.days import hour_key
@@ -41,7 +43,9 @@ def main(args) -> int:
     import dagster as dg
     settings = load_settings()
     try:
-        hourly, daily = plan(parse_time(args.start, "--start"), parse_time(args.end, "--end"), settings.digest_timezone)
+        start, end = parse_time(args.start, "--start"), parse_time(args.end, "--end")
+        check_hours(start, end, settings.partitions_start)
+        hourly, daily = plan(start, end, settings.digest_timezone)
     except ValueError as exc:
         print(f"logintel backfill: {exc}", file=sys.stderr)
         return 2
@@ -49,18 +53,28 @@ def main(args) -> int:
     prepare_dagster_home(settings)
     defs = load_definitions()
     tags = {"logintel/trigger": "backfill"}
-    with dg.DagsterInstance.get() as instance:
-        print(f"==> {len(hourly)} hourly partitions ({hourly[0]} … {hourly[-1]})", file=out, flush=True)
-        hourly_runs = materialize(defs.resolve_job_def("hourly_incidents"), instance, [(k, tags) for k in hourly], out)
-        print(f"==> {len(daily)} daily partition(s) ({', '.join(daily)}, {settings.digest_timezone})", file=out,
-              flush=True)
-        daily_runs = materialize(defs.resolve_job_def("daily_briefing"), instance, [(k, tags) for k in daily], out)
+
+    def work(stop) -> tuple[list[dict], list[dict]]:
+        with dg.DagsterInstance.get() as instance:
+            print(f"==> {len(hourly)} hourly partitions ({hourly[0]} … {hourly[-1]})", file=out, flush=True)
+            hourly_runs = materialize(defs.resolve_job_def("hourly_incidents"), instance,
+                                      [(k, tags) for k in hourly], out, stop)
+            if stop.requested:
+                return hourly_runs, []
+            print(f"==> {len(daily)} daily partition(s) ({', '.join(daily)}, {settings.digest_timezone})", file=out,
+                  flush=True)
+            return hourly_runs, materialize(defs.resolve_job_def("daily_briefing"), instance,
+                                            [(k, tags) for k in daily], out, stop)
+
+    (hourly_runs, daily_runs), stop = run_stoppable(work, out)
     failures = failed(hourly_runs) + failed(daily_runs)
+    not_run = [k for k in hourly[len(hourly_runs):] + daily[len(daily_runs):]]
     if args.json:
-        print(json.dumps({"hourly": hourly_runs, "daily": daily_runs, "failed": failures,
-                          "succeeded": not failures}, indent=2))
+        print(json.dumps({"hourly": hourly_runs, "daily": daily_runs, "failed": failures, "not_run": not_run,
+                          "stopped_by": stop.signal_name, "succeeded": not failures and not not_run}, indent=2))
     else:
-        print(f"{len(hourly_runs) + len(daily_runs) - len(failures)} of {len(hourly_runs) + len(daily_runs)} runs "
-              f"succeeded" + (f"; FAILED: {', '.join(failures)}" if failures else "")
+        ran = len(hourly_runs) + len(daily_runs)
+        print(f"{ran - len(failures)} of {ran} runs succeeded" + (f"; FAILED: {', '.join(failures)}" if failures else "")
+              + (f"; stopped by {stop.signal_name}, not run: {', '.join(not_run)}" if stop.requested else "")
               + f" (the Dagster UI shows them: logintel ui, DAGSTER_HOME={settings.dagster_home})")
-    return 1 if failures else 0
+    return stop.exit_code if stop.requested else (1 if failures else 0)

@@ -4,7 +4,6 @@ is materialized first, daily_metrics then daily_digest, in process and recorded 
 with no digest at all and no --date, the day of the warehouse's latest event."""
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date, timezone
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ import duckdb
 from logintel.config import load_settings
 from logintel.store.warehouse import connect, latest_event_time
 from launch.instance import load_definitions, prepare_dagster_home
+from launch.partition_range import check_day
 from launch.runs import materialize
 
 
@@ -50,9 +50,14 @@ def main(args) -> int:
                   "run `logintel demo` or `logintel backfill` first, or pass --date", file=sys.stderr)
             return 2
     try:
-        date.fromisoformat(day)
+        parsed = date.fromisoformat(day)
     except ValueError:
         print(f"logintel digest: --date: not a day: {day!r} (expected YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    try:
+        check_day(parsed, settings.partitions_start, settings.digest_timezone)
+    except ValueError as exc:
+        print(f"logintel digest: {exc}", file=sys.stderr)
         return 2
     path = settings.digests_dir / f"{day}.json"
     if args.refresh or not path.exists():

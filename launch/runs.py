@@ -15,12 +15,15 @@ def progress_bar(done: int, total: int) -> str:
     return "[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]"
 
 
-def materialize(job, instance, requests: list[tuple[str, dict]], out=None) -> list[dict]:
+def materialize(job, instance, requests: list[tuple[str, dict]], out=None, stop=None) -> list[dict]:
     """Run `job` once per (partition key, tags), printing a progress line each; one result dict per run
-    (`partition`, `job`, `success`, `run_id`, `checks_passed`, `checks_failed`, `seconds`)."""
+    (`partition`, `job`, `success`, `run_id`, `checks_passed`, `checks_failed`, `seconds`). With `stop` (a
+    `launch.interruption.StopRequest`), no run starts once a stop was requested."""
     out = out or sys.stdout
     results = []
     for index, (key, tags) in enumerate(requests, 1):
+        if stop is not None and stop.requested:
+            break
         t0 = time.perf_counter()
         result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False,
                                         tags=tags, run_config=QUIET)

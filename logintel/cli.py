@@ -38,7 +38,7 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from logintel.ingest.log_files import ingest_paths
+    from logintel.ingest.log_files import NotARegularFile, ingest_paths
     from logintel.store.dead_letters import DeadLetterStore
     from logintel.store.landing_zones import open_landing_zone
     settings = load_settings()
@@ -48,7 +48,11 @@ def cmd_ingest(args) -> int:
     if missing:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    report = ingest_paths(paths, zone, DeadLetterStore(settings.dead_letter_dir), fmt=args.format)
+    try:
+        report = ingest_paths(paths, zone, DeadLetterStore(settings.dead_letter_dir), fmt=args.format)
+    except NotARegularFile as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     print(report.summary())
     print(f"landing zone: {zone.describe()}")
     if report.dead_lettered:
@@ -136,7 +140,7 @@ def cmd_dlq(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from logintel.ingest.replay import replay_dumps
+    from logintel.ingest.replay import DumpPathError, replay_dumps
     from logintel.ingest.reports import REPORTS
     from logintel.store.dead_letters import DeadLetterStore
     from logintel.store.landing_zones import open_landing_zone
@@ -150,8 +154,12 @@ def cmd_replay(args) -> int:
     if missing:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    report = replay_dumps(paths, open_landing_zone(settings), DeadLetterStore(settings.dead_letter_dir),
-                          dumps / "archive", dump_root=dumps)
+    try:
+        report = replay_dumps(paths, open_landing_zone(settings), DeadLetterStore(settings.dead_letter_dir),
+                              dumps / "archive", dump_root=dumps)
+    except DumpPathError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     # A report is the record of a change (the sensor re-materializes its hours): none for an idle run.
     saved = report.write(dumps / REPORTS) if report.files else None
     if args.json:

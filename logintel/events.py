@@ -25,6 +25,8 @@ MAX_RECORD_BYTES = 2 * 1024 * 1024
 MAX_DURATION_MS = 24 * 3600 * 1000.0
 EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=timezone.utc)
 MAX_FUTURE_SKEW = timedelta(days=1)
+# U+0000 cannot be stored as PostgreSQL text: every string field keeps U+FFFD in its place.
+NUL, REPLACEMENT = "\x00", "\ufffd"
 
 # Contract field -> warehouse column. Columns use underscores; the contract keeps OTel's dots.
 COLUMNS = {
@@ -230,7 +232,7 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def _string(record: Mapping[str, Any], name: str, required: bool, limit: int = MAX_STRING_CHARS) -> str | None:
     value = record.get(name)
-    if type(value) is str and 0 < len(value) <= limit and not (required and value.isspace()):
+    if type(value) is str and 0 < len(value) <= limit and NUL not in value and not (required and value.isspace()):
         return value  # the common case, decided at once; everything else is explained below
     if value is None or (isinstance(value, str) and value == "" and not required):
         if required:
@@ -242,7 +244,7 @@ def _string(record: Mapping[str, Any], name: str, required: bool, limit: int = M
         raise EventValidationError(name, value, "must not be empty")
     if len(value) > limit:
         raise EventValidationError(name, f"<{len(value)} characters>", f"longer than {limit} characters")
-    return value
+    return value.replace(NUL, REPLACEMENT)
 
 
 def _number(record: Mapping[str, Any], name: str) -> float:

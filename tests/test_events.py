@@ -274,3 +274,13 @@ def test_a_line_that_is_not_a_record_names_its_cause(line, cause):
         parse_json_line(line, now=NOW)
     assert info.value.dead_letter_cause == cause
     assert pickle.loads(pickle.dumps(info.value)).dead_letter_cause == cause
+
+
+@pytest.mark.parametrize("name", ["event_id", "service", "route", "method", "error.code", "error.message",
+                                  "user_id", "client_ip", "user_agent", "trace_id"])
+def test_a_nul_character_in_a_string_field_becomes_the_replacement_character(name):
+    # PostgreSQL text cannot hold U+0000 (COPY refuses the whole batch): the contract keeps no NUL.
+    event = parse_json_line(json.dumps(record(**{name: "a\u0000b"})), now=NOW)
+    shown = event.to_record()[name]
+    assert shown == "a\ufffdb"
+    assert "\u0000" not in event.to_json() and "\\u0000" not in event.to_json()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -351,15 +352,23 @@ def ingest_paths(paths: Iterable[Path], landing: LandingZone, dead_letters: Dead
     return report
 
 
+class NotARegularFile(ValueError):
+    """An input path that exists but is no file to read to its end (a FIFO, a socket, a device)."""
+
+
 def _expand(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file()
+            # Inside a folder only regular files are read: a FIFO there would block the whole ingest.
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and stat.S_ISREG(p.stat().st_mode)
                                 and not any(part.startswith(".") for part in p.relative_to(path).parts)))
-        elif path.is_file():
+        elif path.is_file() and stat.S_ISREG(path.stat().st_mode):
             files.append(path)
+        elif path.exists():
+            raise NotARegularFile(f"{path} is not a regular file (a FIFO, socket or device): "
+                                  "give a file or a folder")
         else:
             raise FileNotFoundError(f"no such input file or directory: {path}")
     return files

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import re
 import shutil
+import stat
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class ReplayReport:
     by_cause: dict[str, int] = field(default_factory=dict)
     partitions: list[str] = field(default_factory=list)  # hour keys (2026-11-23T10) that got new events
     by_hour: dict[str, int] = field(default_factory=dict)  # new events per hour key (PostgreSQL: offered)
+    skipped: list[str] = field(default_factory=list)  # "path: reason" for what was never opened (a FIFO)
 
     def accounted(self) -> bool:
         return self.lines == self.replayed + self.duplicates + self.dead_lettered
@@ -49,6 +51,8 @@ class ReplayReport:
             text += " (" + ", ".join(f"{c} {n}" for c, n in sorted(self.by_cause.items())) + ")"
         if self.partitions:
             text += f"; hours affected: {', '.join(self.partitions)}"
+        if self.skipped:
+            text += f"; {len(self.skipped)} path(s) skipped, never opened: " + "; ".join(self.skipped)
         return text
 
     def to_dict(self) -> dict:
@@ -58,23 +62,55 @@ class ReplayReport:
         return save_report(report_dir, self.replay_id, self.to_dict())
 
 
-def dump_files(paths_or_dump_dir: Path | Iterable[Path]) -> list[Path]:
+class DumpPathError(ValueError):
+    """A path given to replay that is not one of the dump folder's segments: replay never moves it."""
+
+
+def dump_files(paths_or_dump_dir: Path | Iterable[Path], *, within: Path | None = None,
+               skipped: list[str] | None = None) -> list[Path]:
     """Finished dump segments: `*.jsonl` below the given folders (or the files given), never in-progress
-    `.partial` files, hidden files, or what sits under `archive/` and `reports/`."""
+    `.partial` files, hidden files, or what sits under `archive/` and `reports/`. With `within`, every
+    path must lie inside that folder (DumpPathError otherwise). What is not a regular file (a FIFO, a
+    socket, a link) is never opened — reading a FIFO with no writer would block — and is listed in
+    `skipped` with the reason."""
     roots = [Path(paths_or_dump_dir)] if isinstance(paths_or_dump_dir, (str, Path)) else [Path(p) for p in paths_or_dump_dir]
     found: list[Path] = []
     for root in roots:
-        if root.is_file():
-            found.append(root)
-        elif root.is_dir():
-            for path in sorted(root.rglob("*.jsonl")):
-                parts = path.relative_to(root).parts
-                if any(p.startswith(".") or p in (ARCHIVE, REPORTS) for p in parts) or ".partial" in path.name:
-                    continue
-                found.append(path)
+        if within is not None:
+            _inside(root, within)
+        if root.is_dir() and not root.is_symlink():
+            found += [p for p in sorted(root.rglob("*.jsonl")) if _is_segment(p.relative_to(root).parts)
+                      and _regular(p, skipped)]
+        elif root.exists() or root.is_symlink():
+            if not _is_segment((root.name,)):
+                raise DumpPathError(f"{root} is not a dump segment (a *.jsonl file the emitter wrote); "
+                                    "replay moves only those")
+            if _regular(root, skipped):
+                found.append(root)
         else:
             raise FileNotFoundError(f"no such dump file or directory: {root}")
     return found
+
+
+def _inside(path: Path, folder: Path) -> None:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        raise DumpPathError(f"{path} is outside the dump folder {folder}: replay reads and archives only "
+                            "the dump folder's segments") from None
+
+
+def _is_segment(parts: tuple[str, ...]) -> bool:
+    return (parts[-1].endswith(".jsonl") and ".partial" not in parts[-1]
+            and not any(p.startswith(".") or p in (ARCHIVE, REPORTS) for p in parts))
+
+
+def _regular(path: Path, skipped: list[str] | None) -> bool:
+    if path.is_symlink() or not stat.S_ISREG(path.lstat().st_mode):
+        if skipped is not None:
+            skipped.append(f"{path}: not a regular file")
+        return False
+    return True
 
 
 def replay_dumps(paths_or_dump_dir: Path | Iterable[Path], landing_zone: LandingZone,
@@ -91,7 +127,8 @@ def replay_dumps(paths_or_dump_dir: Path | Iterable[Path], landing_zone: Landing
     causes: Counter[str] = Counter()
     hours: Counter[datetime] = Counter()
     seen = _LandedIds(landing_zone)
-    for path in dump_files(paths_or_dump_dir):
+    within = dump_root if dump_root is not None and not isinstance(paths_or_dump_dir, (str, Path)) else None
+    for path in dump_files(paths_or_dump_dir, within=within, skipped=report.skipped):
         tally = FileTally()
         events: list[WideEvent] = []
         letters: list[DeadLetter] = []

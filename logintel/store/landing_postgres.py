@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from logintel.events import WideEvent
+from logintel.events import NUL, REPLACEMENT, WideEvent
 from logintel.store.landing import HourBatch, LandingChanges, LandingUnavailable, hour_floor
 
 # Rows per transaction: large enough that COPY dominates, small enough to hold in memory and
@@ -141,7 +141,7 @@ class PostgresLandingZone:
             with cur.copy(copy_sql.format(self._staging)) as copy:
                 copy.set_types(["text", "timestamptz", "text"])
                 for row in rows:
-                    copy.write_row(row)
+                    copy.write_row(row if NUL not in row[0] and NUL not in row[2] else _without_nul(row))
             # Hours are cut in UTC on the server, the same cut as `hour_floor`, to spare Python the
             # work. Inserting in key order makes concurrent writers of overlapping batches take
             # their row locks in the same order, so they wait for each other instead of deadlocking.
@@ -300,6 +300,13 @@ class PostgresLandingZone:
         if password:
             cause = cause.replace(password, "***")
         return LandingUnavailable(f"PostgreSQL landing zone {self.describe()} is unavailable: {cause}")
+
+
+def _without_nul(row: Row) -> Row:
+    # PostgreSQL text cannot hold U+0000 and COPY refuses the whole batch for one: the key and the
+    # payload keep U+FFFD in its place, as the event parser does (a JSON payload escapes it anyway).
+    event_id, ts, line = row
+    return event_id.replace(NUL, REPLACEMENT), ts, line.replace(NUL, REPLACEMENT)
 
 
 def _utc(ts: datetime) -> datetime:

@@ -2,6 +2,7 @@
 affected hours reported, and the `logintel replay` CLI. The Dagster job and the sensors that start and
 follow it are in tests/dagster/test_replay_sensors.py."""
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -67,3 +68,45 @@ def test_cli_replay_defaults_to_the_dump_dir_and_saves_a_report(setup, home, pre
     idle = cli(home, "replay").stdout
     assert "0 replayed" in idle and "report:" not in idle
     assert len(list((dumps / "reports").glob("*.json"))) == 1  # an idle run leaves no report behind
+
+
+def test_replay_refuses_a_file_outside_the_dump_folder_and_moves_nothing(setup, home, previous_hour, tmp_path):
+    dumps, zone, _ = setup
+    write_dump(dumps, previous_hour, "inside.jsonl", [event(previous_hour)])
+    outside = write_dump(tmp_path / "elsewhere", previous_hour, "precious.jsonl", [event(previous_hour)])
+    sneaky = dumps / ".." / ".." / outside.relative_to(tmp_path)
+    for given in (outside, sneaky):
+        out = cli(home, "replay", str(given))
+        assert out.returncode == 2, out.stdout
+        assert "outside the dump folder" in out.stderr and str(dumps) in out.stderr
+    assert outside.exists() and zone.hours() == []  # nothing moved, nothing landed
+
+
+def test_replay_refuses_a_file_in_the_dump_folder_it_did_not_write(setup, home, previous_hour):
+    dumps, _, _ = setup
+    notes = dumps / "notes.txt"
+    notes.parent.mkdir(parents=True, exist_ok=True)
+    notes.write_text("mine\n")
+    out = cli(home, "replay", str(notes))
+    assert out.returncode == 2 and "not a dump segment" in out.stderr
+    assert notes.exists()
+
+
+def test_a_fifo_among_the_dumps_is_skipped_and_the_report_still_written(setup, home, previous_hour):
+    dumps, zone, _ = setup
+    write_dump(dumps, previous_hour, "a.jsonl", [event(previous_hour)])
+    os.mkfifo(dumps / previous_hour.strftime("%Y-%m-%d") / "b.jsonl")  # nobody writes it: reading would hang
+    out = cli(home, "replay", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["replayed"] == 1 and len(report["archived"]) == 1
+    assert [s.split(": ")[1] for s in report["skipped"]] == ["not a regular file"]
+    assert len(list((dumps / "reports").glob("*.json"))) == 1
+
+
+def test_ingest_of_a_fifo_is_a_clear_error(home, tmp_path):
+    fifo = tmp_path / "events.jsonl"
+    os.mkfifo(fifo)
+    out = cli(home, "ingest", str(fifo))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "not a regular file" in out.stderr

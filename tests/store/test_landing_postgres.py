@@ -1,6 +1,7 @@
 """PostgresLandingZone against a real PostgreSQL 15 on 127.0.0.1 (see conftest's cluster fixtures)."""
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -305,3 +306,29 @@ def test_released_databases_come_back_empty(postgres_cluster):
             assert landing.hours() == []
     finally:
         postgres_cluster.release_database(again)
+
+
+def test_an_event_id_with_a_nul_lands_with_its_neighbours(zone):
+    # COPY refuses U+0000 in text: one such event built by hand must not send its batch to the dump.
+    events = [make_event(i, H0) for i in range(9)]
+    events.insert(4, WideEvent(**{**vars_of(make_event(99, H0)), "event_id": "evt-\u0000-99"}))
+    assert zone.write(events) == 10
+    landed = [parse_json_line(line) for line in zone.read_hour(H0).lines]
+    assert {e.event_id for e in landed} == {e.event_id for e in events[:4] + events[5:]} | {"evt-\ufffd-99"}
+
+
+def vars_of(event: WideEvent) -> dict:
+    return {f: getattr(event, f) for f in WideEvent.__dataclass_fields__}
+
+
+def test_ingesting_a_file_whose_second_line_holds_a_nul_lands_both_lines(zone, tmp_path):
+    from logintel.ingest.log_files import ingest_paths
+    from logintel.store.dead_letters import DeadLetterStore
+    good, bad = make_event(1, H0).to_record(), make_event(2, H0).to_record()
+    bad["event_id"], bad["route"] = "evt-\u0000-2", "/orders/\u0000"
+    path = tmp_path / "two.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
+    report = ingest_paths([path], zone, DeadLetterStore(tmp_path / "dead"))
+    assert (report.accepted, report.landed, report.dead_lettered) == (2, 2, 0)
+    routes = sorted(parse_json_line(line).route for line in zone.read_hour(H0).lines)
+    assert routes == ["/orders/{id}", "/orders/\ufffd"]
