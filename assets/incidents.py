@@ -7,7 +7,7 @@ from assets.metadata import llm_metadata, markdown_table
 from assets.partitions import hourly_asset, partition_hour
 from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
 from logintel.analysis.incidents.incident import replace_incidents
-from logintel.briefings.incident_briefing import briefing_candidates
+from logintel.briefings.incident_briefing import incident_candidates
 from logintel.llm.call_log import CallLog
 from logintel.narration.incident_text import write_summaries
 from logintel.views.incident_table import cause_label
@@ -53,7 +53,7 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
                                                 "root cause", "merged into", "grounded", "writer"]),
         "root_cause_s": round(hour_incidents.root_cause_s, 3),
         # what situation_briefing_sensor reads (it never opens the warehouse)
-        "briefing_candidates": dg.MetadataValue.json(briefing_candidates(found)),
+        "briefing_candidates": dg.MetadataValue.json(incident_candidates(found)),
         "notes": "; ".join(hour_incidents.notes) or "none",
         **llm_metadata(calls),
     })

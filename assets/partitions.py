@@ -1,10 +1,13 @@
 """Partition definitions shared by the assets, the sensors and the jobs."""
 import dagster as dg
 
-from logintel.config import load_settings
+from resources.settings import loaded_settings
+
+# Read once: both partition sets are fixed when the code location loads.
+_SETTINGS = loaded_settings()
 
 # Hourly: 5-minute partitions would pass Dagster's partition ceiling within a year.
-hourly_partitions = dg.HourlyPartitionsDefinition(start_date=load_settings().partitions_start, end_offset=1)
+hourly_partitions = dg.HourlyPartitionsDefinition(start_date=_SETTINGS.partitions_start, end_offset=1)
 
 WAREHOUSE_POOL = "warehouse"  # DuckDB allows one writing process: every warehouse writer joins this pool
 
@@ -20,8 +23,8 @@ def hourly_asset(**kwargs):
 
 
 # Daily, in the digest's time zone; each day maps onto the hourly partitions of its hours.
-daily_partitions = dg.DailyPartitionsDefinition(start_date=load_settings().partitions_start[:10],
-                                                timezone=load_settings().digest_timezone, end_offset=1)
+daily_partitions = dg.DailyPartitionsDefinition(start_date=_SETTINGS.partitions_start[:10],
+                                                timezone=_SETTINGS.digest_timezone, end_offset=1)
 
 
 def partition_day(context):

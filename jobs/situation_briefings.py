@@ -4,8 +4,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.partitions import WAREHOUSE_POOL
-from logintel.briefings.finding_briefing import FindingGone, compose_finding_briefing
-from logintel.briefings.incident_briefing import IncidentGone, compose_briefing
+from logintel.briefings.briefing import compose, subject_for
+from logintel.briefings.subject import SubjectGone
 from logintel.digest.publish import deliver
 from logintel.digest.render import briefing_markdown, write_briefing
 from logintel.llm.call_log import CallLog
@@ -30,29 +30,30 @@ def write_situation_briefing(context: dg.OpExecutionContext, config: BriefingCon
                        logintel: LogintelSettings, llm: LLMResource) -> None:
     settings = logintel.settings()
     calls = CallLog()
-    subject = config.finding_id or config.incident_id
-    if not subject:
-        raise dg.Failure("a situation briefing needs an incident_id or a finding_id")
+    try:
+        subject = subject_for(config.model_dump())
+    except ValueError as unnamed:
+        raise dg.Failure(str(unnamed)) from None
     with warehouse.get_connection() as con:
         try:
-            briefing = (compose_finding_briefing(con, config.finding_id, config.day, llm.gateway(calls))
-                        if config.finding_id else compose_briefing(con, config.incident_id, llm.gateway(calls)))
-        except (IncidentGone, FindingGone) as gone:
+            briefing = compose(con, subject, llm.gateway(calls))
+        except SubjectGone as gone:
+            # not a failure: what its scope became has an id of its own, briefed in its turn
             context.log.warning(f"{gone}: its scope was materialized again since; nothing to brief")
             return
-        calls.write_to_duckdb(con, asset="situation_briefings", partition=subject)
-    path = write_briefing(briefing, settings.briefings_dir)
-    markdown = briefing_markdown(briefing)
-    delivery = (deliver(settings, "briefing", subject, f"Situation briefing · {subject}",
+        calls.write_to_duckdb(con, asset="situation_briefings", partition=subject.id)
+    document = briefing.to_dict()
+    path = write_briefing(document, settings.briefings_dir)
+    markdown = briefing_markdown(document)
+    delivery = (deliver(settings, "briefing", subject.id, f"Situation briefing · {subject.id}",
                         markdown, path) if settings.digest_webhook_url else {"configured": False})
-    grounding = briefing["grounding"]
     context.log_event(dg.AssetMaterialization(asset_key=BRIEFINGS, partition=None, metadata={
-        "incident_id": subject, "severity": briefing["severity"],
+        "subject_kind": subject.kind, "subject_id": subject.id, "severity": briefing.severity,
         "briefing": dg.MetadataValue.md(markdown), "path": dg.MetadataValue.path(str(path)),
-        "grounded_pct": round(100 * grounding["ratio"], 2), "claims": grounding["claims"],
-        "invented": len(grounding["invented"]), "writer": briefing["writer"],
-        "llm_tokens": briefing["llm"]["tokens"], "llm_cost_usd": briefing["llm"]["cost_usd"],
-        "llm_latency_ms": briefing["llm"]["latency_ms"], "delivery": dg.MetadataValue.json(delivery)}))
+        "grounded_pct": round(100 * briefing.grounding["ratio"], 2), "claims": briefing.grounding["claims"],
+        "invented": len(briefing.grounding["invented"]), "writer": briefing.writer,
+        "llm_tokens": briefing.llm["tokens"], "llm_cost_usd": briefing.llm["cost_usd"],
+        "llm_latency_ms": briefing.llm["latency_ms"], "delivery": dg.MetadataValue.json(delivery)}))
 
 
 @dg.job(name="situation_briefing", description="A short grounded briefing of one critical or high incident or "

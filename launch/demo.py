@@ -104,14 +104,28 @@ def _replay_and_backfill(defs, job, instance, settings) -> list[str]:
     return _materialize(job, instance, [(r.partition_key, dict(r.tags)) for r in requests])
 
 
-def _briefings(defs, instance, settings) -> list[str]:
+def _last_briefing_source(instance) -> int | None:
+    """The newest storage id of what the briefing sensor reads, before this demo adds any: the sensor's
+    cursor, so an instance kept from an earlier demo does not brief that demo's incidents again."""
+    import dagster as dg
+
+    from sensors.situation_briefing import INCIDENTS, SECURITY
+    ids = [r.storage_id for key in (INCIDENTS, SECURITY)
+           for r in instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=1,
+                                                    ascending=False).records]
+    return max(ids, default=None)
+
+
+def _briefings(defs, instance, settings, since: int | None) -> list[str]:
     """What the daemon does on its own: situation_briefing_sensor → one situation_briefing run per critical
-    or high incident or hourly security finding. Run in process here; returns what failed."""
+    or high incident or hourly security finding, for what was materialized after `since`. Run in process
+    here; returns what failed."""
     import dagster as dg
 
     from resources import build_resources
     from sensors.situation_briefing import situation_briefing_sensor
-    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=build_resources(settings))
+    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=build_resources(settings),
+                                      cursor=None if since is None else str(since))
     requests = situation_briefing_sensor.evaluate_tick(context).run_requests
     job, failures, written = defs.resolve_job_def("situation_briefing"), [], 0
     for request in requests:
@@ -203,6 +217,7 @@ def main(args) -> int:
     job = defs.resolve_job_def("hourly_incidents")
     keys = [(start + timedelta(hours=i)).strftime("%Y-%m-%d-%H:00") for i in range(args.hours)]
     with dg.DagsterInstance.get() as instance:
+        briefed_before = _last_briefing_source(instance)
         failures = _materialize(job, instance, [(key, {"logintel/trigger": "demo"}) for key in keys])
         if delivery["dumped"]:
             _step("replaying the dumps (replay_dumps job), then re-materializing the hours they fill "
@@ -210,7 +225,7 @@ def main(args) -> int:
             failures += _replay_and_backfill(defs, job, instance, settings)
         _step("situation briefings for the critical and high incidents and security findings "
               "(situation_briefing_sensor's run requests)")
-        failures += _briefings(defs, instance, settings)
+        failures += _briefings(defs, instance, settings, briefed_before)
         days = plan(start.replace(tzinfo=None), end.replace(tzinfo=None), settings.digest_timezone)[1]
         _step(f"writing the daily digest of {', '.join(days)} ({settings.digest_timezone}): daily_metrics and the "
               f"sre, security and efficiency findings → daily_digest")

@@ -8,7 +8,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 DEFAULT_HOME = ".logintel"
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -17,14 +17,25 @@ DEFAULT_PARTITIONS_START = "2026-01-01-00:00"
 EMBEDDERS = ("hashing", "sentence-transformers", "openai")
 # The one driver dagster-postgres works with (see _dagster_postgres_url).
 DAGSTER_POSTGRES_SCHEME = "postgresql+psycopg2"
+EMIT_ENV_PREFIX = "LOGINTEL_EMIT_"
+
+# Field metadata marking where a secret comes from, so a caller that must not show its value (the
+# Dagster layer, whose UI shows resource config) can pass the variable's name instead.
+SECRET_ENV = "secret_env"            # the variable one secret is read from
+ENV_PASSTHROUGH = "env_passthrough"  # a map of variables (name -> value), every value treated as a secret
+
+
+def secret(env_var: str) -> Any:
+    """A secret setting read from `env_var`: None when unset, and kept out of repr so a logged or printed
+    config never carries it."""
+    return field(default=None, repr=False, metadata={SECRET_ENV: env_var})
 
 
 @dataclass(frozen=True)
 class LLMConfig:
     """Where the LLM endpoint is and how patiently to use it."""
     base_url: str | None = None
-    # Kept out of repr so a logged or printed config never carries the secret.
-    api_key: str | None = field(default=None, repr=False)
+    api_key: str | None = secret("OPENAI_API_KEY")
     model: str = DEFAULT_MODEL
     timeout_s: float = 30.0
     max_retries: int = 2
@@ -66,8 +77,10 @@ class LLMConfig:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, one field each: a new one is a field here (a secret's with `secret(...)`) and its
+    line in `load_settings`. The Dagster resource derives its own fields from these."""
     home: Path
-    postgres_url: str | None = None
+    postgres_url: str | None = secret("LOGINTEL_POSTGRES_URL")  # its password is in it
     error_threshold: float = 10.0
     # (service, route, error_code) -> threshold; "*" matches any value in that position.
     threshold_overrides: dict[tuple[str, str, str], float] = field(default_factory=dict)
@@ -81,30 +94,31 @@ class Settings:
     # The trust check warns below this share of verified claims.
     min_grounded_ratio: float = 0.9
     # Key of the pseudonyms (user-…, ip-…) sent to the LLM; None: a random key per process.
-    redaction_secret: str | None = field(default=None, repr=False)
+    redaction_secret: str | None = secret("LOGINTEL_REDACTION_SECRET")
     embedder: str = "hashing"
     embedding_model: str = "text-embedding-3-small"
     cluster_method: str | None = None            # None: the clustering's own default (hdbscan)
     cluster_temporal_weight: float | None = None  # None: the clustering's own default
     cluster_projection: str = "pca"
     # The Dagster instance's storage in PostgreSQL (dagster-postgres); None: SQLite under dagster_home.
-    dagster_postgres_url: str | None = field(default=None, repr=False)
+    dagster_postgres_url: str | None = secret("LOGINTEL_DAGSTER_POSTGRES_URL")
     # The daily briefing: the zone its days are cut in, the SLO file it burns against (None: the
     # built-in defaults), and a Slack-compatible incoming webhook it is delivered to (None: not delivered).
     digest_timezone: str = "UTC"
     slo_file: Path | None = None
-    digest_webhook_url: str | None = field(default=None, repr=False)
+    digest_webhook_url: str | None = secret("LOGINTEL_DIGEST_WEBHOOK_URL")  # the URL is the credential
     # The analysts' thresholds and windows (YAML: sections sre, security, efficiency); None: the defaults.
     analyst_rules_file: Path | None = None
     # logintel serve: the bearer token every write needs (None: none, loopback only), the body cap
     # (after decompression), how long a request waits for its events to be durable, and the
     # LOGINTEL_EMIT_* variables its emitter is configured from.
-    receiver_token: str | None = field(default=None, repr=False)
+    receiver_token: str | None = secret("LOGINTEL_RECEIVER_TOKEN")
     receiver_max_body_bytes: int = 20 * 1024 * 1024
     receiver_wait_s: float = 8.0
     # prometheus-client's multiprocess folder, set by `logintel serve --workers N` for its workers
     receiver_metrics_dir: str | None = None
-    emit_env: dict[str, str] = field(default_factory=dict, repr=False)
+    # Some may hold credentials (a transport's PostgreSQL URL), so every value is treated as a secret.
+    emit_env: dict[str, str] = field(default_factory=dict, repr=False, metadata={ENV_PASSTHROUGH: EMIT_ENV_PREFIX})
     llm: LLMConfig = field(default_factory=LLMConfig)
 
     @property
@@ -219,7 +233,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                                         "LOGINTEL_RECEIVER_MAX_BODY_BYTES"),
         receiver_wait_s=_number(_setting(env, "LOGINTEL_RECEIVER_WAIT_S"), 8.0, float, "LOGINTEL_RECEIVER_WAIT_S"),
         receiver_metrics_dir=_setting(env, "PROMETHEUS_MULTIPROC_DIR"),
-        emit_env={k: v for k, v in env.items() if k.startswith("LOGINTEL_EMIT_")},
+        emit_env={k: v for k, v in env.items() if k.startswith(EMIT_ENV_PREFIX)},
         llm=LLMConfig.from_env(env),
     )
 

@@ -1,6 +1,8 @@
-"""The logintel settings as a Dagster resource, and the one place resources are built."""
+"""The logintel settings as a Dagster resource (its fields derived from `Settings`), the settings the code
+location loads with, and the one place resources are built."""
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import dagster as dg
@@ -13,46 +15,26 @@ from logintel.analysis.windows import WindowSpec
 from logintel.config import LLMConfig, Settings, load_settings
 from logintel.llm.redaction import Redactor
 from logintel.store.dead_letters import DeadLetterStore
+from resources.config_fields import ConfigFields
+
+# Settings fields the resource leaves out, each with the reason (they come back as their defaults).
+# Secrets are not left out: they travel as the variables they are read from (dg.EnvVar).
+LEFT_OUT: dict[str, str] = {}
+# `embedder()` is the method that builds the embedder, so the field holding its name is named so.
+RENAMED = {"embedder": "embedder_name"}
+SETTINGS_FIELDS = ConfigFields(Settings, renamed=RENAMED, left_out=LEFT_OUT)
 
 
-class LogintelSettings(dg.ConfigurableResource):
-    """LOGINTEL_* settings as read when the code location loaded (see the README)."""
-    home: str
-    error_threshold: float = 10.0
-    thresholds_json: str = "{}"
-    window_minutes: int = 5
-    window_step_minutes: int = 1
-    kafka_bootstrap_servers: Optional[str] = None
-    kafka_topic: Optional[str] = None
-    kafka_group: str = "logintel-landing"
-    min_grounded_ratio: float = 0.9
-    redaction_secret: Optional[str] = None  # an EnvVar when set, so the UI never shows it
-    embedder_name: str = "hashing"
-    embedding_model: str = "text-embedding-3-small"
-    cluster_method: Optional[str] = None
-    cluster_temporal_weight: Optional[float] = None
-    cluster_projection: str = "pca"
-    digest_timezone: str = "UTC"
-    slo_file: Optional[str] = None
-    digest_webhook_url: Optional[str] = None  # an EnvVar when set: the URL is the credential
-    analyst_rules_file: Optional[str] = None
+class LogintelSettings(SETTINGS_FIELDS.model("SettingsFields", dg.ConfigurableResource)):
+    """The `Settings` the code location loaded with (see the README), a config field per setting; the
+    secrets' fields hold the variables they come from, so the UI shows names, never values."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "LogintelSettings":
+        return cls(**SETTINGS_FIELDS.to_config(settings))
 
     def settings(self) -> Settings:
-        from pathlib import Path
-
-        from logintel.config import parse_threshold_overrides
-        return Settings(home=Path(self.home), error_threshold=self.error_threshold,
-                        threshold_overrides=parse_threshold_overrides(self.thresholds_json),
-                        window_minutes=self.window_minutes, window_step_minutes=self.window_step_minutes,
-                        kafka_bootstrap_servers=self.kafka_bootstrap_servers, kafka_topic=self.kafka_topic,
-                        kafka_group=self.kafka_group, min_grounded_ratio=self.min_grounded_ratio,
-                        redaction_secret=self.redaction_secret, embedder=self.embedder_name,
-                        embedding_model=self.embedding_model, cluster_method=self.cluster_method,
-                        cluster_temporal_weight=self.cluster_temporal_weight,
-                        cluster_projection=self.cluster_projection, digest_timezone=self.digest_timezone,
-                        slo_file=Path(self.slo_file) if self.slo_file else None,
-                        digest_webhook_url=self.digest_webhook_url,
-                        analyst_rules_file=Path(self.analyst_rules_file) if self.analyst_rules_file else None)
+        return SETTINGS_FIELDS.from_config(self)
 
     def thresholds(self) -> Thresholds:
         s = self.settings()
@@ -76,36 +58,22 @@ class LogintelSettings(dg.ConfigurableResource):
         return ClusterConfig.from_settings(self.settings())
 
 
-def _overrides_json(settings: Settings) -> str:
-    import json
-    return json.dumps({"|".join(k): v for k, v in settings.threshold_overrides.items()})
+@functools.cache
+def loaded_settings() -> Settings:
+    """The environment, read once per process: for what is fixed when the code location loads (the
+    partitions, the default resources)."""
+    return load_settings()
 
 
 def build_resources(settings: Optional[Settings] = None) -> dict:
     from resources.landing_zone import LandingZoneResource
     from resources.llm import build_llm_resource
-    settings = settings or load_settings()
+    settings = settings or loaded_settings()
     settings.home.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
-    postgres = dg.EnvVar("LOGINTEL_POSTGRES_URL") if settings.postgres_url else None
-    secret = dg.EnvVar("LOGINTEL_REDACTION_SECRET") if settings.redaction_secret else None
-    webhook = dg.EnvVar("LOGINTEL_DIGEST_WEBHOOK_URL") if settings.digest_webhook_url else None
+    logintel = LogintelSettings.from_settings(settings)
+    postgres = SETTINGS_FIELDS.conversions["postgres_url"].to_config(settings.postgres_url)  # an EnvVar
     return {
-        "logintel": LogintelSettings(home=str(settings.home), error_threshold=settings.error_threshold,
-                                     thresholds_json=_overrides_json(settings),
-                                     window_minutes=settings.window_minutes,
-                                     window_step_minutes=settings.window_step_minutes,
-                                     kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
-                                     kafka_topic=settings.kafka_topic, kafka_group=settings.kafka_group,
-                                     min_grounded_ratio=settings.min_grounded_ratio, redaction_secret=secret,
-                                     embedder_name=settings.embedder, embedding_model=settings.embedding_model,
-                                     cluster_method=settings.cluster_method,
-                                     cluster_temporal_weight=settings.cluster_temporal_weight,
-                                     cluster_projection=settings.cluster_projection,
-                                     digest_timezone=settings.digest_timezone,
-                                     slo_file=str(settings.slo_file) if settings.slo_file else None,
-                                     digest_webhook_url=webhook,
-                                     analyst_rules_file=str(settings.analyst_rules_file)
-                                     if settings.analyst_rules_file else None),
+        "logintel": logintel,
         "landing": LandingZoneResource(landing_dir=str(settings.landing_dir), postgres_url=postgres),
         "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
         "llm": build_llm_resource(settings),

@@ -2,14 +2,13 @@
 import dagster as dg
 
 from jobs.kafka import JOB_NAME, kafka_job
-from logintel.config import load_settings
-from resources.settings import LogintelSettings
+from resources.settings import LogintelSettings, loaded_settings
 
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
           dg.DagsterRunStatus.STARTED]
 
 # On by default only where Kafka is configured, so a deployment without it has no idle ticks to read.
-_CONFIGURED = load_settings().kafka_configured
+_CONFIGURED = loaded_settings().kafka_configured
 
 
 @dg.sensor(job=kafka_job, minimum_interval_seconds=60,

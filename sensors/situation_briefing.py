@@ -5,6 +5,8 @@ often its hour re-runs."""
 import dagster as dg
 
 from jobs.situation_briefings import briefing_job
+from logintel.briefings.briefing import subject_for
+from logintel.briefings.subject import Subject
 
 INCIDENTS = dg.AssetKey("incidents")
 SECURITY = dg.AssetKey("hourly_security_findings")
@@ -24,6 +26,13 @@ def _records(context: dg.SensorEvaluationContext, after: int | None) -> list:
     return [r for r in fetched if horizon is None or r.storage_id <= horizon]
 
 
+def _briefing_request(subject: Subject, severity: str) -> dg.RunRequest:
+    return dg.RunRequest(
+        run_key=f"briefing:{subject.id}",
+        run_config={"ops": {"write_situation_briefing": {"config": subject.fields()}}},
+        tags={"logintel/trigger": "briefing", "logintel/severity": severity, f"logintel/{subject.kind}": subject.id})
+
+
 @dg.sensor(job=briefing_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
            description="A situation briefing for every new critical or high incident or security finding, once each.")
 def situation_briefing_sensor(context: dg.SensorEvaluationContext):
@@ -35,16 +44,6 @@ def situation_briefing_sensor(context: dg.SensorEvaluationContext):
         metadata = record.asset_materialization.metadata if record.asset_materialization else {}
         candidates = metadata.get("briefing_candidates")
         for candidate in (candidates.value if candidates else []):
-            if candidate.get("finding_id"):
-                subject, config = candidate["finding_id"], {"finding_id": candidate["finding_id"],
-                                                            "day": candidate["day"]}
-                tags = {"logintel/finding": subject}
-            else:
-                subject, config = candidate["incident_id"], {"incident_id": candidate["incident_id"]}
-                tags = {"logintel/incident": subject}
-            requests.append(dg.RunRequest(
-                run_key=f"briefing:{subject}",
-                run_config={"ops": {"write_situation_briefing": {"config": config}}},
-                tags={"logintel/trigger": "briefing", "logintel/severity": candidate["severity"], **tags}))
+            requests.append(_briefing_request(subject_for(candidate), candidate["severity"]))
     context.update_cursor(str(records[-1].storage_id))
     return requests or dg.SkipReason(f"{len(records)} materialization(s), none critical or high")

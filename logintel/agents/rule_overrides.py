@@ -16,12 +16,15 @@ from typing import TypeVar
 
 import yaml
 
+from logintel.agents.finding import AGENTS
+
 R = TypeVar("R")
-SECTIONS = ("sre", "security", "efficiency")
+SECTIONS = AGENTS
 
 
-def load_rule_sections(path: Path | None) -> dict[str, dict]:
-    """The file's sections ({} without a file); a clear ValueError for a file that cannot be used."""
+def load_rule_sections(path: Path | None, sections: tuple[str, ...] = SECTIONS) -> dict[str, dict]:
+    """The file's sections ({} without a file), each one of `sections` (the registered analysts); a clear
+    ValueError for a file that cannot be used."""
     if path is None:
         return {}
     try:
@@ -31,11 +34,11 @@ def load_rule_sections(path: Path | None) -> dict[str, dict]:
     except yaml.YAMLError as problem:
         raise ValueError(f"analyst rules file {path}: not valid YAML ({problem})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"analyst rules file {path}: expected sections {', '.join(SECTIONS)}, got a {type(data).__name__}")
-    unknown = sorted(set(data) - set(SECTIONS))
+        raise ValueError(f"analyst rules file {path}: expected sections {', '.join(sections)}, got a {type(data).__name__}")
+    unknown = sorted(set(data) - set(sections))
     if unknown:
         raise ValueError(f"analyst rules file {path}: unknown section(s) {', '.join(map(str, unknown))}; "
-                         f"known: {', '.join(SECTIONS)}")
+                         f"known: {', '.join(sections)}")
     return {k: v or {} for k, v in data.items()}
 
 

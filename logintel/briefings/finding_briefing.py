@@ -1,48 +1,49 @@
-"""A situation briefing for one high or critical finding (an attack the hourly security pass saw): what,
-since when, who is affected, what to do — from the finding's own figures, grounded like every sentence, and
-written in the incidents' briefing format so the same files, UI and delivery carry it."""
+"""The finding subject of a situation briefing (a high or critical attack the hourly security pass saw):
+what, since when, who is affected, what to do — each item drafted from the finding's own figures."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
 
 import duckdb
 
 from logintel.agents.finding import Finding
-from logintel.digest.compose import public_item, settle_items
-from logintel.digest.prompt import items_request
-from logintel.llm.gateway import LLMGateway
+from logintel.briefings.subject import Situation, SubjectGone, candidates
 from logintel.store.findings import finding_documents
 from logintel.trust import wording as w
-from logintel.trust.item_grounding import ItemFacts, attribute_lookup, summarize
-
-BRIEFED_SEVERITIES = ("critical", "high")
+from logintel.trust.item_grounding import ItemFacts
 
 
-class FindingGone(ValueError):
-    """The finding a briefing was asked for is no longer stored (a later run of its scope dropped it)."""
+@dataclass(frozen=True)
+class FindingSubject:
+    """A finding, by id and the day it is stored under; gone once a later run of its scope dropped it."""
+    finding_id: str
+    day: str
+    kind: ClassVar[str] = "finding"
+
+    @property
+    def id(self) -> str:
+        return self.finding_id
+
+    def fields(self) -> dict[str, str]:
+        return {"finding_id": self.finding_id, "day": self.day}
+
+    def read(self, con: duckdb.DuckDBPyConnection) -> Situation:
+        document = next((d for d in finding_documents(con, self.day) if d["finding_id"] == self.finding_id), None)
+        if document is None:
+            raise SubjectGone(f"no finding {self.finding_id!r} on {self.day} in the warehouse")
+        finding = Finding.from_dict(document)
+        # no window of its own: an empty lookup window, so no field=value it names can be confirmed
+        start, end = finding.window or (datetime.fromisoformat(self.day),) * 2
+        return Situation(title=f"{finding.severity} · {finding.title}", severity=finding.severity,
+                         items=_items(finding), day=start.date(), lookup=(start, end),
+                         about={"agent": finding.agent, "finding_kind": finding.kind})
 
 
 def finding_candidates(findings: list[Finding]) -> list[dict]:
     """The findings a briefing is owed for: id, day and severity."""
-    return [{"finding_id": f.finding_id, "day": f.day, "severity": f.severity} for f in findings
-            if f.severity in BRIEFED_SEVERITIES]
-
-
-def compose_finding_briefing(con: duckdb.DuckDBPyConnection, finding_id: str, day: str, gateway: LLMGateway) -> dict:
-    document = next((d for d in finding_documents(con, day) if d["finding_id"] == finding_id), None)
-    if document is None:
-        raise FindingGone(f"no finding {finding_id!r} on {day} in the warehouse")
-    finding = Finding.from_dict(document)
-    items = _items(finding)
-    start, end = finding.window or (datetime.fromisoformat(day), datetime.fromisoformat(day))
-    writer, reason, record = settle_items(con, items, gateway, items_request("situation_briefing", None, items),
-                                          start.date(), attribute_lookup(con, start, end))
-    return {"incident_id": finding_id, "finding_id": finding_id, "agent": finding.agent, "kind": finding.kind,
-            "title": f"{finding.severity} · {finding.title}", "severity": finding.severity, "writer": writer,
-            "fallback_reason": reason, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "llm": {"tokens": record.prompt_tokens + record.completion_tokens, "cost_usd": record.cost_usd,
-                    "latency_ms": round(record.latency_ms, 1)},
-            "sections": [public_item(i) for i in items], "grounding": summarize(items)}
+    return candidates((FindingSubject(f.finding_id, f.day), f.severity) for f in findings)
 
 
 def _items(finding: Finding) -> list[dict]:

@@ -1,20 +1,18 @@
-"""A situation briefing for one critical or high incident: what, since when, who is affected, the cause,
-what changed, what to look at first — each section a sentence written from the incident's computed
-figures and grounded against them, like every sentence of the digest."""
+"""The incident subject of a situation briefing (a critical or high incident): what, since when, who is
+affected, the cause, what changed, what to look at first — each item drafted from the incident's figures."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import ClassVar
 
 import duckdb
 
 from logintel.analysis.incidents.incident import list_incidents
-from logintel.digest.compose import public_item, settle_items
-from logintel.digest.prompt import items_request
-from logintel.llm.gateway import LLMGateway
+from logintel.briefings.subject import Situation, SubjectGone, candidates
 from logintel.trust import wording as w
-from logintel.trust.item_grounding import ItemFacts, attribute_lookup, summarize
+from logintel.trust.item_grounding import ItemFacts
 
-BRIEFED_SEVERITIES = ("critical", "high")
 LOOKUP_MARGIN = timedelta(days=1)  # a field=value named must be carried by an event this close to the incident
 # Where to look first, by the kind of the computed cause.
 LOOK_FIRST = {
@@ -25,37 +23,35 @@ LOOK_FIRST = {
 }
 
 
-class IncidentGone(ValueError):
-    """The incident a briefing was asked for is no longer in the warehouse: its hour was materialized
-    again (a replay filled it) and the incident it became has an id of its own, briefed in its turn."""
+@dataclass(frozen=True)
+class IncidentSubject:
+    """An incident, by id; gone once its hour was materialized again (a replay filled it)."""
+    incident_id: str
+    kind: ClassVar[str] = "incident"
+
+    @property
+    def id(self) -> str:
+        return self.incident_id
+
+    def fields(self) -> dict[str, str]:
+        return {"incident_id": self.incident_id}
+
+    def read(self, con: duckdb.DuckDBPyConnection) -> Situation:
+        incident = next((i for i in list_incidents(con) if i["incident_id"] == self.incident_id), None)
+        if incident is None:
+            raise SubjectGone(f"no incident {self.incident_id!r} in the warehouse")
+        start, end = (datetime.fromisoformat(incident[k]) for k in ("start_time", "end_time"))
+        services = incident["services"] or [incident["service"]]
+        return Situation(title=f"{incident['severity']} · {', '.join(services)}", severity=incident["severity"],
+                         items=_items(incident), day=start.date(), lookup=(start - LOOKUP_MARGIN, end))
 
 
-def briefing_candidates(incidents: list) -> list[dict]:
+def incident_candidates(incidents: list) -> list[dict]:
     """The incidents (not folded into another) a briefing is owed for: id and severity."""
-    return [{"incident_id": i.incident_id, "severity": i.severity} for i in incidents
-            if i.severity in BRIEFED_SEVERITIES and not i.merged_into]
+    return candidates((IncidentSubject(i.incident_id), i.severity) for i in incidents if not i.merged_into)
 
 
-def compose_briefing(con: duckdb.DuckDBPyConnection, incident_id: str, gateway: LLMGateway) -> dict:
-    """The briefing document (`render.write_briefing` writes it); a ValueError when the incident is unknown."""
-    incident = next((i for i in list_incidents(con) if i["incident_id"] == incident_id), None)
-    if incident is None:
-        raise IncidentGone(f"no incident {incident_id!r} in the warehouse")
-    items = briefing_items(incident)
-    start = datetime.fromisoformat(incident["start_time"])
-    writer, reason, record = settle_items(con, items, gateway, items_request("situation_briefing", None, items),
-                                          start.date(), attribute_lookup(con, start - LOOKUP_MARGIN,
-                                                                         datetime.fromisoformat(incident["end_time"])))
-    return {"incident_id": incident_id, "title": f"{incident['severity']} · {', '.join(incident['services'] or [incident['service']])}",
-            "severity": incident["severity"], "writer": writer, "fallback_reason": reason,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "llm": {"tokens": record.prompt_tokens + record.completion_tokens, "cost_usd": record.cost_usd,
-                    "latency_ms": round(record.latency_ms, 1)},
-            "sections": [public_item(i) for i in items],
-            "grounding": summarize(items)}
-
-
-def briefing_items(incident: dict) -> list[dict]:
+def _items(incident: dict) -> list[dict]:
     """One item per heading, drafted from the incident's figures."""
     services = incident["services"] or [incident["service"]]
     codes = incident["error_codes"] or ([incident["error_code"]] if incident["error_code"] else [])

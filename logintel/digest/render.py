@@ -44,6 +44,10 @@ MARKDOWN_AUTOLINK = re.compile(r":(?=//)|(?i:(?<=\bwww))\.")
 # The start of a line that would open a list ("- ", "+ ", "1. ", "2) ") or a rule ("---"): escaped too.
 MARKDOWN_LINE_START = re.compile(r"^(\d{1,9}(?=[.)](?: |$))|(?=[-+=](?:[ =-]|$)))")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# Characters a reader cannot see or that move the text around them: C0/C1 controls (a terminal escape, a bell,
+# a NUL), line and paragraph separators, and the bidirectional overrides that make text read other than it is
+# stored. Names come from logs: each is shown as its escape (\x1b, \u202e), never raw.
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 TEMPLATES = Path(__file__).with_name("templates")
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -85,7 +89,7 @@ def to_html(digest: dict, charts: dict[str, bytes]) -> str:
     """The digest as one self-contained HTML page for e-mail: inline styles, tables for layout, no script,
     no external URL; charts (name → PNG, e.g. from `charts.digest_charts`) inline as data URIs.
     Charts named "trend:<key>" go with the trends, the others under the headline."""
-    view, charts = digest_view(digest), charts or {}
+    view, charts = _visible_view(digest_view(digest)), charts or {}
     trend_labels = {f"trend:{t.get('key')}": t.get("label") or t.get("key")
                     for t in (digest.get("charts") or {}).get("trends") or ()}
     day_charts, trend_charts = [], []
@@ -134,7 +138,7 @@ def briefing_markdown(briefing: dict) -> str:
     for section in briefing.get("sections") or ():
         by_heading.setdefault(str(section.get("heading") or ""), []).append(section)
     headings = list(BRIEFING_HEADINGS) + sorted(h for h in by_heading if h not in BRIEFING_HEADINGS and h)
-    title = f"Situation briefing · {briefing.get('incident_id') or '?'}"
+    title = f"Situation briefing · {_subject_id(briefing) or '?'}"
     if briefing.get("title"):
         title += f": {briefing['title']}"
     lines = [f"# {_md(title)}", "", _md(_writer_line(briefing.get("writer"), None,
@@ -152,17 +156,22 @@ def briefing_markdown(briefing: dict) -> str:
 
 
 def write_briefing(briefing: dict, out_dir: Path) -> Path:
-    """Write `<incident_id>.md` and `.json` under `out_dir` (outputs/briefings/), atomically; returns the
+    """Write `<subject id>.md` and `.json` under `out_dir` (outputs/briefings/), atomically; returns the
     markdown's path."""
-    name = SAFE_NAME.sub("_", str(briefing.get("incident_id") or "")).strip("._")
+    name = SAFE_NAME.sub("_", str(_subject_id(briefing) or "")).strip("._")
     if not name:
-        raise ValueError(f"a briefing needs an incident id usable as a file name: {briefing.get('incident_id')!r}")
+        raise ValueError(f"a briefing needs a subject id usable as a file name: {_subject_id(briefing)!r}")
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     markdown_path = out_dir / f"{name}.md"
     _write_atomically(markdown_path, briefing_markdown(briefing))
     _write_atomically(out_dir / f"{name}.json", to_json({**briefing, "markdown_path": str(markdown_path)}))
     return markdown_path
+
+
+def _subject_id(briefing: dict):
+    """The id of the incident or finding a briefing is about (`subject.id` of `Briefing.to_dict`)."""
+    return (briefing.get("subject") or {}).get("id")
 
 
 def digest_view(digest: dict) -> dict:
@@ -330,14 +339,30 @@ def _hour(text, zone_name: str) -> str:
     return local.strftime("%H:%M %Z" if twice else "%H:%M")
 
 
+def _visible(text) -> str:
+    return INVISIBLE.sub(lambda m: repr(m.group())[1:-1] if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                         str(text))
+
+
+def _visible_view(value):
+    """Every string of a view (dicts and lists of them) with its invisible characters shown as escapes."""
+    if isinstance(value, str):
+        return _visible(value)
+    if isinstance(value, dict):
+        return {k: _visible_view(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_visible_view(v) for v in value]
+    return value
+
+
 def _md(text) -> str:
     """Plain text made inert in markdown: one line, its active characters backslash-escaped."""
-    text = MARKDOWN_ACTIVE.sub(r"\\\1", " ".join(str(text).split()))
+    text = MARKDOWN_ACTIVE.sub(r"\\\1", " ".join(_visible(text).split()))
     return MARKDOWN_LINE_START.sub(r"\1\\", MARKDOWN_AUTOLINK.sub(r"\\\g<0>", text), count=1)
 
 
 def _code(text) -> str:
-    return "`" + " ".join(str(text).replace("`", "'").split()) + "`"
+    return "`" + " ".join(_visible(text).replace("`", "'").split()) + "`"
 
 
 def _check_text(item: dict) -> str:

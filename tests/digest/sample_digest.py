@@ -109,7 +109,7 @@ def sample_digest() -> dict:
 
 
 _BRIEFING = {
-    "incident_id": "inc-3f9a2b7c1d4e5f60",
+    "subject": {"kind": "incident", "id": "inc-3f9a2b7c1d4e5f60"},
     "title": "Checkout 5xx after deploy",
     "writer": "openai:gpt-4o-mini",
     "created_at": "2026-03-10T19:05:00+00:00",

@@ -11,7 +11,8 @@ from logintel.analysis.incidents.incident import replace_incidents
 from logintel.analysis.incidents.rule_incidents import detect_incidents
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import compute_windows
-from logintel.briefings.incident_briefing import compose_briefing
+from logintel.briefings.briefing import compose
+from logintel.briefings.incident_briefing import IncidentSubject
 from logintel.config import LLMConfig
 from logintel.daily.days import DigestDay
 from logintel.daily.route_metrics import compute_route_metrics
@@ -110,9 +111,9 @@ def test_an_invented_name_in_the_file_fails_the_check(warehouse, tmp_path):
 
 def test_a_situation_briefing_has_every_heading_grounded(warehouse):
     incident_id = warehouse.execute("SELECT incident_id FROM incidents").fetchone()[0]
-    briefing = compose_briefing(warehouse, incident_id, LLMGateway(LLMConfig()))
-    headings = [s["heading"] for s in briefing["sections"]]
+    briefing = compose(warehouse, IncidentSubject(incident_id), LLMGateway(LLMConfig()))
+    headings = [s["heading"] for s in briefing.sections]
     assert headings == ["What", "Since when", "Who is affected", "Cause", "What changed", "Look first at"]
-    assert "PG_TIMEOUT" in briefing["sections"][0]["text"] and briefing["grounding"]["ratio"] == 1.0
+    assert "PG_TIMEOUT" in briefing.sections[0]["text"] and briefing.grounding["ratio"] == 1.0
     with pytest.raises(ValueError, match="no incident"):
-        compose_briefing(warehouse, "inc-0000", LLMGateway(LLMConfig()))
+        compose(warehouse, IncidentSubject("inc-0000"), LLMGateway(LLMConfig()))

@@ -323,18 +323,44 @@ def test_write_briefing_writes_markdown_and_json(tmp_path):
     assert path.read_text(encoding="utf-8") == render.briefing_markdown(sample_briefing())
 
 
-@pytest.mark.parametrize("incident_id", [None, "", "..", "../..", "///", " . "])
-def test_write_briefing_refuses_an_unusable_incident_id(tmp_path, incident_id):
+@pytest.mark.parametrize("subject_id", [None, "", "..", "../..", "///", " . "])
+def test_write_briefing_refuses_an_unusable_subject_id(tmp_path, subject_id):
     briefing = sample_briefing()
-    briefing["incident_id"] = incident_id
-    with pytest.raises(ValueError, match="incident id"):
+    briefing["subject"]["id"] = subject_id
+    with pytest.raises(ValueError, match="subject id"):
         render.write_briefing(briefing, tmp_path / "briefings")
     assert not (tmp_path / "briefings").exists()
 
 
-def test_write_briefing_keeps_a_path_like_incident_id_inside_the_folder(tmp_path):
+def test_write_briefing_keeps_a_path_like_subject_id_inside_the_folder(tmp_path):
     briefing = sample_briefing()
-    briefing["incident_id"] = "../../etc/inc-1"
+    briefing["subject"]["id"] = "../../etc/inc-1"
     path = render.write_briefing(briefing, tmp_path / "briefings")
     assert path.parent == tmp_path / "briefings" and path.name == "etc_inc-1.md"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["briefings"]
+
+
+HIDDEN = "/orders/\x1b[31m{id}\x07\x00\x85 ok\u202e\u2028"  # terminal escape, bell, NUL, C1, bidi override, LS
+
+
+def _hidden_digest() -> dict:
+    digest = sample_digest()
+    digest["trends"][0].update(text=f"p99 rose on {HIDDEN}", route=HIDDEN)
+    digest["recommendations"][0].update(route=HIDDEN, source=HIDDEN)
+    digest["top_issues"][0].update(title=HIDDEN)
+    return digest
+
+
+def _invisible(text: str) -> list[str]:
+    return [c for c in text if (ord(c) < 0x20 and c not in "\n") or 0x7f <= ord(c) <= 0x9f
+            or c in "\u202e\u2028"]
+
+
+def test_control_characters_from_names_are_shown_as_escapes_in_markdown_and_html(charts):
+    markdown = render.to_markdown(_hidden_digest())
+    html = render.to_html(_hidden_digest(), charts)
+    assert _invisible(markdown) == [] and _invisible(html) == []
+    for escape in ("x1b", "x07", "x00", "x85", "u202e", "u2028"):
+        assert f"\\\\{escape}" in markdown and f"\\{escape}" in html, escape
+    briefing = render.briefing_markdown({**sample_briefing(), "title": HIDDEN})
+    assert _invisible(briefing) == [] and "\\\\x1b" in briefing

@@ -13,6 +13,7 @@ from logintel.agents.finding import AGENTS, ranked
 from logintel.agents.run import day_report
 from logintel.config import Settings
 from logintel.daily.days import DigestDay
+from logintel.daily.partition_span import check_day
 from logintel.llm.call_log import CallLog
 from logintel.llm.redaction.redactor import Redactor
 from logintel.store.schema import has_table
@@ -40,7 +41,12 @@ def latest_day(con: duckdb.DuckDBPyConnection, timezone: str) -> DigestDay:
 
 
 def chosen_day(con: duckdb.DuckDBPyConnection, settings: Settings, text: str | None) -> DigestDay:
-    return DigestDay.parse(text, settings.digest_timezone) if text else latest_day(con, settings.digest_timezone)
+    """The day asked for (a ValueError naming the partitions' range when it is outside them), else the newest."""
+    if not text:
+        return latest_day(con, settings.digest_timezone)
+    day = DigestDay.parse(text, settings.digest_timezone)
+    check_day(day.day, settings.partitions_start, settings.digest_timezone)
+    return day
 
 
 def findings_output(settings: Settings, day_text: str | None, agent: str | None, as_json: bool,

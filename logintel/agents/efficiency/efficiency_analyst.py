@@ -31,12 +31,15 @@ from dataclasses import dataclass
 import duckdb
 
 from logintel.agents.analyst_report import AnalystReport
+from logintel.agents.analyst_spec import Analyst
 from logintel.agents.efficiency.efficiency_queries import has_raw_events, route_figures
+from logintel.agents.efficiency.efficiency_rules import MB, EfficiencyRules
 from logintel.agents.finding import Finding, Scope
 from logintel.daily import savings as digest
 from logintel.trust import wording as w
 from logintel.trust.item_grounding import ItemFacts
 
+AGENT = "efficiency"
 DESCRIPTION = (
     "The efficiency analyst answers what the system spends and wastes: which routes cost the most processing "
     "(CPU) time and their share of it, which spend most of their time in the database, slow or repeated "
@@ -46,31 +49,11 @@ DESCRIPTION = (
     "waste, slow queries, CPU time, database time, N+1 queries, retries or payload sizes.")
 
 DAY_S = 86_400.0
-MB = 1_000_000.0
-
-
-@dataclass(frozen=True)
-class EfficiencyRules:
-    top_routes: int = digest.TOP_ROUTES
-    min_time_share: float = digest.MIN_TIME_SHARE
-    min_saving: float = digest.MIN_SAVING_S
-    min_requests: int = 100
-    db_share: float = digest.DB_SHARE
-    db_saving_factor: float = digest.DB_SAVING_FACTOR
-    n_plus_one_queries: float = 10.0
-    n_plus_one_db_share: float = 0.5
-    query_count_events: float = 0.5
-    batched_queries: float = 2.0
-    cheap_p50_ms: float = 50.0
-    cheap_db_share: float = 0.8
-    min_retries_per_trace: float = digest.MIN_RETRIES_PER_TRACE
-    payload_p95_bytes: float = MB
-    payload_saving_factor: float = 0.5
 
 
 def analyse(con: duckdb.DuckDBPyConnection, scope: Scope, rules: EfficiencyRules = EfficiencyRules()) -> AnalystReport:
     """The scope's efficiency findings (not grounded: the caller grounds them)."""
-    report = AnalystReport("efficiency", scope)
+    report = AnalystReport(AGENT, scope)
     if not has_raw_events(con):
         report.notes.append("the warehouse has no raw_events table: nothing to examine")
         return report
@@ -89,6 +72,9 @@ def analyse(con: duckdb.DuckDBPyConnection, scope: Scope, rules: EfficiencyRules
     ]
     report.findings = [f for group in groups for f in group]
     return report
+
+
+ANALYST = Analyst(AGENT, DESCRIPTION, EfficiencyRules, analyse)
 
 
 @dataclass(frozen=True)
@@ -156,7 +142,7 @@ def _finding(kind: str, row: dict, ctx: _Context, title: str, text: str, action:
     if not ctx.whole_day:
         saving["scaled_from_hours"] = round((ctx.scope.end - ctx.scope.start).total_seconds() / 3600, 3)
     figures = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
-    return Finding(agent="efficiency", kind=kind, key=_key(row), title=title, text=text, severity="low",
+    return Finding(agent=AGENT, kind=kind, key=_key(row), title=title, text=text, severity="low",
                    confidence=confidence, entities={"services": [row["service"]], "routes": [row["route"]]},
                    evidence={"figures": figures, "rule": rule, "saving": saving, "source": "raw_events"},
                    action=action, facts=facts, window=(ctx.scope.start, ctx.scope.end), day=ctx.scope.day.key)

@@ -26,13 +26,17 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import duckdb
 from scipy.stats import binom
 
 from logintel.agents.analyst_report import AnalystReport
+from logintel.agents.analyst_spec import Analyst
 from logintel.agents.finding import Finding, Scope
 from logintel.agents.security import login_queries as q
+from logintel.agents.security.login_rules import WINDOWS, Span, campaigns, rule_spans
+from logintel.agents.security.security_rules import SecurityRules
 from logintel.trust import wording as w
 from logintel.trust.item_grounding import ItemFacts
 
@@ -44,44 +48,6 @@ DESCRIPTION = (
     "do not exist), and suspicious IP addresses or user agents whose login failure rate is far above the rest. "
     "It names the offending addresses, the accounts targeted and any that were compromised, and what to block "
     "or reset.")
-
-
-@dataclass(frozen=True)
-class SecurityRules:
-    stuffing_window_minutes: int = 15
-    stuffing_failures: int = 25
-    stuffing_accounts: int = 15
-    stuffing_max_per_account: float = 2.0      # mean failures per account, at most
-    stuffing_low_share: float = 0.8            # of the accounts failed at most twice, at least
-    spraying_window_minutes: int = 60
-    spraying_failures: int = 15
-    spraying_accounts: int = 5
-    spraying_min_per_account: float = 2.0      # mean failures per account, above (at 2 or less: stuffing)
-    spraying_max_per_account: float = 8.0
-    spraying_band_share: float = 0.6           # of the accounts failed 2-6 times, at least
-    spraying_min_minutes: int = 5
-    brute_force_window_minutes: int = 5
-    brute_force_failures: int = 30
-    brute_force_max_accounts: int = 3
-    enumeration_window_minutes: int = 15
-    enumeration_unknown_accounts: int = 10
-    enumeration_unknown_share: float = 0.5     # also the share under which the other rules apply
-    enumeration_unnamed_failures: int = 30
-    enumeration_unnamed_share: float = 0.9
-    anomaly_min_failures: int = 20
-    anomaly_max_p: float = 1e-6
-    anomaly_min_ratio: float = 3.0
-    high_volume_factor: float = 2.0            # stuffing or brute force at this many times the rule: high
-    accounts_listed: int = 50
-
-
-@dataclass
-class _Span:
-    kind: str
-    address: str
-    first: datetime
-    last: datetime
-    margin: float  # the best window's smallest figure-over-threshold ratio
 
 
 def analyse(con: duckdb.DuckDBPyConnection, scope: Scope, rules: SecurityRules = SecurityRules()) -> AnalystReport:
@@ -97,13 +63,13 @@ def analyse(con: duckdb.DuckDBPyConnection, scope: Scope, rules: SecurityRules =
     if not overall["attempts"]:
         return report
 
-    spans = _rule_spans(con, scope, rules)
+    spans = rule_spans(con, scope, rules)
     figures = q.span_figures(con, scope.start, scope.end, [(s.address, s.first, s.last) for s in spans])
     findings: list[Finding] = []
-    for kind in _WINDOWS:
+    for kind in WINDOWS:
         mine = [(s, f) for s, f in zip(spans, figures) if s.kind == kind and f]
-        for campaign in _campaigns(mine, timedelta(minutes=_WINDOWS[kind](rules))):
-            findings.append(_rule_finding(kind, campaign, scope, rules))
+        for members in campaigns(mine, timedelta(minutes=WINDOWS[kind](rules))):
+            findings.append(_rule_finding(kind, members, scope, rules))
     findings += _anomalies(rates, overall, findings, scope, rules)
     keys: dict[tuple[str, str], int] = defaultdict(int)
     for finding in findings:  # two bursts from one address in a scope are two findings
@@ -114,117 +80,7 @@ def analyse(con: duckdb.DuckDBPyConnection, scope: Scope, rules: SecurityRules =
     return report
 
 
-# --- the rules over windows ----------------------------------------------------------------------------
-
-_WINDOWS = {
-    "credential_stuffing": lambda r: r.stuffing_window_minutes,
-    "password_spraying": lambda r: r.spraying_window_minutes,
-    "brute_force": lambda r: r.brute_force_window_minutes,
-    "account_enumeration": lambda r: r.enumeration_window_minutes,
-}
-
-
-def _unknown_share(row: dict) -> float:
-    return row["unknown_failures"] / row["failures"] if row["failures"] else 0.0
-
-
-def _per_account(row: dict) -> float:
-    return row["named_failures"] / row["failed_accounts"] if row["failed_accounts"] else math.inf
-
-
-def _stuffing(row: dict, r: SecurityRules) -> float | None:
-    accounts = row["failed_accounts"]
-    if (row["failures"] >= r.stuffing_failures and accounts >= r.stuffing_accounts
-            and _per_account(row) <= r.stuffing_max_per_account
-            and row["accounts_at_most_two"] >= r.stuffing_low_share * accounts
-            and _unknown_share(row) < r.enumeration_unknown_share):
-        return min(row["failures"] / r.stuffing_failures, accounts / r.stuffing_accounts)
-    return None
-
-
-def _spraying(row: dict, r: SecurityRules) -> float | None:
-    accounts = row["failed_accounts"]
-    if (row["failures"] >= r.spraying_failures and accounts >= r.spraying_accounts
-            and r.spraying_min_per_account < _per_account(row) <= r.spraying_max_per_account
-            and row["accounts_two_to_six"] >= r.spraying_band_share * accounts
-            and row["last"] - row["first"] >= timedelta(minutes=r.spraying_min_minutes)
-            and _unknown_share(row) < r.enumeration_unknown_share):
-        return min(row["failures"] / r.spraying_failures, accounts / r.spraying_accounts)
-    return None
-
-
-def _brute_force(row: dict, r: SecurityRules) -> float | None:
-    if (row["failures"] >= r.brute_force_failures and row["failed_accounts"] <= r.brute_force_max_accounts
-            and _unknown_share(row) < r.enumeration_unknown_share):
-        return row["failures"] / r.brute_force_failures
-    return None
-
-
-def _enumeration(row: dict, r: SecurityRules) -> float | None:
-    share = _unknown_share(row)
-    if row["unknown_accounts"] >= r.enumeration_unknown_accounts and share >= r.enumeration_unknown_share:
-        return row["unknown_accounts"] / r.enumeration_unknown_accounts
-    if row["unknown_failures"] >= r.enumeration_unnamed_failures and share >= r.enumeration_unnamed_share:
-        return row["unknown_failures"] / r.enumeration_unnamed_failures
-    return None
-
-
-_RULES = {"credential_stuffing": _stuffing, "password_spraying": _spraying, "brute_force": _brute_force,
-          "account_enumeration": _enumeration}
-_FLOORS = {  # the fewest failures a window needs for the rule to have a chance: what the query keeps
-    "credential_stuffing": lambda r: r.stuffing_failures,
-    "password_spraying": lambda r: r.spraying_failures,
-    "brute_force": lambda r: r.brute_force_failures,
-    "account_enumeration": lambda r: min(r.enumeration_unknown_accounts, r.enumeration_unnamed_failures),
-}
-
-
-def _rule_spans(con, scope: Scope, rules: SecurityRules) -> list[_Span]:
-    """Per rule, each address's runs of crossing windows (overlapping or touching ones merged), over the
-    attempts' own first and last times. One window query per window length, shared by the rules using it."""
-    by_length: dict[int, list[str]] = defaultdict(list)
-    for kind, minutes in _WINDOWS.items():
-        by_length[minutes(rules)].append(kind)
-    spans: list[_Span] = []
-    for minutes, kinds in by_length.items():
-        floor = min(_FLOORS[k](rules) for k in kinds)
-        rows = q.window_counts(con, scope.start, scope.end, minutes, floor)
-        for kind in kinds:
-            current: _Span | None = None
-            for row in rows:  # ordered by address, then window
-                margin = _RULES[kind](row, rules)
-                if margin is None:
-                    continue
-                touching = current and current.address == row["client_ip"] \
-                    and row["first"] <= current.last + timedelta(minutes=minutes)
-                if touching:
-                    current.first, current.last = min(current.first, row["first"]), max(current.last, row["last"])
-                    current.margin = max(current.margin, margin)
-                    continue
-                current = _Span(kind, row["client_ip"], row["first"], row["last"], margin)
-                spans.append(current)
-    return spans
-
-
-def _campaigns(spans: list[tuple[_Span, dict]], slack: timedelta) -> list[list[tuple[_Span, dict]]]:
-    """Addresses with the same leading user agent whose spans overlap (within a window) are one campaign."""
-    by_agent: dict[str | None, list] = defaultdict(list)
-    for span, fig in spans:
-        agents = fig.get("user_agents") or {}
-        by_agent[next(iter(agents), None)].append((span, fig))
-    campaigns = []
-    for members in by_agent.values():
-        members.sort(key=lambda m: (m[0].first, m[0].address))
-        group, last = [], None
-        for member in members:
-            if group and member[0].first > last + slack:
-                campaigns.append(group)
-                group = []
-            last = member[0].last if not group else max(last, member[0].last)
-            group.append(member)
-        if group:
-            campaigns.append(group)
-    return campaigns
+ANALYST = Analyst(AGENT, DESCRIPTION, SecurityRules, analyse)
 
 
 # --- findings ------------------------------------------------------------------------------------------
@@ -243,83 +99,156 @@ _THRESHOLDS = {
 }
 
 
-def _rule_finding(kind: str, campaign: list[tuple[_Span, dict]], scope: Scope, rules: SecurityRules) -> Finding:
-    campaign = sorted(campaign, key=lambda m: (-m[1]["attempts"], m[0].address))
-    addresses = [span.address for span, _ in campaign]
-    first = min(fig["first"] for _, fig in campaign)
-    last = max(fig["last"] for _, fig in campaign)
-    attempts = sum(fig["attempts"] for _, fig in campaign)
-    failures = sum(fig["failures"] for _, fig in campaign)
-    successes = sum(fig["successes"] for _, fig in campaign)
-    unknown = sum(fig["unknown_failures"] for _, fig in campaign)
-    accounts = sorted({a for _, fig in campaign for a in fig["account_names"] or []})
-    compromised = sorted({a for _, fig in campaign for a in fig["compromised"] or []})
+# A campaign's finding in three steps: its figures, how bad it is, and the words that say so.
+
+@dataclass(frozen=True)
+class Campaign:
+    """A rule's campaign, its figures summed over its addresses (most attempts first)."""
+    kind: str
+    addresses: list[str]
+    first: datetime
+    last: datetime
+    attempts: float
+    failures: float
+    successes: float
+    unknown: float                 # failures on unknown accounts
+    unknown_accounts: int          # distinct unknown usernames (none where names are not logged)
+    accounts: list[str]
+    compromised: list[str]         # accounts an attempt from these addresses got into
+    agents: list[str]              # user agents, most attempts first
+    target: str                    # the route of the address with the most attempts
+    targets: list[str]
+    margin: float                  # the best window's margin over the rule
+    per_address: dict[str, dict]
+
+    @property
+    def success_ratio(self) -> float:
+        return self.successes / self.attempts if self.attempts else 0.0
+
+    @property
+    def per_account(self) -> float:
+        return self.failures / len(self.accounts) if self.accounts else 0.0
+
+
+class Wording(NamedTuple):
+    title: str
+    text: str
+    action: str
+    facts: ItemFacts
+
+
+def campaign_figures(kind: str, members: list[tuple[Span, dict]]) -> Campaign:
+    """Step 1: the campaign's figures over its members' (span, figures) pairs."""
+    members = sorted(members, key=lambda m: (-m[1]["attempts"], m[0].address))
+    figs = [fig for _, fig in members]
     agents: dict[str, float] = defaultdict(float)
-    for _, fig in campaign:
+    for fig in figs:
         for agent, n in (fig.get("user_agents") or {}).items():
             agents[agent] += n
-    agents_ranked = sorted(agents, key=lambda a: (-agents[a], a))
-    target = max(((fig["target"], fig["attempts"]) for _, fig in campaign), key=lambda t: t[1])[0]
-    margin = max(span.margin for span, _ in campaign)
-    ratio = successes / attempts if attempts else 0.0
-    per_address = {span.address: {
-        "attempts": fig["attempts"], "failures": fig["failures"], "successes": fig["successes"],
-        "unknown_account_failures": fig["unknown_failures"], "accounts_targeted": fig["accounts"],
-        "success_ratio": round(fig["successes"] / fig["attempts"], 4) if fig["attempts"] else 0.0,
-        "first_seen": fig["first"].isoformat(), "last_seen": fig["last"].isoformat(),
-        "user_agents": dict(fig.get("user_agents") or {})} for span, fig in campaign}
+    return Campaign(
+        kind=kind, addresses=[span.address for span, _ in members],
+        first=min(fig["first"] for fig in figs), last=max(fig["last"] for fig in figs),
+        attempts=sum(fig["attempts"] for fig in figs), failures=sum(fig["failures"] for fig in figs),
+        successes=sum(fig["successes"] for fig in figs), unknown=sum(fig["unknown_failures"] for fig in figs),
+        unknown_accounts=len({a for fig in figs for a in fig["unknown_names"] or []}),
+        accounts=sorted({a for fig in figs for a in fig["account_names"] or []}),
+        compromised=sorted({a for fig in figs for a in fig["compromised"] or []}),
+        agents=sorted(agents, key=lambda a: (-agents[a], a)),
+        target=max(((fig["target"], fig["attempts"]) for fig in figs), key=lambda t: t[1])[0],
+        targets=sorted({fig["target"] for fig in figs}),
+        margin=max(span.margin for span, _ in members),
+        per_address={span.address: _address_figures(fig) for span, fig in members})
 
-    local_first, local_last = scope.day.local(first), scope.day.local(last)
-    when = _when(scope, local_first, local_last)
-    sources = (f"from {addresses[0]}" if len(addresses) == 1 else f"from {w.count(len(addresses))} addresses")
-    # As a field=value pair the facts name: a user agent's version numbers are its name, not figures.
-    agent = f' (user_agent="{agents_ranked[0]}")' if agents_ranked else ""
-    per = failures / len(accounts) if accounts else 0.0
-    got_in = (f"{w.percent(ratio)} succeeded — {w.count(len(compromised))} account"
-              f"{'s' if len(compromised) != 1 else ''} may be compromised" if compromised else "none succeeded")
-    unknown_accounts = len({a for _, fig in campaign for a in fig["unknown_names"] or []})
-    if kind == "credential_stuffing":
-        text = (f"Credential stuffing on {target} {when}: {w.count(attempts)} attempts against "
-                f"{w.count(len(accounts))} accounts {sources}{agent}, {got_in}.")
-    elif kind == "password_spraying":
-        text = (f"Password spraying on {target} {when}: {w.count(failures)} failed attempts against "
-                f"{w.count(len(accounts))} accounts, {per:.1f} per account, {sources}{agent}; {got_in}.")
-    elif kind == "brute_force":
-        text = (f"Brute force on {target} {when}: {w.count(failures)} failed attempts {sources}{agent} against "
-                f"{w.count(len(accounts))} account{'s' if len(accounts) != 1 else ''}; {got_in}.")
-    else:
-        named = f"{w.count(unknown_accounts)} unknown usernames" if unknown_accounts else \
-            f"{w.count(unknown)} attempts on unknown accounts"
-        text = (f"Account enumeration on {target} {when}: {named} among {w.count(attempts)} attempts "
-                f"{sources}{agent}; {w.percent(unknown / failures if failures else 0.0)} of the failures were "
-                f"unknown accounts; {got_in}.")
-    facts = ItemFacts(counts=[float(x) for x in (attempts, failures, successes, unknown, len(accounts),
-                                                 len(addresses), len(compromised), unknown_accounts)],
-                      percents=[ratio * 100, (unknown / failures * 100) if failures else 0.0],
-                      values=[round(per, 1)], windows=[(local_first, local_last)],
-                      attributes={("user_agent", agents_ranked[0])} if agents_ranked else set())
 
+def _address_figures(fig: dict) -> dict:
+    return {"attempts": fig["attempts"], "failures": fig["failures"], "successes": fig["successes"],
+            "unknown_account_failures": fig["unknown_failures"], "accounts_targeted": fig["accounts"],
+            # real sshd/PAM lines often name no account (pam_unix without user=, "Failed none for  from")
+            "failures_without_account": fig.get("unnamed_failures", 0),
+            "success_ratio": round(fig["successes"] / fig["attempts"], 4) if fig["attempts"] else 0.0,
+            "first_seen": fig["first"].isoformat(), "last_seen": fig["last"].isoformat(),
+            "user_agents": dict(fig.get("user_agents") or {})}
+
+
+def campaign_severity(c: Campaign, rules: SecurityRules) -> tuple[str, float]:
+    """Step 2: (severity, confidence). Critical once an attempt got in; high for stuffing or brute force at
+    `high_volume_factor` times the rule's failures (spraying and enumeration are slow by nature)."""
     volume_rule = {"credential_stuffing": rules.stuffing_failures, "brute_force": rules.brute_force_failures}
-    if compromised:
+    if c.compromised:
         severity = "critical"
-    elif kind in volume_rule and failures >= rules.high_volume_factor * volume_rule[kind]:
+    elif c.kind in volume_rule and c.failures >= rules.high_volume_factor * volume_rule[c.kind]:
         severity = "high"
     else:
         severity = "medium"
-    listed = accounts[:rules.accounts_listed]
+    return severity, _confidence(c.margin)
+
+
+def campaign_wording(c: Campaign, scope: Scope) -> Wording:
+    """Step 3: the title, the sentence, the action and the facts the sentence may state."""
+    local_first, local_last = scope.day.local(c.first), scope.day.local(c.last)
+    sources = f"from {c.addresses[0]}" if len(c.addresses) == 1 else f"from {w.count(len(c.addresses))} addresses"
+    # As a field=value pair the facts name: a user agent's version numbers are its name, not figures.
+    agent = f' (user_agent="{c.agents[0]}")' if c.agents else ""
+    got_in = (f"{w.percent(c.success_ratio)} succeeded — {w.count(len(c.compromised))} account"
+              f"{'s' if len(c.compromised) != 1 else ''} may be compromised" if c.compromised else "none succeeded")
+    text = (f"{_TITLES[c.kind]} on {c.target} {_when(scope, local_first, local_last)}: "
+            f"{_SENTENCES[c.kind](c, sources + agent, got_in)}.")
+    facts = ItemFacts(counts=[float(x) for x in (c.attempts, c.failures, c.successes, c.unknown, len(c.accounts),
+                                                 len(c.addresses), len(c.compromised), c.unknown_accounts)],
+                      percents=[c.success_ratio * 100, (c.unknown / c.failures * 100) if c.failures else 0.0],
+                      values=[round(c.per_account, 1)], windows=[(local_first, local_last)],
+                      attributes={("user_agent", c.agents[0])} if c.agents else set())
+    return Wording(f"{_TITLES[c.kind]} from {sources[5:]}", text,
+                   _action(c.kind, c.addresses, c.agents, c.compromised), facts)
+
+
+def _stuffing_sentence(c: Campaign, by: str, got_in: str) -> str:
+    return f"{w.count(c.attempts)} attempts against {w.count(len(c.accounts))} accounts {by}, {got_in}"
+
+
+def _spraying_sentence(c: Campaign, by: str, got_in: str) -> str:
+    return (f"{w.count(c.failures)} failed attempts against {w.count(len(c.accounts))} accounts, "
+            f"{c.per_account:.1f} per account, {by}; {got_in}")
+
+
+def _brute_force_sentence(c: Campaign, by: str, got_in: str) -> str:
+    return (f"{w.count(c.failures)} failed attempts {by} against {w.count(len(c.accounts))} "
+            f"account{'s' if len(c.accounts) != 1 else ''}; {got_in}")
+
+
+def _enumeration_sentence(c: Campaign, by: str, got_in: str) -> str:
+    named = f"{w.count(c.unknown_accounts)} unknown usernames" if c.unknown_accounts else \
+        f"{w.count(c.unknown)} attempts on unknown accounts"
+    return (f"{named} among {w.count(c.attempts)} attempts {by}; "
+            f"{w.percent(c.unknown / c.failures if c.failures else 0.0)} of the failures were unknown accounts; "
+            f"{got_in}")
+
+
+_SENTENCES = {"credential_stuffing": _stuffing_sentence, "password_spraying": _spraying_sentence,
+              "brute_force": _brute_force_sentence, "account_enumeration": _enumeration_sentence}
+
+
+def _rule_finding(kind: str, members: list[tuple[Span, dict]], scope: Scope, rules: SecurityRules) -> Finding:
+    campaign = campaign_figures(kind, members)
+    severity, confidence = campaign_severity(campaign, rules)
+    words = campaign_wording(campaign, scope)
+    listed = campaign.accounts[:rules.accounts_listed]
     return Finding(
-        agent=AGENT, kind=kind, key=sorted(addresses)[0], title=f"{_TITLES[kind]} from {sources[5:]}",
-        text=text, severity=severity, confidence=_confidence(margin),
-        entities={"client_ips": addresses, "accounts": listed, "compromised_accounts": compromised,
-                  "user_agents": agents_ranked, "targets": sorted({fig["target"] for _, fig in campaign})},
-        evidence={"rule": kind, "thresholds": {name: getattr(rules, name) for name in _THRESHOLDS[kind]},
-                  "margin": round(margin, 3), "attempts": attempts, "failures": failures, "successes": successes,
-                  "success_ratio": round(ratio, 4), "unknown_account_failures": unknown,
-                  "accounts_targeted": len(accounts), "unknown_accounts": unknown_accounts,
-                  "accounts_listed": len(listed), "addresses": len(addresses),
-                  "first_seen": first.isoformat(), "last_seen": last.isoformat(), "per_address": per_address},
-        action=_action(kind, addresses, agents_ranked, compromised),
-        facts=facts, window=(first, last), day=scope.day.key)
+        agent=AGENT, kind=kind, key=sorted(campaign.addresses)[0], title=words.title, text=words.text,
+        severity=severity, confidence=confidence,
+        entities={"client_ips": campaign.addresses, "accounts": listed, "compromised_accounts": campaign.compromised,
+                  "user_agents": campaign.agents, "targets": campaign.targets},
+        evidence=_rule_evidence(campaign, rules, len(listed)),
+        action=words.action, facts=words.facts, window=(campaign.first, campaign.last), day=scope.day.key)
+
+
+def _rule_evidence(c: Campaign, rules: SecurityRules, listed: int) -> dict:
+    return {"rule": c.kind, "thresholds": {name: getattr(rules, name) for name in _THRESHOLDS[c.kind]},
+            "margin": round(c.margin, 3), "attempts": c.attempts, "failures": c.failures, "successes": c.successes,
+            "success_ratio": round(c.success_ratio, 4), "unknown_account_failures": c.unknown,
+            "accounts_targeted": len(c.accounts), "unknown_accounts": c.unknown_accounts,
+            "accounts_listed": listed, "addresses": len(c.addresses),
+            "first_seen": c.first.isoformat(), "last_seen": c.last.isoformat(), "per_address": c.per_address}
 
 
 def _when(scope: Scope, first: datetime, last: datetime) -> str:

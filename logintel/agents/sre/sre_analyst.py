@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from logintel.agents.analyst_report import AnalystReport
+from logintel.agents.analyst_spec import Analyst
 from logintel.agents.finding import Finding, Scope
 from logintel.agents.sre.burn_rate import STEP_MINUTES, BurnAlert, burn_alerts
 from logintel.agents.sre.latency_forecast import LatencyForecast, latency_forecasts
@@ -18,6 +19,11 @@ from logintel.trust import wording as w
 from logintel.trust.item_grounding import ItemFacts
 
 AGENT = "sre"
+DESCRIPTION = (
+    "The SRE analyst answers whether the services keep their objectives: routes burning their error budget "
+    "too fast by the multiwindow burn-rate rules (a page or a ticket), forecasts of when a route's p99 will "
+    "cross its latency objective, and slow climbs of p99 or error rate that no alert caught. It names the "
+    "routes, the incidents that go with them, and what to do first.")
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 
@@ -52,6 +58,9 @@ def analyse(con: duckdb.DuckDBPyConnection, scope: Scope, rules: SreRules = SreR
             if trend.route != "*":
                 report.findings.append(_trend_finding(trend, scope, forecast_routes))
     return report
+
+
+ANALYST = Analyst(AGENT, DESCRIPTION, SreRules, analyse, takes_slos=True)
 
 
 def _where(service: str, route: str) -> str:

@@ -4,7 +4,6 @@ give nothing; then the simulator's attacks found by kind and address, and Loghub
 import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -13,7 +12,16 @@ from logintel.adapters.plain_text import parse_plain_text
 from logintel.agents.analyst_report import ground_findings
 from logintel.agents.finding import Scope
 from logintel.agents.rule_overrides import rules_from
-from logintel.agents.security.security_analyst import DESCRIPTION, SecurityRules, analyse
+from logintel.agents.security.login_rules import Span
+from logintel.agents.security.security_analyst import (
+    DESCRIPTION,
+    Campaign,
+    analyse,
+    campaign_figures,
+    campaign_severity,
+    campaign_wording,
+)
+from logintel.agents.security.security_rules import SecurityRules
 from logintel.daily.days import DigestDay
 from logintel.events import WideEvent
 from logintel.simulate import injected_attacks
@@ -21,10 +29,11 @@ from logintel.simulate.scenarios import SCENARIOS
 from logintel.simulate.simulation import simulate
 from logintel.store.landing import HourBatch
 from logintel.store.warehouse import ensure_schema, load_hour
+from tests.support import REPO_ROOT
 
 DAY = DigestDay(date(2026, 12, 2))
 T0 = datetime(2026, 12, 2, 10, 0)
-LINUX_LOG = Path(__file__).resolve().parents[3] / "shared" / "data" / "loghub" / "Linux" / "Linux_2k.log"
+LINUX_LOG = REPO_ROOT.parent / "shared" / "data" / "loghub" / "Linux" / "Linux_2k.log"
 ATTACKS = ["password_spraying", "brute_force", "account_enumeration"]
 
 
@@ -233,3 +242,105 @@ def test_loghub_linux_sshd_brute_force_matches_a_count_by_hand(tmp_path):
                               if (m := re.search(r"(?:Authentication failed|ANONYMOUS FTP LOGIN) FROM ([^\s,]+)",
                                                  line, re.IGNORECASE))}
     assert report.examined["addresses"] == len(sources) == 49
+
+
+# ---- a campaign's finding, step by step: figures, severity, wording ----------------------------------
+
+def _figures(ip: str, attempts: int, accounts: list[str], agent: str = "curl/8.4.0", successes: int = 0,
+             route: str = "auth POST /login") -> tuple[Span, dict]:
+    first = T0 + timedelta(minutes=len(accounts))
+    return (Span("brute_force", ip, first, first + timedelta(minutes=4), margin=attempts / 30),
+            {"attempts": attempts, "failures": attempts - successes, "successes": successes, "unknown_failures": 0,
+             "accounts": len(accounts), "account_names": accounts, "unknown_names": [],
+             "compromised": accounts[:1] if successes else [], "first": first, "last": first + timedelta(minutes=4),
+             "user_agents": {agent: attempts}, "target": route})
+
+
+def _campaign(kind: str, failures: int, compromised: tuple[str, ...] = (), margin: float = 1.0) -> Campaign:
+    return Campaign(kind=kind, addresses=["45.1.2.3"], first=T0, last=T0 + timedelta(minutes=4),
+                    attempts=failures + len(compromised), failures=failures, successes=len(compromised), unknown=0,
+                    unknown_accounts=0, accounts=["u-777"], compromised=list(compromised), agents=["curl/8.4.0"],
+                    target="auth POST /login", targets=["auth POST /login"], margin=margin, per_address={})
+
+
+def test_a_campaigns_figures_are_summed_over_its_addresses_the_busiest_first():
+    campaign = campaign_figures("brute_force", [
+        _figures("45.1.2.4", 31, ["u-1"], route="auth POST /signin"),
+        _figures("45.1.2.3", 40, ["u-1", "u-2"], agent="hydra", successes=1)])
+    assert campaign.addresses == ["45.1.2.3", "45.1.2.4"] and list(campaign.per_address) == campaign.addresses
+    assert (campaign.attempts, campaign.failures, campaign.successes) == (71, 70, 1)
+    assert campaign.accounts == ["u-1", "u-2"] and campaign.compromised == ["u-1"]
+    assert campaign.agents == ["hydra", "curl/8.4.0"] and campaign.target == "auth POST /login"
+    assert campaign.targets == ["auth POST /login", "auth POST /signin"] and campaign.margin == 40 / 30
+    assert campaign.first == T0 + timedelta(minutes=1) and campaign.last == T0 + timedelta(minutes=6)
+
+
+@pytest.mark.parametrize("kind, failures, compromised, severity", [
+    ("brute_force", 59, (), "medium"), ("brute_force", 60, (), "high"),  # high at twice the rule's 30
+    ("credential_stuffing", 49, (), "medium"), ("credential_stuffing", 50, (), "high"),  # twice 25
+    ("password_spraying", 500, (), "medium"), ("account_enumeration", 500, (), "medium"),  # never high on volume
+    ("brute_force", 31, ("u-777",), "critical"), ("account_enumeration", 12, ("u-777",), "critical"),
+])
+def test_severity_is_critical_once_in_high_at_twice_the_volume_rule(kind, failures, compromised, severity):
+    assert campaign_severity(_campaign(kind, failures, compromised), SecurityRules())[0] == severity
+
+
+def test_confidence_is_half_at_the_rules_edge_and_three_quarters_at_twice_it():
+    confidence = [campaign_severity(_campaign("brute_force", 31, margin=m), SecurityRules())[1]
+                  for m in (0.5, 1.0, 2.0, 4.0)]
+    assert confidence == [0.5, 0.5, 0.75, 0.875]
+
+
+def test_the_wording_states_the_campaigns_figures_and_what_to_do():
+    words = campaign_wording(_campaign("brute_force", 31, ("u-777",)), Scope.whole_day(DAY))
+    assert words.title == "Brute force from 45.1.2.3"
+    assert words.text == ('Brute force on auth POST /login from 10:00 to 10:04: 31 failed attempts from 45.1.2.3 '
+                          '(user_agent="curl/8.4.0") against 1 account; 3.1% succeeded — 1 account may be compromised.')
+    assert words.action.startswith("Block or rate-limit the address at the edge; lock or step up (MFA)")
+    assert "force a password reset and revoke the sessions of u-777" in words.action
+    assert words.facts.counts[:3] == [32.0, 31.0, 1.0] and ("user_agent", "curl/8.4.0") in words.facts.attributes
+
+
+# ---- real sshd shapes: lines with no account, IPv6 sources, preauth noise ---------------------------
+
+def _sshd_burst(source: str, start: datetime, lines_per_kind: int) -> list[str]:
+    """What sshd and pam_unix write for one source trying for a few minutes (shapes from sshd(8) and real
+    logs): bad passwords for real and invalid users, PAM failures with and without user=, preauth noise."""
+    kinds = [
+        "sshd[{pid}]: Failed password for root from {src} port {port} ssh2",
+        "sshd[{pid}]: Failed password for invalid user admin{n} from {src} port {port} ssh2",
+        "sshd[{pid}]: Invalid user oracle{n} from {src} port {port}",
+        "sshd[{pid}]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={src}",
+        "sshd[{pid}]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={src}  user=root",
+        "sshd[{pid}]: Failed none for invalid user  from {src} port {port} ssh2",
+        "sshd[{pid}]: Disconnected from authenticating user root {src} port {port} [preauth]",
+        "sshd[{pid}]: Connection closed by {src} port {port} [preauth]",
+        "sshd[{pid}]: error: maximum authentication attempts exceeded for root from {src} port {port} ssh2 [preauth]",
+    ]
+    out, at = [], start
+    for n in range(lines_per_kind):
+        for k, kind in enumerate(kinds):
+            at += timedelta(seconds=2)
+            out.append(f"{at:%b %e %H:%M:%S} bastion " + kind.format(pid=4000 + n, n=n, src=source, port=50000 + k))
+    return out
+
+
+def test_real_sshd_shapes_with_unnamed_failures_and_ipv6_sources_are_analysed_not_crashed(tmp_path):
+    start = datetime(2026, 11, 23, 3, 0)
+    lines = (_sshd_burst("2001:db8::7", start, 12) + _sshd_burst("203.0.113.9", start, 12)
+             + [f"{start + timedelta(minutes=9):%b %e %H:%M:%S} bastion sshd[99]: Accepted publickey for deploy "
+                "from 2001:db8::1 port 40022 ssh2: ED25519 SHA256:abc"])
+    events = [parse_plain_text(line, source=f"auth.log:{n}", reference=start.date()) for n, line in enumerate(lines)]
+    unnamed = [e for e in events if e.attributes.get("auth.outcome") == "failure" and e.user_id is None]
+    assert unnamed and {e.client_ip for e in unnamed} == {"2001:db8::7", "203.0.113.9"}
+    for scope in (Scope(DigestDay(start.date()), start, start + timedelta(hours=1)), Scope.whole_day(DigestDay(start.date()))):
+        folder = tmp_path / scope.key.replace(":", "")
+        folder.mkdir()
+        report = _run(folder, events, scope=scope)
+        # a dozen invalid users each from both sources within minutes: enumeration, one campaign of two addresses
+        (finding,) = [f for f in report.findings if f.kind == "account_enumeration"]
+        assert finding.entities["client_ips"] == ["2001:db8::7", "203.0.113.9"]
+        assert None not in finding.entities["accounts"] and "root" in finding.entities["accounts"]
+        for address, figures in finding.evidence["per_address"].items():
+            assert figures["failures_without_account"] == 24, address  # said in the evidence, not crashed on
+        assert report.examined["login_attempts"] >= len(unnamed)

@@ -9,18 +9,14 @@ from logintel.agents.finding import Scope
 from logintel.agents.sre import sre_analyst as sre
 from logintel.agents.sre.sre_rules import SreRules
 from logintel.daily.days import DigestDay
-from logintel.store.warehouse import ensure_schema
 from tests.support.simulated_warehouse import simulated_day
 
 DAY = DigestDay(date(2026, 12, 1))
 
 
 @pytest.fixture
-def con(tmp_path):
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    ensure_schema(connection)
-    yield connection
-    connection.close()
+def con(empty_warehouse):
+    return empty_warehouse
 
 
 def add_traffic(con, route: str, start: datetime, minutes: int, per_minute: int, *, error_share=0.0,

@@ -8,7 +8,8 @@ import pyarrow as pa
 import pytest
 
 from logintel.agents.analyst_report import ground_findings
-from logintel.agents.efficiency.efficiency_analyst import DESCRIPTION, EfficiencyRules, analyse
+from logintel.agents.efficiency.efficiency_analyst import DESCRIPTION, analyse
+from logintel.agents.efficiency.efficiency_rules import EfficiencyRules
 from logintel.agents.finding import Scope
 from logintel.agents.rule_overrides import rules_from
 from logintel.daily.days import DigestDay

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from logintel.agents.ask.routing import CARDS, route, route_trigger
-from tests.agents.routing_questions import QUESTIONS
+from tests.agents.ask.routing_questions import QUESTIONS
 
 MIN_ACCURACY = 0.95
 

@@ -6,7 +6,7 @@ import pytest
 
 from logintel import cli
 from logintel.store.warehouse import connect, ensure_schema
-from tests.agents.test_sre import DAY, add_traffic
+from tests.agents.sre.test_sre_analyst import DAY, add_traffic
 
 
 @pytest.fixture
@@ -65,3 +65,11 @@ def test_without_a_warehouse_the_commands_say_what_to_do(home, capsys):
     assert cli.main(["findings"]) == 2
     assert "no warehouse" in capsys.readouterr().err
     assert cli.main(["ask", "are we under attack?"]) == 2
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "2025-12-31", "9999-12-31"])
+def test_a_date_outside_the_partitions_is_refused_with_their_range(warehouse, capsys, day):
+    assert cli.main(["findings", "--date", day]) == 2
+    assert cli.main(["ask", "are we under attack?", "--date", day]) == 2
+    err = capsys.readouterr().err
+    assert err.count(f"--date {day} is outside the daily partitions: they run from 2026-01-01") == 2

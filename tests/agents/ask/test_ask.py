@@ -10,7 +10,7 @@ from logintel.agents.ask.orchestrator import ask
 from logintel.config import LLMConfig
 from logintel.llm.call_log import FALLBACK, OK, CallLog
 from logintel.llm.redaction.redactor import Redactor
-from tests.agents.ask_reports import ACCOUNTS, ATTACKER_IP, DAY, KNOWN, Reports, burn, spraying, stuffing
+from tests.agents.ask.ask_reports import ACCOUNTS, ATTACKER_IP, DAY, KNOWN, Reports, burn, spraying, stuffing
 from tests.support.fake_llm_server import Reply, Status, ToolCall, fake_llm  # noqa: F401
 
 PERSONAL = [ATTACKER_IP, "198.51.100.9", *ACCOUNTS]
