@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from launch.instance import load_definitions, prepare_dagster_home
 from launch.interruption import run_stoppable
-from launch.partition_range import check_hours
+from logintel.daily.partition_span import check_hours
 from launch.runs import failed, materialize
 from logintel.config import load_settings
 from logintel.daily.days import hour_key

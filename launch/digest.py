@@ -13,7 +13,7 @@ import duckdb
 from logintel.config import load_settings
 from logintel.store.warehouse import connect, latest_event_time
 from launch.instance import load_definitions, prepare_dagster_home
-from launch.partition_range import check_day
+from logintel.daily.partition_span import check_day
 from launch.runs import materialize
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import reprlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from collections.abc import Mapping
@@ -25,6 +26,14 @@ MAX_RECORD_BYTES = 2 * 1024 * 1024
 MAX_DURATION_MS = 24 * 3600 * 1000.0
 EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=timezone.utc)
 MAX_FUTURE_SKEW = timedelta(days=1)
+# At most this many attribute keys an event, counted as the analyses read them (a top-level key, or each key
+# of an object one level down): OpenTelemetry's default attribute count limit. The rest are kept, whole, as
+# compact JSON in the one OVERFLOW_KEY attribute, so the cost of an hour follows events, not events × keys.
+MAX_ATTRIBUTE_KEYS = 128
+# The deepest a record may nest (the record itself is level 1): far more than any real telemetry uses, and far
+# under the ~1,000 frames at which Python's recursive readers and writers (json, repr) fail.
+MAX_NESTING_DEPTH = 64
+OVERFLOW_KEY = "logintel.overflow"
 # U+0000 cannot be stored as PostgreSQL text: every string field keeps U+FFFD in its place.
 NUL, REPLACEMENT = "\x00", "\ufffd"
 
@@ -64,7 +73,7 @@ class EventValidationError(ValueError):
         self.value = value
         self.reason = reason
         self.line_problem = line_problem  # a line that is no JSON record at all: encoding, oversized, invalid_json
-        shown = repr(value)
+        shown = reprlib.repr(value)  # bounded in size and depth: a value nested 10,000 deep is shown too
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"{field}: {reason} (got {shown})")
@@ -147,11 +156,23 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def encode_record(record: Mapping[str, Any]) -> str:
-    """Compact JSON, UTF-8 text without ASCII escaping: the canonical line of the landing zone."""
+    """Compact JSON, UTF-8 text without ASCII escaping: the canonical line of the landing zone. An integer
+    outside 64 bits is written as the string of its digits: every JSON reader here (orjson, DuckDB) would read
+    it back as a float and lose digits."""
     try:
         return orjson.dumps(record, option=_ORJSON_OPTIONS).decode("utf-8")
     except orjson.JSONEncodeError:
-        return _ENCODER.encode(record)
+        return _ENCODER.encode(_wide_integers_as_text(record))
+
+
+def _wide_integers_as_text(value: Any) -> Any:
+    if type(value) is int:
+        return value if -2**63 <= value < 2**64 else str(value)
+    if isinstance(value, Mapping):
+        return {k: _wide_integers_as_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_wide_integers_as_text(v) for v in value]
+    return value
 
 
 def format_timestamp(ts: datetime) -> str:
@@ -321,6 +342,12 @@ def parse_event(record: Any, now: datetime | None = None) -> WideEvent:
     for key, value in flat.items():
         if key not in _KNOWN_KEYS:
             attributes.setdefault(key, value)
+    nested = any(isinstance(v, (Mapping, list)) for v in attributes.values())
+    if nested and nesting_depth(attributes, MAX_NESTING_DEPTH - 1) >= MAX_NESTING_DEPTH:
+        raise EventValidationError("attributes", "<nested too deep to show>",
+                                   f"nested deeper than {MAX_NESTING_DEPTH} levels", line_problem="nesting")
+    if nested or len(attributes) > MAX_ATTRIBUTE_KEYS // 2:
+        attributes = cap_attributes(attributes)
 
     return WideEvent(
         event_id=event_id, timestamp=timestamp, service=service, route=route,
@@ -330,6 +357,49 @@ def parse_event(record: Any, now: datetime | None = None) -> WideEvent:
         client_ip=strings["client_ip"], user_agent=strings["user_agent"],
         sample_rate=sample_rate, attributes=attributes,
     )
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deep `value` nests (a scalar is 0, {} or [] is 1), counted without recursion and only up to
+    `limit` + 1: a caller asks "deeper than limit?", never for the depth of a 100,000-level bomb."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        depth += 1
+        if depth > limit:
+            return depth
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in children if isinstance(child, (Mapping, list, tuple)))
+    return deepest
+
+
+def cap_attributes(attributes: dict[str, Any], limit: int = MAX_ATTRIBUTE_KEYS) -> dict[str, Any]:
+    """The attributes, first come first kept, while their keys (an object's own keys count for it) fit in
+    `limit`; the rest move, whole, into OVERFLOW_KEY as one compact JSON object (with any overflow already there)."""
+    kept: dict[str, Any] = {}
+    moved: dict[str, Any] = {}
+    used = 0
+    for key, value in attributes.items():
+        if key == OVERFLOW_KEY:
+            continue
+        cost = len(value) if isinstance(value, Mapping) and value else 1
+        if used + cost <= limit - 1:  # one key stays free for the overflow itself
+            kept[key], used = value, used + cost
+        else:
+            moved[key] = value
+    if not moved:
+        return attributes
+    earlier = attributes.get(OVERFLOW_KEY)
+    if earlier is not None:
+        moved = {OVERFLOW_KEY: earlier, **moved}
+    kept[OVERFLOW_KEY] = encode_record({str(k): v for k, v in moved.items()})
+    return kept
 
 
 def parse_json_line(line: bytes | str, now: datetime | None = None) -> WideEvent:
@@ -356,4 +426,7 @@ def parse_json_line(line: bytes | str, now: datetime | None = None) -> WideEvent
         except json.JSONDecodeError as exc:
             raise EventValidationError("<record>", line[:60], f"invalid JSON: {exc.msg} at column {exc.colno}",
                                        line_problem="invalid_json") from None
+        except RecursionError:
+            raise EventValidationError("<record>", line[:60], f"nested deeper than {MAX_NESTING_DEPTH} levels",
+                                       line_problem="nesting") from None
     return parse_event(record, now=now)

@@ -223,7 +223,11 @@ def test_encoding_edge_cases_keep_the_stdlib_answers_or_better():
     base = parse_event(record(), now=NOW)
     as_json = lambda attributes: json.loads(replace(base, attributes=attributes).to_json())["attributes"]  # noqa: E731
     assert as_json({1: "a", None: "b"}) == {"1": "a", "null": "b"}      # keys made strings, like json.dumps
-    assert as_json({"x": 2 ** 70}) == {"x": 2 ** 70}                    # past 64 bits: the stdlib encodes it
+    # past 64 bits: the digits as a string, since orjson (and DuckDB) would read a number back as a float
+    assert as_json({"x": 2 ** 70, "y": -2 ** 63 - 1, "z": 2 ** 64 - 1}) == {"x": str(2 ** 70), "y": str(-2 ** 63 - 1),
+                                                                            "z": 2 ** 64 - 1}
+    landed = replace(base, attributes={"x": -2 ** 63 - 1}).to_json()
+    assert parse_json_line(landed, now=NOW).to_json() == landed  # re-read without losing a digit
     assert as_json({"x": float("nan"), "y": float("inf")}) == {"x": None, "y": None}  # valid JSON, not NaN
     with pytest.raises((TypeError, ValueError)):
         replace(base, attributes={"obj": object()}).to_json()
@@ -284,3 +288,56 @@ def test_a_nul_character_in_a_string_field_becomes_the_replacement_character(nam
     shown = event.to_record()[name]
     assert shown == "a\ufffdb"
     assert "\u0000" not in event.to_json() and "\\u0000" not in event.to_json()
+
+
+def test_attribute_keys_past_the_cap_move_whole_into_one_overflow_attribute():
+    from logintel.events import MAX_ATTRIBUTE_KEYS, OVERFLOW_KEY
+    many = {f"k{i}": i for i in range(5000)}
+    event = parse_event(record(attributes=many), now=NOW)
+    assert len(event.attributes) == MAX_ATTRIBUTE_KEYS
+    assert [k for k in event.attributes][:3] == ["k0", "k1", "k2"]  # first come, first kept
+    overflow = json.loads(event.attributes[OVERFLOW_KEY])
+    assert len(overflow) == 5000 - (MAX_ATTRIBUTE_KEYS - 1) and overflow["k4999"] == 4999
+    assert {**{k: v for k, v in event.attributes.items() if k != OVERFLOW_KEY}, **overflow} == many  # nothing lost
+    # parsing the landed line again keeps it as it is
+    assert parse_json_line(event.to_json(), now=NOW).attributes == event.attributes
+
+
+def test_an_objects_own_keys_count_toward_the_cap():
+    from logintel.events import MAX_ATTRIBUTE_KEYS, OVERFLOW_KEY
+    wide = {f"n{i}": i for i in range(MAX_ATTRIBUTE_KEYS * 2)}
+    event = parse_event(record(attributes={"region": "eu", "big": wide, "tier": "gold"}), now=NOW)
+    assert event.attributes["region"] == "eu" and event.attributes["tier"] == "gold"
+    assert json.loads(event.attributes[OVERFLOW_KEY]) == {"big": wide}
+    small = parse_event(record(attributes={"db": {"system": "postgresql", "instance": "a"}}), now=NOW)
+    assert small.attributes == {"db": {"system": "postgresql", "instance": "a"}}  # under the cap: untouched
+
+
+@pytest.mark.parametrize("depth", [70, 1_500, 100_000])
+def test_a_record_nested_past_the_limit_is_a_nesting_rejection_at_any_depth(depth):
+    from logintel.events import MAX_NESTING_DEPTH
+    deep = 1
+    for _ in range(depth):
+        deep = [deep]
+    line = json.dumps(record(attributes={"deep": deep}), default=str) if depth < 900 else \
+        json.dumps(record()).replace('"level": "info"', '"level": "info", "deep": ' + "[" * depth + "1" + "]" * depth)
+    error = rejection_of_line(line)
+    assert error.dead_letter_cause == "nesting" and f"deeper than {MAX_NESTING_DEPTH} levels" in error.reason
+    with pytest.raises(EventValidationError, match="nested deeper"):
+        parse_event(record(attributes={"deep": deep}), now=NOW)
+
+
+def test_nesting_up_to_the_limit_is_kept():
+    from logintel.events import MAX_NESTING_DEPTH, nesting_depth
+    deep = 1
+    for _ in range(MAX_NESTING_DEPTH - 2):  # record → attributes → 62 lists: 64 levels
+        deep = [deep]
+    event = parse_event(record(attributes={"deep": deep}), now=NOW)
+    assert nesting_depth(event.to_record(), 1000) == MAX_NESTING_DEPTH
+    assert parse_json_line(event.to_json(), now=NOW) == event
+
+
+def rejection_of_line(line) -> EventValidationError:
+    with pytest.raises(EventValidationError) as info:
+        parse_json_line(line, now=NOW)
+    return info.value

@@ -52,7 +52,7 @@ class OtlpRecordError(EventValidationError):
 
     def __init__(self, error: EventValidationError, location: str, record: Any = None,
                  resource: Any = None, scope: Any = None):
-        super().__init__(error.field, error.value, error.reason)
+        super().__init__(error.field, error.value, error.reason, error.line_problem)
         self.location = location
         self.record = record
         self.resource = resource
@@ -160,6 +160,8 @@ def parse_otlp_document(obj: Any, *, default_service: str = "unknown",
         try:
             if not isinstance(entry, Mapping):
                 raise EventValidationError(where, entry, "expected an object")
+            if resource is not None and not isinstance(resource, Mapping):
+                raise EventValidationError(f"{where}.resource", resource, "expected an object")
             resource_attrs = unwrap_attributes((resource or {}).get("attributes"), "resource.attributes")
             scope_logs = entry.get("scopeLogs") or entry.get("instrumentationLibraryLogs") or []
             if not isinstance(scope_logs, list):

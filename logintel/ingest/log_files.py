@@ -243,8 +243,8 @@ def _rejected(error: EventValidationError, source: str, payload: bytes) -> DeadL
         document = error.replay_document()
         if document is not None:
             payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        return _dead(source, error.cause, f"{error.location}: {error}", payload)
-    return _dead(source, error.cause, str(error), payload)
+        return _dead(source, error.dead_letter_cause, f"{error.location}: {error}", payload)
+    return _dead(source, error.dead_letter_cause, str(error), payload)
 
 
 def _json_problem(exc: BaseException) -> str:

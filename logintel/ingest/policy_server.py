@@ -1,11 +1,11 @@
 """The sampling-policy server: GET serves the current policy with an ETag, PUT (bearer token) replaces it.
 
-A PUT is validated whole: a bad one gets 400 with the reason and the last good policy stays. A good
-one gets the next version and is written to the policy file atomically before it is served.
+A PUT is validated whole: a bad one gets 400 with the reason and the last good policy stays (a body
+nested deeper than events.MAX_NESTING_DEPTH is measured and refused before the recursive JSON
+decoder sees it). A good one gets the next version and is written to the policy file atomically before it is served.
 """
 from __future__ import annotations
 
-import hmac
 import json
 import os
 import tempfile
@@ -14,6 +14,8 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from logintel.adapters.nesting import NestingError, check_text_nesting
+from logintel.ingest.bearer_auth import bearer_token, same_token
 from logintel.ingest.policy import PolicyError, SamplingPolicy, load_policy
 
 POLICY_PATH = "/v1/sampling-policy"
@@ -126,7 +128,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length)
         try:
+            check_text_nesting(body)
             policy = self.store.update(body)
+        except NestingError as exc:
+            self._json(400, {"error": f"policy: {exc.reason}"})
+            return
         except PolicyError as exc:
             self._json(400, {"error": str(exc)})
             return
@@ -136,14 +142,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, self.store.current()[2], {"ETag": policy.etag, "Content-Type": "application/json"})
 
     def _denied(self) -> tuple[int, str] | None:
-        header = self.headers.get("Authorization") or ""
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
+        given = bearer_token(self.headers.get("Authorization"))
+        if given is None:
             return 401, "updates need 'Authorization: Bearer <token>'"
         if not self.token:
             return 403, "updates are disabled: the server has no token configured"
-        # Constant-time comparison, so response timing does not leak the token byte by byte.
-        if not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+        if not same_token(given, self.token):
             return 403, "wrong token"
         return None
 

@@ -1,29 +1,42 @@
 """The receiver's ASGI application (Starlette): the write endpoints, health, readiness and metrics.
 
+The event loop only waits: on the network (a body is read whole, under the cap) and on the landing
+receipt. Decompressing, parsing, mapping and encoding a body take CPU seconds for a large one, so
+they run in a worker thread, and /healthz and the other requests are served meanwhile.
+
 Nothing of a request body is ever logged; an unexpected failure answers 500 naming only its type.
 """
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from logintel.adapters.otlp_proto import OtlpBodyError
-from logintel.receiver.bodies import DEFAULT_MAX_BODY_BYTES, BodyError, content_encoding, read_body
+from logintel.events import MAX_NESTING_DEPTH
+from logintel.ingest.bearer_auth import bearer_token, same_token
+from logintel.receiver.bodies import DEFAULT_MAX_BODY_BYTES, BodyError, content_encoding, decode_body, read_body
 from logintel.receiver.metrics import ReceiverMetrics
 from logintel.receiver.otlp_logs import JSON, media_type, parse_logs, rejection_summary, status_body, success_body
-from logintel.receiver.receipted_landing import Lander
-from logintel.receiver.wide_events import EventsBodyError, answer, parse_events
+from logintel.receiver.receipted_landing import Lander, refusals
+from logintel.receiver.wide_events import (
+    EventsBodyError,
+    answer,
+    is_events_media_type,
+    is_ndjson_media_type,
+    parse_events,
+)
 
 log = logging.getLogger("logintel.receiver")
 DEFAULT_MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024
@@ -44,7 +57,6 @@ class Receiver:
         self.lander = lander
         self.options = options
         self.metrics = ReceiverMetrics(lander.emitter, options.metrics_dir)
-        self._token = f"Bearer {options.token}".encode("utf-8") if options.token else None
         self._in_flight = 0
 
     # -- write endpoints -----------------------------------------------------------------------
@@ -66,11 +78,10 @@ class Receiver:
             return refuse(401, "a bearer token is required (Authorization: Bearer …)")
         if kind is None:
             return refuse(415, "Content-Type must be application/x-protobuf or application/json")
-        body, problem = await self._read(request)
-        if problem is not None:
-            return refuse(problem.status, str(problem), problem.retry_after_s)
         try:
-            parsed = parse_logs(body, kind, self.options.default_service)
+            parsed = await self._parsed(request, lambda body: parse_logs(body, kind, self.options.default_service))
+        except BodyError as exc:
+            return refuse(exc.status, str(exc), exc.retry_after_s)
         except OtlpBodyError as exc:
             return refuse(400, str(exc))
         refused = await self._land(endpoint, parsed.events, parsed.rejected, refuse)
@@ -84,11 +95,14 @@ class Receiver:
 
         if not self._authorized(request):
             return refuse(401, "a bearer token is required (Authorization: Bearer …)")
-        body, problem = await self._read(request)
-        if problem is not None:
-            return refuse(problem.status, str(problem), problem.retry_after_s)
+        if not is_events_media_type(request.headers.get("content-type")):
+            return refuse(415, "Content-Type must be application/x-ndjson (one event per line) or "
+                               "application/json (a JSON array of events)")
         try:
-            parsed = parse_events(body, self.options.default_service)
+            ndjson = is_ndjson_media_type(request.headers.get("content-type"))
+            parsed = await self._parsed(request, lambda body: parse_events(body, self.options.default_service, ndjson))
+        except BodyError as exc:
+            return refuse(exc.status, str(exc), exc.retry_after_s)
         except EventsBodyError as exc:
             return refuse(400, str(exc))
         refused = await self._land(endpoint, parsed.events, [letter for _, letter in parsed.rejected], refuse)
@@ -128,28 +142,35 @@ class Receiver:
         return response
 
     def _authorized(self, request: Request) -> bool:
-        if self._token is None:
+        if not self.options.token:
             return True
-        given = request.headers.get("authorization", "").encode("utf-8", "surrogateescape")
-        return hmac.compare_digest(given, self._token)
+        given = bearer_token(request.headers.get("authorization"))
+        return given is not None and same_token(given, self.options.token)
 
-    async def _read(self, request: Request) -> tuple[bytes, BodyError | None]:
-        """The decoded body, or the BodyError to answer with (413, 415, 400, or 429 when too many
-        bytes are in flight already). The body's bytes count as in flight until the answer."""
+    async def _read(self, request: Request) -> bytes:
+        """The body as sent; BodyError (413, 415, or 429 when too many bytes are in flight already).
+        The body's bytes count as in flight until the answer."""
         length = request.headers.get("content-length")
         declared = int(length) if length and length.isdigit() else None
         reserved = min(declared or 0, self.options.max_body_bytes)
         if self._in_flight and self._in_flight + reserved > self.options.max_in_flight_bytes:
-            return b"", BodyError(429, f"over {self.options.max_in_flight_bytes:,} bytes are in flight; retry shortly",
-                                  THROTTLE_RETRY_AFTER_S)
+            raise BodyError(429, f"over {self.options.max_in_flight_bytes:,} bytes are in flight; retry shortly",
+                            THROTTLE_RETRY_AFTER_S)
         self._reserve(request, reserved)
-        try:
-            body = await read_body(request.stream(), content_encoding(request.headers),
-                                   self.options.max_body_bytes, declared)
-        except BodyError as exc:
-            return b"", exc
+        body = await read_body(request.stream(), content_encoding(request.headers),
+                               self.options.max_body_bytes, declared)
         self._reserve(request, max(0, len(body) - reserved))
-        return body, None
+        return body
+
+    async def _parsed(self, request: Request, parse: Callable[[bytes], Any]) -> Any:
+        """`parse` of the body, decoded, less the events the emitter would refuse for their own fault
+        (rejected instead: see receipted_landing); all but the reading done in a worker thread.
+        BodyError for a body not read or not decoded; the parser's own error for one it refuses whole."""
+        raw = await self._read(request)
+        size, parsed = await run_in_threadpool(_decoded_and_parsed, raw, content_encoding(request.headers),
+                                               self.options.max_body_bytes, parse)
+        self._reserve(request, max(0, size - getattr(request.state, "reserved", 0)))  # decoded bytes count too
+        return parsed
 
     def _reserve(self, request: Request, size: int) -> None:
         request.state.reserved = getattr(request.state, "reserved", 0) + size
@@ -173,8 +194,23 @@ class Receiver:
         self.metrics.accepted.labels(endpoint).inc(len(events))
         for letter in rejected:
             self.metrics.rejected.labels(endpoint, letter.cause).inc()
-        self.lander.reject(rejected)
+        if rejected:  # a write to disk: off the event loop too
+            await run_in_threadpool(self.lander.reject, rejected)
         return None
+
+
+def _decoded_and_parsed(raw: bytes, encoding: str, max_bytes: int,
+                        parse: Callable[[bytes], Any]) -> tuple[int, Any]:
+    """(decoded size, what `parse` made of the body, less the events the emitter would refuse)."""
+    body = decode_body(raw, encoding, max_bytes)
+    try:
+        parsed = parse(body)
+    except RecursionError:  # the nesting checks should make this impossible: never a 500 for it
+        log.warning("receiver: a body was nested too deeply for the parser")
+        raise BodyError(400, f"the body is nested too deeply to read; a record may nest at most "
+                             f"{MAX_NESTING_DEPTH} levels") from None
+    parsed.refuse(refusals(parsed.events, parsed.source_of))
+    return len(body), parsed
 
 
 def _response(status: int, body: bytes, media: str, retry_after: int | None = None) -> Response:

@@ -11,7 +11,8 @@ from google.protobuf.json_format import MessageToDict
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
-from logintel.adapters.otel import OtlpRecordError, is_otlp_document, parse_otlp_document
+from logintel.adapters.nesting import parse_otlp_document_within
+from logintel.adapters.otel import OtlpRecordError, is_otlp_document
 from logintel.adapters.otlp_proto import OtlpBodyError, decode_request, parse_export_request
 from logintel.events import WideEvent
 from logintel.store.dead_letters import DeadLetter
@@ -42,9 +43,19 @@ class ParsedLogs:
     def received(self) -> int:
         return len(self.events) + len(self.rejected)
 
+    def source_of(self, index: int) -> str:
+        return f"{SOURCE} event {self.events[index].event_id}"
+
+    def refuse(self, letters: dict[int, DeadLetter]) -> None:
+        """Move the events at these indices to the rejected, as these dead letters."""
+        if letters:
+            self.rejected.extend(letters.values())
+            self.events = [event for index, event in enumerate(self.events) if index not in letters]
+
 
 def parse_logs(body: bytes, kind: str, default_service: str = "unknown") -> ParsedLogs:
-    """The request's records as events and dead letters; OtlpBodyError when it is no request at all."""
+    """The request's records as events and dead letters; OtlpBodyError when it is no request at all.
+    (A protobuf request is bounded by its decoder, 100 levels; an OTLP/JSON one record by record.)"""
     if kind == PROTOBUF:
         items = parse_export_request(decode_request(body), default_service=default_service)
     else:
@@ -56,20 +67,23 @@ def parse_logs(body: bytes, kind: str, default_service: str = "unknown") -> Pars
             document = {"resourceLogs": []}
         if not is_otlp_document(document):
             raise OtlpBodyError("the body is not an OTLP ExportLogsServiceRequest: no resourceLogs")
-        items = parse_otlp_document(document, default_service=default_service)
+        items = parse_otlp_document_within(document, default_service=default_service)
     parsed = ParsedLogs()
     for item in items:
         if isinstance(item, WideEvent):
             parsed.events.append(item)
         else:
-            parsed.rejected.append(_dead_letter(item))
+            parsed.rejected.append(otlp_dead_letter(item, f"{SOURCE} {item.location}"))
     return parsed
 
 
-def _dead_letter(error: OtlpRecordError) -> DeadLetter:
+def otlp_dead_letter(error: OtlpRecordError, source: str, payload: bytes = b"") -> DeadLetter:
+    """A rejected OTLP record's dead letter: its one-record OTLP/JSON document (which `logintel ingest`
+    reads back), else `payload` (a resource or scope rejected whole has no one record to keep)."""
     document = error.replay_document()
-    payload = orjson.dumps(document).decode("utf-8") if document is not None else ""
-    return DeadLetter(stage="ingest", source=f"{SOURCE} {error.location}", cause=error.cause,
+    if document is not None:
+        payload = orjson.dumps(document)
+    return DeadLetter(stage="ingest", source=source, cause=error.dead_letter_cause,
                       reason=f"{error.location}: {error}", payload=payload)
 
 

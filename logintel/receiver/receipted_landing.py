@@ -6,13 +6,23 @@ client is never told "done" for events that live only in memory. When the landin
 more (every transport down and the buffer nearly full or the dump at its disk limit), or the events
 are not durable within `wait_s`, the answer is 503 with Retry-After: the client resends the batch,
 and the events' ids, derived from the records themselves, make the resent copies one.
+
+An event the emitter would refuse for its own fault (not encodable, or too big once encoded) must
+not make that 503: the emitter could only count it lost, the client would resend it for ever, and
+each resend would land its good neighbours again. `refusals` finds such events first, by the
+emitter's own test, so they are answered as rejected and kept as dead letters instead.
 """
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from logintel.events import WideEvent
+from starlette.concurrency import run_in_threadpool
+
+from logintel.events import MAX_RECORD_BYTES, WideEvent
+from logintel.ingest.buffer import Item
 from logintel.ingest.emitter import Emitter
 from logintel.ingest.receipt import Receipt
 from logintel.store.dead_letters import DeadLetter, DeadLetterStore
@@ -52,7 +62,8 @@ class Lander:
 
         receipt = Receipt(len(events))
         receipt.add_done_callback(wake)
-        self.emitter.emit_batch(events, receipt)
+        # emit_batch encodes every event: CPU work kept off the event loop, like the parsing before it.
+        await run_in_threadpool(self.emitter.emit_batch, events, receipt)
         try:
             await asyncio.wait_for(asyncio.shield(done), self.wait_s)
         except TimeoutError:
@@ -71,6 +82,27 @@ class Lander:
             return self.dead_letters.write(letters)
         except OSError:
             return 0
+
+
+def refusals(events: list[WideEvent], source_of: Callable[[int], str]) -> dict[int, DeadLetter]:
+    """The events the emitter would refuse for their own fault, by index, as dead letters (ingest stage,
+    `source_of(index)` their source)."""
+    letters = {}
+    for index, event in enumerate(events):
+        try:
+            item = Item.of(event)  # the emitter's own encoding: what it would refuse, this refuses
+        except (TypeError, ValueError) as exc:
+            payload = json.dumps(event.to_record(), default=repr, ensure_ascii=False)
+            letters[index] = _refused(source_of(index), "serialization", f"{type(exc).__name__}: {exc}", payload)
+            continue
+        if item.size > MAX_RECORD_BYTES:
+            letters[index] = _refused(source_of(index), "oversized", f"record is {item.size:,} bytes once mapped "
+                                      f"to a wide event, over the {MAX_RECORD_BYTES:,}-byte limit", item.line)
+    return letters
+
+
+def _refused(source: str, cause: str, reason: str, payload: str) -> DeadLetter:
+    return DeadLetter(stage="ingest", source=source, cause=cause, reason=reason, payload=payload)
 
 
 def _resolve(future: asyncio.Future) -> None:

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from launch.backfill import parse_time, plan
-from launch.partition_range import check_day, check_hours, hour_range
+from logintel.daily.partition_span import check_day, check_hours, hour_range
 from logintel.store.landing_files import FileLandingZone
 from tests.support import REPO_ROOT
 from tests.support.factories import burst, steady

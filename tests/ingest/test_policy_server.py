@@ -230,3 +230,18 @@ def test_client_follows_a_policy_file_by_mtime(tmp_path):
     assert not client.poll() and "invalid JSON" in client.last_error
     path.unlink()
     assert not client.poll() and client.policy.version == 2 and client.errors == 2
+
+
+def test_put_nested_too_deep_is_400_not_a_dropped_connection(server):
+    for depth in (200, 5_000):
+        body = b'{"always_keep": ' + b"[" * depth + b"]" * depth + b"}"
+        status, _, answer = put(server.url, body)
+        assert status == 400 and "nested deeper than" in json.loads(answer)["error"]
+    assert server.store.current()[0].version == 7
+
+
+def test_put_takes_the_bearer_scheme_in_any_case(server):
+    for scheme in ("bearer", "BEARER"):
+        headers = {"Content-Type": "application/json", "Authorization": f"{scheme} {TOKEN}"}
+        body = json.dumps({"base_rate": 20, "max_rate": 200}).encode()
+        assert request(server.url + POLICY_PATH, "PUT", body, headers)[0] == 200

@@ -10,6 +10,7 @@ import pytest
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
+from logintel.events import MAX_NESTING_DEPTH, MAX_RECORD_BYTES
 from tests.receiver.otlp_requests import TRACE_ID, many, record, request
 from tests.support.receiver import serving
 
@@ -118,6 +119,12 @@ def test_writes_need_the_bearer_token_when_one_is_set(tmp_path):
         assert rx.post("/v1/logs", body, PROTOBUF, headers={"Authorization": "Bearer s3cret"})[0] == 200
         assert rx.get("/healthz")[0] == 200  # reads need no token
         assert len(rx.landed()) == 3
+        # RFC 7235: the scheme is case-insensitive, the token is not
+        for scheme in ("bearer", "BEARER", "beArer"):
+            assert rx.post("/v1/logs", body, PROTOBUF, headers={"Authorization": f"{scheme} s3cret"})[0] == 200
+            assert rx.post_events([], headers={"Authorization": f"{scheme}  s3cret"})[0] == 200
+        assert rx.post("/v1/logs", body, PROTOBUF, headers={"Authorization": "Bearer S3CRET"})[0] == 401
+        assert rx.post("/v1/logs", body, PROTOBUF, headers={"Authorization": "Basic s3cret"})[0] == 401
 
 
 def test_landing_down_with_the_dump_full_is_503_with_retry_after_then_recovers(tmp_path):
@@ -161,3 +168,46 @@ def test_landing_down_with_room_in_the_dump_is_200_and_replay_brings_the_events_
     report = replay_dumps(tmp_path / "dumps", FileLandingZone(landing), DeadLetterStore(tmp_path / "deadletters"),
                           tmp_path / "dumps-archive")
     assert report.replayed == 11 and len(FileLandingZone(landing).segments(next(iter(FileLandingZone(landing).hours())))) >= 1
+
+
+def _letters(home) -> list[dict]:
+    return [json.loads(line) for path in (home / "deadletters").rglob("*.jsonl") for line in path.read_text().splitlines()]
+
+
+def _record_json(message: str, attributes: str = "[]") -> str:
+    return ('{"timeUnixNano": "%d", "severityNumber": 9, "body": {"stringValue": "%s"}, "attributes": %s}'
+            % (time.time_ns(), message, attributes))
+
+
+def test_an_otlp_json_record_nested_past_the_limit_is_a_dead_letter_in_a_partial_success(tmp_path):
+    deep = '{"arrayValue": {"values": [' * 330 + '{"stringValue": "x"}' + "]}}" * 330
+    records = [_record_json("ok 1"), _record_json("deep", '[{"key": "k", "value": %s}]' % deep), _record_json("ok 2")]
+    body = ('{"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "orders"}}]},'
+            ' "scopeLogs": [{"logRecords": [%s]}]}]}' % ", ".join(records)).encode()
+    with serving(tmp_path) as rx:
+        status, _, answer = rx.post("/v1/logs", body, "application/json")
+        events_status, _, events_answer = rx.post("/v1/events", body + b"\n", "application/x-ndjson")
+        landed = rx.landed()
+    assert status == 200, answer
+    partial = json.loads(answer)["partialSuccess"]
+    assert partial["rejectedLogRecords"] == "1"
+    assert "nesting" in partial["errorMessage"] and "logRecords[1]" in partial["errorMessage"]
+    assert f"nested deeper than {MAX_NESTING_DEPTH}" in partial["errorMessage"]
+    assert events_status == 200 and json.loads(events_answer)["accepted"] == 2  # the same check on /v1/events
+    assert sorted(e["error.message"] for e in landed) == ["ok 1", "ok 1", "ok 2", "ok 2"]
+    letters = _letters(tmp_path)
+    assert [letter["cause"] for letter in letters] == ["nesting", "nesting"]
+    assert "resourceLogs" in json.loads(letters[0]["payload"])  # its record kept (cut at the limit) for a look
+
+
+def test_a_record_too_big_once_mapped_is_rejected_in_a_partial_success_not_a_503(tmp_path):
+    big = record("big", blob="x" * (MAX_RECORD_BYTES + 1))
+    body = request([record("ok 1"), big, record("ok 2")]).SerializeToString()
+    with serving(tmp_path) as rx:
+        status, _, answer = rx.post("/v1/logs", body, PROTOBUF)
+        landed = rx.landed()
+    assert status == 200
+    partial = ExportLogsServiceResponse.FromString(answer).partial_success
+    assert partial.rejected_log_records == 1 and "oversized" in partial.error_message
+    assert sorted(e["error.message"] for e in landed) == ["ok 1", "ok 2"]
+    assert [letter["cause"] for letter in _letters(tmp_path)] == ["oversized"]
