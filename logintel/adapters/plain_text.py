@@ -1,4 +1,5 @@
-"""Plain-text log lines (ISO, `YYYY-MM-DD HH:MM:SS,fff`, syslog or epoch prefix; logfmt pairs) → WideEvents.
+"""Plain-text log lines (ISO, `YYYY-MM-DD HH:MM:SS,fff`, syslog, epoch or another common application prefix,
+see timestamp_formats; logfmt pairs) → WideEvents.
 
 A line reads: timestamp, then in any order a level word, `[service]` / `service:` / `svc[pid]:`,
 then an optional `METHOD /route`, then free text mixed with `key=value` pairs.
@@ -11,6 +12,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from logintel.adapters.auth_lines import annotate_auth
+from logintel.adapters.timestamp_formats import other_leading_timestamp
 from logintel.events import EventValidationError, WideEvent, format_timestamp, parse_event, parse_timestamp
 
 NO_ROUTE = "(log)"
@@ -68,6 +70,7 @@ _SYSLOG = re.compile(
     r"(?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d{1,6}))?(?=\s|$)", re.IGNORECASE)
 _EPOCH = re.compile(r"(?P<epoch>\d{10}(?:\.\d{1,9})?|\d{13})(?=\s|$)")
 _SYSLOG_TAG = re.compile(r"\s*(?P<host>[^\s\[\]:]+)\s+(?P<tag>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?:(?=\s|$)")
+_SEPARATOR = re.compile(r"^\s+-(?=\s)")
 _LEVEL_TOKEN = re.compile(r"\s*[\[<(]?(?P<word>[A-Za-z]+)[\]>)]?:?(?=\s|$)")
 _SERVICE_BRACKET = re.compile(r"\s*\[(?P<service>[\w.\-/]+)\]:?(?=\s|$)")
 # Lower-case only: a capitalised "Word:" is far more often the start of a sentence than a service.
@@ -135,7 +138,8 @@ def parse_plain_text(line: str, source: str = "", default_service: str = "unknow
 
     if timestamp is None:
         raise EventValidationError("timestamp", text[:40], "no leading timestamp (ISO-8601, "
-                                   "'YYYY-MM-DD HH:MM:SS,fff', syslog or epoch) and no time= pair")
+                                   "'YYYY-MM-DD HH:MM:SS,fff', syslog, epoch, Apache, log4j, HDFS or "
+                                   "'yyyyMMdd-HH:mm:ss') and no time= pair")
     message = ": ".join(message_parts + error_detail)
     fields.setdefault("event_id", "txt-" + hashlib.sha1(
         f"{source}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()[:24])
@@ -173,7 +177,21 @@ def _leading_timestamp(rest: str, reference: datetime | date | None, now: dateti
     if match := _EPOCH.match(rest):
         raw = match["epoch"]
         return parse_timestamp(float(raw) if "." in raw else int(raw), now=now), rest[match.end():]
-    return None, rest
+    stamp, rest, extras = other_leading_timestamp(rest, reference, now)
+    attributes.update(extras)
+    if stamp is not None and rest.startswith("|"):
+        rest = _pipe_header(rest, fields, attributes)
+    return stamp, rest
+
+
+def _pipe_header(rest: str, fields: dict, attributes: dict) -> str:
+    """`|component|pid|message` after the timestamp (HealthApp-style): the component is the service."""
+    parts = rest[1:].split("|", 2)
+    if len(parts) == 3 and parts[0].strip() and parts[1].strip().isdigit():
+        fields["service"] = parts[0].strip()
+        attributes["process.pid"] = int(parts[1])
+        return " " + parts[2]
+    return " " + rest[1:]
 
 
 def _syslog_timestamp(match: re.Match, reference: datetime | date | None, now: datetime | None) -> datetime:
@@ -196,6 +214,7 @@ def _syslog_timestamp(match: re.Match, reference: datetime | date | None, now: d
 def _header(rest: str, fields: dict, attributes: dict) -> tuple[str, dict[str, str]]:
     """Consume the level word and the service marker that follow the timestamp, in either order."""
     header: dict[str, str] = {}
+    rest = _SEPARATOR.sub(" ", rest, count=1)  # "2015-07-29 17:41:44,747 - INFO  [...]": log4j's "%d - %p"
     for _ in range(3):
         match = _LEVEL_TOKEN.match(rest)
         if "level" not in header and match and match["word"].lower() in LEVEL_WORDS:
