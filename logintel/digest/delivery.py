@@ -305,21 +305,27 @@ def slack_message(title: str, markdown: str, url: str | None = None, limit: int 
     header = _clip(" ".join(title.split()), HEADER_CHARS)
     if not header:
         raise ValueError("a Slack message needs a title")
-    sections = _sections(markdown, limit)
+    sections = _sections(slack_escaped(markdown), limit)
     room = MAX_BLOCKS - 1
     if len(sections) > room:
         hidden = sum(len(section) for section in sections[room - 1:])
         sections = sections[:room - 1] + [_clip(_truncation_note(hidden, url), limit)]
     blocks = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
     blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": section}} for section in sections]
-    return {"text": header, "blocks": blocks}
+    return {"text": slack_escaped(header), "blocks": blocks}
+
+
+def slack_escaped(text: str) -> str:
+    """Text for Slack's mrkdwn: `&`, `<` and `>` as the entities Slack asks for, so nothing from the data
+    becomes a mention (`<!channel>`, `<@U…>`), a link (`<http://…|x>`) or markup, even inside code spans."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _sections(markdown: str, limit: int) -> list[str]:
     """Whole lines packed into sections of at most `limit` characters; a longer line is cut into pieces."""
     sections, current = [], ""
     for line in markdown.splitlines():
-        for piece in [line[i:i + limit] for i in range(0, len(line), limit)] or [""]:
+        for piece in _pieces(line, limit) or [""]:
             joined = f"{current}\n{piece}" if current else piece
             if len(joined) <= limit:
                 current = joined
@@ -328,6 +334,19 @@ def _sections(markdown: str, limit: int) -> list[str]:
                 current = piece
     sections.append(current)
     return [section.strip("\n") for section in sections if section.strip()]
+
+
+def _pieces(line: str, limit: int) -> list[str]:
+    """The line cut into pieces of at most `limit` characters, never inside an entity (`&amp;`)."""
+    pieces = []
+    while line:
+        cut = min(limit, len(line))
+        entity = line.rfind("&", max(0, cut - 5), cut)
+        if cut < len(line) and entity > 0 and ";" in line[entity:entity + 6] and line.find(";", entity) >= cut:
+            cut = entity
+        pieces.append(line[:cut])
+        line = line[cut:]
+    return pieces
 
 
 def _truncation_note(hidden: int, url: str | None) -> str:

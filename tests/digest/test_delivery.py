@@ -299,3 +299,22 @@ def test_text_past_slacks_block_limit_is_cut_with_a_note_saying_where_the_full_t
 def test_a_message_needs_a_title_and_a_limit_slack_takes(title, limit):
     with pytest.raises(ValueError):
         slack_message(title, "text", limit=limit)
+
+
+def test_slack_text_from_data_cannot_mention_link_or_mark_up():
+    hostile = "route `/x <!channel> <@U123> <http://evil|click> <script>alert(7)</script>` & more"
+    payload = slack_message("Digest <!here>", hostile)
+    texts = [payload["text"]] + [b["text"]["text"] for b in payload["blocks"][1:]]
+    for text in texts:
+        assert "<" not in text and ">" not in text
+    body = payload["blocks"][1]["text"]["text"]
+    assert "&lt;!channel&gt;" in body and "&lt;@U123&gt;" in body and "&amp; more" in body
+    assert payload["text"] == "Digest &lt;!here&gt;"
+
+
+def test_a_long_line_is_never_cut_inside_an_entity():
+    sections = [b["text"]["text"] for b in slack_message("Digest", "a" * 97 + "<" * 40, limit=100)["blocks"][1:]]
+    joined = "".join(sections)
+    assert joined == "a" * 97 + "&lt;" * 40
+    for section in sections:
+        assert len(section) <= 100 and not section.startswith(("lt;", "t;", ";"))
