@@ -1,4 +1,5 @@
-"""File ingestion: log files (JSON lines, OTLP/JSON, JSON arrays, plain text) → landing zone + dead letters.
+"""File ingestion: log and trace files (JSON lines, OTLP/JSON logs and traces, JSON arrays, plain text) →
+landing zone + dead letters.
 
 Files are read as bytes, one line (or one JSON value) at a time, so a multi-GB dump never sits in
 memory whole and a bad line costs only itself: it becomes a dead letter with its cause.
@@ -17,6 +18,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 
 from logintel.adapters.otel import (OtlpRecordError, is_otlp_document, looks_like_otlp_record,
                                     parse_otel_record, parse_otlp_document)
+from logintel.adapters.otlp_spans import is_trace_document, parse_trace_document
 from logintel.adapters.plain_text import parse_plain_text
 from logintel.store.dead_letters import DeadLetter, DeadLetterStore
 from logintel.events import MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
@@ -29,6 +31,10 @@ FORMATS = ("auto", "jsonl", "otlp", "json", "text")
 STAGE = "ingest"
 # One OTLP export request may hold thousands of records; a single wide event may not exceed MAX_RECORD_BYTES.
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+# An OTLP document on one line (a Collector's file exporter writes one export request a line) may exceed
+# a record's limit: up to what read_lines keeps of a line whole.
+MAX_DOCUMENT_LINE_BYTES = MAX_DEAD_LETTER_PAYLOAD
+_DOCUMENT_LINE = re.compile(rb'\s*\{\s*"resource(?:Logs|Spans)"')
 _SNIFF_BYTES = 64 * 1024
 _ARRAY_START = re.compile(rb"\[\s*(?:$|[{\[\]\"])")
 
@@ -77,7 +83,7 @@ def sniff_format(path: Path) -> str:
     if suffix == ".json":
         with _open(path) as fh:
             head = fh.read(_SNIFF_BYTES)
-        return "otlp" if b'"resourceLogs"' in head else "json"
+        return "otlp" if b'"resourceLogs"' in head or b'"resourceSpans"' in head else "json"
     first = _first_line(path).strip()
     try:
         value = json.loads(first)
@@ -107,8 +113,11 @@ def _oversized(source: str, size: int, payload: bytes) -> DeadLetter:
     return _dead(source, "oversized", reason, payload)
 
 
-def _decoded(line: RawLine, source: str) -> str | DeadLetter:
-    if line.size > MAX_RECORD_BYTES:
+def _decoded(line: RawLine, source: str, documents: bool = False) -> str | DeadLetter:
+    """The line's text; a dead letter when it is too long or not UTF-8. With `documents`, a line that
+    opens an OTLP document (many records) may be longer than one record."""
+    if line.size > MAX_RECORD_BYTES and not (documents and line.size <= MAX_DOCUMENT_LINE_BYTES
+                                             and _DOCUMENT_LINE.match(line.data)):
         return _oversized(source, line.size, line.data)
     try:
         return line.data.decode("utf-8")
@@ -152,7 +161,7 @@ def _read_text(path: Path, tally: FileTally, default_service: str) -> Iterator[W
         yield pending.event()
 
 
-def _decoded_lines(path: Path, tally: FileTally):
+def _decoded_lines(path: Path, tally: FileTally, documents: bool = False):
     """(line, "path:n", text or DeadLetter) for every non-blank line, counted in the tally."""
     with _open(path) as fh:
         for line in read_lines(fh):
@@ -160,7 +169,7 @@ def _decoded_lines(path: Path, tally: FileTally):
                 continue
             tally.lines += 1
             source = f"{path}:{line.number}"
-            yield line, source, _decoded(line, source)
+            yield line, source, _decoded(line, source, documents)
 
 
 def _lacks_timestamp(error: EventValidationError) -> bool:
@@ -175,7 +184,7 @@ def _orphan(error: EventValidationError, source: str, payload: bytes, rejected_a
 
 
 def _read_json_lines(path: Path, tally: FileTally, default_service: str) -> Iterator[WideEvent | DeadLetter]:
-    for line, source, text in _decoded_lines(path, tally):
+    for line, source, text in _decoded_lines(path, tally, documents=True):
         if isinstance(text, DeadLetter):
             yield text
             continue
@@ -208,7 +217,12 @@ def _first_line_is_object(path: Path) -> bool:
 
 
 def adapt_value(value: Any, payload: bytes, source: str, default_service: str) -> Iterator[WideEvent | DeadLetter]:
-    """One decoded JSON value: an OTLP document (many records), a bare OTLP record, or a wide event."""
+    """One decoded JSON value: an OTLP document (many records or spans), a bare OTLP record, or a wide event."""
+    if is_trace_document(value):
+        # A span folded into its request's event, or whose request is in another document, makes no event.
+        for item in parse_trace_document(value, default_service=default_service).items():
+            yield item if isinstance(item, WideEvent) else _rejected(item, source, payload)
+        return
     if is_otlp_document(value):
         for item in parse_otlp_document(value, default_service=default_service):
             if isinstance(item, WideEvent):
@@ -264,7 +278,7 @@ def _read_json_document(path: Path, tally: FileTally, default_service: str) -> I
                 tally.values += 1
                 source = f"{path}:{line}"
                 payload = text.encode("utf-8", "surrogatepass")
-                if not is_otlp_document(value) and len(payload) > MAX_RECORD_BYTES:
+                if not (is_otlp_document(value) or is_trace_document(value)) and len(payload) > MAX_RECORD_BYTES:
                     yield _oversized(source, len(payload), payload[:MAX_DEAD_LETTER_PAYLOAD])
                     continue
                 yield from adapt_value(value, payload, source, default_service)

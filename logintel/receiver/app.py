@@ -26,6 +26,7 @@ from starlette.routing import Route
 from logintel.adapters.otlp_proto import OtlpBodyError
 from logintel.events import MAX_NESTING_DEPTH
 from logintel.ingest.bearer_auth import bearer_token, same_token
+from logintel.receiver import otlp_traces
 from logintel.receiver.bodies import DEFAULT_MAX_BODY_BYTES, BodyError, content_encoding, decode_body, read_body
 from logintel.receiver.metrics import ReceiverMetrics
 from logintel.receiver.otlp_logs import JSON, media_type, parse_logs, rejection_summary, status_body, success_body
@@ -41,6 +42,19 @@ from logintel.receiver.wide_events import (
 log = logging.getLogger("logintel.receiver")
 DEFAULT_MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024
 THROTTLE_RETRY_AFTER_S = 1
+
+
+@dataclass(frozen=True)
+class OtlpSignal:
+    """What tells one OTLP/HTTP endpoint from another: its parser (body, content type, default service →
+    ParsedLogs or a kind of it) and its ExportXServiceResponse (content type, parsed → body)."""
+    parse: Callable[[bytes, str, str], Any]
+    answer: Callable[[str, Any], bytes]
+
+
+LOGS = OtlpSignal(parse_logs, lambda kind, parsed: success_body(kind, len(parsed.rejected),
+                                                                rejection_summary(parsed.rejected)))
+TRACES = OtlpSignal(otlp_traces.parse_traces, otlp_traces.success_body)
 
 
 @dataclass(frozen=True)
@@ -62,12 +76,16 @@ class Receiver:
     # -- write endpoints -----------------------------------------------------------------------
 
     async def logs(self, request: Request) -> Response:
-        return await self._timed("/v1/logs", request, self._logs)
+        return await self._timed("/v1/logs", request, lambda request, endpoint: self._otlp(request, endpoint, LOGS))
+
+    async def traces(self, request: Request) -> Response:
+        return await self._timed("/v1/traces", request, lambda request, endpoint: self._otlp(request, endpoint, TRACES))
 
     async def events(self, request: Request) -> Response:
         return await self._timed("/v1/events", request, self._events)
 
-    async def _logs(self, request: Request, endpoint: str) -> Response:
+    async def _otlp(self, request: Request, endpoint: str, signal: OtlpSignal) -> Response:
+        """An OTLP/HTTP export (logs or traces): refused whole, or landed and answered with partial success."""
         kind = media_type(request.headers.get("content-type"))
         reply = kind or JSON
 
@@ -79,15 +97,15 @@ class Receiver:
         if kind is None:
             return refuse(415, "Content-Type must be application/x-protobuf or application/json")
         try:
-            parsed = await self._parsed(request, lambda body: parse_logs(body, kind, self.options.default_service))
+            parsed = await self._parsed(request, lambda body: signal.parse(body, kind, self.options.default_service))
         except BodyError as exc:
             return refuse(exc.status, str(exc), exc.retry_after_s)
         except OtlpBodyError as exc:
             return refuse(400, str(exc))
-        refused = await self._land(endpoint, parsed.events, parsed.rejected, refuse)
+        refused = await self._land(endpoint, parsed.events, parsed.rejected, refuse, parsed.received)
         if refused is not None:
             return refused
-        return _response(200, success_body(kind, len(parsed.rejected), rejection_summary(parsed.rejected)), kind)
+        return _response(200, signal.answer(kind, parsed), kind)
 
     async def _events(self, request: Request, endpoint: str) -> Response:
         def refuse(status: int, message: str, retry_after: int | None = None) -> Response:
@@ -182,16 +200,20 @@ class Receiver:
         request.state.reserved = 0
         self.metrics.in_flight_bytes.set(self._in_flight)
 
-    async def _land(self, endpoint: str, events: list, rejected: list, refuse) -> Response | None:
+    async def _land(self, endpoint: str, events: list, rejected: list, refuse,
+                    received: int | None = None) -> Response | None:
         """Land the events durably and keep the rejected records as dead letters, counting both; the
         503 to answer when the events could not be made durable (nothing is dead-lettered then: the
-        client resends the whole batch), else None."""
-        self.metrics.received.labels(endpoint).inc(len(events) + len(rejected))
+        client resends the whole batch), else None. `received` counts the records sent when they are
+        more than events and rejected (spans folded into another span's event); all but the rejected
+        are accepted."""
+        received = len(events) + len(rejected) if received is None else received
+        self.metrics.received.labels(endpoint).inc(received)
         outcome = await self.lander.land(events)
         if not outcome.durable:
-            self.metrics.refused.labels(endpoint).inc(len(events) + len(rejected))
+            self.metrics.refused.labels(endpoint).inc(received)
             return refuse(503, outcome.reason, outcome.retry_after_s)
-        self.metrics.accepted.labels(endpoint).inc(len(events))
+        self.metrics.accepted.labels(endpoint).inc(received - len(rejected))
         for letter in rejected:
             self.metrics.rejected.labels(endpoint, letter.cause).inc()
         if rejected:  # a write to disk: off the event loop too
@@ -231,6 +253,7 @@ def build_app(receiver: Receiver, on_shutdown: Callable[[], None] | None = None)
 
     routes = [
         Route("/v1/logs", receiver.logs, methods=["POST"]),
+        Route("/v1/traces", receiver.traces, methods=["POST"]),
         Route("/v1/events", receiver.events, methods=["POST"]),
         Route("/healthz", receiver.healthz, methods=["GET"]),
         Route("/readyz", receiver.readyz, methods=["GET"]),

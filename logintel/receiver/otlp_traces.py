@@ -1,0 +1,86 @@
+"""POST /v1/traces per the OTLP/HTTP specification: an ExportTraceServiceRequest in protobuf or JSON,
+answered as /v1/logs is (same content types, caps, refusals), with an ExportTraceServiceResponse whose
+partial_success counts the spans dead-lettered.
+
+A span that becomes an event, and one folded into its unit of work's event, is accepted. So is a span
+whose unit of work is not in the request: it is no fault of the client's, but nothing keeps it yet, and
+the answer says so in partial_success's message (with rejected_spans 0, as the specification has it
+for a warning).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from google.protobuf.json_format import MessageToDict
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from logintel.adapters.otlp_proto import OtlpBodyError
+from logintel.adapters.otlp_spans import decode_trace_request, is_trace_document, parse_trace_document, parse_trace_request
+from logintel.adapters.spans import TraceBatch
+from logintel.receiver.otlp_logs import PROTOBUF, ParsedLogs, otlp_dead_letter, rejection_summary
+
+SOURCE = "receiver /v1/traces"
+
+
+@dataclass
+class ParsedSpans(ParsedLogs):
+    """The request's events and dead letters, and the spans that made no event of their own."""
+    folded: int = 0     # summarised onto their unit of work's event
+    unjoined: int = 0   # their unit of work is not in this request
+
+    @property
+    def received(self) -> int:
+        return len(self.events) + len(self.rejected) + self.folded + self.unjoined
+
+    def source_of(self, index: int) -> str:
+        return f"{SOURCE} event {self.events[index].event_id}"
+
+
+def parse_traces(body: bytes, kind: str, default_service: str = "unknown") -> ParsedSpans:
+    """The request's spans as events and dead letters; OtlpBodyError when it is no request at all."""
+    if kind == PROTOBUF:
+        batch = parse_trace_request(decode_trace_request(body), default_service=default_service)
+    else:
+        batch = parse_trace_document(_json_request(body), default_service=default_service)
+    return _parsed(batch)
+
+
+def _json_request(body: bytes) -> dict:
+    try:
+        document = orjson.loads(body) if body.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        raise OtlpBodyError(f"the body is not JSON: {exc}") from None
+    if document == {}:  # an empty request, as protobuf's JSON mapping writes one
+        return {"resourceSpans": []}
+    if not is_trace_document(document):
+        raise OtlpBodyError("the body is not an OTLP ExportTraceServiceRequest: no resourceSpans")
+    return document
+
+
+def _parsed(batch: TraceBatch) -> ParsedSpans:
+    return ParsedSpans(events=batch.events, folded=batch.folded, unjoined=batch.unjoined,
+                       rejected=[otlp_dead_letter(error, f"{SOURCE} {error.location}") for error in batch.rejected])
+
+
+def answer_message(parsed: ParsedSpans) -> str:
+    """partial_success's message: the rejected spans by cause, and the spans no event holds yet."""
+    parts = []
+    if parsed.rejected:
+        # rejection_summary names log records, the unit of /v1/logs; here the unit is a span.
+        parts.append(rejection_summary(parsed.rejected).replace(" log records rejected", " spans rejected", 1))
+    if parsed.unjoined:
+        parts.append(f"{parsed.unjoined} spans accepted without an event: their SERVER, CONSUMER or root span "
+                     f"was not in this request, so they could not be summarised onto it")
+    return "; ".join(parts)
+
+
+def success_body(kind: str, parsed: ParsedSpans) -> bytes:
+    response = ExportTraceServiceResponse()
+    message = answer_message(parsed)
+    if message:  # a fully accepted request leaves partial_success unset, as the specification says
+        response.partial_success.rejected_spans = len(parsed.rejected)
+        response.partial_success.error_message = message
+    if kind == PROTOBUF:
+        return response.SerializeToString()
+    return orjson.dumps(MessageToDict(response))
