@@ -78,7 +78,7 @@ def dump_files(paths_or_dump_dir: Path | Iterable[Path], *, within: Path | None 
     for root in roots:
         if within is not None:
             _inside(root, within)
-        if root.is_dir() and not root.is_symlink():
+        if root.is_dir():  # the dump folder may itself be a link (to a bigger disk); what is inside it may not
             found += [p for p in sorted(root.rglob("*.jsonl")) if _is_segment(p.relative_to(root).parts)
                       and _regular(p, skipped)]
         elif root.exists() or root.is_symlink():

@@ -78,6 +78,7 @@ def parse_events(body: bytes, default_service: str = "unknown", ndjson: bool = F
     on its own, whatever its first character; a JSON body is one array when it starts with "[" (refused whole,
     EventsBodyError, when it does not parse) and lines otherwise."""
     parsed = ParsedEvents()
+    body = body.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark, as `logintel ingest` reads files
     if not ndjson and body.lstrip().startswith(b"["):
         try:
             values = orjson.loads(body)

@@ -110,3 +110,18 @@ def test_ingest_of_a_fifo_is_a_clear_error(home, tmp_path):
     out = cli(home, "ingest", str(fifo))
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "not a regular file" in out.stderr
+
+
+def test_links_inside_the_dump_folder_are_never_followed_but_the_folder_may_be_one(tmp_path, previous_hour):
+    real = tmp_path / "big-disk" / "dumps"
+    write_dump(real, previous_hour, "a.jsonl", [event(previous_hour)])
+    secret = tmp_path / "secret.jsonl"
+    secret.write_text(event(previous_hour).to_json() + "\n")
+    (real / previous_hour.strftime("%Y-%m-%d") / "b.jsonl").symlink_to(secret)
+    linked = tmp_path / "home-dumps"
+    linked.symlink_to(real, target_is_directory=True)
+    zone, store = FileLandingZone(tmp_path / "landing"), DeadLetterStore(tmp_path / "dl")
+    report = replay_dumps([linked], zone, store, linked / "archive", dump_root=linked)
+    assert report.replayed == 1 and len(report.archived) == 1
+    assert [s.split(": ")[1] for s in report.skipped] == ["not a regular file"]
+    assert secret.exists() and (real / previous_hour.strftime("%Y-%m-%d") / "b.jsonl").is_symlink()

@@ -205,3 +205,11 @@ def test_an_ndjson_body_whose_first_line_opens_an_array_is_still_lines(tmp_path)
     assert got == 200 and (answer["accepted"], answer["rejected"]) == (1, 1)
     assert answer["errors"][0]["line"] == 1 and len(landed) == 1
     assert as_json == 400  # sent as JSON, a body opening with "[" is one array, and this one is broken
+
+
+def test_a_body_opening_with_a_utf8_byte_order_mark_is_read_like_a_file(tmp_path):
+    body = b"\xef\xbb\xbf" + json.dumps(_event(1)).encode() + b"\r\n" + json.dumps(_event(2)).encode() + b"\r\n"
+    with serving(tmp_path) as rx:
+        got, _, data = rx.request("POST", "/v1/events", body, {"Content-Type": "application/x-ndjson"})
+        landed = rx.landed()
+    assert got == 200 and json.loads(data)["accepted"] == 2 and len(landed) == 2
