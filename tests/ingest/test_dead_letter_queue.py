@@ -119,3 +119,14 @@ def test_cli_list_json_and_purge(tmp_path):
     assert "purged 2" in cli(home, "dlq", "purge", "--cause", "torn_line", "--yes").stdout
     retry = cli(home, "dlq", "retry")
     assert retry.returncode == 0 and "1 parked" in retry.stdout
+
+
+def test_a_payload_with_a_lone_surrogate_is_stored_and_reads_back_the_same(tmp_path):
+    # Found by the attack suite: the stdlib JSON reader accepts "\ud800", UTF-8 cannot hold it, and the
+    # emitter's dead-letter write raised into the service that called emit().
+    from logintel.store.dead_letters import DeadLetter, DeadLetterStore
+    store = DeadLetterStore(tmp_path / "dl")
+    payload = '{"route": "/a\ud800b"}'
+    assert store.write([DeadLetter("emit", "sdk", "validation:route", "bad \udfff route", payload)]) == 1
+    (record,) = store.records()
+    assert record["payload"] == payload and record["reason"] == "bad \udfff route"
