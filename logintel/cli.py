@@ -1,5 +1,5 @@
 """The `logintel` command line of the domain: simulate, ingest, list incidents and dead letters, replay,
-drain Kafka, serve sampling policies, the analysts' findings and questions to them. The commands that drive Dagster (demo, ui) are added by `launch.cli`."""
+drain Kafka, serve sampling policies, the analysts' findings and questions to them, investigate a window. The commands that drive Dagster (demo, ui) are added by `launch.cli`."""
 from __future__ import annotations
 
 import argparse
@@ -79,6 +79,58 @@ def cmd_findings(args) -> int:
     from logintel.agents.ask.console import findings_output
     print(findings_output(load_settings(), args.date, args.agent, args.json, args.refresh), end="")
     return 0
+
+
+def _utc(text: str) -> datetime:
+    ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def _investigation_grounder(con, day):
+    """The investigation's text grounded as a digest item is: its facts, the warehouse's names and pairs."""
+    from datetime import timedelta
+
+    from logintel.trust.entities import KnownEntities
+    from logintel.trust.item_grounding import ItemFacts, attribute_lookup, ground_text
+    known = KnownEntities.from_warehouse(con)
+    midnight = datetime(day.year, day.month, day.day)
+    exists = attribute_lookup(con, midnight, midnight + timedelta(days=1))
+    return lambda text, facts: ground_text(text, ItemFacts.from_dict(facts), known, day, exists)
+
+
+def cmd_investigate(args) -> int:
+    from logintel.agents.ask.console import open_warehouse
+    from logintel.analysis.investigation import InvestigationError, investigate
+    try:
+        start, end = _utc(args.start), _utc(args.end)
+        baseline = None
+        if bool(args.baseline_start) != bool(args.baseline_end):
+            raise InvestigationError("give both --baseline-start and --baseline-end, or neither")
+        if args.baseline_start:
+            baseline = (_utc(args.baseline_start), _utc(args.baseline_end))
+        con = open_warehouse(load_settings())
+        try:
+            result = investigate(con, start, end, service=args.service, baseline=baseline,
+                                 grounder=_investigation_grounder(con, start.date()))
+        finally:
+            con.close()
+    except ValueError as problem:  # a bad time, a window outside the data, no warehouse: say which
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else _investigation_table(result))
+    return 0
+
+
+def _investigation_table(result) -> str:
+    w, b = result.window, result.baseline
+    lines = [f"Investigation {w[0]:%Y-%m-%d %H:%M:%S}–{w[1]:%H:%M:%S} UTC against {b[0]:%Y-%m-%d %H:%M}–"
+             f"{b[1]:%H:%M} ({result.baseline_source}), {result.requests:,} requests, {result.elapsed_s:.2f} s", ""]
+    for c in result.candidates[:10]:
+        why = f"  (explained by {c['explained_by']})" if c["explained_by"] else ""
+        lines.append(f"{c['rank']:>3}. {c['service']:<32} {c['kind']:<12} z={c['score']:<6} "
+                     f"{c['attribute']}={str(c['value'])[:60]}{why}")
+    check = {True: "grounded", False: "UNVERIFIED", None: "not checked"}[result.grounding.get("grounded")]
+    return "\n".join(lines + ["", result.text, f"({check})"])
 
 
 def cmd_ask(args) -> int:
@@ -266,6 +318,16 @@ def build_parser(extra_commands: Iterable[Callable] = ()) -> argparse.ArgumentPa
     p.add_argument("--json", action="store_true", help="print a JSON list of findings")
     p.add_argument("--refresh", action="store_true", help="analyse again instead of reading what a run stored")
     p.set_defaults(func=cmd_findings)
+
+    p = sub.add_parser("investigate", help="rank the services as the cause of what changed in a window "
+                                           "against its baseline (offline, read-only)")
+    p.add_argument("--start", required=True, help="window start, ISO-8601 (UTC unless it names an offset)")
+    p.add_argument("--end", required=True, help="window end (exclusive)")
+    p.add_argument("--service", help="only this service and what it calls (a symptom seen there)")
+    p.add_argument("--baseline-start", help="a known-good window to compare with (default: the minutes before)")
+    p.add_argument("--baseline-end")
+    p.add_argument("--json", action="store_true", help="print window, baseline, candidates, text and grounding")
+    p.set_defaults(func=cmd_investigate)
 
     p = sub.add_parser("ask", help="ask the analysts a question about a day (routed offline, or by the model)")
     p.add_argument("question", nargs="+")
