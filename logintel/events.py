@@ -26,6 +26,9 @@ MAX_RECORD_BYTES = 2 * 1024 * 1024
 MAX_DURATION_MS = 24 * 3600 * 1000.0
 EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=timezone.utc)
 MAX_FUTURE_SKEW = timedelta(days=1)
+# The route of an event that is a log line, not a request (plain text, an OTLP log record without http.route):
+# counted as a line, never as a request, so a log's error lines do not burn an availability budget.
+LOG_ROUTE = "(log)"
 # At most this many attribute keys an event, counted as the analyses read them (a top-level key, or each key
 # of an object one level down): OpenTelemetry's default attribute count limit. The rest are kept, whole, as
 # compact JSON in the one OVERFLOW_KEY attribute, so the cost of an hour follows events, not events × keys.

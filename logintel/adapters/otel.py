@@ -12,7 +12,15 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from logintel.events import LEVEL_ALIASES, LEVELS, EventValidationError, WideEvent, format_timestamp, parse_event
+from logintel.events import (
+    LEVEL_ALIASES,
+    LEVELS,
+    LOG_ROUTE,
+    EventValidationError,
+    WideEvent,
+    format_timestamp,
+    parse_event,
+)
 
 # Contract field -> OTel attribute keys that can fill it, best first (current semconv, then older names).
 FIELD_ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -232,7 +240,7 @@ def build_otel_event(parts: LogRecordParts, resource: dict[str, Any], attrs: dic
             if value is not None and value != "":
                 flat[name] = attrs.pop(key)
                 break
-    flat.setdefault("route", "(log)")
+    flat.setdefault("route", LOG_ROUTE)
     if isinstance(flat.get("method"), str):
         flat["method"] = flat["method"].upper()
     for name in ("status", "sample_rate"):

@@ -13,9 +13,9 @@ from typing import Any
 
 from logintel.adapters.auth_lines import annotate_auth
 from logintel.adapters.timestamp_formats import other_leading_timestamp
-from logintel.events import EventValidationError, WideEvent, format_timestamp, parse_event, parse_timestamp
+from logintel.events import LOG_ROUTE, EventValidationError, WideEvent, format_timestamp, parse_event, parse_timestamp
 
-NO_ROUTE = "(log)"
+NO_ROUTE = LOG_ROUTE
 
 LEVEL_WORDS = {
     "trace": "debug", "finest": "debug", "finer": "debug", "fine": "debug", "debug": "debug",

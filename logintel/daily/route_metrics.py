@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from logintel.daily.days import DigestDay
-from logintel.store.schema import ERROR_SQL, ensure_tables
+from logintel.store.schema import ERROR_SQL, REQUEST_SQL, ensure_tables
 
 ALL_ROUTES = "*"  # the route of a service's own row (every route together)
 DB_MS_SQL = """try_cast(json_extract_string(attributes, '$."db.duration_ms"') AS DOUBLE)"""
@@ -40,7 +40,7 @@ def compute_route_metrics(con: duckdb.DuckDBPyConnection, day: DigestDay) -> int
                    sum(duration_ms * sample_rate) AS total_ms, sum({DB_MS_SQL} * sample_rate) AS db_ms,
                    count(DISTINCT user_id) AS users, count(DISTINCT trace_id) AS traces,
                    count(*) AS events, count(trace_id) AS traced_events
-            FROM raw_events WHERE ts >= $start AND ts < $end
+            FROM raw_events WHERE ts >= $start AND ts < $end AND {REQUEST_SQL}
             GROUP BY GROUPING SETS ((service, route), (service, route, hour), (service), (service, hour)))
     """, {"day": day.day, "start": day.start, "end": day.end})
     return con.execute(f"SELECT count(*) FROM {TABLE} WHERE day = ? AND hour IS NULL AND route <> ?",

@@ -8,6 +8,8 @@ import duckdb
 
 # What counts as an error; mirrors WideEvent.is_error.
 ERROR_SQL = "(level IN ('error', 'fatal') OR error_code IS NOT NULL OR coalesce(status, 0) >= 500)"
+# A request, not a log line (events.LOG_ROUTE): what request rates, budgets and latency figures count.
+REQUEST_SQL = "route <> '(log)'"
 # A server-side error (5xx, level error/fatal), not the client's.
 SERVER_ERROR_SQL = "(level IN ('error', 'fatal') OR coalesce(status, 0) >= 500)"
 # Events of a set of (service, route, error_code) groups, passed as `$keys` from `group_keys`.

@@ -9,7 +9,7 @@ from datetime import datetime
 import duckdb
 import numpy as np
 
-from logintel.store.schema import SERVER_ERROR_SQL, has_table
+from logintel.store.schema import REQUEST_SQL, SERVER_ERROR_SQL, has_table
 
 BIN_BASE = 1.04  # latency bins 4% wide: a p99 read from them is within 2% of the exact one
 _LOG_BASE = math.log(BIN_BASE)
@@ -32,7 +32,7 @@ def error_buckets(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
     rows = con.execute(f"""
         SELECT service, route, (epoch(ts) - epoch($start))::BIGINT // $step AS slot,
                sum(sample_rate) AS requests, coalesce(sum(sample_rate) FILTER ({SERVER_ERROR_SQL}), 0) AS errors
-        FROM raw_events WHERE ts >= $start AND ts < $end GROUP BY ALL""",
+        FROM raw_events WHERE ts >= $start AND ts < $end AND {REQUEST_SQL} GROUP BY ALL""",
                        {"start": start, "end": end, "step": 60 * step_minutes}).fetchall()
     series: dict[tuple[str, str], RouteCounts] = {}
     for service, route, slot, requests, errors in rows:
@@ -70,10 +70,11 @@ def latency_histograms(con: duckdb.DuckDBPyConnection, start: datetime, end: dat
                        step_minutes: int = 15) -> LatencyHistograms:
     if not has_table(con, "raw_events"):
         return LatencyHistograms(start, step_minutes, 0, {})
-    rows = con.execute("""
+    rows = con.execute(f"""
         SELECT service, route, (epoch(ts) - epoch($start))::BIGINT // $step AS slot,
                floor(ln(greatest(duration_ms, 0.1)) / $log_base)::INTEGER AS bin, sum(sample_rate) AS n
         FROM raw_events WHERE ts >= $start AND ts < $end AND duration_ms IS NOT NULL AND isfinite(duration_ms)
+          AND {REQUEST_SQL}
         GROUP BY ALL""", {"start": start, "end": end, "step": 60 * step_minutes, "log_base": _LOG_BASE}).fetchall()
     slots = int((end - start).total_seconds() // (60 * step_minutes))
     if not rows:
