@@ -19,14 +19,13 @@ from datetime import datetime
 
 import duckdb
 
+from logintel.events import LOG_ROUTE
 from logintel.store.schema import SERVER_ERROR_SQL
 
 STAGED = "investigation_events"
 # The attributes read, in one JSON parse a row (flat dotted keys, as the adapters write them).
 _PATHS = ['$."self_ms"', '$."peer.service"', '$."peer.duration_ms"', '$."span.kind"', '$."code.namespace"',
           '$."code.lineno"']
-# A log line: the OTel log mapping and the plain-text parser give a line without a route this one.
-LOG_ROUTE = "(log)"
 # Numbers, hex ids and UUIDs vary between lines of one template; 160 characters say which template it is.
 _MASKED = r"""regexp_replace(left(coalesce(error_message, ''), 160), '[0-9A-Fa-f-]{8,}|[0-9]+', '<*>', 'g')"""
 
