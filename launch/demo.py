@@ -241,7 +241,7 @@ def main(args) -> int:
     for m in matches:
         found = ", ".join(m["incident_ids"]) or "not found"
         if m["folded"]:
-            found += f" (+{m['folded']} rule incidents folded into it)"
+            found += f" (+{m['folded']} incidents folded into it)"
         print(f"    {m['scenario']:<26} {m['start'][11:16]}–{m['end'][11:16]}  → {found}")
     print()
     _print_digests(settings, days)

@@ -6,6 +6,8 @@ Bound: at most MAX_MESSAGES distinct messages and MAX_EXAMPLES examples, each sn
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 
 from logintel.store.schema import ERROR_SQL
@@ -15,6 +17,7 @@ from logintel.llm.redaction import Redactor
 
 MAX_MESSAGES = 3
 MAX_EXAMPLES = 5
+MAX_GROUP_ROUTES = 8  # a latency incident's routes named in its facts, slowest first
 
 
 def incident_facts(con: duckdb.DuckDBPyConnection, incident, redactor: Redactor,
@@ -107,3 +110,39 @@ def root_cause_facts(incident, redactor: Redactor | None) -> dict:
             "value": None if personal or not isinstance(cause.get("value"), str) else redact(cause["value"]),
             "confidence": cause.get("confidence", 0.0), "services": list(incident.services),
             "evidence": [clean(e) for e in cause.get("evidence", [])[:6]]}
+
+
+def latency_facts(incident) -> dict:
+    """Facts for a latency incident, from what its detection measured (kept in its evidence): its slowest
+    route during it and before its onset, the routes that slowed with it, and its slowest dependency. No
+    log text: nothing to redact but names."""
+    evidence, cause = incident.evidence, incident.root_cause or {}
+    lead = evidence.get("lead") or {"service": incident.service, "route": incident.route,
+                                     "start": incident.start_time.isoformat(), "end": incident.end_time.isoformat()}
+    start, end = (datetime.fromisoformat(lead[k]) for k in ("start", "end"))
+    before = evidence.get("before") or {}
+    before_start, onset = (datetime.fromisoformat(before[k]) for k in ("start", "end"))
+    members = evidence.get("groups") or []
+    return {
+        "incident_id": incident.incident_id,
+        "service": lead["service"],
+        "route": lead["route"],
+        "window": {"date": f"{start:%Y-%m-%d}", "start": f"{start:%H:%M}", "end": f"{end:%H:%M}",
+                   "minutes": _minutes(start, end), "timezone": "UTC"},
+        "during": {"p50_ms": evidence.get("p50_ms"), "p99_ms": evidence.get("p99_ms"),
+                   "requests": evidence.get("requests", incident.requests),
+                   "errors": evidence.get("errors", incident.errors)},
+        "before": {"start": f"{before_start:%H:%M}", "hours": round((onset - before_start).total_seconds() / 3600),
+                   "p50_ms": before.get("p50_ms"), "p99_ms": before.get("p99_ms"),
+                   "requests": before.get("requests", 0)},
+        "group": {"routes": [[s, r] for s, r, _ in members[:MAX_GROUP_ROUTES]], "count": len(members),
+                  "start": f"{incident.start_time:%H:%M}",
+                  "minutes": _minutes(incident.start_time, incident.end_time)} if members else None,
+        "slowed": evidence.get("slow_service") or incident.service,
+        "dependency": ({"attribute": cause["attribute"], "value": cause["value"]}
+                       if cause.get("kind") not in (None, "unknown") and isinstance(cause.get("value"), str) else None),
+    }
+
+
+def _minutes(start: datetime, end: datetime) -> int:
+    return max(1, round((end - start).total_seconds() / 60))

@@ -2,23 +2,29 @@
 
 Facts go out redacted and fenced; an answer that is not about the incident (it does not name the
 service or the error count: the signature of an obeyed injection) is replaced by the offline
-writer's; every kept text is checked claim by claim against the warehouse.
+writer's; every kept text is checked claim by claim against the warehouse. A latency incident's text
+is grounded in parts, each against the period it speaks of: its slowest route during it, the same
+route before its onset, and the whole incident.
 """
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import duckdb
 
+from logintel.analysis.incidents.latency_windows import KIND as LATENCY
 from logintel.llm.hour_facts import hour_incident_facts
-from logintel.llm.prompt_facts import MAX_EXAMPLES, cluster_facts, root_cause_facts
+from logintel.llm.prompt_facts import MAX_EXAMPLES, cluster_facts, latency_facts, root_cause_facts
 from logintel.llm.gateway import LLMGateway
 from logintel.llm.offline import OFFLINE_WRITER, root_cause
 from logintel.llm.redaction import Redactor
+from logintel.narration.latency_prompt import latency_answer_problem, latency_summary_request
 from logintel.llm.tasks import (cluster_analysis_request, cluster_answer_problem, incident_summary_request,
                                 missing_required_facts)
 from logintel.trust import GroundingScope
 from logintel.trust.batch import verify_texts
+from logintel.trust.grounding_report import GroundingReport
 
 log = logging.getLogger("logintel.llm")
 MAX_LISTED_UNGROUNDED = 10
@@ -55,29 +61,78 @@ def write_summaries(con: duckdb.DuckDBPyConnection, incidents: list, gateway: LL
     facts come from the warehouse in one batch, and every text is grounded in one batch after writing."""
     rules = [i for i in incidents if i.kind == "threshold"]
     facts_of = dict(zip((id(i) for i in rules), hour_incident_facts(con, rules, redactor, max_examples=max_examples)))
-    for incident in incidents:
+    parts = []  # (incident index, text, scope): what is grounded, and against which period
+    for k, incident in enumerate(incidents):
+        if incident.kind == LATENCY:
+            parts += [(k, text, scope) for text, scope in _write_latency(incident, gateway)]
+            continue
         if incident.kind != "threshold":  # several groups, one cause
             facts = cluster_facts(incident, redactor)
             request, check = cluster_analysis_request(facts), cluster_answer_problem
         else:
             facts = facts_of[id(incident)]
             request, check = incident_summary_request(facts), missing_required_facts
-        result = gateway.complete(request)
-        data, writer = result.data, result.writer
-        if writer != OFFLINE_WRITER:
-            problem = check(data, facts)
-            if problem:
-                log.warning("%s from %s rejected for %s: %s; using the offline writer",
-                            request.prompt_name, writer, incident.incident_id, problem)
-                data, writer = request.offline(), f"{OFFLINE_WRITER} (rejected {writer}: {problem})"
+        data, writer = _answer(gateway, request, check, facts, incident)
         incident.summary, incident.writer = data["summary"], writer
         # The verdict as computed, in the offline writer's words, unless a model worded it: written here,
         # from the values themselves (a redacted one would not be the value the failures carry).
         model_words = data.get("root_cause_analysis") if not writer.startswith(OFFLINE_WRITER) else None
         incident.root_cause_analysis = model_words or root_cause(root_cause_facts(incident, None))
-    reports = verify_texts(con, [(incident_text(i), grounding_scope(i)) for i in incidents])
-    for incident, report in zip(incidents, reports):
-        incident.grounding = grounding_summary(report)
+        parts.append((k, incident_text(incident), grounding_scope(incident)))
+    reports = verify_texts(con, [(text, scope) for _, text, scope in parts])
+    for k, incident in enumerate(incidents):
+        incident.grounding = grounding_summary(merged_report([r for (i, _, _), r in zip(parts, reports) if i == k]))
+
+
+def _answer(gateway: LLMGateway, request, check, facts: dict, incident) -> tuple[dict, str]:
+    """The gateway's answer and its writer; the offline writer's when a model's answer fails `check`."""
+    result = gateway.complete(request)
+    data, writer = result.data, result.writer
+    if writer != OFFLINE_WRITER:
+        problem = check(data, facts)
+        if problem:
+            log.warning("%s from %s rejected for %s: %s; using the offline writer",
+                        request.prompt_name, writer, incident.incident_id, problem)
+            data, writer = request.offline(), f"{OFFLINE_WRITER} (rejected {writer}: {problem})"
+    return data, writer
+
+
+def _write_latency(incident, gateway: LLMGateway) -> list[tuple[str, GroundingScope]]:
+    """A latency incident's summary (its slowest route during it, then before its onset) and root-cause text;
+    returns each part with the period it is grounded against."""
+    facts = latency_facts(incident)
+    data, writer = _answer(gateway, latency_summary_request(facts), latency_answer_problem, facts, incident)
+    incident.summary = " ".join(t for t in (data["summary"], data.get("baseline", "")) if t.strip())
+    incident.root_cause_analysis, incident.writer = data.get("root_cause_analysis", ""), writer
+    lead, before = latency_scopes(incident)
+    return [(text, scope) for text, scope in ((data["summary"], lead), (data.get("baseline", ""), before),
+                                              (incident.root_cause_analysis, grounding_scope(incident)))
+            if text.strip()]
+
+
+def latency_scopes(incident) -> tuple[GroundingScope, GroundingScope]:
+    """The periods a latency incident's summary speaks of: its slowest route during its own segment, and the
+    same route over the hours before the incident's onset."""
+    evidence = incident.evidence
+    lead = evidence.get("lead") or {"service": incident.service, "route": incident.route,
+                                     "start": incident.start_time, "end": incident.end_time}
+    unit = {"services": (lead["service"],), "routes": (lead["route"],)}
+    before = evidence["before"]
+    return (GroundingScope(start=lead["start"], end=lead["end"], **unit),
+            GroundingScope(start=datetime.fromisoformat(before["start"]), end=datetime.fromisoformat(before["end"]),
+                           **unit))
+
+
+def merged_report(reports: list[GroundingReport]) -> GroundingReport:
+    """One report of a text grounded in parts (each against its own period)."""
+    if len(reports) == 1:
+        return reports[0]
+    return GroundingReport(claims=[c for r in reports for c in r.claims], grounded=sum(r.grounded for r in reports),
+                           ungrounded=sum(r.ungrounded for r in reports),
+                           unverifiable_sentences=[s for r in reports for s in r.unverifiable_sentences],
+                           skipped=[c for r in reports for c in r.skipped],
+                           facts=next((r.facts for r in reports if r.facts), {}),
+                           elapsed_ms=sum(r.elapsed_ms for r in reports))
 
 
 def incident_text(incident) -> str:

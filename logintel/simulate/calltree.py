@@ -86,8 +86,9 @@ def settle(table: EventTable) -> None:
     for rows in levels[1:]:
         alive[rows] &= alive[parent[rows]] & (call[rows] <= cut_after[parent[rows]])
 
-    # Network time between services, derived from the request id so it needs no extra draws.
-    gap_ms = 0.3 + (table["request_bits"] % np.uint64(1200)).astype(np.float64) / 1000.0
+    # Network time between services, derived from the request id so it needs no extra draws; a network
+    # fault adds its delay (net_ms) to the calls it slows.
+    gap_ms = 0.3 + (table["request_bits"] % np.uint64(1200)).astype(np.float64) / 1000.0 + table["net_ms"]
     duration = np.where(alive, table["own_ms"], 0.0)
     for rows in reversed(levels[1:]):
         rows = rows[alive[rows]]

@@ -56,7 +56,9 @@ def _nan_to_none(values: np.ndarray, decimals: int) -> list:
 def slowest_calls(table: EventTable) -> np.ndarray:
     """Per row, the row of the slowest call it made that ran (-1: none): the peer on its critical path."""
     children = np.flatnonzero(table["alive"] & (table["parent"] >= 0))
-    children = children[np.lexsort((table["duration_ms"][children], table["parent"][children]))]
+    # As the caller sees them: a network fault's delay makes a call slower from its side.
+    observed = table["duration_ms"][children] + table["net_ms"][children]
+    children = children[np.lexsort((observed, table["parent"][children]))]
     parents = table["parent"][children]
     last = np.r_[parents[1:] != parents[:-1], True] if len(parents) else np.zeros(0, dtype=bool)
     slowest = np.full(len(table), -1, dtype=np.int64)
@@ -96,7 +98,9 @@ def materialize(table: EventTable, population: Population) -> tuple[list[WideEve
     peer_rows = slowest_calls(table)[rows]
     peer_service = [ROUTES[r].service if p >= 0 else None
                     for p, r in zip(peer_rows.tolist(), table["route"][np.maximum(peer_rows, 0)].tolist())]
-    peer_ms = np.round(table["duration_ms"][np.maximum(peer_rows, 0)], 3).tolist()
+    # The caller times the call from its side: a network fault's delay on the wire is in it.
+    peer = np.maximum(peer_rows, 0)
+    peer_ms = np.round(table["duration_ms"][peer] + table["net_ms"][peer], 3).tolist()
     nodes = search_node(table["request_bits"][rows]).tolist()
 
     pods = {s.name: pod_names(s.name, len(REGIONS) * PODS_PER_REGION) for s in SERVICES}

@@ -18,7 +18,10 @@ and for 3 h from 00:00 they sit at 00:16, 00:32-01:05, 01:11 (and 01:12), 01:33 
 
 The opt-in login attacks (injected_attacks.py) sit in slots of their own kind: password_spraying
 05:16-06:16 (slot 0.15-0.38 from 30% of it, nominal 60 min), brute_force 13:36-13:42 (slot 0.50-0.62
-from 55%, 6 min) and account_enumeration 16:36-16:51 (slot 0.62-0.75 from 55%, 15 min).
+from 55%, 6 min) and account_enumeration 16:36-16:51 (slot 0.62-0.75 from 55%, 15 min). The opt-in
+latency faults (injected_latency.py), which make no errors, sit after the incidents of their slots:
+network_delay 10:43-11:08 (slot 0.38-0.50 from 55%, 25 min) and cpu_contention 15:49-16:19 (slot
+0.62-0.75 from 30%, 30 min); they name the slowed service as their callers see it (peer.service).
 
 Each scenario names its true cause as the root-cause analysis should: a kind (dependency, deploy,
 client, infrastructure) and the attribute=value its failing events carry and healthy ones do not;
@@ -34,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from logintel.simulate import injected_attacks, injected_incidents, injected_waste
+from logintel.simulate import injected_attacks, injected_incidents, injected_latency, injected_waste
 from logintel.simulate.injection import Injection, ScenarioWindow
 from logintel.simulate.table import EventTable
 
@@ -114,6 +117,17 @@ CATALOG: tuple[Scenario, ...] = (
              "unknown here (UNKNOWN_ACCOUNT)",
              "auth", injected_attacks.account_enumeration, "client", "client_ip", injected_attacks.ENUMERATION_IP,
              start_at=0.55, default=False, finding="security:account_enumeration"),
+    # Latency without errors (injected_latency.py): the callers see the slow service as their slowest peer.
+    Scenario("network_delay", (0.38, 0.50), timedelta(minutes=25),
+             "network delay in front of inventory: every call into it waits ~150 ms more on the wire, so its "
+             "callers (catalog product pages, orders) slow down without an error; inventory's own times do not move",
+             "inventory", injected_latency.network_delay, "dependency", "peer.service", "inventory", start_at=0.55,
+             default=False),
+    Scenario("cpu_contention", (0.62, 0.75), timedelta(minutes=30),
+             "CPU contention on catalog's nodes (a noisy neighbour): catalog's own processing takes up to 6x "
+             "longer, so its routes and the gateway home page that calls it slow down without an error",
+             "catalog", injected_latency.cpu_contention, "dependency", "peer.service", "catalog", start_at=0.3,
+             default=False),
 )
 
 SCENARIOS: tuple[str, ...] = tuple(s.name for s in CATALOG if s.default)

@@ -21,6 +21,7 @@ COLUMNS: dict[str, tuple[object, object]] = {
     "db_ms": (np.float64, np.nan),
     "db_queries": (np.float64, np.nan),  # queries per request; NaN: the typical 1-4 if it uses a database
     "upstream_ms": (np.float64, np.nan),
+    "net_ms": (np.float64, 0.0),       # extra time on the wire to reach this call (a network fault), 0 normally
     "user": (np.int32, -1),            # index into Population.user_ids
     "ip": (np.uint32, 0),
     "agent": (np.int16, -1),           # index into population.AGENTS

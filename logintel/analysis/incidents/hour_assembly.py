@@ -1,7 +1,8 @@
 """All incidents of one hourly partition, one per cause: the rule incidents, the cluster incidents
 (groups of several services that burst together and share a cause; a group in the same minutes that
-does not carry it is split off), incidents of rule incidents that share a cause, and every rule
-incident folded into the incident that covers it."""
+does not carry it is split off), incidents of rule incidents that share a cause, every rule incident
+folded into the incident that covers it, and the latency incidents (routes much slower than their
+baseline, one per slowed component; folded into an error incident of the same services and minutes)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ from logintel.analysis.incidents.cluster_incidents import (
     merge_candidates,
 )
 from logintel.analysis.incidents.incident import Incident
+from logintel.analysis.incidents.latency_groups import fold_into_errors, group_latency
+from logintel.analysis.incidents.latency_incidents import detect_latency_incidents
+from logintel.analysis.incidents.latency_rules import LatencyRules
 from logintel.analysis.incidents.rule_incidents import detect_incidents
 from logintel.analysis.root_cause import ContrastScope, Episode, RootCause, RootCauseAnalysis, analyse, contrast_scopes
 from logintel.analysis.root_cause.scopes import overlaps
@@ -36,10 +40,11 @@ class HourIncidents:
     clusters: list[Incident]
     notes: list[str] = field(default_factory=list)  # what the run could not do, for its metadata
     root_cause_s: float = 0.0
+    latency: list[Incident] = field(default_factory=list)  # per route and per slowed component
 
     @property
     def all(self) -> list[Incident]:
-        return self.clusters + self.rules
+        return self.clusters + self.rules + self.latency
 
     @property
     def merged(self) -> int:
@@ -73,11 +78,14 @@ def _recorded(cause, analysis: RootCauseAnalysis, key: str) -> dict:
 
 
 def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds: Thresholds,
-                          spec: WindowSpec, redact: Callable[[str], str]) -> HourIncidents:
+                          spec: WindowSpec, redact: Callable[[str], str],
+                          latency_rules: LatencyRules = LatencyRules()) -> HourIncidents:
     """`redact` cleans the example messages kept as evidence (they reach prompts and the UI)."""
     data_end = latest_event_time(con)
     rules = detect_incidents(con, hour, thresholds, spec,
                              data_end=data_end + timedelta(microseconds=1) if data_end else None)
+    slow = detect_latency_incidents(con, hour, latency_rules, spec,
+                                    data_end=data_end + timedelta(microseconds=1) if data_end else None)
     notes = []
     if all(has_table(con, name) for name in CLUSTER_TABLES):
         candidates = cluster_candidates(con, hour, threshold=thresholds.default, window_minutes=spec.length_minutes)
@@ -113,6 +121,8 @@ def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresh
     grouped = group_by_cause(con, hour, rules, analysis, thresholds.default, spec.length_minutes, data_end)
     found = HourIncidents(rules=rules, clusters=clusters + grouped, notes=notes, root_cause_s=analysis.elapsed_s)
     found.root_cause_s += _measure_again(con, found.clusters, analysis.cardinality)
+    found.latency = slow + group_latency(slow, data_end)
+    fold_into_errors(found.latency, [i for i in found.clusters + rules if not i.merged_into])
     return found
 
 

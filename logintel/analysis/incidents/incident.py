@@ -1,5 +1,5 @@
 """An incident: its record, id, severity, and the incidents table (replaced per hour, listed merged
-across hours). Every kind of incident (rule, cause, cluster) is one of these."""
+across hours). Every kind of incident (rule, cause, cluster, latency) is one of these."""
 from __future__ import annotations
 
 import hashlib
@@ -97,7 +97,7 @@ _INCIDENT_COLUMNS = ("incident_id", "partition_hour", "kind", "service", "route"
 
 
 def replace_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, incidents: list[Incident],
-                      kinds: tuple[str, ...] = ("threshold", "cluster", "cause")) -> None:
+                      kinds: tuple[str, ...] = ("threshold", "cluster", "cause", "latency")) -> None:
     ensure_schema(con)
     start = hour.replace(tzinfo=None)
     placeholders = ", ".join("?" for _ in _INCIDENT_COLUMNS)

@@ -23,7 +23,7 @@ from logintel.store.landing import HOUR
 RUN_GAP_WINDOWS = 2
 
 
-def _runs(starts: list[datetime], spec: WindowSpec) -> list[list[datetime]]:
+def window_runs(starts: list[datetime], spec: WindowSpec) -> list[list[datetime]]:
     """Split sorted breaching window starts into runs; a gap of up to RUN_GAP_WINDOWS windows
     continues a run."""
     runs: list[list[datetime]] = []
@@ -63,7 +63,7 @@ def detect_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds:
         """, {"s": service, "r": route, "c": code, "start": start, "since": start - MAX_LOOKBACK,
               "limit": limit}).fetchall()]
         by_start = {r[0]: r for r in rows}
-        for run in _runs(earlier + sorted(by_start), spec):
+        for run in window_runs(earlier + sorted(by_start), spec):
             here = [s for s in run if s in by_start]
             if not here:
                 continue
