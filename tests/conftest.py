@@ -8,6 +8,7 @@ from typing import Iterator
 
 import pytest
 
+import tests.support.hypothesis_profile  # noqa: F401,E402  (one Hypothesis profile for every property test)
 from tests.support.postgres_cluster import ClusterUnavailable, PostgresCluster, start_cluster
 
 TEST_DATABASE = "logintel_test"

@@ -57,8 +57,10 @@ def _line(value) -> bytes:
                 max_size=12))
 def test_each_ndjson_line_is_an_event_or_a_dead_letter_and_none_is_lost(values):
     lines = [_line(v) for v in values] + [json.dumps(GOOD).encode()]  # a good neighbour at the end
-    parsed = parse_events(b"\n".join(lines), ndjson=True)
-    assert parsed.received == sum(1 for line in lines if line.strip())
+    body = b"\n".join(lines)
+    parsed = parse_events(body, ndjson=True)
+    # every line that holds something is received (a byte order mark opening the body is not a line's)
+    assert parsed.received == sum(1 for line in body.removeprefix(b"\xef\xbb\xbf").split(b"\n") if line.strip())
     assert all(isinstance(e, WideEvent) for e in parsed.events) and parsed.events[-1].event_id == GOOD["event_id"]
     assert all(letter.cause for _, letter in parsed.rejected)
 
