@@ -25,14 +25,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class OtlpBodyError(ValueError):
-    """A body that is no ExportLogsServiceRequest at all: the whole request is refused (400)."""
+    """A body that is no OTLP export request at all: the whole request is refused (400)."""
 
 
-def decode_request(body: bytes) -> ExportLogsServiceRequest:
+def decode_request(body: bytes, message: type = ExportLogsServiceRequest):
+    """The export request (`message`: logs by default, or ExportTraceServiceRequest) in a protobuf body."""
     try:
-        return ExportLogsServiceRequest.FromString(body)
+        return message.FromString(body)
     except (DecodeError, RuntimeError, ValueError) as exc:
-        raise OtlpBodyError(f"the body is not an OTLP ExportLogsServiceRequest in protobuf: {exc}") from None
+        raise OtlpBodyError(f"the body is not an OTLP {message.__name__} in protobuf: {exc}") from None
 
 
 def parse_export_request(request: ExportLogsServiceRequest, *, default_service: str = "unknown",

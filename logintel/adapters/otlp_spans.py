@@ -20,12 +20,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from logintel.adapters.nesting import NestingError, clipped, too_deep
 from logintel.adapters.otel import unwrap_attributes
-from logintel.adapters.otlp_proto import OtlpBodyError, key_values
+from logintel.adapters.otlp_proto import key_values
 from logintel.adapters.span_events import fold_spans
 from logintel.adapters.spans import (
     KIND_ENUM,
@@ -203,14 +202,6 @@ def parse_trace_request(request: ExportTraceServiceRequest, *, default_service: 
                 except EventValidationError as exc:
                     batch.rejected.append(rejected_proto(exc, location, origin))
     return fold_spans(spans, batch, default_service=default_service, now=now)
-
-
-def decode_trace_request(body: bytes) -> ExportTraceServiceRequest:
-    """The request in a body; OtlpBodyError (a 400) when the body is none."""
-    try:
-        return ExportTraceServiceRequest.FromString(body)
-    except (DecodeError, RuntimeError, ValueError) as exc:
-        raise OtlpBodyError(f"the body is not an OTLP ExportTraceServiceRequest in protobuf: {exc}") from None
 
 
 def _proto_span(span, resource: dict[str, Any], scope_name: str | None, location: str, origin: tuple) -> Span:

@@ -87,7 +87,7 @@ def otlp_dead_letter(error: OtlpRecordError, source: str, payload: bytes = b"") 
                       reason=f"{error.location}: {error}", payload=payload)
 
 
-def rejection_summary(rejected: list[DeadLetter], shown: int = 3) -> str:
+def rejection_summary(rejected: list[DeadLetter], shown: int = 3, unit: str = "log records") -> str:
     """What partial_success.error_message says: how many, by cause, and the first few reasons."""
     if not rejected:
         return ""
@@ -95,7 +95,7 @@ def rejection_summary(rejected: list[DeadLetter], shown: int = 3) -> str:
     by_cause = ", ".join(f"{cause} x{count}" for cause, count in causes.most_common())
     reasons = "; ".join(letter.reason for letter in rejected[:shown])
     more = f"; and {len(rejected) - shown} more" if len(rejected) > shown else ""
-    return f"{len(rejected)} log records rejected ({by_cause}): {reasons}{more}"
+    return f"{len(rejected)} {unit} rejected ({by_cause}): {reasons}{more}"
 
 
 def success_body(kind: str, rejected: int, message: str) -> bytes:

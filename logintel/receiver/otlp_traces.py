@@ -13,10 +13,13 @@ from dataclasses import dataclass
 
 import orjson
 from google.protobuf.json_format import MessageToDict
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 
-from logintel.adapters.otlp_proto import OtlpBodyError
-from logintel.adapters.otlp_spans import decode_trace_request, is_trace_document, parse_trace_document, parse_trace_request
+from logintel.adapters.otlp_proto import OtlpBodyError, decode_request
+from logintel.adapters.otlp_spans import is_trace_document, parse_trace_document, parse_trace_request
 from logintel.adapters.spans import TraceBatch
 from logintel.receiver.otlp_logs import PROTOBUF, ParsedLogs, otlp_dead_letter, rejection_summary
 
@@ -40,7 +43,7 @@ class ParsedSpans(ParsedLogs):
 def parse_traces(body: bytes, kind: str, default_service: str = "unknown") -> ParsedSpans:
     """The request's spans as events and dead letters; OtlpBodyError when it is no request at all."""
     if kind == PROTOBUF:
-        batch = parse_trace_request(decode_trace_request(body), default_service=default_service)
+        batch = parse_trace_request(decode_request(body, ExportTraceServiceRequest), default_service=default_service)
     else:
         batch = parse_trace_document(_json_request(body), default_service=default_service)
     return _parsed(batch)
@@ -67,8 +70,7 @@ def answer_message(parsed: ParsedSpans) -> str:
     """partial_success's message: the rejected spans by cause, and the spans no event holds yet."""
     parts = []
     if parsed.rejected:
-        # rejection_summary names log records, the unit of /v1/logs; here the unit is a span.
-        parts.append(rejection_summary(parsed.rejected).replace(" log records rejected", " spans rejected", 1))
+        parts.append(rejection_summary(parsed.rejected, unit="spans"))
     if parsed.unjoined:
         parts.append(f"{parsed.unjoined} spans accepted without an event: their SERVER, CONSUMER or root span "
                      f"was not in this request, so they could not be summarised onto it")
