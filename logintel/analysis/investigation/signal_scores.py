@@ -1,27 +1,32 @@
-"""The investigation's scoring rule: one statistic for every kind of change, and the deepest changed service first.
+"""The investigation's scoring rule: one scale for every kind of change, and the deepest changed service first.
 
-Every signal is a count of bad things (slow requests, slow calls, errors, lines of one log template) in the
-window against the same count in the baseline, each over its exposure (the service's requests on each side).
+Counts (errors, the lines of one log template) are set against their exposure (the requests that could have
+written them: the service's, or for a template the requests of its route) in the window and in the baseline.
 Under "nothing changed" both counts are Poisson with one rate per request, so given their sum w + b the
 window's count w is binomial with p = r / (1 + r), r = window exposure / baseline exposure (the conditional
-test of two Poisson rates, exact for small counts). Its tail probability, read as a normal deviate z, means the
-same whatever the traffic, the service or the kind of signal. That makes the kinds
-comparable without weights fitted to any data: a service's score is its largest z (log templates: the largest
-|z|, since a template that vanishes — a code path no longer taken — is as much a change as a new one). A service
-is **changed** when its score reaches `CHANGED_Z`.
+test of two Poisson rates, exact for small counts). Latencies (self time, network gap) are compared on the log
+scale route by route (`log_shift`: a t test, since a slowdown multiplies latency and a handful of requests
+ten times slower is a fault a count over a threshold cannot show). Each test's tail probability, read as a
+normal deviate z, means the same whatever the traffic, the service or the kind of signal, so the kinds are
+comparable without weights fitted to any data: a service's score is its largest z (log templates: |z|, since a
+template that vanishes — a code path no longer taken — is as much a change as a new one). A service is
+**changed** when its score reaches `CHANGED_Z` (and a latency shift is at least `MIN_SHIFT_RATIO`).
 
 Then the call graph: errors and log patterns travel up a call chain (a caller logs the failure of its callee),
 so a changed service whose change is of those kinds, and which calls (directly or further down) a service with
-a change only a fault makes (slower self time or network gap, errors, a warning or error template more or new, a
-template vanished: not merely other info lines, which follow what a service is asked), is **explained** by it:
-it ranks after every unexplained service. Self time excludes the time spent
-waiting on calls, and a network gap is already blamed on the callee, so those are never explained away.
+a change a fault makes (slower self time or network gap, errors, a warning or error template more or new, an info
+template fewer or vanished: a code path no longer taken), is **explained** by it: it ranks after every
+unexplained service. More or new info lines follow what a service is asked; fewer warnings are a recovery: neither
+explains anybody. Self time excludes the time spent waiting on calls, and a network gap is already blamed on the
+callee, so those are never explained away.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from scipy.stats import binom, norm
+from scipy.stats import t as student_t
 
 # 3 standard deviations (one-sided p ≈ 0.0013): rarely chance for one comparison, and still reachable by a small
 # service (a fault at a service with 20 requests in the window and a few in the baseline shows no more than this).
@@ -34,6 +39,10 @@ PROPAGATING_KINDS = ("errors", "log_pattern")
 MAX_Z = 8.0
 # Fewer requests than this on a side say too little about a service's rate per request.
 MIN_EXPOSURE = 5
+# A latency shift counts only when the window is at least this many times slower than its baseline: the ratio
+# the latency incidents require too (settings' latency ratio). With thousands of requests a test finds shifts of a
+# few percent that nobody would call a fault; the size of the shift keeps those out.
+MIN_SHIFT_RATIO = 1.5
 
 
 def change_z(window: float, baseline: float, window_exposure: float, baseline_exposure: float) -> float:
@@ -48,6 +57,34 @@ def change_z(window: float, baseline: float, window_exposure: float, baseline_ex
     return float(max(-norm.isf(binom.cdf(int(window), total, p)), -MAX_Z))
 
 
+def log_shift(strata: list[list]) -> tuple[float, float]:
+    """(z, ratio): how far a service's window latency lies above its baseline's on the log scale, route by route.
+
+    Each stratum (a route: window n, mean and variance of ln ms, then the baseline's) gives the difference of
+    mean logs with its standard error from the pooled variance (Student's t: a slowdown multiplies latency, so on
+    the log scale both sides share their spread); the routes are combined by inverse-variance weights and the t
+    read back as a normal deviate on the pooled degrees of freedom. `ratio` is the combined difference as a
+    factor (2.0: twice as slow). With a handful of requests a tenfold slowdown still stands out — a count of
+    requests over a threshold, or a rank test, cannot go past what so few requests can show."""
+    weight_sum = weighted = dof = 0.0
+    for n1, m1, v1, n2, m2, v2 in strata:
+        if not n1 or not n2 or n1 + n2 < 3:
+            continue
+        pooled = ((n1 - 1) * (v1 or 0.0) + (n2 - 1) * (v2 or 0.0)) / (n1 + n2 - 2)
+        if pooled <= 0:
+            continue
+        se2 = pooled * (1 / n1 + 1 / n2)
+        weight_sum += 1 / se2
+        weighted += (m1 - m2) / se2
+        dof += n1 + n2 - 2
+    if not weight_sum:
+        return 0.0, 1.0
+    difference = weighted / weight_sum
+    t_value = difference * weight_sum ** 0.5
+    z = norm.isf(student_t.sf(t_value, dof)) if t_value >= 0 else -norm.isf(student_t.cdf(t_value, dof))
+    return float(max(min(z, MAX_Z), -MAX_Z)), float(math.exp(difference))
+
+
 @dataclass
 class Signal:
     """One kind of change of one service: its z, the attribute and value that show it, and the figures."""
@@ -57,14 +94,17 @@ class Signal:
     attribute: str
     value: object
     evidence: dict = field(default_factory=dict)
+    large_enough: bool = True  # a latency shift of at least MIN_SHIFT_RATIO
 
     @property
     def faulty(self) -> bool:
-        """Whether the change is one only a fault makes (it may explain its callers' changes); a shift in
-        which info lines a service writes follows what it is asked, and explains nobody's."""
+        """Whether the change is one a fault makes (it may explain its callers' changes). Log templates are
+        counted per request of the route that writes them, so any change in how often a route writes a line
+        is a change in what its code does — except fewer warnings or errors, which is a recovery."""
         if self.kind != "log_pattern":
             return True
-        return self.evidence.get("change") == "vanished" or bool(self.evidence.get("warning_or_worse"))
+        change, alarming = self.evidence.get("change"), bool(self.evidence.get("warning_or_worse"))
+        return change in ("new", "more") if alarming else change in ("fewer", "vanished")
 
 
 def strongest(signals: list[Signal]) -> dict[str, Signal]:
@@ -94,7 +134,7 @@ def rank(signals: list[Signal], edges: dict[tuple[str, str], int]) -> list[tuple
     """The changed services, deepest cause first: (its signal, the changed service below it that explains it,
     or None). Tiers: unexplained faults, explained faults, then services that only write other info lines;
     each tier by score. A service's signal is its strongest fault-like one when that one counts as changed."""
-    changed = [s for s in signals if s.score >= CHANGED_Z]
+    changed = [s for s in signals if s.score >= CHANGED_Z and s.large_enough]
     faults, any_change = strongest([s for s in changed if s.faulty]), strongest(changed)
     ranked = []
     for service, signal in any_change.items():

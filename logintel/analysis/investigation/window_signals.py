@@ -1,16 +1,17 @@
-"""What each service did in a window and in its baseline, counted in DuckDB over raw_events: the counts the
-investigation's statistic compares (see `signal_scores`), never the events themselves.
+"""What each service did in a window and in its baseline, counted in DuckDB over raw_events: the figures the
+investigation's statistics compare (see `signal_scores`), never the events themselves.
 
 One scan stages the two windows' events with their span attributes parsed once (a temp table, so a read-only
-warehouse works); every signal below is a grouped query over it. Each signal is a count of "bad" things in
-the window and in the baseline, with the exposure both are measured against (the service's requests):
+warehouse works), and joins each log line that carries a trace id to the request of its service in that trace
+that wrote it (its `owner_route`: the one that started last before the line); every signal below is a grouped query over the staged rows:
 
-- self time: requests whose `self_ms` exceeds the p90 of its own (service, route) in the baseline;
-- network gap: calls to the service whose gap (the caller's `peer.duration_ms` less the callee's own duration,
-  matched by trace) exceeds the callee's baseline p90 gap;
-- errors: failed requests and error-level log lines of the service;
+- self time: each request's `self_ms` (its duration when it has none), route by route, on the log scale;
+- network gap: each call's gap (the caller's `peer.duration_ms` less the callee's own duration, matched by
+  trace), by the callee's route, on the log scale;
+- errors: failed requests and error-level log lines of the service, against its requests;
 - log patterns: each log template of the service (its call site `code.namespace#code.lineno` when the line
-  names one, else the message with its numbers and ids masked).
+  names one, else the message with its numbers and ids masked), against the requests of the route that writes
+  it — so more calls to a route are not more of its lines per call.
 """
 from __future__ import annotations
 
@@ -38,18 +39,32 @@ class Span:
 
 
 def stage(con: duckdb.DuckDBPyConnection, window: Span, baseline: Span) -> int:
-    """Stage the events of the window and the baseline; returns how many requests the window holds."""
+    """Stage the events of the window and the baseline; returns how many requests the window holds.
+
+    Each log line that carries a trace id is joined to the request of its own service in that trace that started
+    last before the line was written (the innermost one running; an as-of join): its `owner_route` is that
+    request's route, so a template is counted against the requests that could have written it. A line written
+    before any request of its service in its trace (clock skew) keeps none and counts against the service."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {STAGED} AS
-        SELECT ts >= $ws AND ts < $we AS in_window, service, route, ts, duration_ms, trace_id,
-               route = '{LOG_ROUTE}' AS is_log, level IN ('warn', 'error', 'fatal') AS alarming,
-               CASE WHEN route = '{LOG_ROUTE}' THEN level IN ('error', 'fatal') ELSE {SERVER_ERROR_SQL} END AS failed,
-               TRY_CAST(j[1] AS DOUBLE) AS self_ms, j[2] AS peer_service, TRY_CAST(j[3] AS DOUBLE) AS peer_ms,
-               j[4] AS span_kind,
-               CASE WHEN route = '{LOG_ROUTE}' THEN coalesce(j[5] || '#' || j[6], {_MASKED}) END AS template,
-               CASE WHEN route = '{LOG_ROUTE}' THEN {_MASKED} END AS masked
-        FROM (SELECT *, json_extract_string(attributes, $paths) AS j FROM raw_events
-              WHERE (ts >= $ws AND ts < $we) OR (ts >= $bs AND ts < $be))""",
+        WITH staged AS (
+            SELECT ts >= $ws AND ts < $we AS in_window, service, route, ts, duration_ms, trace_id,
+                   route = '{LOG_ROUTE}' AS is_log, level IN ('warn', 'error', 'fatal') AS alarming,
+                   CASE WHEN route = '{LOG_ROUTE}' THEN level IN ('error', 'fatal') ELSE {SERVER_ERROR_SQL} END
+                   AS failed,
+                   TRY_CAST(j[1] AS DOUBLE) AS self_ms, j[2] AS peer_service, TRY_CAST(j[3] AS DOUBLE) AS peer_ms,
+                   j[4] AS span_kind,
+                   CASE WHEN route = '{LOG_ROUTE}' THEN coalesce(j[5] || '#' || j[6], {_MASKED}) END AS template,
+                   CASE WHEN route = '{LOG_ROUTE}' THEN {_MASKED} END AS masked, row_number() OVER () AS row_id
+            FROM (SELECT *, json_extract_string(attributes, $paths) AS j FROM raw_events
+                  WHERE (ts >= $ws AND ts < $we) OR (ts >= $bs AND ts < $be))),
+             requests AS (SELECT row_id, trace_id, service, ts, route FROM staged WHERE NOT is_log)
+        SELECT *, CAST(NULL AS VARCHAR) AS owner_route, CAST(NULL AS BIGINT) AS owner_id
+        FROM staged WHERE NOT is_log
+        UNION ALL
+        SELECT l.*, r.route AS owner_route, r.row_id AS owner_id
+        FROM (SELECT * FROM staged WHERE is_log) l
+        ASOF LEFT JOIN requests r ON r.trace_id = l.trace_id AND r.service = l.service AND r.ts <= l.ts""",
                 {"ws": window.start, "we": window.end, "bs": baseline.start, "be": baseline.end, "paths": _PATHS})
     return con.execute(f"SELECT count(*) FILTER (in_window AND NOT is_log) FROM {STAGED}").fetchone()[0]
 
@@ -68,47 +83,62 @@ def exposure(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, int, i
 
 
 def self_time_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-    """Per service: requests over their route's baseline p90 self time, each side, with the p50/p90 of both."""
-    rows = con.execute(f"""
-        WITH req AS (SELECT service, route, in_window, coalesce(self_ms, duration_ms) AS ms
-                     FROM {STAGED} WHERE NOT is_log),
-             bar AS (SELECT service, route, quantile_cont(ms, 0.9) AS p90 FROM req WHERE NOT in_window
-                     GROUP BY ALL HAVING count(*) >= 5)
-        SELECT r.service, count(*) FILTER (r.in_window AND r.ms > b.p90), count(*) FILTER (r.in_window),
-               count(*) FILTER (NOT r.in_window AND r.ms > b.p90), count(*) FILTER (NOT r.in_window),
-               quantile_cont(r.ms, 0.5) FILTER (r.in_window), quantile_cont(r.ms, 0.9) FILTER (r.in_window),
-               quantile_cont(r.ms, 0.5) FILTER (NOT r.in_window), quantile_cont(r.ms, 0.9) FILTER (NOT r.in_window)
-        FROM req r JOIN bar b USING (service, route) GROUP BY r.service""").fetchall()
-    return {row[0]: _quantile_row(row) for row in rows}
+    """Per service: its requests' own (self) time, window against baseline, route by route (`_shift`)."""
+    return _shift(con, f"""SELECT service, route, in_window, coalesce(self_ms, duration_ms) AS x
+                           FROM {STAGED} WHERE NOT is_log AND coalesce(self_ms, duration_ms) IS NOT NULL""")
 
 
 def network_gap_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-    """Per callee service: calls whose gap exceeds its baseline p90 gap, each side, with p50/p90 of both.
+    """Per callee service: the network gap of the calls to it (`_shift`, route by the callee's route).
 
     A call is matched by trace: the caller's event names the callee as its slowest peer, and the callee's
     event in the same trace starts while the caller runs; the slowest such callee event answered that call
-    (the caller's event keeps only its slowest call, and no span id of it, so the join is by trace and time)."""
-    rows = con.execute(f"""
+    (the caller's event keeps only its slowest call, and no span id of it, so the join is by trace and time);
+    the gap is the caller's `peer.duration_ms` less that event's duration."""
+    return _shift(con, f"""
         WITH callers AS (SELECT trace_id, service, ts, duration_ms, peer_service, peer_ms, in_window,
                                 row_number() OVER () AS call_id
                          FROM {STAGED} WHERE NOT is_log AND peer_ms IS NOT NULL AND peer_service IS NOT NULL
                            AND trace_id IS NOT NULL),
-             callees AS (SELECT trace_id, service, ts, duration_ms FROM {STAGED}
-                         WHERE NOT is_log AND trace_id IS NOT NULL),
-             calls AS (SELECT c.call_id, any_value(c.in_window) AS in_window, any_value(c.peer_service) AS service,
-                              any_value(c.peer_ms) - max(e.duration_ms) AS gap
-                       FROM callers c JOIN callees e ON e.trace_id = c.trace_id AND e.service = c.peer_service
-                        AND e.service <> c.service AND e.ts >= c.ts
-                        AND e.ts <= c.ts + to_microseconds(CAST(c.duration_ms * 1000 AS BIGINT))
-                       GROUP BY c.call_id),
-             bar AS (SELECT service, quantile_cont(gap, 0.9) AS p90 FROM calls WHERE NOT in_window
-                     GROUP BY ALL HAVING count(*) >= 5)
-        SELECT g.service, count(*) FILTER (g.in_window AND g.gap > b.p90), count(*) FILTER (g.in_window),
-               count(*) FILTER (NOT g.in_window AND g.gap > b.p90), count(*) FILTER (NOT g.in_window),
-               quantile_cont(g.gap, 0.5) FILTER (g.in_window), quantile_cont(g.gap, 0.9) FILTER (g.in_window),
-               quantile_cont(g.gap, 0.5) FILTER (NOT g.in_window), quantile_cont(g.gap, 0.9) FILTER (NOT g.in_window)
-        FROM calls g JOIN bar b USING (service) GROUP BY g.service""").fetchall()
-    return {row[0]: _quantile_row(row) for row in rows}
+             callees AS (SELECT trace_id, service, route, ts, duration_ms FROM {STAGED}
+                         WHERE NOT is_log AND trace_id IS NOT NULL)
+        SELECT any_value(c.peer_service) AS service, arg_max(e.route, e.duration_ms) AS route,
+               any_value(c.in_window) AS in_window, any_value(c.peer_ms) - max(e.duration_ms) AS x
+        FROM callers c JOIN callees e ON e.trace_id = c.trace_id AND e.service = c.peer_service
+         AND e.service <> c.service AND e.ts >= c.ts
+         AND e.ts <= c.ts + to_microseconds(CAST(c.duration_ms * 1000 AS BIGINT))
+        GROUP BY c.call_id""")
+
+
+def _shift(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, dict]:
+    """Per service, from `source` rows (service, route, in_window, x ms): for each of its routes, the requests on
+    each side with the mean and sample variance of ln(x) (latency is close to log-normal: a slowdown multiplies
+    it), in `strata`; and, for the evidence, the values over their route's baseline p90 on each side and the
+    p50/p90 of both. Routes are compared only with themselves (`signal_scores.log_shift_z` combines them), so a
+    shift in which routes are called moves nothing."""
+    rows = con.execute(f"""
+        WITH src AS (SELECT service, route, in_window, x, ln(greatest(x, 0.001)) AS lx FROM ({source})),
+             strata AS (SELECT service, [count(*) FILTER (in_window), avg(lx) FILTER (in_window),
+                                         var_samp(lx) FILTER (in_window), count(*) FILTER (NOT in_window),
+                                         avg(lx) FILTER (NOT in_window), var_samp(lx) FILTER (NOT in_window)]
+                                         AS stratum
+                        FROM src GROUP BY service, route),
+             per_service AS (SELECT service, list(stratum) AS strata FROM strata GROUP BY service),
+             bar AS (SELECT service, route, quantile_cont(x, 0.9) AS p90 FROM src WHERE NOT in_window
+                     GROUP BY ALL),
+             crossing AS (
+                SELECT s.service, count(*) FILTER (s.in_window AND s.x > b.p90) AS over_window,
+                       count(*) FILTER (s.in_window) AS window, count(*) FILTER (NOT s.in_window AND s.x > b.p90)
+                       AS over_baseline, count(*) FILTER (NOT s.in_window) AS baseline,
+                       quantile_cont(s.x, 0.5) FILTER (s.in_window) AS p50_window,
+                       quantile_cont(s.x, 0.9) FILTER (s.in_window) AS p90_window,
+                       quantile_cont(s.x, 0.5) FILTER (NOT s.in_window) AS p50_baseline,
+                       quantile_cont(s.x, 0.9) FILTER (NOT s.in_window) AS p90_baseline
+                FROM src s JOIN bar b USING (service, route) GROUP BY s.service)
+        SELECT c.*, p.strata FROM crossing c JOIN per_service p USING (service)""").fetchall()
+    names = ("over_window", "window", "over_baseline", "baseline", "p50_window", "p90_window", "p50_baseline",
+             "p90_baseline", "strata")
+    return {row[0]: dict(zip(names, row[1:])) for row in rows}
 
 
 def error_counts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, str | None]]:
@@ -121,13 +151,22 @@ def error_counts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, st
     return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
-def template_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, int, int, bool]]:
-    """Every (service, template) with lines on either side: (service, template, an example masked, window,
-    baseline, whether its lines are warnings or worse)."""
+def template_counts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Every (service, owner route, template) with lines on either side: (service, route — None for lines joined to
+    no request —, template, an example masked, window lines, baseline lines, whether its lines are warnings or
+    worse)."""
     return con.execute(f"""
-        SELECT service, template, any_value(masked), count(*) FILTER (in_window), count(*) FILTER (NOT in_window),
-               bool_or(alarming)
-        FROM {STAGED} WHERE is_log GROUP BY service, template""").fetchall()
+        SELECT service, owner_route, template, any_value(masked), count(*) FILTER (in_window),
+               count(*) FILTER (NOT in_window), bool_or(alarming)
+        FROM {STAGED} WHERE is_log GROUP BY service, owner_route, template""").fetchall()
+
+
+def route_exposure(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[int, int]]:
+    """Per (service, route): requests in the window and in the baseline."""
+    rows = con.execute(f"""
+        SELECT service, route, count(*) FILTER (in_window), count(*) FILTER (NOT in_window)
+        FROM {STAGED} WHERE NOT is_log GROUP BY service, route""").fetchall()
+    return {(service, route): (w, b) for service, route, w, b in rows}
 
 
 def call_edges(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
@@ -143,8 +182,3 @@ def call_edges(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
             GROUP BY e.id)
         GROUP BY ALL""").fetchall()
     return {(caller, callee): n for caller, callee, n in rows}
-
-
-def _quantile_row(row: tuple) -> dict:
-    return {"over_window": row[1], "window": row[2], "over_baseline": row[3], "baseline": row[4],
-            "p50_window": row[5], "p90_window": row[6], "p50_baseline": row[7], "p90_baseline": row[8]}

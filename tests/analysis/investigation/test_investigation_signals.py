@@ -1,0 +1,124 @@
+"""The investigation's signals on hand-made wide events in a real DuckDB file: latency compared on the log scale
+route by route (a tenfold slowdown of a handful of requests stands out), log lines joined to the request that
+wrote them and counted per request of its route (a shift in which routes are called is no change), and fewer
+warnings read as a recovery, never as a cause."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from logintel.analysis.investigation import investigate
+from logintel.analysis.investigation.signal_scores import log_shift
+from logintel.events import LOG_ROUTE, parse_event
+from logintel.store.landing_files import FileLandingZone
+from logintel.store.warehouse import connect, load_hour
+
+T0 = datetime(2025, 6, 1, 10, 0)
+WINDOW = (T0 + timedelta(minutes=10), T0 + timedelta(minutes=13))
+
+
+class Day:
+    """Requests (and the log lines written under them) placed at second offsets after T0."""
+
+    def __init__(self):
+        self.records, self.n = [], 0
+
+    def request(self, at_s: float, service: str, route: str, self_ms: float, lines=(), level="info",
+                failing: bool = False) -> None:
+        self.n += 1
+        trace, ts = f"{self.n:032x}", T0 + timedelta(seconds=at_s)
+        self.records.append({"event_id": f"r{self.n}", "timestamp": ts.isoformat() + "Z", "service": service,
+                             "route": route, "duration_ms": self_ms, "level": "error" if failing else "info",
+                             "status": 500 if failing else 200, "trace_id": trace,
+                             "attributes": {"self_ms": self_ms, "span.kind": "server"}})
+        for k, (namespace, line) in enumerate(lines):
+            self.records.append({"event_id": f"l{self.n}-{k}", "service": service, "route": LOG_ROUTE,
+                                 "timestamp": (ts + timedelta(milliseconds=k / 10)).isoformat() + "Z",
+                                 "duration_ms": 0, "level": level, "trace_id": trace,
+                                 "error.message": f"{line} for request {self.n}",
+                                 "attributes": {"code.namespace": namespace, "code.lineno": 10 + k}})
+
+    def warehouse(self, tmp_path):
+        zone = FileLandingZone(tmp_path / "landing")
+        zone.write([parse_event(r) for r in self.records])
+        con = connect(tmp_path / "warehouse.duckdb")
+        for hour in zone.hours():
+            load_hour(con, zone.read_hour(hour))
+        return con
+
+
+def steady(day: Day, rng: random.Random, minutes: range, per_minute: int = 20) -> None:
+    """A busy service nothing happens to, so every test has traffic beside the one it watches."""
+    for minute in minutes:
+        for k in range(per_minute):
+            day.request(minute * 60 + k * 60 / per_minute, "frontend", "/home", rng.uniform(4, 8))
+
+
+def test_a_tenfold_slowdown_of_a_handful_of_requests_ranks_its_service_first(tmp_path):
+    rng, day = random.Random(1), Day()
+    steady(day, rng, range(13))
+    for k in range(6):  # six calls in the ten quiet minutes, five in the window: ten times slower
+        day.request(60 + k * 90, "contacts", "/contacts/{id}", rng.uniform(8, 12))
+    for k in range(5):
+        day.request(600 + k * 30, "contacts", "/contacts/{id}", rng.uniform(90, 130))
+    result = investigate(day.warehouse(tmp_path), *WINDOW)
+    first = result.candidates[0]
+    assert (first["service"], first["kind"]) == ("contacts", "self_time")
+    assert first["evidence"]["ratio"] >= 5
+
+
+def test_log_shift_reads_the_size_of_a_slowdown_and_needs_both_sides():
+    import math
+    same = [[20, math.log(10), 0.04, 40, math.log(10), 0.04]]
+    slower = [[20, math.log(30), 0.04, 40, math.log(10), 0.04]]
+    assert abs(log_shift(same)[0]) < 0.5 and abs(log_shift(same)[1] - 1) < 1e-9
+    z, ratio = log_shift(slower)
+    assert z > 6 and abs(ratio - 3) < 1e-6
+    assert log_shift([[5, 1.0, 0.1, 0, None, None]]) == (0.0, 1.0)  # a route with no baseline says nothing
+
+
+def test_more_calls_to_one_route_is_no_change_in_its_log_patterns(tmp_path):
+    rng, day = random.Random(2), Day()
+    steady(day, rng, range(13))
+    for minute in range(13):
+        busy = 3 if minute >= 10 else 1  # the window calls /search three times as often; each call logs the same
+        for k in range(10 * busy):
+            day.request(minute * 60 + k * 6 / busy, "orders", "/search", rng.uniform(5, 9),
+                        lines=[("o.SearchService", "searched trains"), ("o.SearchService", "found trains")])
+        for k in range(10):
+            day.request(minute * 60 + 3 + k * 6, "orders", "/orders/{id}", rng.uniform(5, 9),
+                        lines=[("o.OrderService", "order read")])
+    result = investigate(day.warehouse(tmp_path), *WINDOW)
+    assert result.candidates == [], result.candidates
+
+
+def test_a_code_path_no_longer_taken_is_found_at_the_route_that_stopped_taking_it(tmp_path):
+    rng, day = random.Random(3), Day()
+    steady(day, rng, range(13))
+    for minute in range(13):
+        for k in range(10):
+            lines = [("o.OrderService", "order read")]
+            if minute < 10:
+                lines.append(("o.OrderService", "order checked against its price"))
+            day.request(minute * 60 + k * 6, "orders", "/orders/{id}", rng.uniform(5, 9), lines=lines)
+    result = investigate(day.warehouse(tmp_path), *WINDOW)
+    first = result.candidates[0]
+    assert (first["service"], first["kind"]) == ("orders", "log_pattern")
+    assert first["evidence"]["change"] == "vanished" and first["evidence"]["route"] == "/orders/{id}"
+    assert first["evidence"]["lines_baseline"] == 100 and first["evidence"]["exposure_window"] == 30
+
+
+def test_warnings_that_stop_are_a_recovery_ranked_after_a_real_change(tmp_path):
+    rng, day = random.Random(4), Day()
+    steady(day, rng, range(13))
+    for minute in range(13):
+        for k in range(10):  # payments warned on every call before the window, and stopped
+            day.request(minute * 60 + k * 6, "payments", "/pay", rng.uniform(5, 9), level="warn",
+                        lines=[("p.PayService", "card processor slow, retrying")] if minute < 10 else [])
+        for k in range(10):  # stock's own time doubles in the window
+            slow = 2 if minute >= 10 else 1
+            day.request(minute * 60 + 2 + k * 6, "stock", "/stock", slow * rng.uniform(10, 12))
+    result = investigate(day.warehouse(tmp_path), *WINDOW)
+    services = [c["service"] for c in result.candidates]
+    assert services[0] == "stock"
+    assert "payments" in services and services.index("payments") > services.index("stock")
