@@ -12,6 +12,7 @@ from assets.partitions import WAREHOUSE_POOL, daily_asset, daily_partitions, par
 from logintel.digest.grounding_verdict import MIN_GROUNDED, verify_digest_file
 from logintel.digest.publish import write_daily_digest
 from logintel.llm.call_log import CallLog
+from logintel.trust.claim_share import grounded_pct
 from resources.llm import LLMResource
 from resources.settings import LogintelSettings
 
@@ -40,7 +41,7 @@ def daily_digest(context: dg.AssetExecutionContext, warehouse: DuckDBResource, l
     return dg.MaterializeResult(metadata={
         "digest": dg.MetadataValue.md(written.markdown + "\n\n![grounded % and cost per digest]"
                                       f"(data:image/png;base64,{history})\n"),
-        "grounded_pct": round(100 * grounding["ratio"], 2),
+        "grounded_pct": grounded_pct(grounding["ratio"]),
         "claims": grounding["claims"],
         "invented": len(grounding["invented"]),
         "top_issues": len(document["top_issues"]),
@@ -71,6 +72,6 @@ def daily_digest_grounded(context: dg.AssetCheckExecutionContext, warehouse: Duc
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity.ERROR if verdict.invented or verdict.problem else dg.AssetCheckSeverity.WARN,
         description=verdict.description(),
-        metadata={"grounded_pct": round(100 * verdict.ratio, 2), "claims": verdict.claims,
+        metadata={"grounded_pct": verdict.share.percent(), "claims": verdict.claims,
                   "sentences": verdict.sentences, "invented": len(verdict.invented),
                   "ungrounded": markdown_table(verdict.ungrounded[:20], ["source", "sentence", "why"])})

@@ -21,6 +21,7 @@ from logintel.agents.run import run_analyst
 from logintel.agents.saved_findings import replace_findings
 from logintel.briefings.finding_briefing import finding_candidates
 from logintel.daily.days import DigestDay
+from logintel.trust.claim_share import grounded_pct
 from resources.settings import LogintelSettings
 
 HOURS = dg.TimeWindowPartitionMapping()
@@ -46,7 +47,7 @@ def _materialize(context, warehouse: DuckDBResource, logintel: LogintelSettings,
         "findings": len(report.findings),
         "by_severity": dg.MetadataValue.json(by_severity),
         "examined": dg.MetadataValue.json(report.examined),
-        "grounded_pct": round(100 * grounding["ratio"], 2),
+        "grounded_pct": grounded_pct(grounding["ratio"]),
         "table": markdown_table(rows, COLUMNS),
     }
 
@@ -107,7 +108,7 @@ def _check(asset, agent: str, hourly: bool = False):
             passed=verdict.passed,
             severity=dg.AssetCheckSeverity.ERROR if verdict.invented else dg.AssetCheckSeverity.WARN,
             description=verdict.description(),
-            metadata={"findings": verdict.findings, "claims": verdict.claims, "grounded_pct": round(100 * verdict.ratio, 2),
+            metadata={"findings": verdict.findings, "claims": verdict.claims, "grounded_pct": verdict.share.percent(),
                       "invented": len(verdict.invented),
                       "ungrounded": markdown_table(verdict.ungrounded[:20], ["finding", "text", "why"])})
     return check

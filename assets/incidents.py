@@ -10,6 +10,7 @@ from logintel.analysis.incidents.incident import replace_incidents
 from logintel.briefings.incident_briefing import incident_candidates
 from logintel.llm.call_log import CallLog
 from logintel.narration.incident_text import write_summaries
+from logintel.trust.claim_share import ClaimShare
 from logintel.views.incident_table import cause_label
 from resources.llm import LLMResource
 from resources.settings import LogintelSettings
@@ -34,8 +35,8 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
         calls.write_to_duckdb(con, asset="incidents", partition=context.partition_key)
     for note in hour_incidents.notes:
         context.log.warning(note)
-    claims = sum(i.grounding.get("claims", 0) for i in found)
-    grounded = sum(i.grounding.get("grounded", 0) for i in found)
+    share = ClaimShare(claims=sum(i.grounding.get("claims", 0) for i in found),
+                       grounded=sum(i.grounding.get("grounded", 0) for i in found))
     rows = [{"severity": i.severity, "kind": i.kind, "incident": i.incident_id,
              "when": f"{i.start_time:%H:%M}–{i.end_time:%H:%M}", "summary": i.summary,
              "cause": cause_label(i.root_cause), "root cause": i.root_cause_analysis, "merged into": i.merged_into or "",
@@ -47,8 +48,8 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
         "rule_incidents_merged": hour_incidents.merged,
         "by_severity": dg.MetadataValue.json({s: sum(i.severity == s for i in found)
                                               for s in ("critical", "high", "medium", "low")}),
-        "grounded_pct": round(100.0 * grounded / claims, 2) if claims else 100.0,
-        "claims": claims,
+        "grounded_pct": share.percent(),  # None: nothing to verify (no incident, or no claim in any text)
+        "claims": share.claims,
         "incident_table": markdown_table(rows, ["severity", "kind", "incident", "when", "summary", "cause",
                                                 "root cause", "merged into", "grounded", "writer"]),
         "root_cause_s": round(hour_incidents.root_cause_s, 3),

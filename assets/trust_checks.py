@@ -23,7 +23,7 @@ def incident_summaries_grounded(context: dg.AssetCheckExecutionContext, warehous
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity.ERROR if verdict.invented else dg.AssetCheckSeverity.WARN,
         description=verdict.description(),
-        metadata={"grounded_pct": round(100 * verdict.ratio, 2), "claims": verdict.claims,
+        metadata={"grounded_pct": verdict.share.percent(), "claims": verdict.claims,
                   "grounded": verdict.grounded, "summaries": verdict.texts, "invented": len(verdict.invented),
                   "llm_calls": usage["calls"], "llm_tokens": usage["tokens"],
                   "llm_cost_usd": round(usage["cost_usd"], 6), "llm_latency_ms_p95": round(usage["latency_ms_p95"], 1),

@@ -93,6 +93,10 @@ def placement(document: dict, alarms: list[dict], label) -> tuple[str, bool]:
     return where, fired
 
 
+def _pct(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{100 * ratio:.1f}%"  # None: nothing to verify
+
+
 def quality(args) -> int:
     runs = [run_seed(int(s), args.rate) for s in args.seeds.split(",")]
     print(f"{'seed':>4}  {'scenario':<26} {'raised in':<16} {'static alarm':<12}")
@@ -109,7 +113,7 @@ def quality(args) -> int:
         d = run["document"]
         slow = ", ".join(f"{t['service']} {t['route']}" for t in d["trends"] if t["kind"] == "slow_trend") or "—"
         print(f"{run['seed']:>4} {len(d['top_issues']):>5} {len(d['trends']):>6} {slow:<40} "
-              f"{len(d['recommendations']):>4} {100 * d['grounding']['ratio']:>7.1f}% {d['grounding']['claims']:>6} "
+              f"{len(d['recommendations']):>4} {_pct(d['grounding']['ratio']):>8} {d['grounding']['claims']:>6} "
               f"{len(d['grounding']['invented']):>8} {run['metrics_s']:>9.2f} {run['digest_s']:>8.2f} "
               f"{d['llm']['prompt_chars']:>12,}")
     return 0 if raised_slow and not any(r["document"]["grounding"]["invented"] for r in runs) else 1

@@ -59,6 +59,7 @@ def run_setting(con, incidents, labels, config, examples: int) -> dict:
     from logintel.llm.gateway import LLMGateway
     from logintel.llm.redaction import Redactor
     from logintel.narration.incident_text import write_summaries
+    from logintel.trust.claim_share import ClaimShare
     calls = CallLog()
     copies = [copy.deepcopy(i) for i in incidents]
     write_summaries(con, copies, LLMGateway(config, recorder=calls), Redactor(), max_examples=examples)
@@ -71,9 +72,13 @@ def run_setting(con, incidents, labels, config, examples: int) -> dict:
     return {"summaries": len(copies), "latency_p50_ms": statistics.median(latencies) if latencies else 0.0,
             "latency_max_ms": max(latencies) if latencies else 0.0,
             "tokens": totals["prompt_tokens"] + totals["completion_tokens"], "cost_usd": totals["cost_usd"],
-            "grounded_pct": 100.0 * grounded / claims if claims else 100.0,
+            "grounded_pct": ClaimShare(claims=claims, grounded=grounded).percent(1),  # None: nothing to verify
             "label_agreement_pct": 100.0 * sum(agrees_with_labels(i, labels) for i in labelled) / len(labelled)
             if labelled else 0.0, "fallbacks": totals["fallbacks"]}
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"  # None: nothing to verify
 
 
 def main() -> int:
@@ -121,7 +126,7 @@ def main() -> int:
     print("-" * len(header))
     for name, examples, r in rows:
         print(f"{name:<24} {examples:>8} {r['summaries']:>9} {r['latency_p50_ms']:>8.2f} {r['latency_max_ms']:>8.2f} "
-              f"{r['tokens']:>8} {r['cost_usd']:>9.5f} {r['grounded_pct']:>10.1f} {r['label_agreement_pct']:>9.1f} "
+              f"{r['tokens']:>8} {r['cost_usd']:>9.5f} {_pct(r['grounded_pct']):>10} {r['label_agreement_pct']:>9.1f} "
               f"{r['fallbacks']:>9}")
     return 0
 

@@ -9,6 +9,7 @@ from logintel.briefings.subject import SubjectGone
 from logintel.digest.publish import deliver
 from logintel.digest.render import briefing_markdown, write_briefing
 from logintel.llm.call_log import CallLog
+from logintel.trust.claim_share import grounded_pct
 from resources.llm import LLMResource
 from resources.settings import LogintelSettings
 
@@ -50,7 +51,7 @@ def write_situation_briefing(context: dg.OpExecutionContext, config: BriefingCon
     context.log_event(dg.AssetMaterialization(asset_key=BRIEFINGS, partition=None, metadata={
         "subject_kind": subject.kind, "subject_id": subject.id, "severity": briefing.severity,
         "briefing": dg.MetadataValue.md(markdown), "path": dg.MetadataValue.path(str(path)),
-        "grounded_pct": round(100 * briefing.grounding["ratio"], 2), "claims": briefing.grounding["claims"],
+        "grounded_pct": grounded_pct(briefing.grounding["ratio"]), "claims": briefing.grounding["claims"],
         "invented": len(briefing.grounding["invented"]), "writer": briefing.writer,
         "llm_tokens": briefing.llm["tokens"], "llm_cost_usd": briefing.llm["cost_usd"],
         "llm_latency_ms": briefing.llm["latency_ms"], "delivery": dg.MetadataValue.json(delivery)}))

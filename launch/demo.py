@@ -17,6 +17,7 @@ from logintel.ingest.emitter_config import EmitterConfig
 from logintel.simulate.outage import OutageWindow, emit_with_outage
 from logintel.store.dead_letters import DeadLetterStore
 from logintel.store.landing_zones import open_landing_zone
+from logintel.trust.claim_share import ClaimShare
 from logintel.views.demo_report import scored_incidents, write_report
 from logintel.views.incident_table import format_incident_table
 
@@ -153,7 +154,7 @@ def _print_digests(settings, days: list[str]) -> None:
             print(f"    {issue['rank']}. {issue['text']}")
         for trend in digest["trends"][:5]:
             print(f"    ~ {trend['text']}")
-        print(f"    {g['grounded']}/{g['claims']} claims grounded ({100 * g['ratio']:.1f}%), written by {digest['writer']}")
+        print(f"    {ClaimShare(claims=g['claims'], grounded=g['grounded']).describe()}, written by {digest['writer']}")
         print()
         _print_findings(settings, day)
 

@@ -8,6 +8,7 @@ import duckdb
 
 from logintel.daily.days import DigestDay
 from logintel.store.findings import finding_documents
+from logintel.trust.claim_share import ClaimShare
 from logintel.trust.entities import KnownEntities
 from logintel.trust.item_grounding import ItemFacts, attribute_lookup, ground_text
 
@@ -21,16 +22,20 @@ class FindingsVerdict:
     ungrounded: list[dict] = field(default_factory=list)  # {finding, text, why}
 
     @property
-    def ratio(self) -> float:
-        return self.grounded / self.claims if self.claims else 1.0
+    def share(self) -> ClaimShare:
+        return ClaimShare(claims=self.claims, grounded=self.grounded)
+
+    @property
+    def ratio(self) -> float | None:
+        """None when the findings held no claim (an analyst that found nothing): nothing to verify."""
+        return self.share.ratio
 
     @property
     def passed(self) -> bool:
         return not self.invented and not self.ungrounded
 
     def description(self) -> str:
-        text = (f"{self.findings} finding(s): {self.grounded}/{self.claims} claims grounded "
-                f"({100 * self.ratio:.1f}%)")
+        text = f"{self.findings} finding(s): {self.share.describe()}"
         if self.invented:
             text += f"; invented: {', '.join(self.invented[:5])}"
         if self.ungrounded:

@@ -2,8 +2,9 @@
 writer), every sentence grounded against its own source's facts, the result ready to render.
 
 A model's answer that is malformed or incomplete is replaced whole by the offline writer's; a single
-sentence of it that fails grounding where the offline draft passes is replaced by the draft, and the
-item says so. Numbers never come from the model: it only rewords drafts the code wrote."""
+sentence of it that fails grounding where the offline draft passes, or that has nothing to verify where the
+draft states claims, is replaced by the draft, and the item says so (`grounding.replaced` counts them).
+Numbers never come from the model: it only rewords drafts the code wrote."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -15,6 +16,7 @@ from logintel.digest.prompt import answer_problem, items_request, offline_answer
 from logintel.llm.call_log import CallRecord
 from logintel.llm.gateway import LLMGateway, LLMRequest
 from logintel.llm.offline import OFFLINE_WRITER
+from logintel.trust.claim_share import NOTHING_TO_VERIFY
 from logintel.trust.entities import KnownEntities
 from logintel.trust.item_grounding import ItemFacts, attribute_lookup, ground_text, summarize
 
@@ -75,20 +77,31 @@ def headline_item(facts: DigestFacts) -> dict:
 
 
 def _settle(item: dict, text: str, writer: str, known: KnownEntities, day, exists) -> None:
-    """Ground the worded sentence; keep the draft instead when the wording fails where the draft holds."""
+    """Ground the worded sentence; keep the draft instead when the wording fails where the draft holds, or
+    states nothing checkable where the draft states something (a reassurance in place of the figures)."""
     grounding = ground_text(text, item["facts"], known, day, exists)
     item["writer"] = writer
-    if writer != OFFLINE_WRITER and grounding["grounded"] is False:
+    if writer != OFFLINE_WRITER and grounding["grounded"] is not True:
         draft = ground_text(item["text"], item["facts"], known, day, exists)
-        if draft["grounded"] is not False:
+        rejected = rewording_problem(grounding, draft)
+        if rejected:
             text, grounding = item["text"], draft
             item["writer"] = OFFLINE_WRITER
-            item["reworded_rejected"] = grounding["reason"] or "the model's sentence failed grounding"
+            item["reworded_rejected"] = rejected
     item["text"] = text
     item["grounding"] = grounding
     item["grounded"] = grounding["grounded"]
-    item["grounding_reason"] = grounding["reason"] or (
-        "no checkable claim" if grounding["grounded"] is None else "")
+    item["grounding_reason"] = grounding["reason"]
+
+
+def rewording_problem(worded: dict, draft: dict) -> str | None:
+    """Why a model's sentence gives way to its draft (both as `ground_text` grounds them), or None: it fails
+    grounding where the draft holds, or it has nothing to verify while the draft states claims."""
+    if worded["grounded"] is False and draft["grounded"] is not False:
+        return worded["reason"] or "the model's sentence failed grounding"
+    if worded["grounded"] is None and draft["claims"]:
+        return f"{NOTHING_TO_VERIFY} in the model's sentence, while its draft states {draft['claims']} claim(s)"
+    return None
 
 
 def public_item(item: dict) -> dict:

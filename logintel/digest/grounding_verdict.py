@@ -1,6 +1,6 @@
 """The digest's grounding check, run on the file as written: every sentence of `YYYY-MM-DD.json`
 grounded again against the facts stored beside it and the warehouse's names. An invented name is an
-error; a grounded share under the minimum (95%) is a warning."""
+error; a grounded share under the minimum (95%), or nothing to verify at all, is a warning."""
 from __future__ import annotations
 
 import json
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from logintel.trust.claim_share import ClaimShare
 from logintel.trust.entities import KnownEntities
 from logintel.trust.item_grounding import ItemFacts, ground_text
 
@@ -27,17 +28,22 @@ class DigestVerdict:
     problem: str | None = None  # the file could not be checked at all
 
     @property
-    def ratio(self) -> float:
-        return self.grounded / self.claims if self.claims else 1.0
+    def share(self) -> ClaimShare:
+        return ClaimShare(claims=self.claims, grounded=self.grounded)
+
+    @property
+    def ratio(self) -> float | None:
+        return self.share.ratio
 
     @property
     def passed(self) -> bool:
-        return self.problem is None and not self.invented and self.ratio >= MIN_GROUNDED
+        # A digest with nothing to verify is not a grounded one (its headline alone states figures).
+        return self.problem is None and not self.invented and bool(self.share.meets(MIN_GROUNDED))
 
     def description(self) -> str:
         if self.problem:
             return self.problem
-        text = f"{self.grounded}/{self.claims} claims grounded ({100 * self.ratio:.1f}%) in {self.sentences} sentences"
+        text = f"{self.share.describe()} in {self.sentences} sentences"
         if self.invented:
             text += f"; invented: {', '.join(self.invented[:5])}"
         return text

@@ -244,8 +244,8 @@ def _pipeline_view(pipeline: dict | None) -> dict | None:
 
 def _grounding_view(grounding: dict) -> dict:
     claims, grounded = grounding.get("claims"), grounding.get("grounded")
-    if not claims:
-        summary = "No checkable claims."
+    if not claims:  # the ratio is None then: nothing to verify, not 100% grounded
+        summary = "Nothing to verify: no sentence states a number, name, time window or id."
     else:
         summary = (f"{_percent(grounding.get('ratio'))} of claims grounded "
                    f"({_number(grounded, 0)} of {_number(claims, 0)}).")

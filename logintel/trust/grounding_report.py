@@ -1,9 +1,11 @@
-"""The outcome of grounding a text: a verdict per claim, the share grounded, and what was invented."""
+"""The outcome of grounding a text: a verdict per claim, the share grounded (or nothing to verify), and what
+was invented."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from logintel.trust.claim_share import ClaimShare
 from logintel.trust.claims import ENTITY_KINDS, Claim
 
 
@@ -53,9 +55,13 @@ class GroundingReport:
         return bool(self.claims)
 
     @property
-    def ratio(self) -> float:
-        total = self.grounded + self.ungrounded
-        return self.grounded / total if total else 1.0
+    def share(self) -> ClaimShare:
+        return ClaimShare(claims=self.grounded + self.ungrounded, grounded=self.grounded)
+
+    @property
+    def ratio(self) -> float | None:
+        """None when the text holds no checkable claim: nothing to verify, never 1.0."""
+        return self.share.ratio
 
     @property
     def invented_entities(self) -> list[ClaimVerdict]:
@@ -63,7 +69,7 @@ class GroundingReport:
 
     def summary(self) -> str:
         if not self.has_claims:
-            return f"no checkable claims ({len(self.unverifiable_sentences)} unverifiable sentences)"
+            return f"{self.share.describe()}; {len(self.unverifiable_sentences)} unverifiable sentences"
         total = self.grounded + self.ungrounded
         text = f"{self.grounded}/{total} claims grounded ({self.ratio:.0%})"
         wrong = [v.brief() for v in self.claims if not v.grounded]
@@ -72,7 +78,7 @@ class GroundingReport:
         return text
 
     def to_dict(self) -> dict:
-        return {"ratio": self.ratio, "has_claims": self.has_claims, "grounded": self.grounded,
+        return {**self.share.fields(), "has_claims": self.has_claims, "grounded": self.grounded,
                 "ungrounded": self.ungrounded, "claims": [v.to_dict() for v in self.claims],
                 "invented": [v.claim.text for v in self.invented_entities],
                 "unverifiable_sentences": list(self.unverifiable_sentences),

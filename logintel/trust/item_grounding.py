@@ -6,7 +6,8 @@ within 5% or the written precision; a number the claim parser does not classify 
 a plain ratio) must equal one of the item's values the same way. A service, route or error code the
 warehouse has never seen is invented; a field=value pair must be one the item's facts name, and is
 invented when no event of the day carries it. A time window must match one of the item's windows within
-ten minutes at both ends. A sentence with no checkable claim is "not checked", never "grounded"."""
+ten minutes at both ends. A sentence with no checkable claim is "nothing to verify" (`ClaimShare`), never
+"grounded"."""
 from __future__ import annotations
 
 import re
@@ -16,6 +17,7 @@ from typing import Callable
 
 import duckdb
 
+from logintel.trust.claim_share import NO_CLAIM, ClaimShare
 from logintel.trust.claims import Claim, extract_claims
 from logintel.trust.entities import KnownEntities
 from logintel.trust.numbers import resolution
@@ -74,15 +76,15 @@ class Verdict:
 def ground_text(text: str, facts: ItemFacts, known: KnownEntities, day: date,
                 attribute_exists: Callable[[str, str], bool] = lambda attribute, value: True) -> dict:
     """The grounding of one item's text: {grounded: True | False | None, claims, grounded_claims,
-    invented: [...], reason, verdicts: [...]} (None: nothing in it could be checked)."""
+    invented: [...], reason, verdicts: [...]} (None: nothing to verify, and the reason says so)."""
     claims = extract_claims(text, known, day)
     verdicts = [_judge(c, facts, known, attribute_exists) for c in claims if c.kind not in ("user",)]
     verdicts += [_judge_value(text, value, facts) for value in _loose_numbers(text, claims)]
     verdicts = [v for v in verdicts if v is not None]
     failed = [v for v in verdicts if not v.grounded]
-    state = None if not verdicts else not failed
-    reason = "; ".join(f"{v.text}: {v.reason}" for v in failed[:3])
-    return {"grounded": state, "claims": len(verdicts), "grounded_claims": len(verdicts) - len(failed),
+    share = ClaimShare(claims=len(verdicts), grounded=len(verdicts) - len(failed))
+    reason = NO_CLAIM if share.nothing_to_verify else "; ".join(f"{v.text}: {v.reason}" for v in failed[:3])
+    return {"grounded": share.state, "claims": share.claims, "grounded_claims": share.grounded,
             "invented": [v.text for v in verdicts if v.invented], "reason": reason,
             "verdicts": [v.__dict__ for v in verdicts]}
 
@@ -163,12 +165,14 @@ def attribute_lookup(con: duckdb.DuckDBPyConnection, start: datetime, end: datet
 
 
 def summarize(items: list[dict]) -> dict:
-    """The digest's grounding: claims and grounded claims over every item, the share, the sentences not
-    grounded, the invented names (each an ERROR for the asset check)."""
-    claims = sum(i["grounding"]["claims"] for i in items)
-    grounded = sum(i["grounding"]["grounded_claims"] for i in items)
+    """The digest's grounding: claims and grounded claims over every item, the share (None, with its reason,
+    when no item held a claim), the sentences not grounded and those with nothing to verify, the model's
+    sentences replaced by their drafts, the invented names (each an ERROR for the asset check)."""
+    share = ClaimShare(claims=sum(i["grounding"]["claims"] for i in items),
+                       grounded=sum(i["grounding"]["grounded_claims"] for i in items))
     ungrounded = [i["text"] for i in items if i["grounding"]["grounded"] is False]
     unchecked = [i["text"] for i in items if i["grounding"]["grounded"] is None]
     invented = sorted({name for i in items for name in i["grounding"]["invented"]})
-    return {"claims": claims, "grounded": grounded, "ratio": grounded / claims if claims else 1.0,
-            "sentences": len(items), "ungrounded": ungrounded, "unchecked": unchecked, "invented": invented}
+    return {"claims": share.claims, "grounded": share.grounded, **share.fields(), "sentences": len(items),
+            "ungrounded": ungrounded, "unchecked": unchecked, "invented": invented,
+            "replaced": sum(1 for i in items if i.get("reworded_rejected"))}

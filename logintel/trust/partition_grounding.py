@@ -1,5 +1,5 @@
-"""The grounding verdict on one partition's incident texts: the share of verified claims, and every
-invented entity (a name the warehouse never held) or ungrounded claim, for the trust check."""
+"""The grounding verdict on one partition's incident texts: the share of verified claims (none: nothing to
+verify), and every invented entity (a name the warehouse never held) or ungrounded claim, for the trust check."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+
+from logintel.trust.claim_share import ClaimShare
 
 
 @dataclass
@@ -19,20 +21,31 @@ class PartitionGrounding:
     ungrounded: list[dict] = field(default_factory=list)  # {incident, writer, claim, evidence}
 
     @property
-    def ratio(self) -> float:
-        return self.grounded / self.claims if self.claims else 1.0
+    def share(self) -> ClaimShare:
+        return ClaimShare(claims=self.claims, grounded=self.grounded)
+
+    @property
+    def ratio(self) -> float | None:
+        """None when the texts held no claim: nothing to verify, never 1.0."""
+        return self.share.ratio
 
     @property
     def passed(self) -> bool:
-        return self.ratio >= self.min_ratio and not self.invented
+        # No incidents: nothing to check. Incident texts that state nothing checkable are not grounded ones.
+        meets = self.share.meets(self.min_ratio)
+        return not self.invented and (meets if meets is not None else self.texts == 0)
 
     def description(self) -> str:
         if self.invented:
             names = ", ".join(sorted({i["entity"] for i in self.invented}))
             return f"{len(self.invented)} invented entities: {names}"
+        if not self.texts:
+            return "no incidents, nothing to check"
+        if self.share.nothing_to_verify:
+            return f"{self.share.describe()} ({self.texts} incident texts)"
         if not self.passed:
             return f"only {self.ratio:.0%} of {self.claims} claims grounded (minimum {self.min_ratio:.0%})"
-        return f"{self.grounded}/{self.claims} claims grounded" if self.claims else "no incidents, nothing to check"
+        return f"{self.grounded}/{self.claims} claims grounded"
 
 
 def incident_grounding(con: duckdb.DuckDBPyConnection, hour: datetime, min_ratio: float) -> PartitionGrounding:

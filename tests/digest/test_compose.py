@@ -1,9 +1,11 @@
 """The digest and a situation briefing composed on a real DuckDB warehouse (one hour with a payments
 PG_TIMEOUT spike, through the real hourly stages), worded offline or by a model behind the real
 `openai` client and a fake server on 127.0.0.1: a faithful model is used, a hallucinating one is caught
-sentence by sentence, a malformed answer falls back whole, and the prompt carries facts, not logs."""
+sentence by sentence, a sentence with nothing to verify stands only where its draft has nothing either, a
+malformed answer falls back whole, and the prompt carries facts, not logs."""
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -17,15 +19,16 @@ from logintel.config import LLMConfig
 from logintel.daily.days import DigestDay
 from logintel.daily.route_metrics import compute_route_metrics
 from logintel.daily.slo import load_slos
-from logintel.digest.compose import compose_digest
+from logintel.digest.compose import compose_digest, settle_items
 from logintel.digest.facts import gather_facts
 from logintel.digest.grounding_verdict import verify_digest_file
-from logintel.digest.prompt import MAX_PROMPT_CHARS
+from logintel.digest.prompt import MAX_PROMPT_CHARS, items_request
 from logintel.digest.render import write_digest
 from logintel.llm.call_log import CallLog
 from logintel.llm.gateway import LLMGateway
 from logintel.store.landing import HourBatch
 from logintel.store.warehouse import load_hour
+from logintel.trust.item_grounding import ItemFacts, summarize
 from tests.support.fake_llm_server import Raw
 from tests.support.incident_spike import HOUR, spike
 
@@ -117,3 +120,40 @@ def test_a_situation_briefing_has_every_heading_grounded(warehouse):
     assert "PG_TIMEOUT" in briefing.sections[0]["text"] and briefing.grounding["ratio"] == 1.0
     with pytest.raises(ValueError, match="no incident"):
         compose(warehouse, IncidentSubject("inc-0000"), LLMGateway(LLMConfig()))
+
+
+REASSURANCE = "Nothing to worry about: the database is fine, no action needed."
+
+
+def test_a_sentence_with_nothing_to_verify_is_replaced_by_its_draft(warehouse, tmp_path, fake_llm):
+    fake_llm.responder = lambda request: {"sentences": [
+        {"key": d["key"], "text": REASSURANCE if d["key"].startswith("issue:") else d["draft"]}
+        for d in _drafts(request)]}
+    document = compose_digest(warehouse, _facts(warehouse, tmp_path), LLMGateway(fake_llm.config()))
+
+    issue = document["top_issues"][0]
+    assert issue["text"] != REASSURANCE and "PG_TIMEOUT" in issue["text"] and issue["grounded"] is True
+    assert issue["writer"] == "offline/v1" and issue["reworded_rejected"].startswith("nothing to verify")
+    assert document["writer"] == "openai:gpt-4o-mini" and document["grounding"]["replaced"] == 1
+    assert document["grounding"]["ratio"] == 1.0 and document["grounding"]["unchecked"] == []
+    paths = write_digest(document, {}, tmp_path / "digests")
+    for path in paths.values():  # neither the stored JSON nor what is shown or delivered carries it
+        assert "worry" not in Path(path).read_text(encoding="utf-8")
+    assert verify_digest_file(warehouse, paths["json_path"]).passed
+
+
+def test_a_sentence_with_nothing_to_verify_stands_where_its_draft_has_none(warehouse, fake_llm):
+    fake_llm.responder = lambda request: {"sentences": [{"key": d["key"], "text": "Nothing else stood out today."}
+                                                        for d in _drafts(request)]}
+    items = [{"key": "note:1", "kind": "note", "text": "No other item today.", "source": "digest:test",
+              "facts": ItemFacts()}]
+    writer, _, _ = settle_items(warehouse, items, LLMGateway(fake_llm.config()),
+                                items_request("daily_digest", None, items), DAY.day, lambda a, v: True)
+
+    [item] = items
+    assert writer == "openai:gpt-4o-mini" and item["text"] == "Nothing else stood out today."
+    assert item["grounded"] is None and item["grounding_reason"].startswith("nothing to verify")
+    assert "reworded_rejected" not in item
+    summary = summarize(items)
+    assert summary["ratio"] is None and summary["ratio_reason"].startswith("nothing to verify")
+    assert summary["unchecked"] == ["Nothing else stood out today."] and summary["replaced"] == 0

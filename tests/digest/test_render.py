@@ -131,7 +131,8 @@ def test_an_empty_digest_still_renders_every_section():
     markdown = render.to_markdown(digest)
     assert [line[3:] for line in markdown.splitlines() if line.startswith("## ")] == list(SECTIONS)
     assert markdown.count(NOTHING) == 4
-    assert "No checkable claims. No unverified sentences." in markdown
+    assert ("Nothing to verify: no sentence states a number, name, time window or id. No unverified sentences."
+            in markdown)
     assert render.to_html(digest, {}).count(NOTHING) == 4
 
 

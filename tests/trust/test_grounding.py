@@ -154,10 +154,12 @@ def test_prose_without_checkable_claims_is_unverifiable_not_grounded(outage):
     scope = GroundingScope(H, H + timedelta(hours=1))
     text = "The database was struggling. Operators should look into connection handling!"
     report = verify_text(outage, text, scope)
-    assert not report.has_claims and report.grounded == 0 and report.ratio == 1.0
+    assert not report.has_claims and report.grounded == 0 and report.ratio is None
     assert report.unverifiable_sentences == ["The database was struggling.",
                                              "Operators should look into connection handling!"]
-    assert report.summary() == "no checkable claims (2 unverifiable sentences)"
+    assert report.summary() == ("nothing to verify: no number, name, time window or id in the text; "
+                                "2 unverifiable sentences")
+    assert report.to_dict()["ratio"] is None and report.to_dict()["ratio_reason"].startswith("nothing to verify")
 
 
 def test_numbers_and_names_inside_quoted_examples_are_ignored():

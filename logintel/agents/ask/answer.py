@@ -8,6 +8,7 @@ from typing import Callable
 
 from logintel.agents.analyst_report import AnalystReport
 from logintel.agents.finding import SEVERITIES, Finding
+from logintel.trust.claim_share import ClaimShare
 from logintel.trust.entities import KnownEntities
 from logintel.trust.item_grounding import ItemFacts, ground_text
 
@@ -72,7 +73,8 @@ def sentences(text: str) -> list[str]:
 
 def ground_answer(text: str, facts: ItemFacts, known: KnownEntities, day: date,
                   exists: Callable[[str, str], bool] | None = None) -> dict:
-    """{ratio, claims, grounded, sentences, ungrounded: [sentence], reasons: [...]} over the answer's sentences."""
+    """{ratio, ratio_reason, claims, grounded, sentences, ungrounded: [sentence], reasons: [...]} over the
+    answer's sentences; an answer with no checkable claim has ratio None and says there is nothing to verify."""
     exists = exists or (lambda attribute, value: True)
     claims = grounded = 0
     ungrounded, reasons = [], []
@@ -83,5 +85,6 @@ def ground_answer(text: str, facts: ItemFacts, known: KnownEntities, day: date,
         if verdict["grounded"] is False:
             ungrounded.append(sentence)
             reasons.append(verdict["reason"])
-    return {"ratio": round(grounded / claims, 3) if claims else 1.0, "claims": claims, "grounded": grounded,
-            "sentences": len(sentences(text)), "ungrounded": ungrounded, "reasons": reasons}
+    share = ClaimShare(claims=claims, grounded=grounded)
+    return {**share.fields(digits=3), "claims": claims, "grounded": grounded, "sentences": len(sentences(text)),
+            "ungrounded": ungrounded, "reasons": reasons}

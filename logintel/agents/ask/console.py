@@ -18,6 +18,7 @@ from logintel.llm.call_log import CallLog
 from logintel.llm.redaction.redactor import Redactor
 from logintel.store.schema import has_table
 from logintel.store.warehouse import connect
+from logintel.trust.claim_share import NOTHING_TO_VERIFY, ClaimShare
 from logintel.trust.entities import KnownEntities
 from logintel.trust.item_grounding import attribute_lookup
 
@@ -64,7 +65,7 @@ def findings_output(settings: Settings, day_text: str | None, agent: str | None,
     lines = [f"Findings · {day.key} ({day.timezone})", ""]
     lines += [r.summary() + (f" Notes: {'; '.join(r.notes)}" if r.notes else "") for r in reports] + [""]
     for f in findings:
-        check = {True: "grounded", False: "UNVERIFIED", None: "not checked"}[(f.grounding or {}).get("grounded")]
+        check = {True: "grounded", False: "UNVERIFIED", None: NOTHING_TO_VERIFY}[(f.grounding or {}).get("grounded")]
         lines += [f"[{f.severity}] {f.agent}/{f.kind}  {f.finding_id}  confidence {f.confidence:.2f}  ({check})",
                   f"    {f.text}", f"    next: {f.action}" if f.action else "", ""]
     return "\n".join(line for line in lines if line is not None).rstrip() + "\n"
@@ -88,6 +89,6 @@ def ask_output(settings: Settings, question: str, day_text: str | None, as_json:
     if as_json:
         return json.dumps(answer, indent=2, default=str)
     grounding = answer["grounding"]
+    share = ClaimShare(claims=grounding.get("claims", 0), grounded=grounding.get("grounded", 0))
     return (f"{answer['answer']}\n\n— routed to {', '.join(answer['routed_to'])}; {len(answer['findings'])} "
-            f"finding(s) cited; {grounding.get('grounded', 0)}/{grounding.get('claims', 0)} claims grounded; "
-            f"written by {grounding['writer']}; {day.key}\n")
+            f"finding(s) cited; {share.describe()}; written by {grounding['writer']}; {day.key}\n")

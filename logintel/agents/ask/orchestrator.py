@@ -1,5 +1,6 @@
 """`ask`: a question routed to the analysts and answered from their findings — by a model calling them as
-tools when an endpoint is configured, else (or when its answer is unusable or ungrounded) offline."""
+tools when an endpoint is configured, else (or when its answer is unusable, ungrounded, or asserts nothing
+checkable where the offline answer states figures) offline."""
 from __future__ import annotations
 
 import uuid
@@ -17,6 +18,7 @@ from logintel.llm.gateway import LLMGateway
 from logintel.llm.offline import OFFLINE_WRITER
 from logintel.llm.redaction.redactor import Redactor
 from logintel.llm.tool_calls import ToolRun, run_tools
+from logintel.trust.claim_share import NOTHING_TO_VERIFY
 from logintel.trust.entities import KnownEntities
 
 PROMPT_NAME = "ask"
@@ -43,7 +45,8 @@ def ask(question: str, reports: Callable[[str], AnalystReport], *, gateway_confi
         known: KnownEntities | None = None, day: date | None = None,
         exists: Callable[[str, str], bool] | None = None) -> dict:
     """The answer to `question` as JSON-able data: question, routed_to, routing, answer, findings (ids cited),
-    grounding {ratio, claims, grounded, writer, ...}, llm {tokens, ..., steps}, abstained, fallback_reason.
+    grounding {ratio (None: nothing to verify), ratio_reason, claims, grounded, writer, ...},
+    llm {tokens, ..., steps}, abstained, fallback_reason.
 
     `reports(agent)` runs (or loads) one analyst's report; `known`, `day` and `exists` are what its
     sentences are grounded against (as in `ground_findings`): the warehouse's names, the digest day and
@@ -63,15 +66,17 @@ def ask(question: str, reports: Callable[[str], AnalystReport], *, gateway_confi
     names = known_names(list(loaded.values()), known)
     abstained = all(loaded[name].abstained for name in routed)
 
-    answer, cited, writer, reason = None, [], OFFLINE_WRITER, run.failure
+    offline = offline_answer(routed, loaded)
+    offline_grounding = ground_answer(offline[0], answer_facts(offline[1], list(loaded.values())), names, day, exists)
+    answer, cited, grounding, writer, reason = None, [], None, OFFLINE_WRITER, run.failure
     if run.answer is not None:
-        answer, cited, reason = _checked(run.answer, tools, names, day, exists, abstained)
+        answer, cited, grounding, reason = _checked(run.answer, tools, names, day, exists, abstained,
+                                                    offline_grounding["claims"])
         writer = f"openai:{gateway_config.model}" if answer is not None else OFFLINE_WRITER
     if answer is None and gateway_config.configured and not run.endpoint_failed:
         _record_fallback(calls, gateway_config.model, reason)
     if answer is None:
-        answer, cited = offline_answer(routed, loaded)
-    grounding = ground_answer(answer, answer_facts(cited, list(loaded.values())), names, day, exists)
+        (answer, cited), grounding = offline, offline_grounding
     return {
         "question": question,
         "routed_to": routed,
@@ -95,22 +100,28 @@ def _model_run(question: str, routed: list[str], tools: AskTools, gateway: LLMGa
                      tools=tools.tools(), answer_schema=ANSWER_SCHEMA, max_steps=max_steps, max_tokens=max_tokens)
 
 
-def _checked(data: dict, tools: AskTools, names: KnownEntities, day: date, exists, abstained: bool):
-    """(answer, cited findings, None) when the model's answer can be shown, else (None, [], why not)."""
+def _checked(data: dict, tools: AskTools, names: KnownEntities, day: date, exists, abstained: bool,
+             offline_claims: int):
+    """(answer, cited findings, its grounding, None) when the model's answer can be shown, else
+    (None, [], None, why not). An answer that asserts nothing checkable is shown only where the offline answer
+    (`offline_claims`: how many claims it states) would assert nothing either."""
     text = tools.unmask(str(data.get("answer") or "")).strip()
     if not text:
-        return None, [], "the model's answer is empty"
+        return None, [], None, "the model's answer is empty"
     ids = list(dict.fromkeys(str(i) for i in data.get("finding_ids") or []))
     cited = [tools.finding(i) for i in ids]
     unknown = [i for i, f in zip(ids, cited) if f is None]
     if unknown:
-        return None, [], f"the model cited findings it was not given: {', '.join(unknown[:3])}"
+        return None, [], None, f"the model cited findings it was not given: {', '.join(unknown[:3])}"
     if not cited and not abstained:
-        return None, [], "the model cited no finding although the analysts have some"
+        return None, [], None, "the model cited no finding although the analysts have some"
     grounding = ground_answer(text, answer_facts(cited, list(tools.loaded.values())), names, day, exists)
     if grounding["ungrounded"]:
-        return None, [], f"the model's answer is not grounded: {grounding['reasons'][0]}"
-    return text, cited, None
+        return None, [], None, f"the model's answer is not grounded: {grounding['reasons'][0]}"
+    if grounding["ratio"] is None and offline_claims:
+        return None, [], None, (f"{NOTHING_TO_VERIFY} in the model's answer (no number, name, time window or id), "
+                                f"while the analysts' figures give the offline answer {offline_claims} claim(s)")
+    return text, cited, grounding, None
 
 
 def _record_fallback(calls: CallLog, model: str, reason: str | None) -> None:

@@ -1,16 +1,19 @@
 """`ask`: offline answers from hand-made reports, and the model's tool-calling loop through the real openai
-client against the fake server: redacted, bounded in steps and tokens, grounded or replaced offline."""
+client against the fake server: redacted, bounded in steps and tokens, grounded or replaced offline; an answer
+with nothing to verify stands only where the offline answer has nothing either."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
+from logintel.agents.analyst_report import AnalystReport
 from logintel.agents.ask.orchestrator import ask
 from logintel.config import LLMConfig
 from logintel.llm.call_log import FALLBACK, OK, CallLog
 from logintel.llm.redaction.redactor import Redactor
-from tests.agents.ask.ask_reports import ACCOUNTS, ATTACKER_IP, DAY, KNOWN, Reports, burn, spraying, stuffing
+from tests.agents.ask.ask_reports import (ACCOUNTS, ATTACKER_IP, DAY, KNOWN, SCOPE, Reports, burn, spraying,
+                                          stuffing)
 from tests.support.fake_llm_server import Reply, Status, ToolCall, fake_llm  # noqa: F401
 
 PERSONAL = [ATTACKER_IP, "198.51.100.9", *ACCOUNTS]
@@ -185,3 +188,48 @@ def test_an_endpoint_failure_falls_back_and_is_recorded_once(fake_llm):
     assert result["grounding"]["writer"] == "offline/v1"
     assert "HTTP 500" in result["fallback_reason"]
     assert [r.outcome for r in calls.records] == [FALLBACK]
+
+
+# --- nothing to verify -----------------------------------------------------------------------------
+
+REASSURANCE = "Nothing to worry about: the database is fine, no action needed."
+
+
+def test_a_reassurance_citing_a_real_finding_gives_way_to_the_offline_answer(fake_llm):
+    fake_llm.script([ToolCall("security_findings"),
+                     Reply({"answer": REASSURANCE, "finding_ids": [stuffing().finding_id]})])
+
+    result, calls = model_ask(fake_llm)
+
+    assert result["answer"] != REASSURANCE and "worry" not in result["answer"]
+    assert "1,240 failed logins" in result["answer"]  # the figures the tools returned, in the offline words
+    assert result["grounding"]["writer"] == "offline/v1"
+    assert result["fallback_reason"].startswith("nothing to verify in the model's answer")
+    assert result["grounding"]["ratio"] == 1.0 and result["grounding"]["claims"] > 0
+    assert calls.records[-1].outcome == FALLBACK  # the replacement is counted
+
+
+class SilentReports(Reports):
+    """An efficiency analyst that found nothing and examined nothing it can count."""
+
+    def __call__(self, agent: str) -> AnalystReport:
+        self.asked.append(agent)
+        return AnalystReport(agent, SCOPE, [], examined={})
+
+
+def test_an_answer_with_nothing_to_verify_stands_where_the_offline_one_has_nothing_either(fake_llm):
+    fake_llm.script([ToolCall("efficiency_findings"), Reply({"answer": "Nothing stands out.", "finding_ids": []})])
+
+    result = ask("any N+1 queries?", SilentReports(), gateway_config=fake_llm.config(), calls=CallLog(),
+                 redactor=Redactor("k"), known=KNOWN, day=DAY.day)
+
+    assert result["answer"] == "Nothing stands out." and result["grounding"]["writer"] == "openai:gpt-4o-mini"
+    grounding = json.loads(json.dumps(result))["grounding"]
+    assert grounding["claims"] == 0 and grounding["ratio"] is None  # never 1.0 on 0 claims
+    assert grounding["ratio_reason"].startswith("nothing to verify")
+
+
+def test_the_offline_answer_with_nothing_to_verify_has_no_ratio():
+    result = offline("any N+1 queries?", SilentReports())
+    assert result["answer"] == "The efficiency analyst found nothing that stands out."
+    assert result["grounding"]["ratio"] is None and result["grounding"]["ratio_reason"].startswith("nothing to verify")
