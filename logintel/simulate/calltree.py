@@ -14,7 +14,7 @@ from logintel.simulate.table import EventTable
 from logintel.simulate.topology import CALLS, PODS_PER_REGION, ROUTE_COLUMNS
 
 # Share of a caller's own time spent before its first call (parsing, auth, reading state).
-_BEFORE_CALLS = 0.3
+BEFORE_CALLS = 0.3
 _NO_CUT = np.iinfo(np.int16).max
 
 
@@ -42,6 +42,12 @@ def expand_calls(table: EventTable, rng: np.random.Generator) -> EventTable:
         table = EventTable.concat([table, *children])
         frontier = np.arange(first_new, len(table))
     return table
+
+
+def wire_ms(table: EventTable) -> np.ndarray:
+    """Each call's time on the network before the callee starts, derived from the request id so it needs no
+    extra draws; a network fault adds its delay (net_ms) to the calls it slows."""
+    return 0.3 + (table["request_bits"] % np.uint64(1200)).astype(np.float64) / 1000.0 + table["net_ms"]
 
 
 def settle(table: EventTable) -> None:
@@ -86,9 +92,7 @@ def settle(table: EventTable) -> None:
     for rows in levels[1:]:
         alive[rows] &= alive[parent[rows]] & (call[rows] <= cut_after[parent[rows]])
 
-    # Network time between services, derived from the request id so it needs no extra draws; a network
-    # fault adds its delay (net_ms) to the calls it slows.
-    gap_ms = 0.3 + (table["request_bits"] % np.uint64(1200)).astype(np.float64) / 1000.0 + table["net_ms"]
+    gap_ms = wire_ms(table)
     duration = np.where(alive, table["own_ms"], 0.0)
     for rows in reversed(levels[1:]):
         rows = rows[alive[rows]]
@@ -96,7 +100,7 @@ def settle(table: EventTable) -> None:
     table["duration_ms"][:] = np.round(duration, 3)
 
     ts = table["ts_us"]
-    cursor_us = table["own_ms"] * _BEFORE_CALLS * 1000.0
+    cursor_us = table["own_ms"] * BEFORE_CALLS * 1000.0
     for rows in levels[1:]:
         rows = rows[alive[rows]]
         for edge in np.unique(call[rows]):

@@ -53,6 +53,21 @@ def _nan_to_none(values: np.ndarray, decimals: int) -> list:
     return rounded.tolist()
 
 
+def event_rows(table: EventTable) -> np.ndarray:
+    """The rows that became events, in the events' order (by start time, ties in row order)."""
+    alive = np.flatnonzero(table["alive"])
+    return alive[np.argsort(table["ts_us"][alive], kind="stable")]
+
+
+def query_counts(table: EventTable, rows: np.ndarray) -> np.ndarray:
+    """The database queries of each of `rows` (NaN: it uses no database). Every database request reports its
+    queries; rows no scenario set (injected ones too) get the typical count."""
+    queries = table["db_queries"][rows].copy()
+    typical = np.isnan(queries) & ~np.isnan(table["db_ms"][rows])
+    queries[typical] = typical_db_queries(table["request_bits"][rows][typical])
+    return queries
+
+
 def slowest_calls(table: EventTable) -> np.ndarray:
     """Per row, the row of the slowest call it made that ran (-1: none): the peer on its critical path."""
     children = np.flatnonzero(table["alive"] & (table["parent"] >= 0))
@@ -69,8 +84,7 @@ def slowest_calls(table: EventTable) -> np.ndarray:
 def materialize(table: EventTable, population: Population) -> tuple[list[WideEvent], list[int], list[int]]:
     """The alive rows as WideEvents sorted by timestamp, with per event the scenario that touched it
     and the scenario that made it fail (-1: none)."""
-    alive = np.flatnonzero(table["alive"])
-    rows = alive[np.argsort(table["ts_us"][alive], kind="stable")]
+    rows = event_rows(table)
     ts_us = table["ts_us"][rows]
     route = table["route"][rows]
     kind = table["kind"][rows]
@@ -85,11 +99,7 @@ def materialize(table: EventTable, population: Population) -> tuple[list[WideEve
     trace_ids = hex_ids(table["trace_hi"][rows], table["trace_lo"][rows])
     request_ids = hex_ids(table["request_bits"][rows])
     db_ms = _nan_to_none(table["db_ms"][rows], 3)
-    # Every database request reports its queries; rows no scenario set (injected ones too) get the typical count.
-    queries = table["db_queries"][rows].copy()
-    typical = np.isnan(queries) & ~np.isnan(table["db_ms"][rows])
-    queries[typical] = typical_db_queries(table["request_bits"][rows][typical])
-    db_queries = np.nan_to_num(queries, nan=-1).astype(np.int64).tolist()
+    db_queries = np.nan_to_num(query_counts(table, rows), nan=-1).astype(np.int64).tolist()
     upstream_ms = _nan_to_none(table["upstream_ms"][rows], 3)
     heap_mb = _nan_to_none(table["heap_mb"][rows], 1)
     gc_pause = _nan_to_none(table["gc_pause_ms"][rows], 1)

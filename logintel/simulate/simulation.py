@@ -16,25 +16,29 @@ from logintel.simulate.materialize import materialize
 from logintel.simulate.noise import add_background_errors
 from logintel.simulate.population import build_population
 from logintel.simulate.scenarios import ALL_SCENARIOS, CATALOG, SCENARIO_INDEX, SCENARIOS
+from logintel.simulate.table import EventTable
 from logintel.simulate.traffic import client_requests, sample_latency, stamp_runtime
 
 
 @dataclass
 class Simulation:
-    """Events sorted by timestamp; labels in the order their windows start."""
+    """Events sorted by timestamp; labels in the order their windows start; with `keep_workload`, the settled
+    workload the events were made from (what `write_traces` writes spans from)."""
     events: list[WideEvent]
     labels: list[ScenarioLabel]
     start: datetime
     hours: int
     seed: int
+    workload: EventTable | None = None
 
 
 def simulate(start: datetime, hours: int = 24, seed: int = 7, scenarios: list[str] | None = None,
-             requests_per_minute: float = 200.0) -> Simulation:
+             requests_per_minute: float = 200.0, keep_workload: bool = False) -> Simulation:
     """Simulate `hours` of the shop from `start` (UTC); `requests_per_minute` counts events at the daily mean.
 
     `scenarios=None` injects the default day's SCENARIOS; name others of ALL_SCENARIOS (the attacks and
-    waste the analysts find) to add them; `[]` gives background traffic only.
+    waste the analysts find) to add them; `[]` gives background traffic only. `keep_workload` keeps the
+    workload table for `write_traces` (a day's is about 40 MB).
     """
     start = start.replace(tzinfo=timezone.utc) if start.tzinfo is None else start.astimezone(timezone.utc)
     if hours < 1:
@@ -82,7 +86,8 @@ def simulate(start: datetime, hours: int = 24, seed: int = 7, scenarios: list[st
                                 windows[i].start, windows[i].end, touched[i], failed[i], CATALOG[i].cause_kind,
                                 CATALOG[i].cause_attribute, CATALOG[i].cause_value)
               for i in sorted(windows, key=lambda i: windows[i].start)]
-    return Simulation(events=events, labels=labels, start=start, hours=hours, seed=seed)
+    return Simulation(events=events, labels=labels, start=start, hours=hours, seed=seed,
+                      workload=table if keep_workload else None)
 
 
 def write_simulation(sim: Simulation, out_dir: Path) -> dict:
