@@ -24,14 +24,18 @@ def _parse_start(text: str | None, hours: int) -> datetime:
 
 
 def cmd_simulate(args) -> int:
-    from logintel.simulate import simulate, write_simulation
+    from logintel.simulate import simulate, write_simulation, write_traces
     start = _parse_start(args.start, args.hours)
     scenarios = None if args.scenarios is None else [s for s in args.scenarios.split(",") if s]
     sim = simulate(start=start, hours=args.hours, seed=args.seed, scenarios=scenarios,
-                   requests_per_minute=args.rate)
+                   requests_per_minute=args.rate, keep_workload=args.traces is not None)
     out = write_simulation(sim, Path(args.out))
     print(f"simulated {out['count']:,} events from {start:%Y-%m-%d %H:%M} UTC for {args.hours} h (seed {args.seed})")
     print(f"  events: {out['events']}\n  labels: {out['labels']}")
+    if args.traces is not None:
+        traces = write_traces(sim, Path(args.traces))
+        print(f"  traces: {traces['spans']:,} spans of {traces['traces']:,} traces in {len(traces['paths'])} "
+              f"OTLP/JSON file(s) under {args.traces}")
     for label in sim.labels:
         print(f"  - {label.scenario}: {label.start:%H:%M}–{label.end:%H:%M} {label.cause}")
     return 0
@@ -86,20 +90,9 @@ def _utc(text: str) -> datetime:
     return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
-def _investigation_grounder(con, day):
-    """The investigation's text grounded as a digest item is: its facts, the warehouse's names and pairs."""
-    from datetime import timedelta
-
-    from logintel.trust.entities import KnownEntities
-    from logintel.trust.item_grounding import ItemFacts, attribute_lookup, ground_text
-    known = KnownEntities.from_warehouse(con)
-    midnight = datetime(day.year, day.month, day.day)
-    exists = attribute_lookup(con, midnight, midnight + timedelta(days=1))
-    return lambda text, facts: ground_text(text, ItemFacts.from_dict(facts), known, day, exists)
-
-
 def cmd_investigate(args) -> int:
     from logintel.agents.ask.console import open_warehouse
+    from logintel.agents.ask.investigation_answer import investigation_grounder
     from logintel.analysis.investigation import InvestigationError, investigate
     try:
         start, end = _utc(args.start), _utc(args.end)
@@ -111,7 +104,7 @@ def cmd_investigate(args) -> int:
         con = open_warehouse(load_settings())
         try:
             result = investigate(con, start, end, service=args.service, baseline=baseline,
-                                 grounder=_investigation_grounder(con, start.date()))
+                                 grounder=investigation_grounder(con, start.date()))
         finally:
             con.close()
     except ValueError as problem:  # a bad time, a window outside the data, no warehouse: say which
@@ -301,6 +294,8 @@ def build_parser(extra_commands: Iterable[Callable] = ()) -> argparse.ArgumentPa
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--rate", type=float, default=200.0, help="mean requests per minute")
     p.add_argument("--scenarios", help="comma-separated scenario names (default: all; '' for none)")
+    p.add_argument("--traces", metavar="DIR", help="also write the requests as OpenTelemetry spans: OTLP/JSON "
+                                                   "files, one an hour, that `logintel ingest` reads")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("ingest", help="deliver JSONL wide events, OTel JSON or plain-text logs to the landing zone")

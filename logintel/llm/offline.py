@@ -75,6 +75,9 @@ def root_cause(facts: dict) -> str:
         listed = "; ".join(f"{_pair(e['attribute'], e['value'])} carried by {_pct(e['share_failing'])} of the failing "
                            f"requests and {_pct(e['share_baseline'])} before" for e in shown)
         return f"No single cause stands out: the failing requests' most common values are carried as often before ({listed})."
+    if facts.get("path"):  # the failure seen at several hops: the chain first, then the deepest hop's verdict
+        return (f"The failure travels up the call path {' → '.join(facts['path'])}; at {facts['at']}, the deepest "
+                f"failing hop: " + root_cause({k: v for k, v in facts.items() if k not in ("path", "at")}))
     top = evidence[0]
     opening = _OPENINGS.get(facts["kind"], "Root cause:")
     if "after_ms" in top:

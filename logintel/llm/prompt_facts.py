@@ -106,10 +106,14 @@ def root_cause_facts(incident, redactor: Redactor | None) -> dict:
         return {k: redact(v) if k in ("value", "by") and isinstance(v, str) else v for k, v in item.items()}
     # A person's address or id is never the text's to name (the evidence table shows it to operators).
     personal = cause.get("attribute") in PERSONAL
-    return {"kind": cause.get("kind", "unknown"), "attribute": cause.get("attribute"),
-            "value": None if personal or not isinstance(cause.get("value"), str) else redact(cause["value"]),
-            "confidence": cause.get("confidence", 0.0), "services": list(incident.services),
-            "evidence": [clean(e) for e in cause.get("evidence", [])[:6]]}
+    facts = {"kind": cause.get("kind", "unknown"), "attribute": cause.get("attribute"),
+             "value": None if personal or not isinstance(cause.get("value"), str) else redact(cause["value"]),
+             "confidence": cause.get("confidence", 0.0), "services": list(incident.services),
+             "evidence": [clean(e) for e in cause.get("evidence", [])[:6]]}
+    if len(cause.get("path") or []) >= 3:  # followed down a call chain (analysis.incidents.call_path)
+        facts["path"], facts["at"] = [redact(s) for s in cause["path"]], redact(cause.get("at") or "")
+        facts["services"] = [facts["at"]]  # the verdict's shares are of that hop's failing requests
+    return facts
 
 
 def latency_facts(incident) -> dict:

@@ -8,7 +8,10 @@ import time
 
 import duckdb
 
+from logintel.agents.ask.investigation_answer import investigation_answer
 from logintel.agents.ask.orchestrator import ask
+from logintel.agents.ask.routing import route
+from logintel.agents.ask.window_question import asked_window, goes_to_investigation
 from logintel.agents.finding import AGENTS, ranked
 from logintel.agents.run import day_report
 from logintel.config import Settings
@@ -78,17 +81,31 @@ def ask_output(settings: Settings, question: str, day_text: str | None, as_json:
     con = open_warehouse(settings)
     try:
         day = chosen_day(con, settings, day_text)
-        calls = CallLog()
-        answer = ask(question, lambda agent: day_report(con, agent, day, settings), gateway_config=settings.llm,
-                     calls=calls, redactor=Redactor(settings.redaction_secret),
-                     known=KnownEntities.from_warehouse(con), day=day.day,
-                     exists=attribute_lookup(con, day.start, day.end))
+        window = asked_window(question, day.day, settings.digest_timezone)
+        if goes_to_investigation(window, route(question)):
+            answer = investigation_answer(con, question, window)
+        else:
+            answer = ask(question, lambda agent: day_report(con, agent, day, settings), gateway_config=settings.llm,
+                         calls=CallLog(), redactor=Redactor(settings.redaction_secret),
+                         known=KnownEntities.from_warehouse(con), day=day.day,
+                         exists=attribute_lookup(con, day.start, day.end))
     finally:
         con.close()
     answer = {**answer, "date": day.key, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
     if as_json:
         return json.dumps(answer, indent=2, default=str)
     grounding = answer["grounding"]
+    if "investigation" in answer:
+        return _investigation_output(answer, day.key)
     share = ClaimShare(claims=grounding.get("claims", 0), grounded=grounding.get("grounded", 0))
     return (f"{answer['answer']}\n\n— routed to {', '.join(answer['routed_to'])}; {len(answer['findings'])} "
             f"finding(s) cited; {share.describe()}; written by {grounding['writer']}; {day.key}\n")
+
+
+def _investigation_output(answer: dict, day_key: str) -> str:
+    found = answer["investigation"]
+    ranked = [f"  {c['rank']}. {c['service']} ({c['kind']}, z {c['score']})" for c in found["candidates"][:5]]
+    check = {True: "grounded", False: "UNVERIFIED", None: NOTHING_TO_VERIFY}[answer["grounding"].get("grounded")]
+    return "\n".join([answer["answer"], ""] + ranked + [
+        "", f"— investigated {found['window']['start'][:16]}–{found['window']['end'][11:16]} UTC against "
+            f"{found['baseline']['source']}; {check}; written by {answer['grounding']['writer']}; {day_key}"]) + "\n"

@@ -2,7 +2,8 @@
 (groups of several services that burst together and share a cause; a group in the same minutes that
 does not carry it is split off), incidents of rule incidents that share a cause, every rule incident
 folded into the incident that covers it, and the latency incidents (routes much slower than their
-baseline, one per slowed component; folded into an error incident of the same services and minutes)."""
+baseline, one per slowed component; folded into an error incident of the same services and minutes); last,
+a failure seen at several hops of a call chain becomes one incident blaming the deepest (`call_path`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Callable
 
 import duckdb
 
+from logintel.analysis.incidents.call_path import fold_along_calls
 from logintel.analysis.incidents.cause_incidents import MIN_COVERAGE, fold_explained, group_by_cause
 from logintel.analysis.incidents.cluster_incidents import (
     ClusterCandidate,
@@ -20,6 +22,7 @@ from logintel.analysis.incidents.cluster_incidents import (
     merge_candidates,
 )
 from logintel.analysis.incidents.incident import Incident
+from logintel.analysis.investigation import InvestigationError, investigate
 from logintel.analysis.incidents.latency_groups import fold_into_errors, group_latency
 from logintel.analysis.incidents.latency_incidents import detect_latency_incidents
 from logintel.analysis.incidents.latency_rules import LatencyRules
@@ -123,7 +126,32 @@ def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresh
     found.root_cause_s += _measure_again(con, found.clusters, analysis.cardinality)
     found.latency = slow + group_latency(slow, data_end)
     fold_into_errors(found.latency, [i for i in found.clusters + rules if not i.merged_into])
+    fold_along_calls(found.clusters + found.rules)
+    _rank_candidates(con, [i for i in found.clusters + found.rules if not i.merged_into and len(i.services) > 1])
     return found
+
+
+def _rank_candidates(con: duckdb.DuckDBPyConnection, incidents: list[Incident], limit: int = 5) -> None:
+    """Each incident of several services gets `root_cause.candidates`: the services ranked as its cause by an
+    investigation of its minutes against the minutes before (`analysis.investigation`, `source` "investigation",
+    `score` its z), the first `limit`; the service its cause blames comes first when it has no events of its own
+    to be ranked by (an external callee: `source` "call path", `score` the verdict's confidence)."""
+    for incident in incidents:
+        try:
+            found = investigate(con, incident.start_time, incident.end_time)
+        except InvestigationError as error:
+            incident.root_cause["candidates"] = []
+            incident.root_cause["candidates_note"] = str(error)
+            continue
+        ranked = [{k: c[k] for k in ("rank", "service", "kind", "attribute", "value", "score", "evidence")}
+                  | {"source": "investigation"} for c in found.candidates]
+        blamed, cause = incident.root_cause.get("service"), incident.root_cause
+        if blamed and blamed not in {c["service"] for c in ranked}:  # a callee with no events of its own
+            top = (cause.get("evidence") or [{}])[0]
+            ranked.insert(0, {"rank": 1, "service": blamed, "kind": cause.get("kind"), "attribute": cause.get("attribute"),
+                              "value": cause.get("value"), "score": cause.get("confidence"), "evidence": top,
+                              "source": "call path"})
+        incident.root_cause["candidates"] = [c | {"rank": n} for n, c in enumerate(ranked[:limit], start=1)]
 
 
 def _measure_again(con: duckdb.DuckDBPyConnection, incidents: list[Incident], cardinality: dict[str, int]) -> float:

@@ -40,3 +40,24 @@ def test_a_bad_window_is_rc_2_with_a_clear_message(tmp_path):
     assert garbled.returncode == 2 and "error:" in garbled.stderr
     no_warehouse = cli(tmp_path / "empty", "investigate", "--start", WINDOW[0].isoformat(), "--end", WINDOW[1].isoformat())
     assert no_warehouse.returncode == 2 and "no warehouse" in no_warehouse.stderr
+
+
+def test_ask_about_a_window_investigates_it(tmp_path):
+    home = home_with_a_slow_callee(tmp_path)
+    run = cli(home, "ask", f"what went wrong between {WINDOW[0]:%H:%M} and {WINDOW[1]:%H:%M}?", "--json")
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["routed_to"] == ["investigate"]
+    assert out["investigation"]["window"]["start"] == WINDOW[0].isoformat()
+    assert out["investigation"]["candidates"][0]["service"] == "payments"
+    assert "payments" in out["answer"] and out["grounding"]["grounded"] is True
+    text = cli(home, "ask", f"why was checkout slow from {WINDOW[0]:%H:%M} to {WINDOW[1]:%H:%M}?")
+    assert text.returncode == 0 and "1. payments (self_time" in text.stdout and "investigated" in text.stdout
+
+
+def test_a_security_question_about_a_window_stays_with_the_security_analyst(tmp_path):
+    home = home_with_a_slow_callee(tmp_path)
+    run = cli(home, "ask", f"were we under a brute force attack between {WINDOW[0]:%H:%M} and {WINDOW[1]:%H:%M}?",
+              "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["routed_to"][0] == "security"
