@@ -120,6 +120,7 @@ def _investigation_table(result) -> str:
              f"{b[1]:%H:%M} ({result.baseline_source}), {result.requests:,} requests, {result.elapsed_s:.2f} s", ""]
     for c in result.candidates[:10]:
         why = f"  (explained by {c['explained_by']})" if c["explained_by"] else ""
+        why += "" if c.get("changed", True) else "  (a hint: below the bar for a change)"
         lines.append(f"{c['rank']:>3}. {c['service']:<32} {c['kind']:<12} z={c['score']:<6} "
                      f"{c['attribute']}={str(c['value'])[:60]}{why}")
     check = {True: "grounded", False: "UNVERIFIED", None: "not checked"}[result.grounding.get("grounded")]

@@ -104,7 +104,8 @@ def ask_output(settings: Settings, question: str, day_text: str | None, as_json:
 
 def _investigation_output(answer: dict, day_key: str) -> str:
     found = answer["investigation"]
-    ranked = [f"  {c['rank']}. {c['service']} ({c['kind']}, z {c['score']})" for c in found["candidates"][:5]]
+    ranked = [f"  {c['rank']}. {c['service']} ({c['kind']}, z {c['score']}{'' if c['changed'] else ', a hint'})"
+              for c in found["candidates"][:5]]
     check = {True: "grounded", False: "UNVERIFIED", None: NOTHING_TO_VERIFY}[answer["grounding"].get("grounded")]
     return "\n".join([answer["answer"], ""] + ranked + [
         "", f"— investigated {found['window']['start'][:16]}–{found['window']['end'][11:16]} UTC against "

@@ -143,7 +143,7 @@ def _rank_candidates(con: duckdb.DuckDBPyConnection, incidents: list[Incident], 
             incident.root_cause["candidates"] = []
             incident.root_cause["candidates_note"] = str(error)
             continue
-        ranked = [{k: c[k] for k in ("rank", "service", "kind", "attribute", "value", "score", "evidence")}
+        ranked = [{k: c[k] for k in ("rank", "service", "kind", "attribute", "value", "score", "evidence", "changed")}
                   | {"source": "investigation"} for c in found.candidates]
         blamed, cause = incident.root_cause.get("service"), incident.root_cause
         if blamed and blamed not in {c["service"] for c in ranked}:  # a callee with no events of its own

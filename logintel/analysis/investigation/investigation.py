@@ -20,6 +20,7 @@ from logintel.analysis.investigation.investigation_text import describe
 from logintel.analysis.investigation.service_signals import all_signals
 from logintel.analysis.investigation.signal_scores import (
     CHANGED_Z,
+    HINT_Z,
     downstream,
     path_to,
     rank,
@@ -53,7 +54,8 @@ class Investigation:
         return {"window": iso(self.window) | {"requests": self.requests, "service": self.service},
                 "baseline": iso(self.baseline) | {"source": self.baseline_source},
                 "candidates": self.candidates, "text": self.text, "grounding": self.grounding,
-                "rule": f"changed: z >= {CHANGED_Z:g}; deepest unexplained first", "elapsed_s": round(self.elapsed_s, 3)}
+                "rule": f"changed: z >= {CHANGED_Z:g}; deepest unexplained first; then hints (z >= {HINT_Z:g}, "
+                        "not changed)", "elapsed_s": round(self.elapsed_s, 3)}
 
 
 def investigate(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, *, service: str | None = None,
@@ -84,10 +86,10 @@ def _candidates(signals, edges, service: str | None) -> list[dict]:
         scope = {service} | downstream(edges, service)
         signals = [s for s in signals if s.service in scope]
     out = []
-    for number, (signal, explained) in enumerate(rank(signals, edges), start=1):
+    for number, (signal, explained, changed) in enumerate(rank(signals, edges), start=1):
         out.append({"rank": number, "service": signal.service, "kind": signal.kind, "attribute": signal.attribute,
                     "value": signal.value, "score": round(signal.score, 2), "evidence": signal.evidence,
-                    "explained_by": explained, "path": path_to(edges, signal.service)})
+                    "explained_by": explained, "path": path_to(edges, signal.service), "changed": changed})
     return out
 
 

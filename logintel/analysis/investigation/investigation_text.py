@@ -14,14 +14,19 @@ def describe(window: tuple[datetime, datetime], candidates: list[dict], requests
     facts = {"counts": [float(requests)], "percents": [], "durations_ms": [], "values": [],
              "windows": [[start.isoformat(), end.isoformat()]], "attributes": []}
     when = f"Between {start:%H:%M} and {end:%H:%M} UTC on {start:%Y-%m-%d}"
-    if not candidates:
-        return (f"{when} no service changed against its baseline ({requests:,} requests examined): "
-                "nothing stands out."), facts
+    changed = [c for c in candidates if c.get("changed", True)]
+    if not changed:
+        text = (f"{when} no service changed against its baseline ({requests:,} requests examined): "
+                "nothing stands out.")
+        if candidates:
+            text += (f" The strongest hint, below the bar for a change, is {candidates[0]['service']}: "
+                     f"{_evidence(candidates[0], facts)}.")
+        return text, facts
     first = candidates[0]
     text = f"{when} the likeliest cause is {first['service']}: {_evidence(first, facts)}."
     if first.get("explained_by") is None and len(first.get("path") or []) > 1:
         text += f" Its callers waited on it ({' → '.join(first['path'])})."
-    others = [c["service"] for c in candidates[1:3]]
+    others = [c["service"] for c in changed[1:3]]
     if others:
         text += f" Next: {', '.join(others)}."
     return text, facts

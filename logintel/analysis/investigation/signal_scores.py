@@ -31,6 +31,9 @@ from scipy.stats import t as student_t
 # 3 standard deviations (one-sided p ≈ 0.0013): rarely chance for one comparison, and still reachable by a small
 # service (a fault at a service with 20 requests in the window and a few in the baseline shows no more than this).
 CHANGED_Z = 3.0
+# Below CHANGED_Z a fault-like signal is no change, yet the strongest of them says where to look first when no
+# service changed: z ≥ 2 (one-sided p ≈ 0.023) is listed as a hint, after every changed service, flagged so.
+HINT_Z = 2.0
 # Kinds that a caller inherits from its callee, and may so be explained by it.
 PROPAGATING_KINDS = ("errors", "log_pattern")
 # What only a fault makes: a slowdown, a slower network in front, errors, a warning or error line more or new, a
@@ -130,10 +133,11 @@ def downstream(edges: dict[tuple[str, str], int], service: str) -> set[str]:
     return found
 
 
-def rank(signals: list[Signal], edges: dict[tuple[str, str], int]) -> list[tuple[Signal, str | None]]:
-    """The changed services, deepest cause first: (its signal, the changed service below it that explains it,
-    or None). Tiers: unexplained faults, explained faults, then services that only write other info lines;
-    each tier by score. A service's signal is its strongest fault-like one when that one counts as changed."""
+def rank(signals: list[Signal], edges: dict[tuple[str, str], int]) -> list[tuple[Signal, str | None, bool]]:
+    """The services, deepest cause first: (its signal, the changed service below it that explains it or None,
+    whether it changed). Tiers: unexplained faults, explained faults, services that only write other info lines
+    or fewer warnings, each by score; then, not changed, the hints: services whose strongest fault-like signal
+    reaches `HINT_Z` only, by score. A service's signal is its strongest fault-like one when that one counts."""
     changed = [s for s in signals if s.score >= CHANGED_Z and s.large_enough]
     faults, any_change = strongest([s for s in changed if s.faulty]), strongest(changed)
     ranked = []
@@ -142,8 +146,11 @@ def rank(signals: list[Signal], edges: dict[tuple[str, str], int]) -> list[tuple
         below = sorted((other for other in downstream(edges, service) if other in faults),
                        key=lambda other: -faults[other].score)
         explained = below[0] if below and signal.kind in PROPAGATING_KINDS else None
-        ranked.append((signal, explained))
-    return sorted(ranked, key=lambda pair: (not pair[0].faulty, pair[1] is not None, -pair[0].score, pair[0].service))
+        ranked.append((signal, explained, True))
+    ranked.sort(key=lambda row: (not row[0].faulty, row[1] is not None, -row[0].score, row[0].service))
+    hints = strongest([s for s in signals if s.faulty and s.large_enough and HINT_Z <= s.score
+                       and s.service not in any_change])
+    return ranked + [(signal, None, False) for signal in sorted(hints.values(), key=lambda s: (-s.score, s.service))]
 
 
 def path_to(edges: dict[tuple[str, str], int], service: str, limit: int = 8) -> list[str]:

@@ -122,3 +122,20 @@ def test_warnings_that_stop_are_a_recovery_ranked_after_a_real_change(tmp_path):
     services = [c["service"] for c in result.candidates]
     assert services[0] == "stock"
     assert "payments" in services and services.index("payments") > services.index("stock")
+
+
+def test_hints_below_the_bar_come_after_every_change_and_say_so():
+    from logintel.analysis.investigation.investigation_text import describe
+    from logintel.analysis.investigation.signal_scores import Signal, rank
+    latency = {"p90_ms_baseline": 10.0, "p90_ms_window": 16.0, "over_baseline_p90_window": 4, "requests_window": 6}
+    signals = [Signal("contacts", "self_time", 2.5, "self_ms", 16.0, latency),
+               Signal("orders", "errors", 1.5, "errors", 3, {"errors_window": 3, "errors_baseline": 1}),
+               Signal("route", "log_pattern", 3.5, "template", "r.RouteService#40",
+                      {"change": "vanished", "warning_or_worse": False, "lines_window": 0, "lines_baseline": 30})]
+    ranked = [(s.service, changed) for s, _, changed in rank(signals, {})]
+    assert ranked == [("route", True), ("contacts", False)]  # orders' z 1.5 is not even a hint
+    window = (T0, T0 + timedelta(minutes=3))
+    hint_only = [{"rank": 1, "service": "contacts", "kind": "self_time", "evidence": latency, "changed": False,
+                  "explained_by": None, "path": ["contacts"]}]
+    text, _ = describe(window, hint_only, 120)
+    assert "nothing stands out" in text and "strongest hint, below the bar for a change, is contacts" in text
