@@ -4,10 +4,10 @@
 A unit of work is a SERVER or CONSUMER span (a request or a message handled), or a root span of any
 kind (a job, a script, a call made from no request). The spans it made in its own process before the
 next unit of work — INTERNAL spans, its CLIENT and PRODUCER calls out, its database calls — are folded
-into its event, when they arrive in the same batch: the slowest call to another service, the database's
-time and queries, the number of calls, and the span's self time (its duration less the time it waited
-on those calls). A span folded so, or one whose unit of work is in another batch (it cannot be
-summarised here: nothing keeps spans across batches yet), lands no event of its own.
+into its event, when they arrive in the same batch or were held from an earlier one (`pending_spans`): the
+slowest call to another service, the database's time and queries, the number of calls, and the span's self
+time (its duration less the time it waited on those calls). A span folded so, held, or one whose unit of work
+came earlier or never (unjoined), lands no event of its own.
 
 Every span is checked first: a span without good ids, with an end before its start or a duration past
 the contract's, becomes an `OtlpSpanError` at its place in the request, with a one-span OTLP/JSON
@@ -25,6 +25,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from logintel.adapters.nesting import NestingError, clipped, too_deep
 from logintel.adapters.otel import unwrap_attributes
 from logintel.adapters.otlp_proto import key_values
+from logintel.adapters.pending_spans import PendingSpans
 from logintel.adapters.span_events import fold_spans
 from logintel.adapters.spans import (
     KIND_ENUM,
@@ -49,7 +50,7 @@ def is_trace_document(obj: Any) -> bool:
 # -- OTLP/JSON ----------------------------------------------------------------------------------------
 
 def parse_trace_document(document: Any, *, default_service: str = "unknown",
-                         now: datetime | None = None) -> TraceBatch:
+                         now: datetime | None = None, pending: PendingSpans | None = None) -> TraceBatch:
     """Every span of one OTLP/JSON ExportTraceServiceRequest (as a Collector's file exporter writes it)."""
     batch = TraceBatch()
     entries = document.get("resourceSpans") if isinstance(document, Mapping) else None
@@ -59,7 +60,7 @@ def parse_trace_document(document: Any, *, default_service: str = "unknown",
         return batch
     guarded = nesting_depth(document, MAX_NESTING_DEPTH + _DOCUMENT_MARGIN) > MAX_NESTING_DEPTH + _DOCUMENT_MARGIN
     spans = _json_spans(entries, guarded, batch.rejected)
-    return fold_spans(spans, batch, default_service=default_service, now=now)
+    return fold_spans(spans, batch, default_service=default_service, now=now, pending=pending)
 
 
 def _json_spans(entries: list, guarded: bool, rejected: list[OtlpSpanError]) -> list[Span]:
@@ -181,7 +182,8 @@ def _nanos(raw: Any, where: str) -> int:
 
 # -- OTLP/protobuf ------------------------------------------------------------------------------------
 
-def parse_trace_request(request: ExportTraceServiceRequest, *, default_service: str = "unknown",
+def parse_trace_request(request: ExportTraceServiceRequest, *, pending: PendingSpans | None = None,
+                        default_service: str = "unknown",
                         now: datetime | None = None) -> TraceBatch:
     """Every span of an ExportTraceServiceRequest (protobuf is bounded by its decoder: 100 levels)."""
     batch = TraceBatch()
@@ -201,7 +203,7 @@ def parse_trace_request(request: ExportTraceServiceRequest, *, default_service: 
                     spans.append(_proto_span(span, resource, scope_spans.scope.name or None, location, origin))
                 except EventValidationError as exc:
                     batch.rejected.append(rejected_proto(exc, location, origin))
-    return fold_spans(spans, batch, default_service=default_service, now=now)
+    return fold_spans(spans, batch, default_service=default_service, now=now, pending=pending)
 
 
 def _proto_span(span, resource: dict[str, Any], scope_name: str | None, location: str, origin: tuple) -> Span:

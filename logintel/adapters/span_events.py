@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from logintel.adapters.otel import LogRecordParts, build_otel_event
+from logintel.adapters.pending_spans import PendingSpans
 from logintel.adapters.spans import (
     DB_NAMESPACE_ATTRIBUTES,
     EXCEPTION_ATTRIBUTES,
@@ -30,10 +31,14 @@ _GRPC_BY_NAME = {name: number for number, (name, _) in enumerate(GRPC_STATUS)}
 
 
 def fold_spans(spans: list[Span], batch: TraceBatch, *, default_service: str = "unknown",
-               now: datetime | None = None) -> TraceBatch:
-    """Each unit of work's event, with the spans of its process in this batch folded into it."""
+               now: datetime | None = None, pending: PendingSpans | None = None) -> TraceBatch:
+    """Each unit of work's event, with the spans of its process in this batch folded into it — and, given
+    `pending`, the spans of its trace held from earlier batches; this batch's spans whose unit of work has not
+    arrived are held there in turn (`batch.held`) instead of counted unjoined."""
+    earlier = pending.take({span.trace_id for span in spans}) if pending is not None else []
+    everything = spans + earlier
     children: dict[tuple[str, str], list[Span]] = defaultdict(list)
-    for span in spans:
+    for span in everything:
         if span.parent_id is not None:
             children[(span.trace_id, span.parent_id)].append(span)
 
@@ -55,7 +60,14 @@ def fold_spans(spans: list[Span], batch: TraceBatch, *, default_service: str = "
         placed.add(id(span))
         placed.update(id(member) for member, _ in local)
     batch.folded += sum(1 for span in spans if id(span) in placed and not span.starts_unit)
-    batch.unjoined += sum(1 for span in spans if id(span) not in placed and not span.starts_unit)
+    waiting = [span for span in spans if id(span) not in placed and not span.starts_unit]
+    if pending is None:
+        batch.unjoined += len(waiting)
+        return batch
+    batch.joined_earlier += sum(1 for span in earlier if id(span) in placed)
+    batch.held += len(waiting)
+    newest = max((span.end_ns for span in spans), default=0)
+    batch.released += pending.hold(waiting + [span for span in earlier if id(span) not in placed], newest)
     return batch
 
 

@@ -88,15 +88,21 @@ class Span:
 @dataclass
 class TraceBatch:
     """What one request or document of spans made: events, rejected spans, and the spans that made no
-    event of their own — folded into their unit of work's event, or unjoined (that event is elsewhere)."""
+    event of their own — folded into their unit of work's event, held until it arrives (`pending_spans`), or
+    unjoined (that event is elsewhere). `joined_earlier` and `released` count spans of earlier batches: held
+    ones this batch's units folded in, and held ones let go (unjoined after all) while this batch was read."""
     events: list[WideEvent] = field(default_factory=list)
     rejected: list[OtlpSpanError] = field(default_factory=list)
     folded: int = 0
     unjoined: int = 0
+    held: int = 0
+    joined_earlier: int = 0
+    released: int = 0
 
     @property
     def spans(self) -> int:
-        return len(self.events) + len(self.rejected) + self.folded + self.unjoined
+        """This batch's own spans, each counted once."""
+        return len(self.events) + len(self.rejected) + self.folded + self.unjoined + self.held
 
     def items(self) -> Iterator[WideEvent | OtlpSpanError]:
         yield from self.events

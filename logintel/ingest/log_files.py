@@ -19,6 +19,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 from logintel.adapters.otel import (OtlpRecordError, is_otlp_document, looks_like_otlp_record,
                                     parse_otel_record, parse_otlp_document)
 from logintel.adapters.otlp_spans import is_trace_document, parse_trace_document
+from logintel.adapters.pending_spans import PendingSpans
 from logintel.adapters.plain_text import parse_plain_text
 from logintel.store.dead_letters import DeadLetter, DeadLetterStore
 from logintel.events import MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
@@ -46,6 +47,10 @@ class FileTally:
     lines: int = 0    # non-blank lines, for line-based formats
     values: int = 0   # top-level JSON values (or array elements), for whole JSON documents
     folded: int = 0   # text lines (stack traces) folded into the event before them
+    # Spans (OTLP trace documents): the run's held spans, shared by its files, and what this file's did.
+    pending: PendingSpans | None = None
+    spans_folded: int = 0     # summarised onto a unit of work's event read here (held ones of earlier files too)
+    spans_released: int = 0   # unjoined: held ones let go while this file was read
 
 
 def read_input(path: Path, fmt: str = "auto", *, default_service: str = "unknown",
@@ -197,7 +202,7 @@ def _read_json_lines(path: Path, tally: FileTally, default_service: str) -> Iter
             else:
                 yield _dead(source, "invalid_json", f"invalid JSON: {_json_problem(exc)}", line.data)
             continue
-        yield from adapt_value(value, line.data, source, default_service)
+        yield from adapt_value(value, line.data, source, default_service, tally)
 
 
 def _first_line(path: Path) -> bytes:
@@ -216,11 +221,17 @@ def _first_line_is_object(path: Path) -> bool:
         return False
 
 
-def adapt_value(value: Any, payload: bytes, source: str, default_service: str) -> Iterator[WideEvent | DeadLetter]:
+def adapt_value(value: Any, payload: bytes, source: str, default_service: str,
+                tally: FileTally | None = None) -> Iterator[WideEvent | DeadLetter]:
     """One decoded JSON value: an OTLP document (many records or spans), a bare OTLP record, or a wide event."""
     if is_trace_document(value):
-        # A span folded into its request's event, or whose request is in another document, makes no event.
-        for item in parse_trace_document(value, default_service=default_service).items():
+        # A span folded into its request's event, or held for a later document's, makes no event of its own.
+        batch = parse_trace_document(value, default_service=default_service,
+                                     pending=tally.pending if tally is not None else None)
+        if tally is not None:
+            tally.spans_folded += batch.folded + batch.joined_earlier
+            tally.spans_released += batch.released + batch.unjoined
+        for item in batch.items():
             yield item if isinstance(item, WideEvent) else _rejected(item, source, payload)
         return
     if is_otlp_document(value):
@@ -281,7 +292,7 @@ def _read_json_document(path: Path, tally: FileTally, default_service: str) -> I
                 if not (is_otlp_document(value) or is_trace_document(value)) and len(payload) > MAX_RECORD_BYTES:
                     yield _oversized(source, len(payload), payload[:MAX_DEAD_LETTER_PAYLOAD])
                     continue
-                yield from adapt_value(value, payload, source, default_service)
+                yield from adapt_value(value, payload, source, default_service, tally)
         except BrokenDocument as broken:
             tally.values += 1
             payload, cut = values.rest(MAX_DEAD_LETTER_PAYLOAD)
@@ -304,6 +315,11 @@ class IngestReport:
     folded: int = 0
     by_cause: dict[str, int] = field(default_factory=dict)
     per_file: dict[str, dict] = field(default_factory=dict)
+    # Spans of trace documents that made no event of their own: summarised onto their unit of work's event (in
+    # their document or, held, in a later one of the run), or unjoined (their unit of work came earlier, never,
+    # or past the hold window: `adapters.pending_spans`).
+    spans_folded: int = 0
+    spans_unjoined: int = 0
 
     def summary(self) -> str:
         causes = ", ".join(f"{cause} {count:,}" for cause, count in
@@ -316,6 +332,9 @@ class IngestReport:
             text += f"; {self.folded:,} stack-trace line(s) folded into the event before them"
         if self.landed != self.accepted:
             text += f"; {self.landed:,} written to the landing zone"
+        if self.spans_folded or self.spans_unjoined:
+            text += (f"; {self.spans_folded:,} span(s) summarised onto their request's event, "
+                     f"{self.spans_unjoined:,} unjoined (their request's span never came within the hold window)")
         return text
 
 
@@ -329,11 +348,12 @@ def ingest_paths(paths: Iterable[Path], landing: LandingZone, dead_letters: Dead
         raise ValueError("batch_size must be at least 1")
     files = _expand(paths)  # all up front: a typo in the last path should fail before anything lands
     report = IngestReport()
+    pending = PendingSpans()  # spans whose request's span is in a later file of this run
     causes: Counter[str] = Counter()
     events: list[WideEvent] = []
     letters: list[DeadLetter] = []
     for path in files:
-        tally = FileTally()
+        tally = FileTally(pending=pending)
         file_causes: Counter[str] = Counter()
         accepted = 0
         for item in read_input(path, fmt, default_service=default_service, tally=tally):
@@ -353,6 +373,8 @@ def ingest_paths(paths: Iterable[Path], landing: LandingZone, dead_letters: Dead
         report.accepted += accepted
         report.dead_lettered += dead
         report.folded += tally.folded
+        report.spans_folded += tally.spans_folded
+        report.spans_unjoined += tally.spans_released
         causes.update(file_causes)
         report.per_file[str(path)] = {
             "format": tally.format, "lines": tally.lines, "values": tally.values,
@@ -362,6 +384,7 @@ def ingest_paths(paths: Iterable[Path], landing: LandingZone, dead_letters: Dead
         report.landed += landing.write(events)
     if letters:
         dead_letters.write(letters)
+    report.spans_unjoined += pending.drain()  # still waiting when the run ends
     report.by_cause = dict(causes)
     return report
 

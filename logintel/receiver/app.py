@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from logintel.adapters.otlp_proto import OtlpBodyError
+from logintel.adapters.pending_spans import PendingSpans
 from logintel.events import MAX_NESTING_DEPTH
 from logintel.ingest.bearer_auth import bearer_token, same_token
 from logintel.receiver import otlp_traces
@@ -54,7 +56,6 @@ class OtlpSignal:
 
 LOGS = OtlpSignal(parse_logs, lambda kind, parsed: success_body(kind, len(parsed.rejected),
                                                                 rejection_summary(parsed.rejected)))
-TRACES = OtlpSignal(otlp_traces.parse_traces, otlp_traces.success_body)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class Receiver:
         self.options = options
         self.metrics = ReceiverMetrics(lander.emitter, options.metrics_dir)
         self._in_flight = 0
+        # Spans that came before their request's span, held per process until it comes (pending_spans).
+        self.pending_spans = PendingSpans()
+        self._traces = OtlpSignal(partial(otlp_traces.parse_traces, pending=self.pending_spans),
+                                  otlp_traces.success_body)
 
     # -- write endpoints -----------------------------------------------------------------------
 
@@ -79,7 +84,7 @@ class Receiver:
         return await self._timed("/v1/logs", request, lambda request, endpoint: self._otlp(request, endpoint, LOGS))
 
     async def traces(self, request: Request) -> Response:
-        return await self._timed("/v1/traces", request, lambda request, endpoint: self._otlp(request, endpoint, TRACES))
+        return await self._timed("/v1/traces", request, lambda request, endpoint: self._otlp(request, endpoint, self._traces))
 
     async def events(self, request: Request) -> Response:
         return await self._timed("/v1/events", request, self._events)

@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from logintel.adapters.otlp_proto import OtlpBodyError, decode_request
 from logintel.adapters.otlp_spans import is_trace_document, parse_trace_document, parse_trace_request
+from logintel.adapters.pending_spans import HOLD, NS_PER_MINUTE, PendingSpans
 from logintel.adapters.spans import TraceBatch
 from logintel.receiver.otlp_logs import PROTOBUF, ParsedLogs, otlp_dead_letter, rejection_summary
 
@@ -30,22 +31,26 @@ SOURCE = "receiver /v1/traces"
 class ParsedSpans(ParsedLogs):
     """The request's events and dead letters, and the spans that made no event of their own."""
     folded: int = 0     # summarised onto their unit of work's event
-    unjoined: int = 0   # their unit of work is not in this request
+    unjoined: int = 0   # their unit of work is not in this request, and nothing holds them
+    held: int = 0       # their unit of work is not in this request yet: held for a later one (pending_spans)
 
     @property
     def received(self) -> int:
-        return len(self.events) + len(self.rejected) + self.folded + self.unjoined
+        return len(self.events) + len(self.rejected) + self.folded + self.unjoined + self.held
 
     def source_of(self, index: int) -> str:
         return f"{SOURCE} event {self.events[index].event_id}"
 
 
-def parse_traces(body: bytes, kind: str, default_service: str = "unknown") -> ParsedSpans:
-    """The request's spans as events and dead letters; OtlpBodyError when it is no request at all."""
+def parse_traces(body: bytes, kind: str, default_service: str = "unknown",
+                 pending: PendingSpans | None = None) -> ParsedSpans:
+    """The request's spans as events and dead letters; OtlpBodyError when it is no request at all. Given
+    `pending` (the receiver's), spans whose unit of work is not in the request are held for a later one."""
     if kind == PROTOBUF:
-        batch = parse_trace_request(decode_request(body, ExportTraceServiceRequest), default_service=default_service)
+        batch = parse_trace_request(decode_request(body, ExportTraceServiceRequest), default_service=default_service,
+                                    pending=pending)
     else:
-        batch = parse_trace_document(_json_request(body), default_service=default_service)
+        batch = parse_trace_document(_json_request(body), default_service=default_service, pending=pending)
     return _parsed(batch)
 
 
@@ -62,7 +67,7 @@ def _json_request(body: bytes) -> dict:
 
 
 def _parsed(batch: TraceBatch) -> ParsedSpans:
-    return ParsedSpans(events=batch.events, folded=batch.folded, unjoined=batch.unjoined,
+    return ParsedSpans(events=batch.events, folded=batch.folded, unjoined=batch.unjoined, held=batch.held,
                        rejected=[otlp_dead_letter(error, f"{SOURCE} {error.location}") for error in batch.rejected])
 
 
@@ -74,6 +79,9 @@ def answer_message(parsed: ParsedSpans) -> str:
     if parsed.unjoined:
         parts.append(f"{parsed.unjoined} spans accepted without an event: their SERVER, CONSUMER or root span "
                      f"was not in this request, so they could not be summarised onto it")
+    if parsed.held:
+        parts.append(f"{parsed.held} spans held until their SERVER, CONSUMER or root span arrives (up to "
+                     f"{HOLD // NS_PER_MINUTE} minutes), to be summarised onto its event")
     return "; ".join(parts)
 
 

@@ -90,21 +90,27 @@ def test_json_is_answered_in_json_and_a_resent_batch_makes_the_same_event_ids(tm
     assert landed[0]["attributes"]["self_ms"] == 20.0
 
 
-def test_a_bad_span_is_a_partial_success_and_a_dead_letter_and_an_unjoined_call_a_warning(tmp_path):
+def test_a_bad_span_is_a_partial_success_and_a_call_whose_request_comes_later_is_held_for_it(tmp_path):
     doc = document(("checkout", [
         span("a000000000000001", "GET /ok", SERVER, 0, 10),
         span("a000000000000002", "GET /bad", SERVER, 10, 5),                  # ends before it starts
-        span("a000000000000003", "GET", CLIENT, 1, 2, "a0000000000000ff"),    # its request is in another batch
+        span("a000000000000003", "GET", CLIENT, 1, 2, "a0000000000000ff",     # its request comes in a later batch
+             peer__service="payments"),
     ]))
+    later = document(("checkout", [span("a0000000000000ff", "GET /later", SERVER, 0, 10)]))
     with serving(tmp_path) as rx:
         status, _, answer = rx.post("/v1/traces", as_protobuf(doc).SerializeToString(), PROTOBUF)
+        assert rx.post("/v1/traces", json.dumps(later).encode(), "application/json")[0] == 200
         landed = rx.landed()
     assert status == 200
     partial = ExportTraceServiceResponse.FromString(answer).partial_success
     assert partial.rejected_spans == 1
     assert "1 spans rejected (validation:duration_ms x1)" in partial.error_message
-    assert "spans[1]" in partial.error_message and "1 spans accepted without an event" in partial.error_message
-    assert [e["route"] for e in landed] == ["GET /ok"]
+    assert "spans[1]" in partial.error_message and "1 spans held until their SERVER" in partial.error_message
+    by_route = {e["route"]: e for e in landed}
+    assert sorted(by_route) == ["GET /later", "GET /ok"]
+    joined = by_route["GET /later"]["attributes"]
+    assert (joined["peer.service"], joined["peer.call_count"], joined["self_ms"]) == ("payments", 1, 9.0)
     letters = [json.loads(line) for path in (tmp_path / "deadletters").rglob("*.jsonl")
                for line in path.read_text().splitlines()]
     assert [(letter["cause"], letter["source"]) for letter in letters] == [
