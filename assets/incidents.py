@@ -30,7 +30,7 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
         hour_incidents = detect_hour_incidents(con, hour, logintel.thresholds(), logintel.window_spec(),
                                                redactor.redact)
         found = hour_incidents.all
-        write_summaries(con, found, llm.gateway(calls), redactor)
+        write_summaries(con, found, llm.gateway(calls, redactor), redactor)
         replace_incidents(con, hour, found)
         calls.write_to_duckdb(con, asset="incidents", partition=context.partition_key)
     for note in hour_incidents.notes:

@@ -37,7 +37,7 @@ def write_situation_briefing(context: dg.OpExecutionContext, config: BriefingCon
         raise dg.Failure(str(unnamed)) from None
     with warehouse.get_connection() as con:
         try:
-            briefing = compose(con, subject, llm.gateway(calls))
+            briefing = compose(con, subject, llm.gateway(calls, logintel.redactor()))
         except SubjectGone as gone:
             # not a failure: what its scope became has an id of its own, briefed in its turn
             context.log.warning(f"{gone}: its scope was materialized again since; nothing to brief")

@@ -7,6 +7,7 @@ import dagster as dg
 from logintel.config import LLMConfig, Settings
 from logintel.llm.call_log import CallLog
 from logintel.llm.gateway import LLMGateway
+from logintel.llm.redaction import Redactor
 from resources.config_fields import ConfigFields
 
 LLM_FIELDS = ConfigFields(LLMConfig)
@@ -18,8 +19,9 @@ class LLMResource(LLM_FIELDS.model("LLMConfigFields", dg.ConfigurableResource)):
     def config(self) -> LLMConfig:
         return LLM_FIELDS.from_config(self)
 
-    def gateway(self, log: CallLog) -> LLMGateway:
-        return LLMGateway(self.config(), recorder=log)
+    def gateway(self, log: CallLog, redactor: Redactor | None = None) -> LLMGateway:
+        """The gateway; `redactor` (the settings' own, LOGINTEL_REDACTION_SECRET) keeps pseudonyms stable."""
+        return LLMGateway(self.config(), recorder=log, redactor=redactor)
 
 
 def build_llm_resource(settings: Settings) -> LLMResource:

@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 import duckdb
 
 from logintel.digest.facts import DigestFacts
-from logintel.digest.prompt import answer_problem, items_request, offline_answer
+from logintel.digest.prompt import answer_problem, from_prompt_keys, items_request, offline_answer
 from logintel.llm.call_log import CallRecord
 from logintel.llm.gateway import LLMGateway, LLMRequest
 from logintel.llm.offline import OFFLINE_WRITER
@@ -53,6 +53,8 @@ def settle_items(con: duckdb.DuckDBPyConnection, items: list[dict], gateway: LLM
     """Word `items` through the gateway and ground each sentence (in place); (writer, fallback reason, call)."""
     result = gateway.complete(request)
     answer, writer, reason = result.data, result.writer, result.fallback_reason
+    if writer != OFFLINE_WRITER:
+        answer = from_prompt_keys(answer, items)  # the model knew each item by its short key
     problem = answer_problem(answer, items) if writer != OFFLINE_WRITER else None
     if problem:
         answer, writer, reason = offline_answer(items), OFFLINE_WRITER, f"unusable answer: {problem}"

@@ -1,6 +1,7 @@
 """The one door to an LLM: schema-checked JSON out, bounded retries, the offline writer as fallback.
 
-Every call, answered or not, leaves a CallRecord (tokens, cost, latency, attempts) in the CallLog.
+Every call, answered or not, leaves a CallRecord (tokens, cost, latency, attempts) in the CallLog. Every message
+of every call is redacted here, just before it is sent (`logintel.llm.outgoing`), whoever built the prompt.
 """
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ import openai
 from logintel.llm.call_log import FALLBACK, OK, CallLog, CallRecord
 from logintel.config import LLMConfig
 from logintel.llm.offline import OFFLINE_WRITER
+from logintel.llm.outgoing import redact_messages, restore
 from logintel.llm.prices import PriceTable
+from logintel.llm.redaction import Redactor
 
 logger = logging.getLogger("logintel.llm")
 
@@ -86,8 +89,10 @@ class _UnusableAnswer(Exception):
 class LLMGateway:
     def __init__(self, config: LLMConfig, recorder: CallLog | None = None, clock=time.perf_counter, *,
                  sleep: Callable[[float], None] = time.sleep, prices: PriceTable | None = None,
-                 jitter: Callable[[], float] = random.random):
+                 jitter: Callable[[], float] = random.random, redactor: Redactor | None = None):
         self.config = config
+        # One built with the configured secret keeps pseudonyms stable across runs (LOGINTEL_REDACTION_SECRET).
+        self.redactor = redactor if redactor is not None else Redactor()
         self.recorder = recorder if recorder is not None else CallLog()
         self.prices = prices if prices is not None else PriceTable.for_path(config.price_table)
         self._clock = clock
@@ -119,6 +124,7 @@ class LLMGateway:
             data = _answer_of(completion, request.schema)
         except _UnusableAnswer as problem:
             return self._fallback(request, started_at, start, str(problem), attempts, usage, model, priced_as)
+        data = restore(data, self.redactor)  # the addresses and accounts it repeats, as the reader knows them
         record = self._record(request, started_at, start, f"openai:{model}", model, usage, attempts, OK, None,
                               priced_as)
         return LLMResult(data=data, writer=record.writer, fallback_reason=None, record=record)
@@ -193,7 +199,9 @@ class LLMGateway:
             **_sampling_arguments(self.config.model, request.max_output_tokens)))
 
     def _create_with(self, prompt_name: str, arguments: dict):
-        """One chat completion with these arguments (besides the model), retried when it is worth it."""
+        """One chat completion with these arguments (besides the model), its messages redacted, retried when it
+        is worth it."""
+        arguments = {**arguments, "messages": redact_messages(arguments.get("messages") or [], self.redactor)}
         client = self._client_for_endpoint()
         last_attempt = self.config.max_retries + 1
         for attempt in range(1, last_attempt + 1):

@@ -8,9 +8,7 @@ dependency, over the whole incident.
 """
 from __future__ import annotations
 
-import json
-
-from logintel.llm.fencing import DATA_POLICY
+from logintel.llm.fencing import DATA_POLICY, FACTS_POLICY, facts_prompt
 from logintel.llm.gateway import LLMRequest
 from logintel.trust.wording import duration
 
@@ -30,8 +28,8 @@ LATENCY_SUMMARY_SYSTEM = (
     "hours it lasted. `root_cause_analysis`: when FACTS.group is given, the routes that slowed together and "
     "for how many minutes; then FACTS.dependency (its value and attribute, written apart, never as "
     "attribute=value) as the slowest dependency that got slower, or, without one, that the extra time is "
-    "FACTS.slowed's own. Use only numbers and names in FACTS. " + DATA_POLICY + " Answer as JSON matching the "
-    "schema."
+    "FACTS.slowed's own. Use only the numbers in FACTS and the names its references stand for. " + FACTS_POLICY
+    + " " + DATA_POLICY + " Answer as JSON matching the schema."
 )
 
 
@@ -68,8 +66,8 @@ def _cause(facts: dict) -> str:
 
 
 def latency_summary_request(facts: dict) -> LLMRequest:
-    user = "FACTS:\n" + json.dumps(facts, ensure_ascii=False, default=str)
-    return LLMRequest(prompt_name="latency_summary", prompt_version="1", system=LATENCY_SUMMARY_SYSTEM,
+    user = facts_prompt(facts)
+    return LLMRequest(prompt_name="latency_summary", prompt_version="2", system=LATENCY_SUMMARY_SYSTEM,
                       user=user, schema=LATENCY_SUMMARY_SCHEMA, schema_name="latency_summary",
                       offline=lambda: latency_summary(facts), max_output_tokens=400)
 

@@ -3,7 +3,6 @@ PG_TIMEOUT spike, through the real hourly stages), worded offline or by a model 
 `openai` client and a fake server on 127.0.0.1: a faithful model is used, a hallucinating one is caught
 sentence by sentence, a sentence with nothing to verify stands only where its draft has nothing either, a
 malformed answer falls back whole, and the prompt carries facts, not logs."""
-import json
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from logintel.store.warehouse import load_hour
 from logintel.trust.item_grounding import ItemFacts, summarize
 from tests.support.fake_llm_server import Raw
 from tests.support.incident_spike import HOUR, spike
+from tests.support.prompts import drafts_of
 
 DAY = DigestDay(date(2026, 11, 23))
 SECRET_MESSAGE = "upstream pg-provider timed out for card 4111-1111-1111-1111"
@@ -53,9 +53,8 @@ def _facts(con, tmp_path):
     return gather_facts(con, DAY, load_slos(None), dead_letter_dir=tmp_path / "dl", dumps_dir=tmp_path / "dumps")
 
 
-def _drafts(request: dict) -> dict:
-    user = request["messages"][-1]["content"]
-    return [json.loads(line) for line in user.split("\n")[1:] if line.startswith("{")]
+def _drafts(request: dict) -> list[dict]:
+    return drafts_of(request)
 
 
 def test_offline_digest_names_the_incident_and_is_fully_grounded(warehouse, tmp_path):
@@ -85,7 +84,7 @@ def test_a_faithful_model_is_used_and_the_prompt_holds_facts_not_logs(warehouse,
 def test_a_hallucinated_sentence_is_replaced_by_its_draft(warehouse, tmp_path, fake_llm):
     def hallucinating(request):
         drafts = _drafts(request)
-        return {"sentences": [{"key": d["key"], "text": ("The billing service threw 9,999 errors." if d["key"].startswith("issue:")
+        return {"sentences": [{"key": d["key"], "text": ("The billing service threw 9,999 errors." if d["kind"] == "issue"
                                                          else d["draft"])} for d in drafts]}
     fake_llm.responder = hallucinating
     document = compose_digest(warehouse, _facts(warehouse, tmp_path), LLMGateway(fake_llm.config()))
@@ -127,7 +126,7 @@ REASSURANCE = "Nothing to worry about: the database is fine, no action needed."
 
 def test_a_sentence_with_nothing_to_verify_is_replaced_by_its_draft(warehouse, tmp_path, fake_llm):
     fake_llm.responder = lambda request: {"sentences": [
-        {"key": d["key"], "text": REASSURANCE if d["key"].startswith("issue:") else d["draft"]}
+        {"key": d["key"], "text": REASSURANCE if d["kind"] == "issue" else d["draft"]}
         for d in _drafts(request)]}
     document = compose_digest(warehouse, _facts(warehouse, tmp_path), LLMGateway(fake_llm.config()))
 

@@ -180,6 +180,12 @@ def test_ip_forms_share_a_pseudonym_across_text_and_fields(redactor):
     assert redactor.redact_value("email", "Jane@Example.com") in redactor.redact("mail jane@example.com")
 
 
+def test_an_ipv6_address_before_a_sentences_colon_is_found(redactor):
+    pseudonym = redactor.redact_value("client_ip", "2001:db8::7")
+    assert redactor.redact("reset by 2001:db8::7: retrying") == f"reset by {pseudonym}: retrying"
+    assert redactor.redact("at 10:08: done; mac aa:bb:cc:dd:ee:ff: up") == "at 10:08: done; mac aa:bb:cc:dd:ee:ff: up"
+
+
 def test_pseudonyms_follow_the_secret():
     line = "u-48213 from 203.0.113.42 mailed jane@example.com"
     assert Redactor("one").redact(line) == Redactor("one").redact(line)

@@ -11,10 +11,7 @@ from logintel.llm.gateway import LLMGateway
 from logintel.narration.incident_text import latency_scopes
 from logintel.trust import verify_text
 from tests.support.latency_hours import H, requests, run_hours, standing_latency
-
-
-def facts_of(request: dict) -> dict:
-    return json.loads(request["messages"][-1]["content"].split("FACTS:\n", 1)[1])
+from tests.support.prompts import facts_of
 
 
 def faithful_model(request: dict) -> dict:

@@ -2,18 +2,12 @@
 when asked to summarise it: what the narration tests and the Dagster trust-check test share."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 from tests.support.factories import burst, steady
+from tests.support.prompts import facts_of
 
 HOUR = datetime(2026, 11, 23, 10)
-
-
-def facts_of(request: dict) -> dict:
-    """The FACTS block of the prompt the fake server received."""
-    user = request["messages"][-1]["content"]
-    return json.loads(user.split("FACTS:\n", 1)[1].split("\n\nLOG EXCERPTS", 1)[0])
 
 
 def hallucinating_model(request: dict) -> dict:

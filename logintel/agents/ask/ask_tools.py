@@ -76,10 +76,17 @@ class AskTools:
     def detail_json(self, finding_id: str) -> str:
         finding = self.finding(finding_id)
         if finding is None:
-            return json.dumps({"error": f"no finding {finding_id!r} among the analysts' findings listed so far"})
+            # The id is the model's own words, repeated to it as data.
+            return fence({"error": "no such finding among the analysts' findings listed so far",
+                          "finding_id": finding_id})
         shown = _compact(finding)
         shown["evidence"] = json.dumps(finding.evidence, default=str)[:MAX_EVIDENCE_CHARS]
-        return fence(self.mask(shown))[:MAX_TOOL_CHARS]
+        # Cut the strings, never the fenced text: a cut fence would leave what follows it outside.
+        for limit in (MAX_EVIDENCE_CHARS, 500, 100):
+            text = fence(self.mask(shown), max_chars=limit)
+            if len(text) <= MAX_TOOL_CHARS:
+                return text
+        return fence({"finding_id": finding.finding_id, "error": "too large to show; use the findings list"})
 
     def mask(self, data):
         """A copy with every known personal value replaced by its pseudonym, then the Redactor's own pass."""

@@ -22,7 +22,7 @@ from logintel.trust.claim_share import NOTHING_TO_VERIFY
 from logintel.trust.entities import KnownEntities
 
 PROMPT_NAME = "ask"
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 ANSWER_SCHEMA = {
     "type": "object",
     "properties": {"answer": {"type": "string"}, "finding_ids": {"type": "array", "items": {"type": "string"}}},
@@ -54,7 +54,7 @@ def ask(question: str, reports: Callable[[str], AnalystReport], *, gateway_confi
     routing = route(question)
     routed = [name for name, _ in routing]
     tools = AskTools(reports, redactor or Redactor())
-    gateway = LLMGateway(gateway_config, calls)
+    gateway = LLMGateway(gateway_config, calls, redactor=tools.redactor)  # one key: the tools' pseudonyms hold
     try:
         run = _model_run(question, routed, tools, gateway, max_steps, max_tokens)
     finally:

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from typing import Any
 
 from logintel.llm.redaction.keys import field_kind
-from logintel.llm.redaction.pseudonyms import KeyedHasher, is_redacted
+from logintel.llm.redaction.pseudonyms import PSEUDONYM, KeyedHasher, is_redacted
 from logintel.llm.redaction.rules import RULES, USER_AGENT_RULES, Rule, parse_ip
 
 _CLEAN_KEYS_LIMIT = 4096
+_ORIGINALS_LIMIT = 65_536
+_GIVEN_PSEUDONYM = re.compile(rf"(?<![\w-]){PSEUDONYM.pattern}(?![\w-])")
 
 
 @dataclasses.dataclass
@@ -44,12 +47,14 @@ class Redactor:
     Identifiers the analyst correlates get bare pseudonyms: `user-3f2a9c1b`, `ip-0c7d55e2`. All are
     keyed hashes, so the same value maps to the same placeholder for one secret (by default one
     random secret per process; pass a configured one to keep pseudonyms stable across runs).
-    Redacting redacted text changes nothing.
+    Redacting redacted text changes nothing. The pseudonyms it gave out can be turned back (`restore`) in what
+    comes back from a model; the placeholders of secrets cannot.
     """
 
     def __init__(self, secret: str | bytes | None = None):
         self._hasher = KeyedHasher(secret)
         self._clean_keys: set[str] = set()
+        self._originals: dict[str, str] = {}  # pseudonym -> the address or account it stands for
         self.report = RedactionReport()
 
     # --- text ---------------------------------------------------------------------------------
@@ -141,6 +146,18 @@ class Redactor:
     def reset(self) -> None:
         self.report.reset()
 
+    def restore(self, text: str) -> str:
+        """The text with every pseudonym this Redactor gave out (`ip-…`, `user-…`) replaced by its value."""
+        if not self._originals or "-" not in text:
+            return text
+        return _GIVEN_PSEUDONYM.sub(lambda m: self._originals.get(m.group(0), m.group(0)), text)
+
+    def _given(self, pseudonym: str, value: str) -> str:
+        if len(self._originals) >= _ORIGINALS_LIMIT:
+            self._originals.clear()
+        self._originals[pseudonym] = value
+        return pseudonym
+
     # --- what the rules call ------------------------------------------------------------------
 
     def _mask(self, kind: str, value: str, count_as: str | None = None) -> str:
@@ -150,8 +167,8 @@ class Redactor:
     def _user(self, value: str, count: bool = True) -> str:
         if count:
             self.report.add("user_id")
-        return f"user-{self._hasher.digest('user', value, remember=True)}"
+        return self._given(f"user-{self._hasher.digest('user', value, remember=True)}", value)
 
     def _ip(self, canonical: str, kind: str) -> str:
         self.report.add(kind)
-        return f"ip-{self._hasher.digest('ip', canonical, remember=True)}"
+        return self._given(f"ip-{self._hasher.digest('ip', canonical, remember=True)}", canonical)

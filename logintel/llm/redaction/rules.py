@@ -148,13 +148,15 @@ _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{
 
 def _ipv6(m: re.Match, sink: Sink) -> str:
     address, _, zone = m.group(0).partition("%")
+    # "from 2001:db8::7: connection reset": the colon after an address is the sentence's, not the address's.
+    tail = ":" if not zone and address.endswith(":") and not address.endswith("::") else ""
     try:  # the pattern also catches clock times and MAC addresses; only a parseable address counts
-        canonical = ipaddress.IPv6Address(address).compressed
+        canonical = ipaddress.IPv6Address(address[: len(address) - len(tail)]).compressed
     except ValueError:
         return m.group(0)
     if canonical in _NON_IDENTIFYING_IPS:
         return m.group(0)
-    return sink._ip(canonical, "ipv6") + (f"%{zone}" if zone else "")
+    return sink._ip(canonical, "ipv6") + (f"%{zone}" if zone else "") + tail
 
 
 _IPV4 = re.compile(r"(?<![\w.])(?P<a>\d{1,3})\.(?P<b>\d{1,3})\.(?P<c>\d{1,3})\.(?P<d>\d{1,3})(?!\w|\.\d)")
