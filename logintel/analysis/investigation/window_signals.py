@@ -41,14 +41,18 @@ class Span:
 def stage(con: duckdb.DuckDBPyConnection, window: Span, baseline: Span) -> int:
     """Stage the events of the window and the baseline; returns how many requests the window holds.
 
-    Each log line that carries a trace id is joined to the request of its own service in that trace that started
+    A request's route is its operation: the method and the route ("GET /orders" and "POST /orders" are two
+    things a service does, with their own times and lines). Each log line that carries a trace id is joined to
+    the request of its own service in that trace that started
     last before the line was written (the innermost one running; an as-of join): its `owner_route` is that
     request's route, so a template is counted against the requests that could have written it. A line written
     before any request of its service in its trace (clock skew) keeps none and counts against the service."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {STAGED} AS
         WITH staged AS (
-            SELECT ts >= $ws AND ts < $we AS in_window, service, route, ts, duration_ms, trace_id,
+            SELECT ts >= $ws AND ts < $we AS in_window, service,
+                   CASE WHEN method IS NULL OR route = '{LOG_ROUTE}' THEN route ELSE method || ' ' || route END
+                   AS route, ts, duration_ms, trace_id,
                    route = '{LOG_ROUTE}' AS is_log, level IN ('warn', 'error', 'fatal') AS alarming,
                    CASE WHEN route = '{LOG_ROUTE}' THEN level IN ('error', 'fatal') ELSE {SERVER_ERROR_SQL} END
                    AS failed,
