@@ -28,7 +28,7 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
     redactor = logintel.redactor()
     with warehouse.get_connection() as con:
         hour_incidents = detect_hour_incidents(con, hour, logintel.thresholds(), logintel.window_spec(),
-                                               redactor.redact)
+                                               redactor.redact, changes=logintel.settings().change_incidents)
         found = hour_incidents.all
         write_summaries(con, found, llm.gateway(calls, redactor), redactor)
         replace_incidents(con, hour, found)

@@ -115,18 +115,22 @@ def _line(incident: dict) -> str:
 def quiet(args) -> int:
     total, days, claims = 0, 0, [0, 0]
     print(f"fault-free days: background only, 24 h after {WARM_UP_HOURS} h of warm-up, {args.rate:g} events/min")
-    print(f"{'seed':>4} {'false latency incidents':>24} {'folded':>7}")
+    print(f"{'seed':>4} {'false latency incidents':>24} {'folded':>7} {'false change incidents':>23}")
+    changed_total = 0
     for seed in args.seeds:
         incidents, _, _ = run_day(seed, [], args.rate, args.full)
         false = latency(incidents)
-        total, days = total + len(false), days + 1
+        changes = [i for i in incidents if i["kind"] == "change" and not i.get("merged_into")]
+        total, days, changed_total = total + len(false), days + 1, changed_total + len(changes)
         ok, all_claims = grounded(latency(incidents, standing=False))
         claims = [claims[0] + ok, claims[1] + all_claims]
-        print(f"{seed:>4} {len(false):>24} {len(latency(incidents, standing=False)) - len(false):>7}")
-        for incident in false:
+        print(f"{seed:>4} {len(false):>24} {len(latency(incidents, standing=False)) - len(false):>7} "
+              f"{len(changes):>23}")
+        for incident in false + changes:
             print(f"       {_line(incident)}")
     print(f"\nfalse latency incidents per fault-free day: {total / days:.2f} ({total} over {days} days)"
           + (f"; claims grounded {claims[0]}/{claims[1]}" if claims[1] else ""))
+    print(f"false change incidents per fault-free day: {changed_total / days:.2f} ({changed_total} over {days} days)")
     return 0
 
 

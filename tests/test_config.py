@@ -81,3 +81,13 @@ def test_the_emitters_variables_are_passed_through_by_name(tmp_path):
     assert settings.emit_env == {"LOGINTEL_EMIT_BATCH_SIZE": "7"}
     emit_env = next(f for f in fields(Settings) if f.name == "emit_env")
     assert emit_env.metadata[ENV_PASSTHROUGH] == "LOGINTEL_EMIT_"  # the prefix load_settings keeps
+
+
+def test_change_incidents_are_on_unless_turned_off_and_a_bad_value_says_so():
+    import pytest
+
+    from logintel.config import load_settings
+    assert load_settings({}).change_incidents is True
+    assert load_settings({"LOGINTEL_CHANGE_INCIDENTS": "off"}).change_incidents is False
+    with pytest.raises(ValueError, match="LOGINTEL_CHANGE_INCIDENTS: expected true or false"):
+        load_settings({"LOGINTEL_CHANGE_INCIDENTS": "sometimes"})

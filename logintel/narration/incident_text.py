@@ -14,8 +14,10 @@ from datetime import datetime
 
 import duckdb
 
+from logintel.analysis.incidents.change_incidents import KIND as CHANGE
 from logintel.analysis.incidents.latency_windows import KIND as LATENCY
 from logintel.llm.hour_facts import hour_incident_facts
+from logintel.narration.change_text import write_change_texts
 from logintel.llm.prompt_facts import MAX_EXAMPLES, cluster_facts, latency_facts, root_cause_facts
 from logintel.llm.gateway import LLMGateway
 from logintel.llm.offline import OFFLINE_WRITER, root_cause
@@ -61,6 +63,8 @@ def write_summaries(con: duckdb.DuckDBPyConnection, incidents: list, gateway: LL
     """Fill `summary`, `writer` and `grounding` of each incident in place. A Redactor built with the
     configured secret keeps pseudonyms (user-…, ip-…) stable across runs and processes. The rule incidents'
     facts come from the warehouse in one batch, and every text is grounded in one batch after writing."""
+    write_change_texts(con, [i for i in incidents if i.kind == CHANGE])
+    incidents = [i for i in incidents if i.kind != CHANGE]
     rules = [i for i in incidents if i.kind == "threshold"]
     facts_of = dict(zip((id(i) for i in rules), hour_incident_facts(con, rules, redactor, max_examples=max_examples)))
     parts = []  # (incident index, part, text, scope): what is grounded, and against which period

@@ -3,7 +3,9 @@
 does not carry it is split off), incidents of rule incidents that share a cause, every rule incident
 folded into the incident that covers it, and the latency incidents (routes much slower than their
 baseline, one per slowed component; folded into an error incident of the same services and minutes); last,
-a failure seen at several hops of a call chain becomes one incident blaming the deepest (`call_path`)."""
+a failure seen at several hops of a call chain becomes one incident blaming the deepest (`call_path`); and
+the change incidents (a service whose own behaviour changed sharply in a 5-minute window; folded into an
+error or latency incident that holds its service in the same minutes)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,6 +15,8 @@ from typing import Callable
 import duckdb
 
 from logintel.analysis.incidents.call_path import fold_along_calls
+from logintel.analysis.incidents.change_incidents import KIND as CHANGE
+from logintel.analysis.incidents.change_incidents import detect_change_incidents, fold_into_standing
 from logintel.analysis.incidents.cause_incidents import MIN_COVERAGE, fold_explained, group_by_cause
 from logintel.analysis.incidents.cluster_incidents import (
     ClusterCandidate,
@@ -44,10 +48,11 @@ class HourIncidents:
     notes: list[str] = field(default_factory=list)  # what the run could not do, for its metadata
     root_cause_s: float = 0.0
     latency: list[Incident] = field(default_factory=list)  # per route and per slowed component
+    changes: list[Incident] = field(default_factory=list)  # a service's own behaviour changed sharply
 
     @property
     def all(self) -> list[Incident]:
-        return self.clusters + self.rules + self.latency
+        return self.clusters + self.rules + self.latency + self.changes
 
     @property
     def merged(self) -> int:
@@ -82,8 +87,9 @@ def _recorded(cause, analysis: RootCauseAnalysis, key: str) -> dict:
 
 def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds: Thresholds,
                           spec: WindowSpec, redact: Callable[[str], str],
-                          latency_rules: LatencyRules = LatencyRules()) -> HourIncidents:
-    """`redact` cleans the example messages kept as evidence (they reach prompts and the UI)."""
+                          latency_rules: LatencyRules = LatencyRules(), changes: bool = True) -> HourIncidents:
+    """`redact` cleans the example messages kept as evidence (they reach prompts and the UI); `changes`: whether
+    to look for change incidents (the setting LOGINTEL_CHANGE_INCIDENTS)."""
     data_end = latest_event_time(con)
     rules = detect_incidents(con, hour, thresholds, spec,
                              data_end=data_end + timedelta(microseconds=1) if data_end else None)
@@ -128,6 +134,9 @@ def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresh
     fold_into_errors(found.latency, [i for i in found.clusters + rules if not i.merged_into])
     fold_along_calls(found.clusters + found.rules)
     _rank_candidates(con, [i for i in found.clusters + found.rules if not i.merged_into and len(i.services) > 1])
+    if changes:
+        found.changes = detect_change_incidents(con, hour, data_end + timedelta(microseconds=1) if data_end else None)
+        fold_into_standing(found.changes, [i for i in found.all if not i.merged_into and i.kind != CHANGE])
     return found
 
 

@@ -97,7 +97,7 @@ _INCIDENT_COLUMNS = ("incident_id", "partition_hour", "kind", "service", "route"
 
 
 def replace_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, incidents: list[Incident],
-                      kinds: tuple[str, ...] = ("threshold", "cluster", "cause", "latency")) -> None:
+                      kinds: tuple[str, ...] = ("threshold", "cluster", "cause", "latency", "change")) -> None:
     ensure_schema(con)
     start = hour.replace(tzinfo=None)
     placeholders = ", ".join("?" for _ in _INCIDENT_COLUMNS)

@@ -59,15 +59,17 @@ class Investigation:
 
 
 def investigate(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, *, service: str | None = None,
-                baseline: tuple[datetime, datetime] | None = None, grounder: Grounder | None = None) -> Investigation:
-    """Rank the services as the cause of what changed in [start, end) against the baseline."""
+                baseline: tuple[datetime, datetime] | None = None, grounder: Grounder | None = None,
+                prepared: sql.Span | None = None) -> Investigation:
+    """Rank the services as the cause of what changed in [start, end) against the baseline. `prepared`: a span
+    whose events `window_signals.prepare` parsed already (used when it holds the window and its baseline)."""
     import time
     started = time.perf_counter()
     window = sql.Span(_naive(start), _naive(end))
     _check_window(con, window)
     chosen, source = _baseline(con, window, baseline)
     try:
-        requests = sql.stage(con, window, chosen)
+        requests = sql.stage(con, window, chosen, prepared)
         signals = all_signals(con)
         edges = sql.call_edges(con)
     finally:

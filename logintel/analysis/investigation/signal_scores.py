@@ -64,24 +64,25 @@ def log_shift(strata: list[list]) -> tuple[float, float]:
     """(z, ratio): how far a service's window latency lies above its baseline's on the log scale, route by route.
 
     Each stratum (a route: window n, mean and variance of ln ms, then the baseline's) gives the difference of
-    mean logs with its standard error from the pooled variance (Student's t: a slowdown multiplies latency, so on
-    the log scale both sides share their spread); the routes are combined by inverse-variance weights and the t
-    read back as a normal deviate on the pooled degrees of freedom. `ratio` is the combined difference as a
-    factor (2.0: twice as slow). With a handful of requests a tenfold slowdown still stands out — a count of
-    requests over a threshold, or a rank test, cannot go past what so few requests can show."""
-    weight_sum = weighted = dof = 0.0
-    for n1, m1, v1, n2, m2, v2 in strata:
-        if not n1 or not n2 or n1 + n2 < 3:
-            continue
-        pooled = ((n1 - 1) * (v1 or 0.0) + (n2 - 1) * (v2 or 0.0)) / (n1 + n2 - 2)
-        if pooled <= 0:
-            continue
+    its mean logs; one spread serves all of them, the variance of ln ms pooled over every route and both sides
+    (a slowdown multiplies latency, so on the log scale a service's routes share their spread — and a route seen
+    once or twice cannot estimate its own); its standard error follows from that and the route's counts. The
+    routes are combined by inverse-variance weights and the t read back as a normal deviate on the pooled degrees
+    of freedom. `ratio` is the combined difference as a factor (2.0: twice as slow). With a handful of requests
+    a tenfold slowdown still stands out — a count of requests over a threshold, or a rank test, cannot go past
+    what so few requests can show."""
+    usable = [row for row in strata if row[0] and row[3]]
+    dof = sum(n1 + n2 - 2 for n1, _, _, n2, _, _ in usable)
+    if dof < 1:
+        return 0.0, 1.0
+    pooled = sum((n1 - 1) * (v1 or 0.0) + (n2 - 1) * (v2 or 0.0) for n1, _, v1, n2, _, v2 in usable) / dof
+    if pooled <= 0:
+        return 0.0, 1.0
+    weight_sum = weighted = 0.0
+    for n1, m1, _, n2, m2, _ in usable:
         se2 = pooled * (1 / n1 + 1 / n2)
         weight_sum += 1 / se2
         weighted += (m1 - m2) / se2
-        dof += n1 + n2 - 2
-    if not weight_sum:
-        return 0.0, 1.0
     difference = weighted / weight_sum
     t_value = difference * weight_sum ** 0.5
     z = norm.isf(student_t.sf(t_value, dof)) if t_value >= 0 else -norm.isf(student_t.cdf(t_value, dof))

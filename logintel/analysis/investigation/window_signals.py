@@ -24,6 +24,7 @@ from logintel.events import LOG_ROUTE
 from logintel.store.schema import SERVER_ERROR_SQL
 
 STAGED = "investigation_events"
+PREPARED = "investigation_source"  # an hour's events parsed once for its windows' investigations
 # The attributes read, in one JSON parse a row (flat dotted keys, as the adapters write them).
 _PATHS = ['$."self_ms"', '$."peer.service"', '$."peer.duration_ms"', '$."span.kind"', '$."code.namespace"',
           '$."code.lineno"']
@@ -38,19 +39,43 @@ class Span:
     end: datetime
 
 
-def stage(con: duckdb.DuckDBPyConnection, window: Span, baseline: Span) -> int:
-    """Stage the events of the window and the baseline; returns how many requests the window holds.
+def stage(con: duckdb.DuckDBPyConnection, window: Span, baseline: Span, prepared: Span | None = None) -> int:
+    """Stage the events of the window and the baseline; returns how many requests the window holds. Given
+    `prepared` (a span `prepare` parsed, holding both), they are taken from there instead of raw_events.
 
     A request's route is its operation: the method and the route ("GET /orders" and "POST /orders" are two
     things a service does, with their own times and lines). Each log line that carries a trace id is joined to
-    the request of its own service in that trace that started
-    last before the line was written (the innermost one running; an as-of join): its `owner_route` is that
-    request's route, so a template is counted against the requests that could have written it. A line written
-    before any request of its service in its trace (clock skew) keeps none and counts against the service."""
+    the request of its own service in that trace that started last before the line was written (the innermost
+    one running; an as-of join): its `owner_route` is that request's route, so a template is counted against
+    the requests that could have written it. A line written before any request of its service in its trace
+    (clock skew) keeps none and counts against the service."""
+    sides = {"ws": window.start, "we": window.end, "bs": baseline.start, "be": baseline.end}
+    covered = prepared is not None and all(prepared.start <= s.start and s.end <= prepared.end
+                                           for s in (window, baseline))
+    source = PREPARED if covered else f"({_parsed('(ts >= $ws AND ts < $we) OR (ts >= $bs AND ts < $be)')})"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {STAGED} AS
-        WITH staged AS (
-            SELECT ts >= $ws AND ts < $we AS in_window, service,
+        SELECT ts >= $ws AND ts < $we AS in_window, * FROM {source}
+        WHERE (ts >= $ws AND ts < $we) OR (ts >= $bs AND ts < $be)""", sides | ({} if covered else {"paths": _PATHS}))
+    return con.execute(f"SELECT count(*) FILTER (in_window AND NOT is_log) FROM {STAGED}").fetchone()[0]
+
+
+def prepare(con: duckdb.DuckDBPyConnection, span: Span) -> None:
+    """Parse and join the events of `span` once, for several investigations of windows inside it (an hour's
+    5-minute windows and the minutes before them): each then stages from it (`stage(..., prepared=span)`)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {PREPARED} AS {_parsed('ts >= $start AND ts < $end')}",
+                {"start": span.start, "end": span.end, "paths": _PATHS})
+
+
+def unprepare(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {PREPARED}")
+
+
+def _parsed(where: str) -> str:
+    """The events `where` selects, with their attributes parsed once and log lines joined to their request."""
+    return f"""
+        WITH parsed AS (
+            SELECT service,
                    CASE WHEN method IS NULL OR route = '{LOG_ROUTE}' THEN route ELSE method || ' ' || route END
                    AS route, ts, duration_ms, trace_id,
                    route = '{LOG_ROUTE}' AS is_log, level IN ('warn', 'error', 'fatal') AS alarming,
@@ -60,17 +85,14 @@ def stage(con: duckdb.DuckDBPyConnection, window: Span, baseline: Span) -> int:
                    j[4] AS span_kind,
                    CASE WHEN route = '{LOG_ROUTE}' THEN coalesce(j[5] || '#' || j[6], {_MASKED}) END AS template,
                    CASE WHEN route = '{LOG_ROUTE}' THEN {_MASKED} END AS masked, row_number() OVER () AS row_id
-            FROM (SELECT *, json_extract_string(attributes, $paths) AS j FROM raw_events
-                  WHERE (ts >= $ws AND ts < $we) OR (ts >= $bs AND ts < $be))),
-             requests AS (SELECT row_id, trace_id, service, ts, route FROM staged WHERE NOT is_log)
+            FROM (SELECT *, json_extract_string(attributes, $paths) AS j FROM raw_events WHERE {where})),
+             requests AS (SELECT row_id, trace_id, service, ts, route FROM parsed WHERE NOT is_log)
         SELECT *, CAST(NULL AS VARCHAR) AS owner_route, CAST(NULL AS BIGINT) AS owner_id
-        FROM staged WHERE NOT is_log
+        FROM parsed WHERE NOT is_log
         UNION ALL
         SELECT l.*, r.route AS owner_route, r.row_id AS owner_id
-        FROM (SELECT * FROM staged WHERE is_log) l
-        ASOF LEFT JOIN requests r ON r.trace_id = l.trace_id AND r.service = l.service AND r.ts <= l.ts""",
-                {"ws": window.start, "we": window.end, "bs": baseline.start, "be": baseline.end, "paths": _PATHS})
-    return con.execute(f"SELECT count(*) FILTER (in_window AND NOT is_log) FROM {STAGED}").fetchone()[0]
+        FROM (SELECT * FROM parsed WHERE is_log) l
+        ASOF LEFT JOIN requests r ON r.trace_id = l.trace_id AND r.service = l.service AND r.ts <= l.ts"""
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,70 @@
+"""Change incidents on hand-made events in a real DuckDB warehouse: a service that stops taking a code path (no
+error, no slowdown) opens one, blaming it, with its text grounded; a quiet hour opens none; a change at a service
+an error incident already holds folds into it."""
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+from logintel.analysis.incidents.change_incidents import KIND
+from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
+from logintel.analysis.thresholds import Thresholds
+from logintel.analysis.windows import WindowSpec, compute_windows
+from logintel.config import LLMConfig
+from logintel.llm.gateway import LLMGateway
+from logintel.llm.redaction import Redactor
+from logintel.narration.incident_text import write_summaries
+from tests.analysis.investigation.test_investigation_signals import T0, Day, steady
+
+HOUR = datetime(T0.year, T0.month, T0.day, T0.hour)
+
+
+def hour_of(day: Day, tmp_path):
+    con = day.warehouse(tmp_path)
+    compute_windows(con, HOUR)
+    found = detect_hour_incidents(con, HOUR, Thresholds(), WindowSpec(), redact=lambda text: text)
+    return con, found
+
+
+def orders(day: Day, rng: random.Random, skips_check, failing=lambda minute: False) -> None:
+    """Ten order reads a minute for the hour, each logging its read and (unless `skips_check`) its price check."""
+    for minute in range(60):
+        for k in range(10):
+            lines = [("o.OrderService", "order read")]
+            if not skips_check(minute):
+                lines.append(("o.OrderService", "order checked against its price"))
+            day.request(minute * 60 + k * 6, "orders", "/orders/{id}", rng.uniform(5, 9), lines=lines,
+                        failing=failing(minute) and k < 8)
+
+
+def test_a_code_path_no_longer_taken_opens_a_change_incident_blaming_its_service(tmp_path):
+    rng, day = random.Random(5), Day()
+    steady(day, rng, range(60))
+    orders(day, rng, skips_check=lambda minute: 30 <= minute < 40)
+    con, found = hour_of(day, tmp_path)
+    (change,) = [i for i in found.all if i.kind == KIND and not i.merged_into]
+    assert change.service == "orders" and change.root_cause["service"] == "orders"
+    assert change.root_cause["candidates"][0]["kind"] == "log_pattern"
+    assert (change.start_time.minute, change.end_time.minute) == (30, 40)
+    write_summaries(con, found.all, LLMGateway(LLMConfig()), Redactor(secret="test"))
+    assert "orders" in change.summary and change.grounding["ratio"] == 1.0
+    assert not [i for i in found.all if i.kind != KIND and not i.merged_into]  # no error, no slowdown
+
+
+def test_a_quiet_hour_opens_no_change_incident(tmp_path):
+    rng, day = random.Random(6), Day()
+    steady(day, rng, range(60))
+    orders(day, rng, skips_check=lambda minute: False)
+    _, found = hour_of(day, tmp_path)
+    assert found.changes == []
+
+
+def test_a_change_at_a_service_an_error_incident_holds_folds_into_it(tmp_path):
+    rng, day = random.Random(7), Day()
+    steady(day, rng, range(60))
+    orders(day, rng, skips_check=lambda minute: 30 <= minute < 40, failing=lambda minute: 30 <= minute < 40)
+    _, found = hour_of(day, tmp_path)
+    changes = [i for i in found.all if i.kind == KIND]
+    standing = [i for i in found.all if not i.merged_into]
+    assert changes and all(c.merged_into in {i.incident_id for i in standing} for c in changes)
+    assert all(i.kind != KIND for i in standing)
