@@ -56,11 +56,13 @@ def test_partitions_materialize_into_incidents_with_passing_checks(defs, home):
         window_meta = result.asset_materializations_for_node("windowed_aggregates")[0].metadata
         assert window_meta["errors"].value == 120 and window_meta["requests"].value == 720
         incident_meta = result.asset_materializations_for_node("incidents")[0].metadata
-        assert incident_meta["incidents"].value == 1
+        assert incident_meta["incidents"].value == 2  # the burst's rule incident and its change, folded into it
     con = connect(home / "warehouse.duckdb", read_only=True)
     rows = list_incidents(con)
     con.close()
-    assert len(rows) == 1 and rows[0]["error_code"] == "PG_TIMEOUT" and rows[0]["errors"] == 120
+    standing = [r for r in rows if not r["merged_into"]]
+    assert len(standing) == 1 and standing[0]["error_code"] == "PG_TIMEOUT" and standing[0]["errors"] == 120
+    assert [(r["kind"], r["merged_into"]) for r in rows if r["merged_into"]] == [("change", standing[0]["incident_id"])]
 
 
 def test_bad_input_is_dead_lettered_and_the_partition_still_materializes(defs, home):
