@@ -13,7 +13,8 @@ from resources.settings import LogintelSettings
 @dg.asset_check(asset=incidents, partitions_def=hourly_partitions, pool=WAREHOUSE_POOL,
                 description="Every number and name in the incident summaries is checked against the warehouse: "
                             "grounded ratio >= LOGINTEL_MIN_GROUNDED_RATIO (default 90%) else WARN; any invented "
-                            "service, route, error code or trace id is an ERROR.")
+                            "service, route, error code or trace id is an ERROR. A model's sentences offered, "
+                            "accepted and replaced by their drafts are counted.")
 def incident_summaries_grounded(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource,
                                 logintel: LogintelSettings) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -25,6 +26,7 @@ def incident_summaries_grounded(context: dg.AssetCheckExecutionContext, warehous
         description=verdict.description(),
         metadata={"grounded_pct": verdict.share.percent(), "claims": verdict.claims,
                   "grounded": verdict.grounded, "summaries": verdict.texts, "invented": len(verdict.invented),
+                  **{f"model_sentences_{k}": v for k, v in verdict.rewording.items()},
                   "llm_calls": usage["calls"], "llm_tokens": usage["tokens"],
                   "llm_cost_usd": round(usage["cost_usd"], 6), "llm_latency_ms_p95": round(usage["latency_ms_p95"], 1),
                   "ungrounded_claims": markdown_table(verdict.ungrounded[:20],

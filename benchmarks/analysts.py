@@ -18,9 +18,10 @@ loghub: ../shared/data/loghub/Linux/Linux_2k.log parsed as plain text; the addre
 names with their failure counts, against a count of `authentication failure; … rhost=` lines made here.
 
 ask: p50/p95 latency of `ask` offline over the labelled day's stored findings (the routing, the offline
-answer and its grounding), and prompt tokens per question with a model: the real openai client against the
-loopback fake server, which calls the routed analyst's tool once and answers (tokens as the fake server
-counts them, four characters a token, tool definitions included).
+answer and its grounding), the offline answers' claims grounded (each sentence that is not, with why), and
+prompt tokens per question with a model: the real openai client against the loopback fake server, which
+calls the routed analyst's tool once and answers (tokens as the fake server counts them, four characters a
+token, tool definitions included).
 """
 from __future__ import annotations
 
@@ -192,11 +193,12 @@ def ask_cost(count: int) -> int:
         reports = _reports(con, DigestDay(DAY), settings)
         con.close()
         questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(count)]
-        latencies = []
+        latencies, offline = [], {}
         for question in questions:
             t0 = time.perf_counter()
-            ask_output(settings, question, DAY.isoformat(), as_json=True)
+            answer = json.loads(ask_output(settings, question, DAY.isoformat(), as_json=True))
             latencies.append((time.perf_counter() - t0) * 1000)
+            offline[question] = answer["grounding"]
         server = FakeLLMServer().start()
         try:
             tokens = []
@@ -205,8 +207,8 @@ def ask_cost(count: int) -> int:
                 first = route(question)[0][0]
                 # The "model" restates the routed analyst's top finding and cites it (or says it found nothing).
                 top = reports[first].findings[:1]
-                reply = ({"answer": top[0].text, "finding_ids": [top[0].finding_id]} if top
-                         else {"answer": reports[first].summary(), "finding_ids": []})
+                said = (top[0].finding_id, top[0].text) if top else (first, reports[first].summary())
+                reply = {"sentences": [{"finding_id": said[0], "text": said[1]}]}
                 server.script([ToolCall(f"{first}_findings"), Raw(json.dumps(reply))])
                 before = len(server.usage_sent)
                 with_model = load_settings({"LOGINTEL_HOME": str(tmp), "OPENAI_BASE_URL": server.base_url,
@@ -220,6 +222,11 @@ def ask_cost(count: int) -> int:
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
     print(f"ask offline over stored findings: {len(latencies)} questions, p50 {statistics.median(latencies):.0f} ms, "
           f"p95 {p95:.0f} ms (target <= 2000 ms)")
+    claims, grounded = sum(g["claims"] for g in offline.values()), sum(g["grounded"] for g in offline.values())
+    print(f"offline answers' claims grounded: {grounded}/{claims} over {len(offline)} distinct questions")
+    for question, g in offline.items():
+        for sentence, reason in zip(g["ungrounded"], g["reasons"]):
+            print(f"  ungrounded ({question}): {sentence[:100]} — {reason}")
     print(f"\n{'question':<44} {'prompt tokens':>13} {'model turns':>11}  writer")
     for question, n, turns, writer in tokens:
         print(f"{question:<44} {n:>13} {turns:>11}  {writer}")

@@ -99,7 +99,7 @@ def main() -> int:
     server = None
     if args.loopback:
         from tests.support.fake_llm_server import FakeLLMServer
-        from tests.test_incident_text import faithful_model
+        from tests.narration.test_incident_text import faithful_model
         server = FakeLLMServer(faithful_model).start()
         settings.append(("loopback:gpt-4o-mini", server.config(model="gpt-4o-mini")))
     if base.configured:

@@ -30,7 +30,8 @@ class Briefing:
     created_at: str                   # ISO, UTC, whole seconds
     llm: dict                         # tokens, cost_usd, latency_ms of the wording call
     sections: list[dict]              # one public item per heading, grounded
-    grounding: dict                   # `summarize` over the sections
+    grounding: dict                   # `summarize` over the sections, and `rewording`: the model's sentences
+                                      # offered, accepted, replaced (`draft_binding.Binding.counts`)
     about: dict[str, str] = field(default_factory=dict)  # what the subject adds: a finding's agent and kind
 
     def to_dict(self) -> dict:
@@ -45,12 +46,14 @@ def compose(con: duckdb.DuckDBPyConnection, subject: Subject, gateway: LLMGatewa
     """The grounded briefing of `subject`; SubjectGone when it is no longer stored."""
     situation = subject.read(con)
     items = situation.items
-    writer, reason, record = settle_items(con, items, gateway, items_request("situation_briefing", None, items),
-                                          situation.day, attribute_lookup(con, *situation.lookup))
+    writer, reason, record, rewording = settle_items(con, items, gateway,
+                                                     items_request("situation_briefing", None, items),
+                                                     situation.day, attribute_lookup(con, *situation.lookup))
     return Briefing(subject_kind=subject.kind, subject_id=subject.id, title=situation.title,
                     severity=situation.severity, writer=writer, fallback_reason=reason,
                     created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), llm=_spent(record),
-                    sections=[public_item(i) for i in items], grounding=summarize(items), about=situation.about)
+                    sections=[public_item(i) for i in items],
+                    grounding={**summarize(items), "rewording": rewording}, about=situation.about)
 
 
 def subject_for(fields: Mapping[str, str]) -> Subject:

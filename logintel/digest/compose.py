@@ -1,10 +1,11 @@
 """The digest document: the day's facts worded (by a model when one is configured, else by the offline
 writer), every sentence grounded against its own source's facts, the result ready to render.
 
-A model's answer that is malformed or incomplete is replaced whole by the offline writer's; a single
-sentence of it that fails grounding where the offline draft passes, or that has nothing to verify where the
-draft states claims, is replaced by the draft, and the item says so (`grounding.replaced` counts them).
-Numbers never come from the model: it only rewords drafts the code wrote."""
+Numbers never come from the model: it only rewords drafts the code wrote. Each of its sentences names the
+item it rewords and stands only where it states exactly that draft's claims (`logintel.trust.draft_binding`)
+and grounds as well as the draft; any other gives way to its draft (the item keeps `reworded_rejected`) or,
+naming no item, is dropped. `grounding.rewording` counts the sentences offered, accepted and replaced; with
+none accepted the writer is the offline one."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -12,11 +13,11 @@ from datetime import date, datetime, timezone
 import duckdb
 
 from logintel.digest.facts import DigestFacts
-from logintel.digest.prompt import answer_problem, from_prompt_keys, items_request, offline_answer
+from logintel.digest.prompt import from_prompt_keys, items_request
 from logintel.llm.call_log import CallRecord
 from logintel.llm.gateway import LLMGateway, LLMRequest
 from logintel.llm.offline import OFFLINE_WRITER
-from logintel.trust.claim_share import NOTHING_TO_VERIFY
+from logintel.trust.draft_binding import Binding, Draft, bind, unworded
 from logintel.trust.entities import KnownEntities
 from logintel.trust.item_grounding import ItemFacts, attribute_lookup, ground_text, summarize
 
@@ -27,8 +28,8 @@ def compose_digest(con: duckdb.DuckDBPyConnection, facts: DigestFacts, gateway: 
     headline = headline_item(facts)
     items = [headline, *facts.items()]
     request = items_request("daily_digest", headline, items[1:])
-    writer, reason, record = settle_items(con, items, gateway, request, day.day,
-                                          attribute_lookup(con, day.start, day.end))
+    writer, reason, record, rewording = settle_items(con, items, gateway, request, day.day,
+                                                     attribute_lookup(con, day.start, day.end))
     return {
         "date": day.key, "timezone": day.timezone,
         "hours_covered": [h.isoformat() for h in facts.covered], "hours_missing": [h.isoformat() for h in facts.missing],
@@ -41,7 +42,7 @@ def compose_digest(con: duckdb.DuckDBPyConnection, facts: DigestFacts, gateway: 
         "recommendations": [public_item(i) for i in facts.recommendations],
         "pipeline": public_item(facts.pipeline) if facts.pipeline else None,
         "slo": facts.slo,
-        "grounding": summarize(items),
+        "grounding": {**summarize(items), "rewording": rewording},
         "charts": facts.charts,
         "notes": facts.notes,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -49,20 +50,26 @@ def compose_digest(con: duckdb.DuckDBPyConnection, facts: DigestFacts, gateway: 
 
 
 def settle_items(con: duckdb.DuckDBPyConnection, items: list[dict], gateway: LLMGateway, request: LLMRequest,
-                 day: date, exists) -> tuple[str, str | None, CallRecord]:
-    """Word `items` through the gateway and ground each sentence (in place); (writer, fallback reason, call)."""
+                 day: date, exists) -> tuple[str, str | None, CallRecord, dict]:
+    """Word `items` through the gateway and ground each sentence (in place); (writer, fallback reason, call,
+    the rewording's counts: offered, accepted, replaced, unworded)."""
     result = gateway.complete(request)
-    answer, writer, reason = result.data, result.writer, result.fallback_reason
-    if writer != OFFLINE_WRITER:
-        answer = from_prompt_keys(answer, items)  # the model knew each item by its short key
-    problem = answer_problem(answer, items) if writer != OFFLINE_WRITER else None
-    if problem:
-        answer, writer, reason = offline_answer(items), OFFLINE_WRITER, f"unusable answer: {problem}"
-    worded = {s["key"]: s["text"] for s in answer["sentences"]}
+    writer, reason = result.writer, result.fallback_reason
     known = KnownEntities.from_warehouse(con)
+    drafts = [Draft(i["key"], i["text"]) for i in items]
+    if writer == OFFLINE_WRITER:
+        binding = unworded(drafts)
+    else:
+        answer = from_prompt_keys(result.data, items)  # the model knew each item by its short key
+        binding = bind(drafts, [(s.get("key"), s.get("text")) for s in answer.get("sentences") or []
+                                if isinstance(s, dict)], known, day)
     for item in items:
-        _settle(item, worded.get(item["key"], item["text"]), writer, known, day, exists)
-    return writer, reason, result.record
+        _settle(item, binding, writer, known, day, exists)
+    if writer != OFFLINE_WRITER and not binding.accepted:
+        reason = (f"none of the model's {binding.offered} sentence(s) accepted: {binding.first_problem()}"
+                  if binding.offered else "the model's answer has no sentence")
+        writer = OFFLINE_WRITER
+    return writer, reason, result.record, binding.counts()
 
 
 def headline_item(facts: DigestFacts) -> dict:
@@ -78,32 +85,25 @@ def headline_item(facts: DigestFacts) -> dict:
                                durations_ms=[hours * 3_600_000])}
 
 
-def _settle(item: dict, text: str, writer: str, known: KnownEntities, day, exists) -> None:
-    """Ground the worded sentence; keep the draft instead when the wording fails where the draft holds, or
-    states nothing checkable where the draft states something (a reassurance in place of the figures)."""
-    grounding = ground_text(text, item["facts"], known, day, exists)
-    item["writer"] = writer
-    if writer != OFFLINE_WRITER and grounding["grounded"] is not True:
-        draft = ground_text(item["text"], item["facts"], known, day, exists)
-        rejected = rewording_problem(grounding, draft)
-        if rejected:
-            text, grounding = item["text"], draft
-            item["writer"] = OFFLINE_WRITER
-            item["reworded_rejected"] = rejected
+def _settle(item: dict, binding: Binding, writer: str, known: KnownEntities, day, exists) -> None:
+    """Ground the item's text: the model's sentence where the binding accepted it and it grounds where the draft
+    does, else the draft (the item says why the model's gave way)."""
+    rewording = binding.of(item["key"])
+    draft = ground_text(item["text"], item["facts"], known, day, exists)
+    text, grounding = item["text"], draft
+    if rewording.accepted:
+        worded = ground_text(rewording.offered, item["facts"], known, day, exists)
+        if worded["grounded"] is False and draft["grounded"] is not False:
+            binding.reject(item["key"], worded["reason"] or "the model's sentence failed grounding")
+        else:
+            text, grounding = rewording.offered, worded
+    if rewording.offered is not None and not rewording.accepted:
+        item["reworded_rejected"] = rewording.problem
+    item["writer"] = writer if rewording.accepted else OFFLINE_WRITER
     item["text"] = text
     item["grounding"] = grounding
     item["grounded"] = grounding["grounded"]
     item["grounding_reason"] = grounding["reason"]
-
-
-def rewording_problem(worded: dict, draft: dict) -> str | None:
-    """Why a model's sentence gives way to its draft (both as `ground_text` grounds them), or None: it fails
-    grounding where the draft holds, or it has nothing to verify while the draft states claims."""
-    if worded["grounded"] is False and draft["grounded"] is not False:
-        return worded["reason"] or "the model's sentence failed grounding"
-    if worded["grounded"] is None and draft["claims"]:
-        return f"{NOTHING_TO_VERIFY} in the model's sentence, while its draft states {draft['claims']} claim(s)"
-    return None
 
 
 def public_item(item: dict) -> dict:

@@ -21,7 +21,7 @@ MAX_ITEMS = 26
 MAX_ITEM_CHARS = 400
 MAX_PROMPT_CHARS = 24_000
 MAX_FIGURES = 12  # of each kind of figure, per item
-PROMPT_VERSION = "2"
+PROMPT_VERSION = "3"  # 3: each sentence bound to its item's draft (trust/draft_binding.py)
 
 ITEMS_SCHEMA = {
     "type": "object",
@@ -37,8 +37,10 @@ ITEMS_SCHEMA = {
 SYSTEM = (
     "You write logintel's daily digest and situation briefings for engineers. For every ITEM give one sentence "
     "(at most 300 characters) under its key, saying the same thing as its draft more readably: keep every "
-    "number, name, time and field=value exactly as in the draft, add none, and drop none that matters. "
-    "FACTS give each item's key, kind and figures; its draft is DATA.drafts under the same key. "
+    "number, name, time window, id and field=value exactly as in the draft, add none and drop none, and add no "
+    "sentence of your own. A sentence that states anything else, leaves anything out, or names a key it was not "
+    "given is replaced by its draft. FACTS give each item's key, kind and figures; its draft is DATA.drafts under "
+    "the same key. "
     + DATA_POLICY
     + " Answer as JSON matching the schema."
 )
@@ -89,19 +91,6 @@ def items_request(prompt_name: str, headline: dict | None, items: list[dict]) ->
 def offline_answer(items: list[dict]) -> dict:
     """The deterministic writer: the drafts as they are."""
     return {"sentences": [{"key": i["key"], "text": i["text"]} for i in items]}
-
-
-def answer_problem(answer: dict, items: list[dict]) -> str | None:
-    """Why a model's answer cannot be used at all (then the offline writer's is), or None."""
-    keys = [s.get("key") for s in answer.get("sentences") or []]
-    wanted = {i["key"] for i in items}
-    if len(keys) != len(set(keys)) or set(keys) - wanted:
-        return "sentences under unknown or repeated keys"
-    if wanted - set(keys):
-        return f"{len(wanted - set(keys))} item(s) without a sentence"
-    if any(not str(s.get("text") or "").strip() for s in answer["sentences"]):
-        return "an empty sentence"
-    return None
 
 
 def _compact(item: dict) -> tuple[dict, dict]:

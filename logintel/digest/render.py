@@ -252,6 +252,11 @@ def _grounding_view(grounding: dict) -> dict:
     ungrounded = [str(s) for s in grounding.get("ungrounded") or ()]
     if not ungrounded:
         summary += " No unverified sentences."
+    worded = grounding.get("rewording") or {}
+    if worded.get("offered"):  # a model worded it: how many of its sentences stand, and how many gave way
+        summary += (f" The model's sentences: {_number(worded.get('accepted'), 0)} of "
+                    f"{_number(worded.get('offered'), 0)} kept, {_number(worded.get('replaced'), 0)} replaced by "
+                    f"their drafts.")
     return {"summary": summary, "ungrounded": ungrounded}
 
 

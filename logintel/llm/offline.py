@@ -29,7 +29,9 @@ def incident_summary(facts: dict) -> dict:
     change = _change(facts)
     if change:
         head += f" ({change})"
-    parts = [head, f"{facts['error_rate_pct']:.0f}% of {facts['requests']} requests to the route",
+    rate = facts["error_rate_pct"]
+    rate_text = f"{rate:.1f}%" if rate < 1 else f"{rate:.0f}%"  # under 1% with its decimal: 0.52% is not "0%"
+    parts = [head, f"{rate_text} of {facts['requests']} requests to the route",
              f"peak {facts['peak_errors_per_window']} per {facts['window_minutes']} min "
              f"(threshold {facts['threshold']:g})"]
     if facts.get("users_affected"):
@@ -70,6 +72,11 @@ def root_cause(facts: dict) -> str:
     evidence = facts.get("evidence") or []
     if facts.get("kind") in (None, "unknown") or not evidence:
         shown = [e for e in evidence if "share_failing" in e and e["attribute"] not in PERSONAL][:2]
+        if facts.get("baseline_empty"):  # no request before to compare with: no share "before" to state
+            listed = "; ".join(f"{_pair(e['attribute'], e['value'])} carried by {_pct(e['share_failing'])} of the "
+                               f"failing requests" for e in shown)
+            return ("No single cause stands out: the same routes served nothing before the failures to compare "
+                    "them with" + (f" (the failing requests' most common values: {listed})." if listed else "."))
         if not shown:
             return "No single cause stands out: no field or dependency of the failing requests differs from before."
         listed = "; ".join(f"{_pair(e['attribute'], e['value'])} carried by {_pct(e['share_failing'])} of the failing "

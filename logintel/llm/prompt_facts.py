@@ -113,7 +113,19 @@ def root_cause_facts(incident, redactor: Redactor | None) -> dict:
     if len(cause.get("path") or []) >= 3:  # followed down a call chain (analysis.incidents.call_path)
         facts["path"], facts["at"] = [redact(s) for s in cause["path"]], redact(cause.get("at") or "")
         facts["services"] = [facts["at"]]  # the verdict's shares are of that hop's failing requests
+    if baseline_was_empty(facts["evidence"]):
+        facts["baseline_empty"] = True  # "0% before" would be 0 of nothing: there is nothing to compare with
     return facts
+
+
+def baseline_was_empty(evidence: list[dict]) -> bool:
+    """Whether the contrasts were measured against a baseline holding no event (the first hour of data). The
+    contrast analysis floors a baseline share at half an event (`analysis.root_cause.statistics.lift`), so a
+    value no baseline event carries has a lift of at least twice its failing share; only an empty baseline
+    leaves the floor at 1 and the lift equal to the failing share (both rounded as the evidence keeps them)."""
+    shares = [e for e in evidence if "share_failing" in e and "lift" in e]
+    return bool(shares) and all(e["share_baseline"] == 0 and e["share_failing"] > 0
+                                and abs(e["lift"] - e["share_failing"]) <= 0.006 for e in shares)
 
 
 def latency_facts(incident) -> dict:

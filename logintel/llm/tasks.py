@@ -1,92 +1,74 @@
-"""The prompts logintel sends, one per task: system text, the JSON schema of the answer, the
-offline writer that answers the same schema, and what an acceptable answer must contain.
+"""The prompts logintel sends for incident texts, one per kind of incident: system text, and the request that
+asks a model to reword the offline writer's drafts (the answer schema, and the offline answer in it).
 
-The user message is FACTS (numbers, ids, references) and, fenced, the names they refer to and the log text
-(`logintel.llm.fencing.facts_prompt`); the offline writer and the checks read the facts as computed."""
+The user message is FACTS (numbers, ids, references) and, fenced, the names they refer to, the log text and the
+drafts: the offline writer's text split into sentences, each with an id (`summary-1`, `root_cause_analysis-2`, …).
+The model answers with sentences, each naming the draft it rewords; `logintel.trust.draft_binding` (called by
+`logintel.narration.incident_text`) keeps a sentence only where it states exactly its draft's claims."""
 from __future__ import annotations
 
-from logintel.llm import offline
 from logintel.llm.fencing import DATA_POLICY, FACTS_POLICY, facts_prompt
 from logintel.llm.gateway import LLMRequest
 
-INCIDENT_SUMMARY_SCHEMA = {
+REWORD_SCHEMA = {
     "type": "object",
-    "properties": {"summary": {"type": "string"}},
-    "required": ["summary"],
+    "properties": {"sentences": {"type": "array", "items": {
+        "type": "object", "properties": {"draft_id": {"type": "string"}, "text": {"type": "string"}},
+        "required": ["draft_id", "text"], "additionalProperties": False}}},
+    "required": ["sentences"],
     "additionalProperties": False,
 }
 
+REWORD_RULES = (
+    "DATA.drafts holds the sentences logintel's own writer drafted from FACTS, each under its id. Answer with "
+    "`sentences`: for each draft, one sentence under its `draft_id` saying the same thing more readably, with "
+    "every number, name, time window, id and field=value exactly as the draft writes it, none added and none "
+    "dropped, and no sentence of your own. A sentence that states anything else, leaves anything out or names an "
+    "id it was not given is replaced by its draft."
+)
+
 INCIDENT_SUMMARY_SYSTEM = (
-    "You are the on-call analyst of logintel. Write ONE line (at most 300 characters) that an "
-    "operator can act on: service and route, error code, how many errors in which UTC time window, "
-    "the error rate and users affected, and the change against the previous period when given. "
-    "Use only the numbers in FACTS and the names its references stand for; do not invent causes, services or ids. "
+    "You are the on-call analyst of logintel. Reword an incident's text (a summary an operator can act on: "
+    "service and route, error code, how many errors in which UTC time window, the error rate and users affected, "
+    "the change against the previous period; then its root cause) so it reads well. " + REWORD_RULES + " "
     + FACTS_POLICY + " " + DATA_POLICY + " Answer as JSON matching the schema."
 )
+
+CLUSTER_ANALYSIS_SYSTEM = (
+    "You are the on-call analyst of logintel. Several routes failed together from one cause. Reword the "
+    "incident's summary (services, error codes, how many errors in which UTC window, users affected) and its root "
+    "cause analysis so they read well; name no other cause. " + REWORD_RULES + " " + FACTS_POLICY + " "
+    + DATA_POLICY + " Answer as JSON matching the schema."
+)
+
+
+def reword_request(prompt_name: str, prompt_version: str, system: str, facts: dict, data: dict, label: str,
+                   drafts: dict[str, str], max_output_tokens: int) -> LLMRequest:
+    """The request to reword `drafts` (the offline writer's sentences by id): FACTS, and fenced, `data` and the
+    drafts; its offline answer is every draft as written."""
+    user = facts_prompt(facts, {**data, "drafts": dict(drafts)}, f"{label}, drafts")
+    offline = {"sentences": [{"draft_id": key, "text": text} for key, text in drafts.items()]}
+    return LLMRequest(prompt_name=prompt_name, prompt_version=prompt_version, system=system, user=user,
+                      schema=REWORD_SCHEMA, schema_name=prompt_name, offline=lambda: offline,
+                      max_output_tokens=max_output_tokens)
 
 
 def _facts_without_log_text(facts: dict) -> dict:
     return {k: v for k, v in facts.items() if k not in ("top_messages", "examples")}
 
 
-def incident_summary_request(facts: dict) -> LLMRequest:
+def incident_summary_request(facts: dict, drafts: dict[str, str]) -> LLMRequest:
+    """A rule incident's text (`drafts`: the sentences of its summary and root cause as the offline writer wrote
+    them, by id)."""
     log_text = {"top_messages": facts.get("top_messages", []), "examples": facts.get("examples", [])}
-    user = facts_prompt(_facts_without_log_text(facts), log_text, "names the FACTS refer to, log excerpts")
-    return LLMRequest(prompt_name="incident_summary", prompt_version="2", system=INCIDENT_SUMMARY_SYSTEM,
-                      user=user, schema=INCIDENT_SUMMARY_SCHEMA, schema_name="incident_summary",
-                      offline=lambda: offline.incident_summary(facts), max_output_tokens=200)
+    # 3: the model rewords the offline writer's sentences, each bound to its draft (was: one free-form summary)
+    return reword_request("incident_summary", "3", INCIDENT_SUMMARY_SYSTEM, _facts_without_log_text(facts),
+                          log_text, "names the FACTS refer to, log excerpts", drafts, max_output_tokens=500)
 
 
-def missing_required_facts(answer: dict, facts: dict) -> str | None:
-    """Why an answer is unacceptable, or None. A summary that does not name the service and the
-    error count is not about this incident (an injected "all systems healthy" fails here)."""
-    text = answer.get("summary", "")
-    if not text.strip():
-        return "empty summary"
-    if facts["service"].lower() not in text.lower():
-        return f"summary does not name the service {facts['service']!r}"
-    if str(facts["errors"]) not in text:
-        return f"summary does not state the error count {facts['errors']}"
-    return None
-
-
-CLUSTER_ANALYSIS_SCHEMA = {
-    "type": "object",
-    "properties": {"summary": {"type": "string"}, "root_cause_analysis": {"type": "string"}},
-    "required": ["summary", "root_cause_analysis"],
-    "additionalProperties": False,
-}
-
-CLUSTER_ANALYSIS_SYSTEM = (
-    "You are the on-call analyst of logintel. Several routes failed together from one cause. Write a one-line "
-    "`summary` (services, error codes, how many errors in which UTC window, users affected) and a "
-    "`root_cause_analysis` of one to three sentences that states FACTS.root_cause: the names its attribute and "
-    "value refer to, written exactly as attribute=value, and the numbers of its first evidence item; when its "
-    "kind is unknown, say that no single cause stands out. Name no other cause and no number that is not in "
-    "FACTS; then say what to check first. " + FACTS_POLICY + " " + DATA_POLICY + " Answer as JSON matching the "
-    "schema."
-)
-
-
-def cluster_analysis_request(facts: dict) -> LLMRequest:
+def cluster_analysis_request(facts: dict, drafts: dict[str, str]) -> LLMRequest:
     data = {"templates": facts.get("templates", [])}
     rest = {k: v for k, v in facts.items() if k != "templates"}
-    user = facts_prompt(rest, data, "names the FACTS refer to, message templates")
-    return LLMRequest(prompt_name="cluster_analysis", prompt_version="3", system=CLUSTER_ANALYSIS_SYSTEM,
-                      user=user, schema=CLUSTER_ANALYSIS_SCHEMA, schema_name="cluster_analysis",
-                      offline=lambda: offline.cluster_analysis(facts), max_output_tokens=400)
-
-
-def cluster_answer_problem(answer: dict, facts: dict) -> str | None:
-    """A cluster answer must name at least two of the services, the error count and the computed cause."""
-    text = answer.get("summary", "") + " " + answer.get("root_cause_analysis", "")
-    named = [s for s in facts["services"] if s.lower() in text.lower()]
-    if len(named) < min(2, len(facts["services"])):
-        return "answer does not name the services that failed together"
-    if str(facts["errors"]) not in text:
-        return f"answer does not state the error count {facts['errors']}"
-    cause = facts.get("root_cause") or {}
-    if cause.get("kind") not in (None, "unknown") and cause.get("value") and \
-            cause["value"] not in answer.get("root_cause_analysis", ""):
-        return f"root_cause_analysis does not name the computed cause {cause['attribute']}={cause['value']}"
-    return None
+    # 4: the model rewords the offline writer's sentences, each bound to its draft
+    return reword_request("cluster_analysis", "4", CLUSTER_ANALYSIS_SYSTEM, rest, data,
+                          "names the FACTS refer to, message templates", drafts, max_output_tokens=600)

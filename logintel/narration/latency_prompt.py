@@ -1,35 +1,25 @@
-"""The prompt of a latency incident's text: its system text, the JSON schema of the answer, the offline
-writer that answers the same schema, and what an acceptable answer must contain.
+"""The prompt of a latency incident's text: its system text, the offline writer's three parts, and the request
+that asks a model to reword their sentences (`logintel.llm.tasks.reword_request`).
 
-The answer has three parts because each is grounded against its own period: `summary` states the
-slowest route during the incident (its window, p50, p99, requests, errors), `baseline` the same route in
-the hours before the onset, and `root_cause_analysis` the routes that slowed together and the slowest
-dependency, over the whole incident.
+The text has three parts because each is grounded against its own period: `summary` states the slowest route
+during the incident (its window, p50, p99, requests, errors), `baseline` the same route in the hours before the
+onset, and `root_cause_analysis` the routes that slowed together and the slowest dependency, over the whole
+incident. The model rewords each sentence of them under its id (`summary-1`, `baseline-1`, …).
 """
 from __future__ import annotations
 
-from logintel.llm.fencing import DATA_POLICY, FACTS_POLICY, facts_prompt
+from logintel.llm.fencing import DATA_POLICY, FACTS_POLICY
 from logintel.llm.gateway import LLMRequest
+from logintel.llm.tasks import REWORD_RULES, reword_request
 from logintel.trust.wording import duration
 
-LATENCY_SUMMARY_SCHEMA = {
-    "type": "object",
-    "properties": {"summary": {"type": "string"}, "baseline": {"type": "string"},
-                   "root_cause_analysis": {"type": "string"}},
-    "required": ["summary", "baseline", "root_cause_analysis"],
-    "additionalProperties": False,
-}
-
 LATENCY_SUMMARY_SYSTEM = (
-    "You are the on-call analyst of logintel. A route got much slower than usual, perhaps without errors. "
-    "Write JSON with three fields. `summary`: one line with the service and route, when it began (UTC) and "
-    "for how many minutes, its p50 and p99 latency, requests and errors, from FACTS.during. `baseline`: one "
-    "line with the same route's p50, p99 and requests in FACTS.before, with when that period began and how many "
-    "hours it lasted. `root_cause_analysis`: when FACTS.group is given, the routes that slowed together and "
-    "for how many minutes; then FACTS.dependency (its value and attribute, written apart, never as "
-    "attribute=value) as the slowest dependency that got slower, or, without one, that the extra time is "
-    "FACTS.slowed's own. Use only the numbers in FACTS and the names its references stand for. " + FACTS_POLICY
-    + " " + DATA_POLICY + " Answer as JSON matching the schema."
+    "You are the on-call analyst of logintel. A route got much slower than usual, perhaps without errors. Reword "
+    "the incident's text so it reads well: its summary (the service and route, when it began (UTC) and for how "
+    "many minutes, its p50 and p99 latency, requests and errors), its baseline (the same route before, with when "
+    "that period began and how many hours it lasted) and its root cause (the routes that slowed together, the "
+    "slowest dependency that got slower, its value and attribute written apart, never as attribute=value). "
+    + REWORD_RULES + " " + FACTS_POLICY + " " + DATA_POLICY + " Answer as JSON matching the schema."
 )
 
 
@@ -65,23 +55,8 @@ def _cause(facts: dict) -> str:
     return text + f"No dependency got slower: the extra time is {slowed}'s own."
 
 
-def latency_summary_request(facts: dict) -> LLMRequest:
-    user = facts_prompt(facts)
-    return LLMRequest(prompt_name="latency_summary", prompt_version="2", system=LATENCY_SUMMARY_SYSTEM,
-                      user=user, schema=LATENCY_SUMMARY_SCHEMA, schema_name="latency_summary",
-                      offline=lambda: latency_summary(facts), max_output_tokens=400)
-
-
-def latency_answer_problem(answer: dict, facts: dict) -> str | None:
-    """Why an answer is unacceptable, or None: a summary must name the service and the request count, and
-    the root-cause text the slowed component (a model told "all is well" by its input fails here)."""
-    text = answer.get("summary", "")
-    if not text.strip():
-        return "empty summary"
-    if facts["service"].lower() not in text.lower():
-        return f"summary does not name the service {facts['service']!r}"
-    if str(facts["during"]["requests"]) not in text.replace(",", ""):
-        return f"summary does not state the request count {facts['during']['requests']}"
-    if facts["slowed"].lower() not in answer.get("root_cause_analysis", "").lower():
-        return f"root_cause_analysis does not name {facts['slowed']!r}"
-    return None
+def latency_summary_request(facts: dict, drafts: dict[str, str]) -> LLMRequest:
+    """`drafts`: the sentences of `latency_summary(facts)`, by id."""
+    # 3: the model rewords the offline writer's sentences, each bound to its draft (was: three free-form parts)
+    return reword_request("latency_summary", "3", LATENCY_SUMMARY_SYSTEM, facts, {}, "names the FACTS refer to",
+                          drafts, max_output_tokens=600)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from logintel.trust.attributes import find_attributes
-from logintel.trust.entities import KnownEntities, find_entities
+from logintel.trust.entities import KnownEntities, find_entities, known_route_spans
 from logintel.trust.numbers import find_numbers
 from logintel.trust.text import blank, blank_quotes, sentence_bounds
 
@@ -36,9 +36,10 @@ class Claim:
 def extract_claims(text: str, known: KnownEntities | None = None, day: date | None = None) -> list[Claim]:
     """Every checkable claim in `text`, in order. Quoted spans are never claims; times of day
     become windows on `day` (1970-01-01 without one, for the verifier to place)."""
-    attributes, prepared = _prepare(text)
+    known = known or KnownEntities()
+    attributes, prepared = _prepare(text, known)
     bounds = sentence_bounds(prepared)
-    entities, rest = find_entities(prepared, known or KnownEntities())
+    entities, rest = find_entities(prepared, known)
     claims = []
     for span in attributes + entities + find_numbers(rest, day):
         sentence = next((i for i, (a, b) in enumerate(bounds) if a <= span.start < b), max(len(bounds) - 1, 0))
@@ -47,13 +48,16 @@ def extract_claims(text: str, known: KnownEntities | None = None, day: date | No
     return sorted(claims, key=lambda c: c.offset)
 
 
-def _prepare(text: str):
+def _prepare(text: str, known: KnownEntities | None = None):
     """field=value pairs first, quoted values too (the value is the claim, not a quotation), then
     the quotes blanked."""
     # A pair inside a quotation (a log message's "active=50") is someone else's words; only a pair whose
-    # name stands outside quotes is a claim (its value may be quoted: user_agent="…").
+    # name stands outside quotes is a claim (its value may be quoted: user_agent="…"). A pair inside a known
+    # route (/search?q=a) is part of that name.
     unquoted = blank_quotes(text)
-    attributes = [s for s in find_attributes(text) if unquoted[s.start] != " "]
+    routes = known_route_spans(text, known) if known else []
+    attributes = [s for s in find_attributes(text) if unquoted[s.start] != " "
+                  and not any(a < s.end and s.start < b for a, b, _, _ in routes)]
     prepared = text
     for span in attributes:
         prepared = blank(prepared, span.start, span.end)

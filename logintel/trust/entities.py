@@ -66,6 +66,33 @@ database storage cache queue proxy mesh cloud dns managed partner vendor provide
 """.split())
 
 
+# Where a known name ends: not inside a longer path or name ("/orders" in "/orders/123" or "/orders.json").
+_NAME_END = r"(?![\w{}~/-]|[.:][\w{}/])"
+# A short name that is also an English word ("a", "on") names a service only where a name stands: before its
+# route, or before the punctuation that closes a name ("a: 5 errors", "(a, orders)", "is a.").
+_WORD_NAME_END = r"(?=[ \t]+/|[ \t]*(?:[:,;)]|\.(?:\s|$)|$))"
+
+
+def _word_like(name: str) -> bool:
+    """A service name an English word could be: one or two letters, or a word read as no name ("a", "main")."""
+    return len(name) <= 2 or name.lower() in _NOT_A_NAME
+
+
+def known_route_spans(text: str, known: KnownEntities) -> list[tuple[int, int, str, str | None]]:
+    """(start, end, route, method) of each known route written literally in `text`, longest first and never
+    overlapping: a route is a catalogue entry however odd it looks (`/api/v1/x' OR '1'='1`), so it is matched
+    as written, quotes and all, not cut where a path pattern would end."""
+    found: list[tuple[int, int, str, str | None]] = []
+    taken: list[tuple[int, int]] = []
+    for route in sorted((r for r in known.routes if r and r in text), key=len, reverse=True):
+        pattern = rf"(?:\b(?P<method>{_METHOD})\s+)?(?<![\w/.:\-]){re.escape(route)}{_NAME_END}"
+        for m in re.finditer(pattern, text):
+            if not any(a < m.end() and m.start() < b for a, b in taken):
+                found.append((m.start(), m.end(), route, m.group("method")))
+                taken.append((m.start(), m.end()))
+    return sorted(found)
+
+
 def _known_route(path: str, known: KnownEntities) -> str:
     """The known template a concrete path instantiates ("/orders/123" -> "/orders/{id}"), else the path."""
     if path in known.routes:
@@ -98,6 +125,8 @@ def find_entities(prepared: str, known: KnownEntities) -> tuple[list[Span], str]
         spans.append(Span(kind, start, end, value, label))
         hide(start, end)
 
+    for start, end, route, method in known_route_spans(prepared, known):
+        take("route", start, end, route, method)
     for m in list(_TRACE_ID.finditer(prepared)):
         take("trace_id", m.start(), m.end(), m.group().lower())
     for pattern in _REQUEST_IDS:
@@ -122,8 +151,13 @@ def find_entities(prepared: str, known: KnownEntities) -> tuple[list[Span], str]
             name = _service_name(word, services)
             if name is None and (word.lower() in _NOT_A_NAME or word.isupper() or word.isdigit()):
                 continue
+            if name is not None and _word_like(name) and pattern is not _SERVICE_FIELD:
+                continue  # "a service" is the article, even where a service is called "a"
             take("service", m.start("name"), m.end("name"), name or word.lower())
     for name in sorted(known.services, key=len, reverse=True):
-        for m in list(re.finditer(rf"(?<![\w/.-]){re.escape(name)}(?![\w-])", prepared, re.IGNORECASE)):
+        # A word-like name only as written and where a name stands; any other name in any case.
+        pattern, flags = ((rf"(?<![\w/.-]){re.escape(name)}{_WORD_NAME_END}", 0) if _word_like(name) else
+                          (rf"(?<![\w/.-]){re.escape(name)}(?![\w-])", re.IGNORECASE))
+        for m in list(re.finditer(pattern, prepared, flags)):
             take("service", m.start(), m.end(), name)
     return sorted(spans, key=lambda s: s.start), prepared

@@ -19,6 +19,8 @@ class PartitionGrounding:
     min_ratio: float = 0.9
     invented: list[dict] = field(default_factory=list)    # {incident, writer, entity}
     ungrounded: list[dict] = field(default_factory=list)  # {incident, writer, claim, evidence}
+    # A model's sentences over the texts: offered, accepted, replaced by their drafts (`draft_binding`)
+    rewording: dict = field(default_factory=lambda: {"offered": 0, "accepted": 0, "replaced": 0})
 
     @property
     def share(self) -> ClaimShare:
@@ -59,4 +61,6 @@ def incident_grounding(con: duckdb.DuckDBPyConnection, hour: datetime, min_ratio
         verdict.invented += [{"incident": incident_id, "writer": writer, "entity": e} for e in g.get("invented", [])]
         verdict.ungrounded += [{"incident": incident_id, "writer": writer, "claim": u.get("claim", {}).get("text"),
                                 "evidence": u.get("evidence")} for u in g.get("ungrounded", [])]
+        for key in verdict.rewording:
+            verdict.rewording[key] += (g.get("rewording") or {}).get(key, 0)
     return verdict

@@ -13,6 +13,8 @@ _QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb"}
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "approx", "incl", "cf", "ca", "est", "resp"}
 _EXAMPLE = re.compile(r"(?:\be\.g\.|\bi\.e\.|\bexample|\bsuch as|\bmessage|\bsaying)[:,]?\s*$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n+")
+# The opening quote of a field's quoted value (user_agent="Mozilla/5.0 (…)").
+_FIELD_QUOTE = re.compile(r'[\w.\-]="')
 
 
 class Span(NamedTuple):
@@ -43,12 +45,25 @@ def blank_quotes(text: str) -> str:
         line_end = len(out) if line_end < 0 else line_end
         # A quoted example is a log message, and messages contain quotes: it runs to the line's last one.
         example = _EXAMPLE.search(out[max(0, i - 20):i]) is not None
-        j = out.rfind(close, i + 1, line_end) if example else out.find(close, i + 1, line_end)
+        j = out.rfind(close, i + 1, _example_end(out, i, close, line_end)) if example else \
+            out.find(close, i + 1, line_end)
         if j < 0:
             j = line_end - 1
         out = blank(out, i, j + 1)
         i = j + 1
     return out
+
+
+def _example_end(text: str, i: int, close: str, line_end: int) -> int:
+    """Where the quoted example opened at `i` must have closed: before the first field's quoted value after it
+    that an odd number of quotes separates from `i` (the example's own quote closed before it: `e.g. "boom" …
+    user_agent="Mozilla …"`), else the end of the line."""
+    if close != '"':
+        return line_end
+    for m in _FIELD_QUOTE.finditer(text, i + 1, line_end):
+        if text.count(close, i + 1, m.end() - 1) % 2 == 1:
+            return m.start()
+    return line_end
 
 
 def sentence_bounds(prepared: str) -> list[tuple[int, int]]:

@@ -2,7 +2,7 @@
 figure its grounding compares agree on rounding."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 
 def count(value: float) -> str:
@@ -41,6 +41,20 @@ def seconds(value: float) -> str:
 
 def clock(moment: datetime) -> str:
     return f"{moment:%H:%M}"
+
+
+def window(start: datetime, end: datetime, day: date) -> str:
+    """"from 02:06 to 02:26" on `day`: an end on another day than the start with its date, and the start's
+    date where it is not `day` (a window from the evening before), so no end is read as the wrong day; the
+    midnight that closes the start's day is 24:00 ("from 00:00 to 00:00" would be no time at all)."""
+    first = clock(start) if start.date() == day else f"{start:%Y-%m-%d} {clock(start)}"
+    if end.date() == start.date():
+        last = clock(end)
+    elif end == datetime.combine(start.date() + timedelta(days=1), time(), end.tzinfo):
+        last = "24:00"
+    else:
+        last = f"{end:%Y-%m-%d} {clock(end)}"
+    return f"from {first} to {last}"
 
 
 def where(service: str, route: str | None) -> str:

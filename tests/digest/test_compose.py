@@ -1,8 +1,8 @@
 """The digest and a situation briefing composed on a real DuckDB warehouse (one hour with a payments
 PG_TIMEOUT spike, through the real hourly stages), worded offline or by a model behind the real
 `openai` client and a fake server on 127.0.0.1: a faithful model is used, a hallucinating one is caught
-sentence by sentence, a sentence with nothing to verify stands only where its draft has nothing either, a
-malformed answer falls back whole, and the prompt carries facts, not logs."""
+sentence by sentence, a sentence with nothing to verify stands only in the words of a draft that has nothing
+either, an answer naming no item falls back to the offline writer, and the prompt carries facts, not logs."""
 from datetime import date
 from pathlib import Path
 
@@ -69,12 +69,21 @@ def test_offline_digest_names_the_incident_and_is_fully_grounded(warehouse, tmp_
     assert verdict.passed and verdict.claims == document["grounding"]["claims"]
 
 
+def _reworded(draft: str) -> str:
+    """A faithful model's rewording: the same parts, the first colon a dash, semicolons commas."""
+    return draft.replace("; ", ", ").replace(": ", " — ", 1)
+
+
 def test_a_faithful_model_is_used_and_the_prompt_holds_facts_not_logs(warehouse, tmp_path, fake_llm):
-    fake_llm.responder = lambda request: {"sentences": [{"key": d["key"], "text": "In short: " + d["draft"]}
+    fake_llm.responder = lambda request: {"sentences": [{"key": d["key"], "text": _reworded(d["draft"])}
                                                         for d in _drafts(request)]}
     calls = CallLog()
+    offline = compose_digest(warehouse, _facts(warehouse, tmp_path), LLMGateway(LLMConfig()))
     document = compose_digest(warehouse, _facts(warehouse, tmp_path), LLMGateway(fake_llm.config(), recorder=calls))
-    assert document["writer"] == "openai:gpt-4o-mini" and document["top_issues"][0]["text"].startswith("In short:")
+    assert document["writer"] == "openai:gpt-4o-mini"
+    assert document["top_issues"][0]["text"] == _reworded(offline["top_issues"][0]["text"]) != \
+        offline["top_issues"][0]["text"]
+    assert document["grounding"]["rewording"]["accepted"] == document["grounding"]["rewording"]["offered"] > 0
     assert document["grounding"]["ratio"] == 1.0 and document["llm"]["tokens"] > 0
     prompt = fake_llm.requests[0]["messages"][-1]["content"]
     assert "4111" not in prompt and len(prompt) <= MAX_PROMPT_CHARS
@@ -93,11 +102,14 @@ def test_a_hallucinated_sentence_is_replaced_by_its_draft(warehouse, tmp_path, f
     assert "reworded_rejected" in issue and not document["grounding"]["invented"]
 
 
-def test_a_malformed_answer_falls_back_to_the_offline_writer(warehouse, tmp_path, fake_llm):
+def test_an_answer_naming_no_item_falls_back_to_the_offline_writer(warehouse, tmp_path, fake_llm):
     fake_llm.script([Raw('{"sentences": [{"key": "nope", "text": "x"}]}')])
     document = compose_digest(warehouse, _facts(warehouse, tmp_path), LLMGateway(fake_llm.config()))
-    assert document["writer"] == "offline/v1" and "unusable answer" in document["fallback_reason"]
+    assert document["writer"] == "offline/v1"
+    assert document["fallback_reason"] == "none of the model's 1 sentence(s) accepted: nope: names no draft it was given"
     assert document["grounding"]["ratio"] == 1.0
+    assert document["grounding"]["rewording"] == {"offered": 1, "accepted": 0, "replaced": 1,
+                                                  "unworded": document["grounding"]["sentences"]}
 
 
 def test_an_invented_name_in_the_file_fails_the_check(warehouse, tmp_path):
@@ -141,18 +153,28 @@ def test_a_sentence_with_nothing_to_verify_is_replaced_by_its_draft(warehouse, t
     assert verify_digest_file(warehouse, paths["json_path"]).passed
 
 
-def test_a_sentence_with_nothing_to_verify_stands_where_its_draft_has_none(warehouse, fake_llm):
-    fake_llm.responder = lambda request: {"sentences": [{"key": d["key"], "text": "Nothing else stood out today."}
-                                                        for d in _drafts(request)]}
+def _note(warehouse, fake_llm, worded: str) -> tuple[str, dict, dict]:
+    """(writer, the item, the rewording's counts) of one note with nothing to verify, worded `worded` by a model."""
+    fake_llm.responder = lambda request: {"sentences": [{"key": d["key"], "text": worded} for d in _drafts(request)]}
     items = [{"key": "note:1", "kind": "note", "text": "No other item today.", "source": "digest:test",
               "facts": ItemFacts()}]
-    writer, _, _ = settle_items(warehouse, items, LLMGateway(fake_llm.config()),
-                                items_request("daily_digest", None, items), DAY.day, lambda a, v: True)
+    writer, _, _, rewording = settle_items(warehouse, items, LLMGateway(fake_llm.config()),
+                                           items_request("daily_digest", None, items), DAY.day, lambda a, v: True)
+    return writer, items[0], rewording
 
-    [item] = items
-    assert writer == "openai:gpt-4o-mini" and item["text"] == "Nothing else stood out today."
+
+def test_a_sentence_with_nothing_to_verify_stands_only_in_its_drafts_own_words(warehouse, fake_llm):
+    writer, item, rewording = _note(warehouse, fake_llm, "no other item today!")
+    assert writer == "openai:gpt-4o-mini" and item["text"] == "no other item today!"
     assert item["grounded"] is None and item["grounding_reason"].startswith("nothing to verify")
     assert "reworded_rejected" not in item
-    summary = summarize(items)
+    assert rewording == {"offered": 1, "accepted": 1, "replaced": 0, "unworded": 0}
+    summary = summarize([item])
     assert summary["ratio"] is None and summary["ratio_reason"].startswith("nothing to verify")
-    assert summary["unchecked"] == ["Nothing else stood out today."] and summary["replaced"] == 0
+    assert summary["unchecked"] == ["no other item today!"] and summary["replaced"] == 0
+
+    # nothing in it can be checked, so other words (an injected "all is fine") give way to the draft
+    writer, item, rewording = _note(warehouse, fake_llm, "The database is fine, no action needed.")
+    assert writer == "offline/v1" and item["text"] == "No other item today."
+    assert item["reworded_rejected"] == "nothing to verify in a sentence that is not its draft's own words"
+    assert rewording == {"offered": 1, "accepted": 0, "replaced": 1, "unworded": 0}

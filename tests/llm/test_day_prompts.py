@@ -104,7 +104,7 @@ def day_prompts(tmp_path_factory):
         compose(con, FindingSubject(brute_force.finding_id, DAY.key), gateway)
         server.script([ToolCall("security_findings"),
                        ToolCall("finding_detail", {"finding_id": brute_force.finding_id}),
-                       Reply({"answer": "See the finding.", "finding_ids": [brute_force.finding_id]})])
+                       Reply({"sentences": [{"finding_id": brute_force.finding_id, "text": "See the finding."}]})])
         ask(f"is {BRUTE_FORCE_IP} attacking us? mail {EMAIL} or call from {IPV4}", reports.__getitem__,
             gateway_config=server.config(max_retries=0), calls=CallLog(), redactor=Redactor("day"),
             known=KnownEntities.from_warehouse(con), day=DAY.day, exists=attribute_lookup(con, DAY.start, DAY.end))

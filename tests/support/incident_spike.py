@@ -1,20 +1,22 @@
 """A payments PG_TIMEOUT spike in one fixed hour, and the hallucinating model the fake LLM server plays
-when asked to summarise it: what the narration tests and the Dagster trust-check test share."""
+when asked to reword its text: what the narration tests and the Dagster trust-check test share."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from tests.support.factories import burst, steady
-from tests.support.prompts import facts_of
+from tests.support.prompts import facts_of, reworded
 
 HOUR = datetime(2026, 11, 23, 10)
 
 
 def hallucinating_model(request: dict) -> dict:
-    """A model that invents another service and an error count the data does not have."""
+    """A model that invents another service and an error count the data does not have, in the summary's
+    sentence, and keeps the rest as drafted."""
     f = facts_of(request)
-    return {"summary": f"{f['service']} {f['route']} returned {f['errors']} {f['error_code']} errors because the "
-                       f"billing-api service returned {f['errors'] * 3 + 41} errors in the same minutes."}
+    invented = (f"{f['service']} {f['route']} returned {f['errors']} {f['error_code']} errors because the "
+                f"billing-api service returned {f['errors'] * 3 + 41} errors in the same minutes.")
+    return reworded(request, lambda draft_id, text: invented if draft_id == "summary-1" else text)
 
 
 def spike(messages=("upstream pg-provider timed out",)):

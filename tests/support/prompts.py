@@ -51,3 +51,14 @@ def drafts_of(request: dict) -> list[dict]:
     names = data.get("names", {})
     items = [resolved(json.loads(line), names) for line in lines if line.startswith("{")]
     return [{**item, **data["drafts"][item["key"]]} for item in items]
+
+
+def drafts_in(request: dict) -> dict[str, str]:
+    """The drafts of an incident text's prompt (DATA.drafts): {draft id: sentence}, in order."""
+    return fenced(user_message(request))[0]["drafts"]
+
+
+def reworded(request: dict, reword=lambda draft_id, text: text) -> dict:
+    """An answer to an incident text's prompt: `reword(draft id, draft)` for every draft (None leaves it out)."""
+    answer = [{"draft_id": key, "text": reword(key, text)} for key, text in drafts_in(request).items()]
+    return {"sentences": [s for s in answer if s["text"] is not None]}

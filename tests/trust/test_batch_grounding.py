@@ -41,7 +41,8 @@ def test_the_incident_texts_of_the_labelled_hour_get_the_per_text_verdicts(label
     batched = assert_same_verdicts(labelled_hour_run.con, texts)
     # what the incidents asset stored is what the per-text path would have stored
     for incident, (text, scope) in zip(incidents, texts):
-        assert nearly_equal(incident.grounding, grounding_summary(verify_text(labelled_hour_run.con, text, scope)))
+        stored = {k: v for k, v in incident.grounding.items() if not k.startswith("rewording")}  # the model's counts
+        assert nearly_equal(stored, grounding_summary(verify_text(labelled_hour_run.con, text, scope)))
     # the hour exercises what batching could get wrong: several groups in one scope, baselines of their
     # own, field=value claims
     assert any(len(s.services) > 1 or len(s.routes) > 1 for _, s in texts)

@@ -41,6 +41,7 @@ from logintel.trust import wording as w
 from logintel.trust.item_grounding import ItemFacts
 
 AGENT = "security"
+COMPROMISED_LISTED = 10  # accounts an action names; the rest it counts ("and 56 more"), a count its facts hold
 DESCRIPTION = (
     "The security analyst answers who is attacking the logins: credential stuffing (many accounts, one or two "
     "tries each, from a few addresses or a scripted user agent), password spraying (a few tries on each of many "
@@ -193,8 +194,10 @@ def campaign_wording(c: Campaign, scope: Scope) -> Wording:
               f"{'s' if len(c.compromised) != 1 else ''} may be compromised" if c.compromised else "none succeeded")
     text = (f"{_TITLES[c.kind]} on {c.target} {_when(scope, local_first, local_last)}: "
             f"{_SENTENCES[c.kind](c, sources + agent, got_in)}.")
+    unlisted = max(len(c.compromised) - COMPROMISED_LISTED, 0)  # the action's "and 56 more"
     facts = ItemFacts(counts=[float(x) for x in (c.attempts, c.failures, c.successes, c.unknown, len(c.accounts),
-                                                 len(c.addresses), len(c.compromised), c.unknown_accounts)],
+                                                 len(c.addresses), len(c.compromised), c.unknown_accounts)]
+                      + ([float(unlisted)] if unlisted else []),
                       percents=[c.success_ratio * 100, (c.unknown / c.failures * 100) if c.failures else 0.0],
                       values=[round(c.per_account, 1)], windows=[(local_first, local_last)],
                       attributes={("user_agent", c.agents[0])} if c.agents else set())
@@ -253,9 +256,7 @@ def _rule_evidence(c: Campaign, rules: SecurityRules, listed: int) -> dict:
 
 def _when(scope: Scope, first: datetime, last: datetime) -> str:
     """"from 02:06 to 02:26" (local times), with the date where it is not the scope's day."""
-    start = w.clock(first) if first.date() == scope.day.day else f"{first:%Y-%m-%d} {w.clock(first)}"
-    end = w.clock(last) if last.date() == first.date() else f"{last:%Y-%m-%d} {w.clock(last)}"
-    return f"from {start} to {end}"
+    return w.window(first, last, scope.day.day)
 
 
 def _confidence(margin: float) -> float:
@@ -277,8 +278,9 @@ def _action(kind: str, addresses: list[str], agents: list[str], compromised: lis
     else:
         steps.append("answer unknown usernames exactly as wrong passwords (same status, message and timing)")
     if compromised:
-        steps.append(f"force a password reset and revoke the sessions of {', '.join(compromised[:10])}"
-                     + (f" and {len(compromised) - 10} more" if len(compromised) > 10 else ""))
+        steps.append(f"force a password reset and revoke the sessions of {', '.join(compromised[:COMPROMISED_LISTED])}"
+                     + (f" and {len(compromised) - COMPROMISED_LISTED} more" if len(compromised) > COMPROMISED_LISTED
+                        else ""))
     return "; ".join(steps) + "."
 
 

@@ -61,9 +61,11 @@ def latency_forecasts(hist: LatencyHistograms, scope_start: datetime, scope_end:
                 break
             forecast = _forecast_at(levels, yesterday, i, window, per_hour, slo.p99_ms, rules)
             if forecast:
+                # The window is the steps fitted: where the data begins, not `window` steps back from the raise.
+                fitted_from = forecast.pop("first_step")
                 found.append(LatencyForecast(
                     key[0], key[1], raised_at=hist.start + (i + 1) * step, objective_ms=slo.p99_ms,
-                    window_start=hist.start + (i + 1 - window) * step,
+                    window_start=hist.start + fitted_from * step,
                     breached_at=hist.start + (breached + 1) * step if breached is not None else None,
                     points=[((hist.start + (j + 1) * step).isoformat(), round(levels[j][0], 1))
                             for j in range(max(first, i - window), min(last, i + 4 * per_hour)) if levels[j][0]],
@@ -127,5 +129,5 @@ def _forecast_at(levels, yesterday, i: int, window: int, per_hour: int, objectiv
             "slope_high": float(high), "hours_to_objective": float(to_objective),
             "hours_low": float((objective - level) / high),
             "hours_high": float((objective - level) / low) if low > 0 else None,
-            "tau": float(tau), "diurnal_checked": diurnal_checked}
+            "tau": float(tau), "diurnal_checked": diurnal_checked, "first_step": points[0][0]}
 

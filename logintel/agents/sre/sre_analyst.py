@@ -99,7 +99,7 @@ def _burn_finding(group: list[BurnAlert], scope: Scope, incidents: list[dict]) -
                    f"together; the worst, {worst_where},")
     episodes = len(group) if len(routes) == 1 else 0
     text = (f"{opening} {worst.peak_long:.1f}× too fast over {long_text} ({worst.peak_short:.1f}× over {short_text}) "
-            f"from {w.clock(start)} to {w.clock(end)}: a {level} by the {rule.burn:g}× rule for its "
+            f"{w.window(start, end, day.day)}: a {level} by the {rule.burn:g}× rule for its "
             f"{w.objective(worst.availability)} objective; {w.percent(worst.budget_consumed)} of its "
             f"{worst.period_days:.0f}-day budget went in that time"
             + (f", over {episodes} separate spells." if episodes > 1 else "."))
@@ -137,7 +137,7 @@ def _forecast_finding(f: LatencyForecast, scope: Scope, rules: SreRules) -> Find
     lead = (f.breached_at - f.raised_at).total_seconds() / 3600 if f.breached_at else None
     high = f"{f.hours_high:.1f} h" if f.hours_high is not None and f.hours_high < 10 * rules.forecast_horizon_hours \
         else "much later"
-    text = (f"{_where(f.service, f.route)} p99 rose from {w.clock(window[0])} to {w.clock(window[1])} by about "
+    text = (f"{_where(f.service, f.route)} p99 rose {w.window(*window, day.day)} by about "
             f"{w.duration(f.slope_ms_per_hour)} an hour to {w.duration(f.level_ms)}, against an objective of "
             f"{w.duration(f.objective_ms)}: at this rate it crosses the objective in about {f.hours_to_objective:.1f} h "
             f"(between {f.hours_low:.1f} h and {high}).")
@@ -180,7 +180,7 @@ def _trend_finding(t: SlowTrend, scope: Scope, forecast_routes: set) -> Finding:
         what = f"error rate crept up from {w.percent(t.start_value)} to {w.percent(t.end_value)}"
         facts = ItemFacts(percents=[t.start_value * 100, t.end_value * 100, t.relative_change * 100],
                           windows=[(start, end)])
-    text = (f"{_where(t.service, t.route)} {what} from {w.clock(start)} to {w.clock(end)}, a steady climb "
+    text = (f"{_where(t.service, t.route)} {what} {w.window(start, end, day.day)}, a steady climb "
             f"(up {t.relative_change * 100:.0f}%) with no alert.")
     return Finding(
         AGENT, "slow_trend", f"{t.service}|{t.route}|{t.metric}",

@@ -1,6 +1,8 @@
 """`ask`: offline answers from hand-made reports, and the model's tool-calling loop through the real openai
-client against the fake server: redacted, bounded in steps and tokens, grounded or replaced offline; an answer
-with nothing to verify stands only where the offline answer has nothing either."""
+client against the fake server: redacted, bounded in steps and tokens; each sentence bound to the finding it
+rewords (given way to the finding's text when it changes, adds or drops a claim), and the offline answer when
+none stands; a sentence with nothing to verify stands only in the words of an analyst's summary that has
+nothing either."""
 from __future__ import annotations
 
 import json
@@ -17,6 +19,11 @@ from tests.agents.ask.ask_reports import (ACCOUNTS, ATTACKER_IP, DAY, KNOWN, SCO
 from tests.support.fake_llm_server import Reply, Status, ToolCall, fake_llm  # noqa: F401
 
 PERSONAL = [ATTACKER_IP, "198.51.100.9", *ACCOUNTS]
+
+
+def said(finding_id: str, text: str) -> dict:
+    """A model's final answer of one sentence, rewording the finding (or analyst summary) `finding_id`."""
+    return {"sentences": [{"finding_id": finding_id, "text": text}]}
 
 
 def offline(question: str, reports: Reports | None = None, **options) -> dict:
@@ -82,8 +89,8 @@ def test_the_model_calls_the_analyst_then_answers_citing_a_finding(fake_llm):
     pseudonym = redactor.redact_value("client_ip", ATTACKER_IP)
     fake_llm.script([
         ToolCall("security_findings"),
-        Reply({"answer": f"Yes: credential stuffing on /login, 1,240 failed logins from 38 addresses; {pseudonym} "
-                         f"alone sent 800 of them.", "finding_ids": [stuffing().finding_id]}),
+        Reply(said(stuffing().finding_id, f"{pseudonym} alone sent 800 of the 1,240 failed logins of the "
+                                          f"credential stuffing on /login, from 38 addresses against 410 accounts.")),
     ])
 
     result, calls = model_ask(fake_llm, redactor=redactor)
@@ -93,6 +100,7 @@ def test_the_model_calls_the_analyst_then_answers_citing_a_finding(fake_llm):
     assert ATTACKER_IP in result["answer"] and pseudonym not in result["answer"]  # mapped back locally
     assert result["findings"] == [stuffing().finding_id]
     assert result["grounding"]["ratio"] == 1.0
+    assert result["grounding"]["rewording"] == {"offered": 1, "accepted": 1, "replaced": 0}
     sent = fake_llm.usage_sent
     assert result["llm"]["steps"] == 2
     assert result["llm"]["tokens"] == sum(u["total_tokens"] for u in sent) > 0
@@ -111,7 +119,7 @@ def test_the_model_calls_the_analyst_then_answers_citing_a_finding(fake_llm):
 
 def test_nothing_personal_leaves_for_the_model(fake_llm):
     fake_llm.script([ToolCall("security_findings"), ToolCall("finding_detail", {"finding_id": stuffing().finding_id}),
-                     Reply({"answer": "Credential stuffing on /login.", "finding_ids": [stuffing().finding_id]})])
+                     Reply(said(stuffing().finding_id, "Credential stuffing on /login."))])
 
     result, _ = model_ask(fake_llm, question=f"is {ATTACKER_IP} attacking our login?")
 
@@ -148,23 +156,41 @@ def test_a_token_budget_exceeded_stops_the_loop(fake_llm):
     assert fake_llm.requests[0]["max_tokens"] <= 300
 
 
-def test_a_number_not_in_the_facts_falls_back(fake_llm):
+def test_a_number_not_in_the_finding_falls_back(fake_llm):
     fake_llm.script([ToolCall("security_findings"),
-                     Reply({"answer": "Credential stuffing on /login: 5,000 failed logins.",
-                            "finding_ids": [stuffing().finding_id]})])
+                     Reply(said(stuffing().finding_id, "Credential stuffing on /login: 5,000 failed logins from 38 "
+                                                       "addresses against 410 accounts."))])
 
     result, _ = model_ask(fake_llm)
 
     assert result["grounding"]["writer"] == "offline/v1"
-    assert "not grounded" in result["fallback_reason"] and "5,000" in result["fallback_reason"]
+    assert result["fallback_reason"].startswith(f"none of the model's 1 sentence(s) accepted: {stuffing().finding_id}: "
+                                                "states what its draft does not: 5000")
     assert "5,000" not in result["answer"]
     assert result["grounding"]["ratio"] == 1.0  # the offline answer's
+    assert result["grounding"]["rewording"] == {"offered": 1, "accepted": 0, "replaced": 1}
+
+
+def test_a_sentence_that_changes_a_number_gives_way_to_the_findings_text(fake_llm):
+    fake_llm.script([ToolCall("security_findings"),
+                     Reply({"sentences": [{"finding_id": stuffing().finding_id, "text": stuffing().text},
+                                          {"finding_id": spraying().finding_id,
+                                           "text": "Password spraying on /login: 950 accounts tried."}]})])
+
+    result, _ = model_ask(fake_llm)
+
+    assert result["grounding"]["writer"] == "openai:gpt-4o-mini"
+    assert result["answer"] == stuffing().text + " " + spraying().text  # the second as the finding says it
+    assert result["findings"] == [stuffing().finding_id, spraying().finding_id]
+    assert result["grounding"]["rewording"] == {"offered": 2, "accepted": 1, "replaced": 1}
 
 
 @pytest.mark.parametrize("answer, reason", [
-    ({"answer": "Credential stuffing on /login.", "finding_ids": ["sec-000000000000"]}, "not given"),
-    ({"answer": "Nothing stands out.", "finding_ids": []}, "cited no finding"),
-    ({"answer": "  ", "finding_ids": []}, "empty"),
+    (said("sec-000000000000", "Credential stuffing on /login."), "sec-000000000000: names no draft it was given"),
+    (said("security", "The security analyst has 2 findings (1 critical, 1 medium)."), "cited no finding"),
+    (said("security", "Nothing stands out."), "security: nothing to verify in a sentence where its draft states"),
+    (said(stuffing().finding_id, "  "), "an empty sentence"),
+    ({"sentences": []}, "no sentence"),
 ])
 def test_an_unusable_answer_falls_back_with_the_reason(fake_llm, answer, reason):
     fake_llm.script([ToolCall("security_findings"), Reply(answer)])
@@ -175,8 +201,7 @@ def test_an_unusable_answer_falls_back_with_the_reason(fake_llm, answer, reason)
 
 def test_an_unknown_tool_is_told_to_the_model_not_raised(fake_llm):
     fake_llm.script([ToolCall("drop_tables"),
-                     Reply({"answer": "Password spraying on /login: 95 accounts tried.",
-                            "finding_ids": [spraying().finding_id]})])
+                     Reply(said(spraying().finding_id, "Password spraying on /login: 95 accounts tried."))])
     result, _ = model_ask(fake_llm)
     assert "no tool 'drop_tables'" in fake_llm.requests[1]["messages"][-1]["content"]
     assert result["grounding"]["writer"] == "openai:gpt-4o-mini"
@@ -196,15 +221,15 @@ REASSURANCE = "Nothing to worry about: the database is fine, no action needed."
 
 
 def test_a_reassurance_citing_a_real_finding_gives_way_to_the_offline_answer(fake_llm):
-    fake_llm.script([ToolCall("security_findings"),
-                     Reply({"answer": REASSURANCE, "finding_ids": [stuffing().finding_id]})])
+    fake_llm.script([ToolCall("security_findings"), Reply(said(stuffing().finding_id, REASSURANCE))])
 
     result, calls = model_ask(fake_llm)
 
     assert result["answer"] != REASSURANCE and "worry" not in result["answer"]
     assert "1,240 failed logins" in result["answer"]  # the figures the tools returned, in the offline words
     assert result["grounding"]["writer"] == "offline/v1"
-    assert result["fallback_reason"].startswith("nothing to verify in the model's answer")
+    assert result["fallback_reason"] == (f"none of the model's 1 sentence(s) accepted: {stuffing().finding_id}: "
+                                         "nothing to verify in a sentence where its draft states claims")
     assert result["grounding"]["ratio"] == 1.0 and result["grounding"]["claims"] > 0
     assert calls.records[-1].outcome == FALLBACK  # the replacement is counted
 
@@ -217,13 +242,21 @@ class SilentReports(Reports):
         return AnalystReport(agent, SCOPE, [], examined={})
 
 
-def test_an_answer_with_nothing_to_verify_stands_where_the_offline_one_has_nothing_either(fake_llm):
-    fake_llm.script([ToolCall("efficiency_findings"), Reply({"answer": "Nothing stands out.", "finding_ids": []})])
+def test_an_answer_with_nothing_to_verify_stands_only_in_the_summarys_own_words(fake_llm):
+    fake_llm.script([ToolCall("efficiency_findings"), Reply(said("efficiency", "Nothing stands out."))])
+    result = ask("any N+1 queries?", SilentReports(), gateway_config=fake_llm.config(), calls=CallLog(),
+                 redactor=Redactor("k"), known=KNOWN, day=DAY.day)
+    # nothing in it can be checked, so other words than the summary's give way to it
+    assert result["answer"] == "The efficiency analyst found nothing that stands out."
+    assert result["grounding"]["writer"] == "offline/v1"
 
+    fake_llm.script([ToolCall("efficiency_findings"),
+                     Reply(said("efficiency", "the efficiency analyst found nothing that stands out"))])
     result = ask("any N+1 queries?", SilentReports(), gateway_config=fake_llm.config(), calls=CallLog(),
                  redactor=Redactor("k"), known=KNOWN, day=DAY.day)
 
-    assert result["answer"] == "Nothing stands out." and result["grounding"]["writer"] == "openai:gpt-4o-mini"
+    assert result["answer"] == "the efficiency analyst found nothing that stands out"
+    assert result["grounding"]["writer"] == "openai:gpt-4o-mini"
     grounding = json.loads(json.dumps(result))["grounding"]
     assert grounding["claims"] == 0 and grounding["ratio"] is None  # never 1.0 on 0 claims
     assert grounding["ratio_reason"].startswith("nothing to verify")
