@@ -10,6 +10,7 @@ import duckdb
 
 from logintel.analysis.incidents.incident import list_incidents
 from logintel.briefings.subject import Situation, SubjectGone, candidates
+from logintel.llm.prompt_facts import baseline_was_empty
 from logintel.trust import wording as w
 from logintel.trust.item_grounding import ItemFacts
 
@@ -98,6 +99,12 @@ def _what_changed(cause: dict) -> tuple[str, str, ItemFacts]:
                 f"to {w.duration(top['after_ms'])} in the failing requests.")
         return "What changed", text, ItemFacts(durations_ms=[top["before_ms"], top["after_ms"]],
                                                attributes={(top["by"], str(top["value"]))})
+    if "share_failing" in top and baseline_was_empty(cause.get("evidence") or []):
+        # The first hour of data: "0% before (lift 1.0)" would compare with nothing.
+        text = (f"{top['attribute']}={top['value']} is carried by {w.percent(top['share_failing'])} of the failing "
+                "requests; the same routes served nothing before the failures to compare them with.")
+        return "What changed", text, ItemFacts(percents=[top["share_failing"] * 100],
+                                               attributes={(top["attribute"], str(top["value"]))})
     if "share_failing" in top:
         text = (f"{top['attribute']}={top['value']} is carried by {w.percent(top['share_failing'])} of the failing "
                 f"requests against {w.percent(top['share_baseline'])} before (lift {top['lift']:.1f}).")

@@ -145,3 +145,15 @@ def test_every_field_of_a_briefing_reaches_its_document():
     assert document.pop("subject") == {"kind": "finding", "id": "sec-1", "agent": "security"}
     assert document == {f.name: getattr(briefing, f.name) for f in dataclasses.fields(Briefing)
                         if f.name not in ("subject_kind", "subject_id", "about")}
+
+
+def test_what_changed_in_the_first_hour_of_data_compares_with_nothing_and_says_so():
+    from logintel.briefings.incident_briefing import _what_changed
+    empty = {"evidence": [{"attribute": "version", "value": "2.5.0", "share_failing": 0.9, "share_baseline": 0.0,
+                           "lift": 0.9}]}
+    _, text, facts = _what_changed(empty)
+    assert "90% of the failing requests" in text and "served nothing before" in text and "lift" not in text
+    assert facts.percents == [90.0]
+    held = {"evidence": [{"attribute": "version", "value": "2.5.0", "share_failing": 0.9, "share_baseline": 0.0,
+                          "lift": 45.0}]}  # a baseline with events: the share floored at half an event
+    assert "before (lift 45.0)" in _what_changed(held)[1] and "served nothing" not in _what_changed(held)[1]
