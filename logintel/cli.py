@@ -92,7 +92,7 @@ def _utc(text: str) -> datetime:
 
 def cmd_investigate(args) -> int:
     from logintel.agents.ask.console import open_warehouse
-    from logintel.agents.ask.investigation_answer import investigation_grounder
+    from logintel.trust.item_grounding import day_grounder
     from logintel.analysis.investigation import InvestigationError, investigate
     try:
         start, end = _utc(args.start), _utc(args.end)
@@ -104,7 +104,7 @@ def cmd_investigate(args) -> int:
         con = open_warehouse(load_settings())
         try:
             result = investigate(con, start, end, service=args.service, baseline=baseline,
-                                 grounder=investigation_grounder(con, start.date()))
+                                 grounder=day_grounder(con, start.date()))
         finally:
             con.close()
     except ValueError as problem:  # a bad time, a window outside the data, no warehouse: say which

@@ -2,14 +2,11 @@
 against those numbers as a digest item is, and kept in the shape every incident's grounding has."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import duckdb
 
 from logintel.llm.offline import OFFLINE_WRITER
 from logintel.trust.claim_share import ClaimShare
-from logintel.trust.entities import KnownEntities
-from logintel.trust.item_grounding import ItemFacts, attribute_lookup, ground_text
+from logintel.trust.item_grounding import day_grounder
 
 MAX_LISTED_UNGROUNDED = 10
 
@@ -19,13 +16,13 @@ def write_change_texts(con: duckdb.DuckDBPyConnection, incidents: list) -> None:
     the investigation's figures and nothing else)."""
     if not incidents:
         return
-    known = KnownEntities.from_warehouse(con)
+    grounders = {}  # one a day: its names and field=value pairs read once
     for incident in incidents:
         day = incident.start_time.date()
-        midnight = datetime(day.year, day.month, day.day)
-        exists = attribute_lookup(con, midnight, midnight + timedelta(days=1))
+        if day not in grounders:
+            grounders[day] = day_grounder(con, day)
         text = incident.evidence.get("text", "")
-        verdict = ground_text(text, ItemFacts.from_dict(incident.evidence.get("facts") or {}), known, day, exists)
+        verdict = grounders[day](text, incident.evidence.get("facts") or {})
         share = ClaimShare(claims=verdict["claims"], grounded=verdict["grounded_claims"])
         incident.summary, incident.root_cause_analysis, incident.writer = text, "", OFFLINE_WRITER
         incident.grounding = {

@@ -73,6 +73,15 @@ class Verdict:
     invented: bool = False
 
 
+def day_grounder(con: duckdb.DuckDBPyConnection, day: date) -> Callable[[str, dict], dict]:
+    """(text, ItemFacts as a dict) → grounding, against the warehouse's names and the field=value pairs its
+    events carry on `day`: how a text written from its own figures (an investigation's) is grounded."""
+    known = KnownEntities.from_warehouse(con)
+    midnight = datetime(day.year, day.month, day.day)
+    exists = attribute_lookup(con, midnight, midnight + timedelta(days=1))
+    return lambda text, facts: ground_text(text, ItemFacts.from_dict(facts), known, day, exists)
+
+
 def ground_text(text: str, facts: ItemFacts, known: KnownEntities, day: date,
                 attribute_exists: Callable[[str, str], bool] = lambda attribute, value: True) -> dict:
     """The grounding of one item's text: {grounded: True | False | None, claims, grounded_claims,

@@ -2,30 +2,20 @@
 services, their evidence and the investigation's grounded text, in the shape of every other `ask` answer."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Callable
+from datetime import datetime
 
 import duckdb
 
 from logintel.analysis.investigation import investigate
 from logintel.llm.offline import OFFLINE_WRITER
-from logintel.trust.entities import KnownEntities
-from logintel.trust.item_grounding import ItemFacts, attribute_lookup, ground_text
+from logintel.trust.item_grounding import day_grounder
 
 ROUTE = "investigate"
 
 
-def investigation_grounder(con: duckdb.DuckDBPyConnection, day: date) -> Callable[[str, dict], dict]:
-    """The investigation's text grounded as a digest item is: its facts, the warehouse's names and pairs."""
-    known = KnownEntities.from_warehouse(con)
-    midnight = datetime(day.year, day.month, day.day)
-    exists = attribute_lookup(con, midnight, midnight + timedelta(days=1))
-    return lambda text, facts: ground_text(text, ItemFacts.from_dict(facts), known, day, exists)
-
-
 def investigation_answer(con: duckdb.DuckDBPyConnection, question: str, window: tuple[datetime, datetime]) -> dict:
     """The answer dict of `ask` for a question about `window` (an InvestigationError says why it cannot be)."""
-    result = investigate(con, *window, grounder=investigation_grounder(con, window[0].date()))
+    result = investigate(con, *window, grounder=day_grounder(con, window[0].date()))
     return {
         "question": question,
         "routed_to": [ROUTE],

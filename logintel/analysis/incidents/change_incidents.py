@@ -27,7 +27,8 @@ import duckdb
 
 from logintel.analysis.incidents.incident import Incident
 from logintel.analysis.investigation import InvestigationError, investigate
-from logintel.analysis.investigation.investigation import DEFAULT_BASELINE
+from logintel.analysis.investigation.investigation import CANDIDATE_FIELDS, DEFAULT_BASELINE
+from logintel.analysis.investigation.signal_scores import fault_like
 from logintel.analysis.investigation.window_signals import Span, prepare, unprepare
 from logintel.analysis.root_cause.scopes import overlaps
 
@@ -69,16 +70,9 @@ def _opening(candidates: list[dict]) -> dict | None:
     first = candidates[0]
     if not first.get("changed") or first.get("explained_by") or first["score"] < OPEN_Z:
         return None
-    if not _fault_like(first) or not _large(first):
+    if not fault_like(first["kind"], first["evidence"]) or not _large(first):
         return None
     return first
-
-
-def _fault_like(candidate: dict) -> bool:
-    if candidate["kind"] != "log_pattern":
-        return True
-    e = candidate["evidence"]
-    return e.get("change") in ("new", "more") if e.get("warning_or_worse") else e.get("change") in ("fewer", "vanished")
 
 
 def _large(candidate: dict) -> bool:
@@ -129,8 +123,7 @@ def _incident(hour: datetime, run: list[tuple[datetime, dict, dict]]) -> Inciden
                   "facts": found["facts"], "windows": [item[0].isoformat() for item in run]},
         root_cause={"kind": KIND, "attribute": lead["attribute"], "value": lead["value"], "service": service,
                     "confidence": min(lead["score"] / 8.0, 1.0), "path": lead["path"],
-                    "candidates": [{k: c[k] for k in ("rank", "service", "kind", "attribute", "value", "score",
-                                                       "evidence", "changed")} | {"source": "investigation"}
+                    "candidates": [{k: c[k] for k in CANDIDATE_FIELDS} | {"source": "investigation"}
                                    for c in found["candidates"][:CANDIDATES_KEPT]]})
 
 

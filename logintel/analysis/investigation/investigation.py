@@ -27,6 +27,8 @@ from logintel.analysis.investigation.signal_scores import (
 )
 
 DEFAULT_BASELINE = timedelta(minutes=10)
+# What an incident keeps of each candidate (its `root_cause.candidates`): the shape, and whether it changed.
+CANDIDATE_FIELDS = ("rank", "service", "kind", "attribute", "value", "score", "evidence", "changed")
 DAY = timedelta(days=1)
 # (text, facts) → grounding; facts as ItemFacts.to_dict() holds them.
 Grounder = Callable[[str, dict], dict]

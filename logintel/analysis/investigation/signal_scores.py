@@ -89,6 +89,15 @@ def log_shift(strata: list[list]) -> tuple[float, float]:
     return float(max(min(z, MAX_Z), -MAX_Z)), float(math.exp(difference))
 
 
+def fault_like(kind: str, evidence: dict) -> bool:
+    """Whether a change of this kind (its evidence as a Signal or a candidate keeps it) is one a fault makes:
+    every kind but log patterns; of those, warnings or worse more or new, info lines fewer or vanished."""
+    if kind != "log_pattern":
+        return True
+    change, alarming = evidence.get("change"), bool(evidence.get("warning_or_worse"))
+    return change in ("new", "more") if alarming else change in ("fewer", "vanished")
+
+
 @dataclass
 class Signal:
     """One kind of change of one service: its z, the attribute and value that show it, and the figures."""
@@ -105,10 +114,7 @@ class Signal:
         """Whether the change is one a fault makes (it may explain its callers' changes). Log templates are
         counted per request of the route that writes them, so any change in how often a route writes a line
         is a change in what its code does — except fewer warnings or errors, which is a recovery."""
-        if self.kind != "log_pattern":
-            return True
-        change, alarming = self.evidence.get("change"), bool(self.evidence.get("warning_or_worse"))
-        return change in ("new", "more") if alarming else change in ("fewer", "vanished")
+        return fault_like(self.kind, self.evidence)
 
 
 def strongest(signals: list[Signal]) -> dict[str, Signal]:
