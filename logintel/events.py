@@ -37,6 +37,9 @@ MAX_ATTRIBUTE_KEYS = 128
 # under the ~1,000 frames at which Python's recursive readers and writers (json, repr) fail.
 MAX_NESTING_DEPTH = 64
 OVERFLOW_KEY = "logintel.overflow"
+# A span event's own span and the spans under it (`adapters.span_records`); loading takes them off the event into
+# the spans table (`store.span_rows`), so raw_events never holds them.
+SPANS_KEY = "otel.spans"
 # U+0000 cannot be stored as PostgreSQL text: every string field keeps U+FFFD in its place.
 NUL, REPLACEMENT = "\x00", "\ufffd"
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from logintel.adapters.otel import LogRecordParts, build_otel_event
 from logintel.adapters.pending_spans import PendingSpans
+from logintel.adapters.span_records import DROPPED_KEY, SPANS_KEY, span_records
 from logintel.adapters.spans import (
     DB_NAMESPACE_ATTRIBUTES,
     EXCEPTION_ATTRIBUTES,
@@ -113,6 +114,9 @@ def span_event(span: Span, local: list[tuple[Span, bool]], callee: Callable[[Spa
     if span.status_message and not failed:
         attrs["otel.status_description"] = span.status_message
     attrs.update(call_summary(span, local, callee))
+    attrs[SPANS_KEY], dropped = span_records(span, (member for member, _ in local), callee)
+    if dropped:
+        attrs[DROPPED_KEY] = dropped
     # The exception's message is the error's; a failure without one is told by the status's description.
     message = span.status_message or None if failed and not span.exception else None
     parts = LogRecordParts(

@@ -30,6 +30,12 @@ CREATE TABLE IF NOT EXISTS raw_events (
     user_id VARCHAR, client_ip VARCHAR, user_agent VARCHAR, sample_rate INTEGER NOT NULL,
     attributes JSON, partition_hour TIMESTAMP NOT NULL
 )""",
+    "spans": """
+CREATE TABLE IF NOT EXISTS spans (
+    partition_hour TIMESTAMP NOT NULL, trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL, parent_span_id VARCHAR,
+    event_id VARCHAR NOT NULL, service VARCHAR NOT NULL, kind VARCHAR, name VARCHAR, start_ts TIMESTAMP NOT NULL,
+    duration_ms DOUBLE NOT NULL, status VARCHAR, peer_service VARCHAR, db_system VARCHAR
+)""",
     "windowed_aggregates": """
 CREATE TABLE IF NOT EXISTS windowed_aggregates (
     partition_hour TIMESTAMP NOT NULL, window_start TIMESTAMP NOT NULL, window_end TIMESTAMP NOT NULL,

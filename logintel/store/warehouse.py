@@ -20,6 +20,7 @@ from logintel.store.dead_letters import DeadLetter
 from logintel.events import EventValidationError, parse_json_line
 from logintel.store.landing import HOUR, HourBatch, hour_key
 from logintel.store.schema import ensure_tables
+from logintel.store.span_rows import STRIPPED_ATTRIBUTES, replace_spans
 
 
 STRING_FIELDS = ("event_id", "service", "route", "method", "level", "error.code", "error.type",
@@ -38,7 +39,7 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    ensure_tables(con, "raw_events")
+    ensure_tables(con, "raw_events", "spans")
 
 
 def latest_event_time(con: duckdb.DuckDBPyConnection) -> datetime | None:
@@ -64,6 +65,7 @@ class LoadReport:
     lines: int = 0
     loaded: int = 0
     duplicates: int = 0
+    spans: int = 0  # rows written to the spans table (span events carry them)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     elapsed_s: float = 0.0
 
@@ -131,6 +133,8 @@ def _flag_sql() -> str:
     return "CASE " + " ".join(checks) + " ELSE NULL END"
 
 
+# What raw_events stores of a staged row: its span records go to the spans table instead (`span_rows`).
+_STORED_COLUMNS = ", ".join(STRIPPED_ATTRIBUTES if c == "attributes" else c for c in _COLUMNS[:-1])
 _TS_SQL = f"try_strptime({_v('timestamp')}, '%Y-%m-%dT%H:%M:%S.%fZ')"
 _TYPED_COLUMNS = ", ".join([
     f"{_v('event_id')} AS event_id", "ts", f"{_v('service')} AS service", f"{_v('route')} AS route",
@@ -216,8 +220,9 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
             con.execute("DELETE FROM raw_events WHERE partition_hour = $start", {"start": start})
             con.execute(f"""
                 INSERT INTO raw_events ({', '.join(_COLUMNS)})
-                SELECT {', '.join(_COLUMNS[:-1])}, $start FROM staged WHERE flag IS NULL {dedupe}
+                SELECT {_STORED_COLUMNS}, $start FROM staged WHERE flag IS NULL {dedupe}
             """, {"start": start})
+            report.spans = replace_spans(con, f"(SELECT * FROM staged WHERE flag IS NULL {dedupe})", start)
             report.loaded = con.execute("SELECT count(*) FROM raw_events WHERE partition_hour = $start",
                                         {"start": start}).fetchone()[0]
     finally:

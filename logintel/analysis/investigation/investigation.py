@@ -3,7 +3,8 @@
 The baseline, unless given, is the `DEFAULT_BASELINE` minutes before the window (as long as the window when it
 is longer): near enough in time to share the traffic's mix and the deploy, long enough to hold several times a
 short window's requests so its p90s and rates are steadier than the window's. When those minutes hold no request
-(a gap in the data), the same window a day earlier is used when held. The rule that ranks the services is in
+(a gap in the data), the same window a day earlier is used when held, else as many minutes up to the last request
+of the day before the window (after a gap, the nearest behaviour known). The rule that ranks the services is in
 `signal_scores`; the counts are in `window_signals`. The text is grounded by the caller (a layer above), which
 passes `grounder`.
 """
@@ -30,6 +31,7 @@ DEFAULT_BASELINE = timedelta(minutes=10)
 # What an incident keeps of each candidate (its `root_cause.candidates`): the issue's shape, and whether it changed.
 CANDIDATE_FIELDS = ("rank", "service", "kind", "attribute", "value", "score", "evidence", "changed")
 DAY = timedelta(days=1)
+_TICK = timedelta(microseconds=1)  # raw_events' resolution: a baseline ending just after its last request
 # (text, facts) → grounding; facts as ItemFacts.to_dict() holds them.
 Grounder = Callable[[str, dict], dict]
 
@@ -42,7 +44,7 @@ class InvestigationError(ValueError):
 class Investigation:
     window: tuple[datetime, datetime]
     baseline: tuple[datetime, datetime]
-    baseline_source: str  # "given" | "minutes before" | "a day earlier"
+    baseline_source: str  # "given" | "minutes before" | "a day earlier" | "the latest data before"
     requests: int
     candidates: list[dict] = field(default_factory=list)
     text: str = ""
@@ -128,8 +130,19 @@ def _baseline(con, window: sql.Span, given) -> tuple[sql.Span, str]:
     earlier = sql.Span(window.start - DAY, window.end - DAY)
     if _requests(con, earlier):
         return earlier, "a day earlier"
-    raise InvestigationError(f"no request in the {length.total_seconds() / 60:.0f} minutes before the window nor in "
-                             "the same window a day earlier to compare with; give --baseline-start/--baseline-end")
+    latest = _latest_request_before(con, window.start)
+    if latest is not None:
+        return sql.Span(latest - length + _TICK, latest + _TICK), "the latest data before"
+    raise InvestigationError(f"no request in the {length.total_seconds() / 60:.0f} minutes before the window, in "
+                             "the same window a day earlier, nor in the day before it to compare with; give "
+                             "--baseline-start/--baseline-end")
+
+
+def _latest_request_before(con: duckdb.DuckDBPyConnection, start: datetime) -> datetime | None:
+    """The last request of the day before `start`: after a gap in the data (a collector down, a sampled
+    capture), the minutes up to it are the nearest behaviour known — the same routes, compared only with themselves."""
+    return con.execute(f"SELECT max(ts) FROM raw_events WHERE ts < ? AND ts >= ? AND route <> '{sql.LOG_ROUTE}'",
+                       [start, start - DAY]).fetchone()[0]
 
 
 def _requests(con: duckdb.DuckDBPyConnection, span: sql.Span) -> int:

@@ -7,7 +7,8 @@ that wrote it (its `owner_route`: the one that started last before the line); ev
 
 - self time: each request's `self_ms` (its duration when it has none), route by route, on the log scale;
 - network gap: each call's gap (the caller's `peer.duration_ms` less the callee's own duration, matched by
-  trace), by the callee's route, on the log scale;
+  trace; with spans, every call's client span less its server span), by the callee's route, on the log scale;
+  with spans also per caller, by what it called (a delay in the caller's own network);
 - errors: failed requests and error-level log lines of the service, against its requests;
 - log patterns: each log template of the service (its call site `code.namespace#code.lineno` when the line
   names one, else the message with its numbers and ids masked), against the requests of the route that writes
@@ -20,6 +21,7 @@ from datetime import datetime
 
 import duckdb
 
+from logintel.analysis.investigation import window_calls
 from logintel.events import LOG_ROUTE
 from logintel.store.schema import SERVER_ERROR_SQL
 
@@ -57,6 +59,7 @@ def stage(con: duckdb.DuckDBPyConnection, window: Span, baseline: Span, prepared
         CREATE OR REPLACE TEMP TABLE {STAGED} AS
         SELECT ts >= $ws AND ts < $we AS in_window, * FROM {source}
         WHERE (ts >= $ws AND ts < $we) OR (ts >= $bs AND ts < $be)""", sides | ({} if covered else {"paths": _PATHS}))
+    window_calls.stage_calls(con, sides, covered)
     return con.execute(f"SELECT count(*) FILTER (in_window AND NOT is_log) FROM {STAGED}").fetchone()[0]
 
 
@@ -65,10 +68,12 @@ def prepare(con: duckdb.DuckDBPyConnection, span: Span) -> None:
     5-minute windows and the minutes before them): each then stages from it (`stage(..., prepared=span)`)."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {PREPARED} AS {_parsed('ts >= $start AND ts < $end')}",
                 {"start": span.start, "end": span.end, "paths": _PATHS})
+    window_calls.prepare_calls(con, span.start, span.end)
 
 
 def unprepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE IF EXISTS {PREPARED}")
+    window_calls.drop_calls(con, prepared_too=True)
 
 
 def _parsed(where: str) -> str:
@@ -97,6 +102,12 @@ def _parsed(where: str) -> str:
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+    window_calls.drop_calls(con)
+
+
+def _spans_held(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the staged windows' calls were matched by span ids (`window_calls`)."""
+    return con.execute(f"SELECT count(*) > 0 FROM {window_calls.CALLS}").fetchone()[0]
 
 
 def exposure(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, int, int]]:
@@ -120,7 +131,10 @@ def network_gap_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     A call is matched by trace: the caller's event names the callee as its slowest peer, and the callee's
     event in the same trace starts while the caller runs; the slowest such callee event answered that call
     (the caller's event keeps only its slowest call, and no span id of it, so the join is by trace and time);
-    the gap is the caller's `peer.duration_ms` less that event's duration."""
+    the gap is the caller's `peer.duration_ms` less that event's duration. Where the warehouse holds the spans,
+    every call is matched exactly by its span ids instead (`window_calls`)."""
+    if _spans_held(con):
+        return _shift(con, window_calls.gap_source())
     return _shift(con, f"""
         WITH callers AS (SELECT trace_id, service, ts, duration_ms, peer_service, peer_ms, in_window,
                                 row_number() OVER () AS call_id
@@ -134,6 +148,12 @@ def network_gap_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
          AND e.service <> c.service AND e.ts >= c.ts
          AND e.ts <= c.ts + to_microseconds(CAST(c.duration_ms * 1000 AS BIGINT))
         GROUP BY c.call_id""")
+
+
+def outgoing_gap_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """Per caller service: the network gap of its calls out, by the service and route called (`_shift`) — only
+    where the warehouse holds the spans (an event keeps only its slowest call)."""
+    return _shift(con, window_calls.outgoing_gap_source()) if _spans_held(con) else {}
 
 
 def _shift(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, dict]:
@@ -197,7 +217,10 @@ def route_exposure(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tupl
 
 def call_edges(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
     """The window's call graph: (caller, callee) → calls, by trace. A callee's caller is the event of another
-    service in the same trace that was running when the callee started and started last (the innermost)."""
+    service in the same trace that was running when the callee started and started last (the innermost) — or,
+    where the warehouse holds the spans, the service whose client span is the callee's parent (`window_calls`)."""
+    if _spans_held(con):
+        return window_calls.edges(con)
     rows = con.execute(f"""
         WITH ev AS (SELECT trace_id, service, ts, ts + to_microseconds(CAST(duration_ms * 1000 AS BIGINT)) AS ends,
                            row_number() OVER () AS id

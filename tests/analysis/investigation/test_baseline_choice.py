@@ -1,0 +1,52 @@
+"""Which baseline a window gets when the minutes before it hold nothing: after a gap in the data, the minutes
+up to the last request before it; with no data before it at all, a clear error."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from logintel.adapters.otlp_spans import parse_trace_document
+from logintel.analysis.investigation import InvestigationError, investigate
+from logintel.store.landing_files import FileLandingZone
+from logintel.store.warehouse import connect, load_hour
+from tests.analysis.investigation.test_investigation import PER_MINUTE, T0, chain_trace
+
+GAP_MINUTES = 30
+# Ten quiet minutes from 10:00, nothing for 30, then three minutes in which payments does its own work slowly.
+WINDOW = (T0 + timedelta(minutes=10 + GAP_MINUTES), T0 + timedelta(minutes=13 + GAP_MINUTES))
+
+
+def _warehouse(tmp_path, minutes):
+    rng, events = random.Random(11), []
+    for n, (minute, slow) in enumerate((m, s) for m, s in minutes for _ in range(PER_MINUTE)):
+        times = {"frontend": rng.uniform(4, 8), "orders": rng.uniform(8, 14),
+                 "payments": rng.uniform(60, 90) if slow else rng.uniform(10, 20)}
+        at = minute * 60_000 + (n % PER_MINUTE) * (60_000 / PER_MINUTE)
+        events += parse_trace_document(chain_trace(n + 1, at, times)).events
+    zone = FileLandingZone(tmp_path / "landing")
+    zone.write(events)
+    con = connect(tmp_path / "warehouse.duckdb")
+    for hour in zone.hours():
+        load_hour(con, zone.read_hour(hour))
+    return con
+
+
+def test_after_a_gap_the_window_is_compared_with_the_last_minutes_held_before_it(tmp_path):
+    quiet = [(m, False) for m in range(10)]
+    window = [(m, True) for m in range(10 + GAP_MINUTES, 13 + GAP_MINUTES)]
+    con = _warehouse(tmp_path, quiet + window)
+    last_quiet = con.execute("SELECT max(ts) FROM raw_events WHERE ts < ?", [WINDOW[0]]).fetchone()[0]
+    result = investigate(con, *WINDOW)
+    assert result.baseline_source == "the latest data before"
+    assert result.baseline[1] - timedelta(microseconds=1) == last_quiet
+    assert result.baseline[1] - result.baseline[0] == timedelta(minutes=10)
+    assert (result.candidates[0]["service"], result.candidates[0]["kind"]) == ("payments", "self_time")
+    assert result.to_dict()["baseline"]["source"] == "the latest data before"
+
+
+def test_a_window_with_nothing_before_it_says_how_to_give_a_baseline(tmp_path):
+    con = _warehouse(tmp_path, [(m, True) for m in range(10 + GAP_MINUTES, 13 + GAP_MINUTES)])
+    with pytest.raises(InvestigationError, match="--baseline-start"):
+        investigate(con, *WINDOW)
