@@ -5,8 +5,9 @@
 Run on a warehouse where raw_events, windows, templates, embeddings and clusters of the hour exist (the
 cost benchmark's). The step (detection with its contrast analysis, the prompt facts, the writing, the
 grounding, storing) is run `repeat` times; each stage's best and median are printed. Then, on the same
-warehouse, the prompt facts and the grounding one incident at a time (`incident_facts`, `verify_text`:
-the paths the step took before it was batched), with a check that they give the same facts and verdicts.
+warehouse, the prompt facts and the grounding one incident at a time (`incident_facts`, `verify_text_alone`
+of tests/support: the paths the step took before it was batched), with a check that they give the same facts
+and verdicts.
 """
 from __future__ import annotations
 
@@ -72,10 +73,10 @@ def per_incident_paths(con, found) -> dict:
     """The prompt facts and the grounding one incident at a time, timed, and whether they agree with what
     the batched step stored on the incidents."""
     from logintel.llm.hour_facts import hour_incident_facts
-    from logintel.llm.prompt_facts import incident_facts
     from logintel.llm.redaction import Redactor
     from logintel.narration.incident_text import grounding_scope, grounding_summary, incident_text
-    from logintel.trust import verify_text
+    from tests.support.grounding_oracle import verify_text_alone
+    from tests.support.prompt_facts_oracle import incident_facts
     redactor = Redactor(secret="benchmark")
     rules = [i for i in found.all if i.kind == "threshold"]
     started = time.perf_counter()
@@ -83,7 +84,7 @@ def per_incident_paths(con, found) -> dict:
     facts_s = time.perf_counter() - started
     same_facts = sum(a == b for a, b in zip(alone, hour_incident_facts(con, rules, redactor)))
     started = time.perf_counter()
-    reports = [verify_text(con, incident_text(i), grounding_scope(i)) for i in found.all]
+    reports = [verify_text_alone(con, incident_text(i), grounding_scope(i)) for i in found.all]
     grounding_s = time.perf_counter() - started
     # what the step stored, less the counts of a model's rewording (the per-text path has no model)
     stored = [{k: v for k, v in i.grounding.items() if not k.startswith("rewording")} for i in found.all]

@@ -1,6 +1,6 @@
-"""The facts of many rule incidents (an hour's) from one join of the hour's errors with all of them: the
-same previous-period errors, top messages and first examples `prompt_facts.incident_facts` queries one
-incident at a time (ranked per incident with row_number over a window)."""
+"""The facts of many rule incidents (an hour's) from one join of the hour's errors with all of them: each one's
+previous-period errors, top messages and first examples (ranked per incident with row_number over a window),
+worded by `prompt_facts.rule_facts`."""
 from __future__ import annotations
 
 import duckdb

@@ -1,5 +1,5 @@
 """The facts an incident's text is written from: aggregates, the top messages and a few redacted
-examples with their ids — bounded in size whatever the event volume.
+examples with their ids (a rule incident's queried by `hour_facts`) — bounded in size whatever the event volume.
 
 Bound: at most MAX_MESSAGES distinct messages and MAX_EXAMPLES examples, each snippet at most
 200 characters, so the facts serialise to under ~4 KB for any incident.
@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
-
-from logintel.store.schema import ERROR_SQL
 from logintel.llm.fencing import snippet
 from logintel.llm.offline import PERSONAL
 from logintel.llm.redaction import Redactor
@@ -18,29 +15,6 @@ from logintel.llm.redaction import Redactor
 MAX_MESSAGES = 3
 MAX_EXAMPLES = 5
 MAX_GROUP_ROUTES = 8  # a latency incident's routes named in its facts, slowest first
-
-
-def incident_facts(con: duckdb.DuckDBPyConnection, incident, redactor: Redactor,
-                   max_examples: int = MAX_EXAMPLES, max_messages: int = MAX_MESSAGES) -> dict:
-    """Facts for one rule incident, recomputed from the warehouse and redacted for an LLM
-    (`logintel.llm.hour_facts` gives the same for all the incidents of an hour at once)."""
-    start, end = incident.start_time, incident.end_time
-    scope = {"s": incident.service, "r": incident.route, "c": incident.error_code}
-    previous = con.execute(f"""
-        SELECT coalesce(sum(sample_rate), 0) FROM raw_events
-        WHERE service = $s AND route = $r AND error_code IS NOT DISTINCT FROM $c AND {ERROR_SQL}
-          AND ts >= $a AND ts < $b""", scope | {"a": start - (end - start), "b": start}).fetchone()[0]
-    messages = con.execute(f"""
-        SELECT error_message, count(*) AS n FROM raw_events
-        WHERE service = $s AND route = $r AND error_code IS NOT DISTINCT FROM $c AND {ERROR_SQL}
-          AND ts >= $a AND ts < $b AND error_message IS NOT NULL
-        GROUP BY 1 ORDER BY n DESC, 1 LIMIT {min(max_messages, MAX_MESSAGES)}""", scope | {"a": start, "b": end}).fetchall()
-    examples = con.execute(f"""
-        SELECT trace_id, ts, status, duration_ms, error_message FROM raw_events
-        WHERE service = $s AND route = $r AND error_code IS NOT DISTINCT FROM $c AND {ERROR_SQL}
-          AND ts >= $a AND ts < $b
-        ORDER BY ts, event_id LIMIT {min(max_examples, MAX_EXAMPLES)}""", scope | {"a": start, "b": end}).fetchall()
-    return rule_facts(incident, previous, messages, examples, redactor)
 
 
 def rule_facts(incident, previous: float, messages: list[tuple], examples: list[tuple], redactor: Redactor) -> dict:

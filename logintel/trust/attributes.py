@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import duckdb
 
-from logintel.store.schema import ERROR_SQL
 from logintel.trust.text import Span
 
 _CLAIM = re.compile(r'(?<![\w.\-])(?P<attr>[A-Za-z_][\w.\-]*[A-Za-z0-9_])=(?:"(?P<quoted>[^"\n]{1,200})"'
@@ -67,36 +66,6 @@ def json_paths(attribute: str) -> list[str]:
     head, _, rest = attribute.partition(".")
     nested = f'$."{head}"."{rest}"' if rest else f'$."{quoted}"'
     return [f'$."{quoted}"', nested]
-
-
-def attribute_facts(con: duckdb.DuckDBPyConnection, scope, on_route: str, in_code: str, params: dict,
-                    attribute: str, value: str, horizon) -> AttributeFacts:
-    """Facts about `attribute`=`value` in the scope (its failing events and its baselines), in one scan that
-    parses each row's attributes once (both spellings of the attribute and of its latency together)."""
-    baselines = scope.baseline_windows
-    windows = " OR ".join(f"(ts >= $bs{i} AND ts < $be{i})" for i in range(len(baselines))) or "false"
-    times = {f"bs{i}": a for i, (a, _) in enumerate(baselines)} | {f"be{i}": b for i, (_, b) in enumerate(baselines)}
-    column = attribute in TOP_LEVEL_FIELDS
-    carried = f"coalesce(CAST({attribute} AS VARCHAR), j[1])" if column else "coalesce(j[1], j[2])"
-    row = con.execute(f"""
-        WITH ev AS (
-            SELECT ts >= $start AND ts < $end AND ({on_route}) AND ({in_code}) AND {ERROR_SQL} AS failing,
-                   ({windows}) AS baseline, sample_rate AS w, {'' if not column else attribute + ','}
-                   json_extract_string(attributes, $paths) AS j
-            FROM raw_events WHERE ts >= $lo AND ts < $hi  -- a plain range first: the zone maps skip the rest
-              AND ((ts >= $start AND ts < $end) OR ({windows})) AND ({on_route}))
-        SELECT sum(w) FILTER (failing AND carries), sum(w) FILTER (failing),
-               sum(w) FILTER (baseline AND carries), sum(w) FILTER (baseline),
-               median(ms) FILTER (failing AND carries), median(ms) FILTER (baseline AND carries)
-        FROM (SELECT failing, baseline, w, coalesce({carried} = $a_value, false) AS carries,
-                     TRY_CAST(coalesce(j[3], j[4]) AS DOUBLE) AS ms FROM ev)""",
-                      params | times | {"start": scope.start, "end": scope.end, "a_value": value,
-                                        "lo": min([scope.start] + [a for a, _ in baselines]),
-                                        "hi": max([scope.end] + [b for _, b in baselines]),
-                                        "paths": json_paths(attribute) + json_paths(metric_of(attribute))}).fetchone()
-    carried_f = row[0]
-    seen = bool(carried_f) or value_seen(con, attribute, value, scope.start - horizon, scope.end + horizon)
-    return facts_from_counts(row, seen)
 
 
 def value_seen(con: duckdb.DuckDBPyConnection, attribute: str, value: str, since, until) -> bool:

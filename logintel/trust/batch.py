@@ -1,39 +1,40 @@
-"""Grounding many texts at once (all the incident texts of an hour): the catalogues, the named ids and
-the fact sheets of all their scopes from a few set-based queries in one read transaction, then each
-text's claims judged exactly as `verify_text` judges them — the same verdicts, without a scan of the
-warehouse per text."""
+"""Grounding texts about the warehouse, many at once (all the incident texts of an hour; one text is a batch of
+one): the catalogues, the named ids and the fact sheets of all their scopes from a few set-based queries in one
+read transaction, then each text's claims judged by `verify.judge_claims` — without a scan of the warehouse
+per text. The only way a text about the warehouse is grounded (`tests/support/grounding_oracle.py` grounds one
+text at a time, query by query, to check this against)."""
 from __future__ import annotations
 
 import time
 
 import duckdb
 
+from logintel.trust.agreement import REL_TOL
 from logintel.trust.batch_catalogue import load_catalogues, lookup_ids_many
 from logintel.trust.batch_facts import compute_fact_sheets
-from logintel.trust.batch_scopes import batchable
 from logintel.trust.claims import extract_claims
 from logintel.trust.grounding_report import GroundingReport
 from logintel.trust.scope import GroundingScope
-from logintel.trust.verify import judge_claims, named_attributes, named_ids, needs_facts, verify_text
+from logintel.trust.verify import judge_claims, named_attributes, named_ids, needs_facts
 
 
 def verify_texts(con: duckdb.DuckDBPyConnection, texts: list[tuple[str, GroundingScope]],
-                 rel_tol: float = 0.05) -> list[GroundingReport]:
-    """A report per (text, scope), in order. A scope without services or routes (every one) is grounded
-    on its own by `verify_text`. Each report's elapsed_ms is its share of the batch's time."""
+                 rel_tol: float = REL_TOL) -> list[GroundingReport]:
+    """A report per (text, scope), in order. Each report's elapsed_ms is its share of the batch's time."""
     started = time.perf_counter()
-    reports: list[GroundingReport | None] = [None] * len(texts)
-    batch = [i for i, (_, scope) in enumerate(texts) if batchable(scope)]
-    for i, (text, scope) in enumerate(texts):
-        if not batchable(scope):
-            reports[i] = verify_text(con, text, scope, rel_tol)
-    if batch:
-        for i, report in zip(batch, _verify_batch(con, [texts[i] for i in batch], rel_tol)):
-            reports[i] = report
-        share = (time.perf_counter() - started) * 1000 / len(batch)
-        for i in batch:
-            reports[i].elapsed_ms = share
+    if not texts:
+        return []
+    reports = _verify_batch(con, texts, rel_tol)
+    share = (time.perf_counter() - started) * 1000 / len(texts)
+    for report in reports:
+        report.elapsed_ms = share
     return reports
+
+
+def verify_text(con: duckdb.DuckDBPyConnection, text: str, scope: GroundingScope) -> GroundingReport:
+    """One text's report, as a batch of one."""
+    [report] = verify_texts(con, [(text, scope)])
+    return report
 
 
 def _verify_batch(con: duckdb.DuckDBPyConnection, texts: list[tuple[str, GroundingScope]],

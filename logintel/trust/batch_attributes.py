@@ -1,7 +1,8 @@
 """field=value facts for many (scope, attribute, value) claims at once: the events every scope's claims
 read (its routes, in its failing range or its baselines) joined once, each event's attributes parsed once
-for every attribute claimed, and the shares and p50 latencies of `attributes.attribute_facts` aggregated
-per claim. A value no failing event carries is looked for around its scope as `attribute_facts` does."""
+for every attribute claimed, and per claim the share of the failing events and of the baseline carrying the
+value and its namespace's p50 latency on each side. A value no failing event carries is looked for a week
+around its scope (`fact_sheet.ATTRIBUTE_HORIZON`): carried by no event there either, it is invented."""
 from __future__ import annotations
 
 import duckdb
@@ -17,8 +18,10 @@ from logintel.trust.scope import GroundingScope
 Claim = tuple[int, str, str]  # (scope index, attribute, value)
 
 
-def attribute_facts_many(con: duckdb.DuckDBPyConnection, scopes: list[GroundingScope],
-                         claims: list[Claim]) -> dict[Claim, AttributeFacts]:
+def attribute_facts_many(con: duckdb.DuckDBPyConnection, scopes: list[GroundingScope], claims: list[Claim],
+                         units: list[tuple[int, str, str]]) -> dict[Claim, AttributeFacts]:
+    """The facts of each (scope index, attribute, value) claim; `units` are the (scope index, service, route)
+    pairs each scope reads (`batch_scopes.read_units`)."""
     claims = list(dict.fromkeys(claims))  # a claim twice would count its events twice
     if not claims:
         return {}
@@ -35,10 +38,10 @@ def attribute_facts_many(con: duckdb.DuckDBPyConnection, scopes: list[GroundingS
                       "col": pa.array([a if a in TOP_LEVEL_FIELDS else None for _, a, _ in claims], pa.string()),
                       "p1": [s[0] for s in spelled], "p2": [s[1] for s in spelled],
                       "m1": [s[2] for s in spelled], "m2": [s[3] for s in spelled]})
-    keyed = [(key, scopes[key]) for key in sorted({k for k, _, _ in claims})]
-    pieces = pieces_table(keyed)
+    keyed = {k for k, _, _ in claims}
+    pieces = pieces_table(scopes, [u for u in units if u[0] in keyed])
     lo, hi = min(pieces["ps"].to_pylist()), max(pieces["pe"].to_pylist())
-    # The column a top-level claim names, as text (CAST as attribute_facts does); NULL for other claims.
+    # The column a top-level claim names, as text (as `attributes.value_sql` reads it); NULL for other claims.
     column = "CASE c.col " + " ".join(f"WHEN '{n}' THEN CAST(x.{n} AS VARCHAR)" for n in columns) + " END" \
         if columns else "NULL"
     carried = f"CASE WHEN c.col IS NOT NULL THEN coalesce({column}, x.j[c.p1]) ELSE coalesce(x.j[c.p1], x.j[c.p2]) END"

@@ -1,5 +1,5 @@
-"""The catalogues of many scopes in one grouped scan, and the ids many texts name in one lookup: the same
-catalogues `load_catalogue` and `lookup_ids` build one scope at a time.
+"""The catalogues of many scopes in one grouped scan (every name seen a week around each scope, and whether in its
+range), and the ids many texts name in one lookup.
 
 Every bound of every scope (its range, and a week either side of it) cuts time into elementary
 intervals; the scan groups raw_events by (service, route, method, error_code, interval), and a scope's

@@ -1,16 +1,16 @@
 """The fact sheets of many scopes from set-based SQL: one join of raw_events with every scope's routes and
 period (the scope and the equal period before it), aggregated per scope and per group, the errors of every
-service per scope, and the 5-minute windows per scope — the same rows `compute_facts` reads one scope at a
-time, filled into the sheets by the same code."""
+service per scope, and the 5-minute windows per scope, filled into the sheets by `fact_sheet`. A scope that
+names no service or no route (every one) reads the (service, route) pairs the warehouse holds around it."""
 from __future__ import annotations
 
 import duckdb
 
 from logintel.store.schema import ERROR_SQL, has_table
 from logintel.trust.batch_attributes import attribute_facts_many
-from logintel.trust.batch_scopes import code_match, registered, scopes_table, units, units_table
-from logintel.trust.fact_sheet import (QUANTILES, WINDOW_SLACK, FactSheet, add_attribute, add_groups, add_totals,
-                                       add_windows)
+from logintel.trust.agreement import WINDOW_SLACK_SQL
+from logintel.trust.batch_scopes import code_match, read_units, registered, scopes_table, units_table
+from logintel.trust.fact_sheet import QUANTILES, FactSheet, add_attribute, add_groups, add_totals, add_windows
 from logintel.trust.scope import GroundingScope
 
 _Q = "[" + ", ".join(str(q) for _, q in QUANTILES) + "]"
@@ -21,8 +21,7 @@ _NO_EVENTS = (None,) * 5 + (0, 0) + (None,) * 10
 
 def compute_fact_sheets(con: duckdb.DuckDBPyConnection, scopes: list[GroundingScope],
                         attributes: list[tuple[tuple[str, str], ...]]) -> list[FactSheet]:
-    """Each scope's sheet with the field=value facts its text names (`attributes[i]` for `scopes[i]`).
-    Every scope must name services and routes (`batch_scopes.batchable`)."""
+    """Each scope's sheet with the field=value facts its text names (`attributes[i]` for `scopes[i]`)."""
     sheets = [FactSheet(s) for s in scopes]
     if not scopes:
         return sheets
@@ -30,9 +29,10 @@ def compute_fact_sheets(con: duckdb.DuckDBPyConnection, scopes: list[GroundingSc
     # Tables are looked for, not failed on: a failed query would abort the caller's transaction.
     if not has_table(con, "raw_events"):
         return sheets  # no raw_events yet: nothing can be grounded
-    with registered(con, gs_units=units_table(scopes), gs_scopes=scopes_table(scopes)):
+    units = read_units(con, scopes)
+    with registered(con, gs_units=units_table(scopes, units), gs_scopes=scopes_table(scopes)):
         totals, all_errors = _totals(con, params)
-        groups = _groups(con, units(scopes))
+        groups = _groups(con, units)
         # no windows computed yet: peaks cannot be checked
         windows = _windows(con) if has_table(con, "windowed_aggregates") else None
         con.execute("DROP TABLE IF EXISTS gs_rows")
@@ -43,15 +43,15 @@ def compute_fact_sheets(con: duckdb.DuckDBPyConnection, scopes: list[GroundingSc
         if windows is not None:
             add_windows(sheet, windows.get(key, []))
     claims = [(key, a, v) for key, named in enumerate(attributes) for a, v in dict.fromkeys(named)]
-    found = attribute_facts_many(con, scopes, claims)
+    found = attribute_facts_many(con, scopes, claims, units)
     for key, attribute, value in claims:
         add_attribute(sheets[key], attribute, value, found[(key, attribute, value)])
     return sheets
 
 
 def _totals(con, params: dict) -> tuple[dict[int, tuple], dict[int, int]]:
-    """Per scope, its totals row without the errors of every service (see `fact_sheet._scope_totals`),
-    and those errors."""
+    """Per scope, its totals row without the errors of every service (see `fact_sheet.add_totals`), and those
+    errors."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE gs_rows AS
         SELECT u.key, u.uid, e.ts >= u.f_start AS now, e.err, {code_match('u', 'e.error_code')} AS in_code,
@@ -85,7 +85,8 @@ def _totals(con, params: dict) -> tuple[dict[int, tuple], dict[int, int]]:
 
 
 def _groups(con, units: list[tuple[int, str, str]]) -> dict[int, list[tuple]]:
-    """Per scope, its rows of `fact_sheet._group_rows`."""
+    """Per scope, a row per (service, route, error_code) of its routes: (service, route, code, in its codes,
+    requests, errors, previous errors, users with errors), as `fact_sheet.add_groups` reads them."""
     rows = con.execute("""
         SELECT uid, error_code, in_code, coalesce(sum(w) FILTER (now), 0),
                coalesce(sum(w) FILTER (now AND err), 0), coalesce(sum(w) FILTER (NOT now AND err), 0)
@@ -101,13 +102,14 @@ def _groups(con, units: list[tuple[int, str, str]]) -> dict[int, list[tuple]]:
 
 
 def _windows(con) -> dict[int, list[tuple]]:
-    """Per scope, its rows of `fact_sheet._window_rows`."""
+    """Per scope, the peaks of the 5-minute windows inside it and of those that overlap it (`fact_sheet.add_windows`
+    reads them)."""
     rows = con.execute(f"""
         WITH w AS (
             SELECT u.key, a.window_start, a.service, a.route, a.error_code, a.errors, a.p99_ms, a.max_ms,
                    a.window_start >= u.f_start AND a.window_end <= u.f_end AS inside
             FROM windowed_aggregates a JOIN gs_units u ON a.service = u.service AND a.route = u.route
-            WHERE a.window_start >= u.f_start - {WINDOW_SLACK} AND a.window_end <= u.f_end + {WINDOW_SLACK}
+            WHERE a.window_start > u.f_start - {WINDOW_SLACK_SQL} AND a.window_end < u.f_end + {WINDOW_SLACK_SQL}
               AND {code_match('u', 'a.error_code')} AND a.errors > 0)
         SELECT key, service, route, error_code, max(errors) FILTER (inside), max(errors),
                max(p99_ms) FILTER (inside), max(p99_ms), max(max_ms) FILTER (inside)

@@ -5,10 +5,7 @@ from dataclasses import dataclass, field
 
 from datetime import timedelta
 
-import duckdb
-
 from logintel.trust.entities import KnownEntities
-from logintel.trust.scope import GroundingScope
 
 
 @dataclass
@@ -28,20 +25,6 @@ class Catalogue:
 CATALOGUE_HORIZON = timedelta(days=7)
 
 
-def load_catalogue(con: duckdb.DuckDBPyConnection, scope: GroundingScope) -> Catalogue:
-    """Every (service, route, method, error_code) in raw_events within a week of the scope, in one
-    grouped scan."""
-    try:
-        rows = con.execute("""
-            SELECT service, route, method, error_code, bool_or(ts >= $start AND ts < $end)
-            FROM raw_events WHERE ts >= $since AND ts < $until GROUP BY ALL""",
-                           {"start": scope.start, "end": scope.end, "since": scope.start - CATALOGUE_HORIZON,
-                            "until": scope.end + CATALOGUE_HORIZON}).fetchall()
-    except duckdb.CatalogException:
-        return Catalogue()
-    return catalogue_from_rows(rows)
-
-
 def catalogue_from_rows(rows: list[tuple]) -> Catalogue:
     """The catalogue of (service, route, method, error_code, seen in the scope's range) rows."""
     catalogue = Catalogue(known=KnownEntities.from_rows(rows))
@@ -53,24 +36,6 @@ def catalogue_from_rows(rows: list[tuple]) -> Catalogue:
         if method:
             catalogue.methods.setdefault(route, set()).add(method.upper())
     return catalogue
-
-
-def lookup_ids(con: duckdb.DuckDBPyConnection, scope: GroundingScope, traces: list[str],
-               requests: list[str], catalogue: Catalogue) -> None:
-    """Add the trace and request ids a text names; a request id may also be an event id."""
-    if not traces and not requests:
-        return
-    try:
-        rows = con.execute("""
-            SELECT lower(trace_id), request_id, event_id, ts >= $start AND ts < $end FROM raw_events
-            WHERE ts >= $since AND ts < $until AND (list_contains($traces, lower(trace_id))
-               OR list_contains($requests, request_id) OR list_contains($requests, event_id))""",
-                           {"start": scope.start, "end": scope.end, "traces": traces or [""],
-                            "requests": requests or [""], "since": scope.start - CATALOGUE_HORIZON,
-                            "until": scope.end + CATALOGUE_HORIZON}).fetchall()
-    except duckdb.CatalogException:
-        return
-    mark_ids(catalogue, rows, traces, requests)
 
 
 def mark_ids(catalogue: Catalogue, rows: list[tuple], traces: list[str], requests: list[str]) -> None:

@@ -2,8 +2,9 @@
 
 A text that states no number, name, time window or id is neither grounded nor ungrounded: it is unchecked,
 and its ratio is None, never 1.0 (a reassurance such as "the database is fine, no action needed" would
-otherwise pass as fully grounded). Both grounding engines (`verify.py`, `item_grounding.py`) and every
-verdict built on them (incidents, digest, briefings, findings, ask) count their claims with this type."""
+otherwise pass as fully grounded). The grounding engine (`batch.py` / `verify.py` for texts about the
+warehouse, `item_grounding.py` for a text against its source's figures) and every verdict built on it
+(incidents, digest, briefings, findings, ask) count their claims with this type."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from logintel.trust.attributes import find_attributes
-from logintel.trust.entities import KnownEntities, find_entities, known_route_spans
+from logintel.trust.entities import KnownEntities, find_entities, known_route_spans, quoted_name_spans
 from logintel.trust.numbers import find_numbers
-from logintel.trust.text import blank, blank_quotes, sentence_bounds
+from logintel.trust.text import blank, blank_quotes_but, sentence_bounds
 
 ENTITY_KINDS = ("service", "route", "error_code", "trace_id", "request_id", "user", "attribute")
 NUMBER_KINDS = ("count", "percent", "duration", "time_window")
@@ -53,17 +53,24 @@ def _prepare(text: str, known: KnownEntities | None = None):
     the quotes blanked."""
     # A pair inside a quotation (a log message's "active=50") is someone else's words; only a pair whose
     # name stands outside quotes is a claim (its value may be quoted: user_agent="…"). A pair inside a known
-    # route (/search?q=a) is part of that name.
-    unquoted = blank_quotes(text)
+    # route (/search?q=a) is part of that name. A known name's own quote marks (`pay"ments`) quote nothing.
+    names = quoted_name_spans(text, known) if known else []
+    unquoted = blank_quotes_but(text, names)
     routes = known_route_spans(text, known) if known else []
     attributes = [s for s in find_attributes(text) if unquoted[s.start] != " "
                   and not any(a < s.end and s.start < b for a, b, _, _ in routes)]
     prepared = text
     for span in attributes:
         prepared = blank(prepared, span.start, span.end)
-    return attributes, blank_quotes(prepared)
+    return attributes, blank_quotes_but(prepared, names)
 
 
-def sentences(text: str) -> list[str]:
-    """The sentences of `text` as extract_claims numbers them."""
-    return [text[a:b].strip() for a, b in sentence_bounds(_prepare(text)[1])]
+def unquoted(text: str, known: KnownEntities | None = None) -> str:
+    """`text` with what it quotes blanked (offsets kept), as the claim parser reads it: a known name's own
+    quote marks quote nothing."""
+    return blank_quotes_but(text, quoted_name_spans(text, known) if known else [])
+
+
+def sentences(text: str, known: KnownEntities | None = None) -> list[str]:
+    """The sentences of `text` as extract_claims numbers them (with the same known names)."""
+    return [text[a:b].strip() for a, b in sentence_bounds(_prepare(text, known)[1])]

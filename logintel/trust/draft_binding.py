@@ -1,6 +1,7 @@
 """A model's sentences bound to the drafts they reword: each names its draft by id and stands only where it
-states exactly that draft's claims and nothing uncheckable of its own (`rewording_problem`); otherwise the draft
-stands, and `Binding.counts()` says how many were offered, accepted and replaced."""
+states exactly that draft's claims, nothing uncheckable of its own and no stance its draft lacks
+(`rewording_problem`); otherwise the draft stands, and `Binding.counts()` says how many were offered, accepted
+and replaced."""
 from __future__ import annotations
 
 import re
@@ -9,9 +10,9 @@ from datetime import date
 from typing import Iterable
 
 from logintel.trust.claim_share import NOTHING_TO_VERIFY
-from logintel.trust.claims import Claim, extract_claims, sentences
+from logintel.trust.claims import Claim, extract_claims, sentences, unquoted
 from logintel.trust.entities import KnownEntities
-from logintel.trust.text import blank_quotes
+from logintel.trust.stance import added_stance
 
 # Any number as written, outside quotes: "110 CPU-seconds", "$0.0123" and "14.4×" are statements as much as
 # "60 errors" (digits inside names and ids are part of the name: no boundary around them).
@@ -134,17 +135,19 @@ def rewording_problem(draft: str, text: str, known: KnownEntities | None = None,
     its words ("All systems are healthy." cannot stand in for "No single cause stands out: …"), and each part of
     a sentence between commas, semicolons, colons, spaced dashes or brackets that states no claim must be one of
     its draft's parts ("…; the database is fine, no action needed" cannot ride on a sentence whose figures are
-    right). Words inside a part that states claims are the model's: "60 errors and nothing to worry about" is
-    not caught."""
+    right). Words inside a part that states claims are the model's, but none of them may take a stance its
+    draft does not (`stance`: a negation, reassurance, dismissal or instruction): "60 errors and nothing to
+    worry about" cannot stand for "60 errors on checkout". A known name's own quote marks (`pay"ments`) quote
+    nothing."""
     if not text.strip():
         return "an empty sentence"
-    bare_text, bare_draft = blank_quotes(text), blank_quotes(draft)
+    bare_text, bare_draft = unquoted(text, known), unquoted(draft, known)
     markup = [m for m in _MARKUP if m in bare_text and m not in bare_draft]
     if markup:
         return f"adds markup its draft lacks ({' '.join(markup)})"
-    if not set(_quotations(text)) <= set(_quotations(draft)):
+    if not set(_quotations(text, known)) <= set(_quotations(draft, known)):
         return "quotes what its draft does not"
-    theirs, ours = sentences(text), sentences(draft)
+    theirs, ours = sentences(text, known), sentences(draft, known)
     if len(theirs) > len(ours):
         return f"{len(theirs)} sentences where its draft has {len(ours)}"
     unchecked = set(_unchecked(ours, known, day))
@@ -157,11 +160,14 @@ def rewording_problem(draft: str, text: str, known: KnownEntities | None = None,
         return "states what its draft does not: " + _listed(added)
     if dropped:
         return "leaves out what its draft states: " + _listed(dropped)
-    own = set(_unchecked(_fragments(draft), known, day))
-    extra = [words for words in _unchecked(_fragments(text), known, day) if words not in own]
+    own = set(_unchecked(_fragments(draft, known), known, day))
+    extra = [words for words in _unchecked(_fragments(text, known), known, day) if words not in own]
     if extra:
         return (f"{NOTHING_TO_VERIFY} in {len(extra)} part(s) of it that its draft does not have "
                 f"({sum(map(len, extra))} words)")
+    stance = added_stance(bare_draft, bare_text)
+    if stance:
+        return f"takes a stance its draft does not ({', '.join(stance)})"
     return None
 
 
@@ -169,7 +175,7 @@ def claim_set(text: str, known: KnownEntities | None = None, day: date | None = 
     """The claims of `text` as comparable keys: each claim's kind, value, label and qualifier, and every number
     written outside quotes."""
     keys = {_key(c) for c in extract_claims(text, known or KnownEntities(), day) if c.kind != "user"}
-    keys |= {("number", _numeral(m.group())) for m in _NUMERAL.finditer(blank_quotes(text))}
+    keys |= {("number", _numeral(m.group())) for m in _NUMERAL.finditer(unquoted(text, known))}
     return frozenset(keys)
 
 
@@ -190,16 +196,16 @@ def _numeral(written: str) -> object:
         return plain  # an address or a version: compared as written
 
 
-def _fragments(text: str) -> list[str]:
+def _fragments(text: str, known: KnownEntities | None) -> list[str]:
     """The parts of a text between commas, semicolons, colons, spaced dashes, brackets and sentence ends, its
     quotations blanked (a time such as 10:38, a count such as 1,240 or a window 10:38–10:52 is never cut)."""
-    return [part for part in _FRAGMENT_END.split(blank_quotes(text)) if part and part.strip()]
+    return [part for part in _FRAGMENT_END.split(unquoted(text, known)) if part and part.strip()]
 
 
-def _quotations(text: str) -> list[str]:
+def _quotations(text: str, known: KnownEntities | None) -> list[str]:
     """What the claim parser reads as someone else's words (blanked as quoted, an unclosed quote to its line's
     end), each whitespace-collapsed."""
-    bare = blank_quotes(text)
+    bare = unquoted(text, known)
     spans, start = [], None
     for i, (a, b) in enumerate(zip(text, bare)):
         if a != b and start is None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from logintel.trust.text import Span, blank
+from logintel.trust.text import QUOTE_MARKS, Span, blank
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,20 @@ def known_route_spans(text: str, known: KnownEntities) -> list[tuple[int, int, s
                 found.append((m.start(), m.end(), route, m.group("method")))
                 taken.append((m.start(), m.end()))
     return sorted(found)
+
+
+def quoted_name_spans(text: str, known: KnownEntities) -> list[tuple[int, int]]:
+    """(start, end) of each known service, route or error code written in `text` that has a quote mark in it
+    (`pay"ments`): a catalogue entry however odd it looks, so its quote opens no quotation. Longest first,
+    never overlapping."""
+    names = [n for n in known.services | known.routes | known.error_codes
+             if n and n in text and any(c in QUOTE_MARKS for c in n)]
+    taken: list[tuple[int, int]] = []
+    for name in sorted(names, key=len, reverse=True):
+        for m in re.finditer(re.escape(name), text):
+            if not any(a < m.end() and m.start() < b for a, b in taken):
+                taken.append((m.start(), m.end()))
+    return sorted(taken)
 
 
 def _known_route(path: str, known: KnownEntities) -> str:

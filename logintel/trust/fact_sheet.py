@@ -1,20 +1,16 @@
-"""The fact sheet of a grounding scope: every number a text about it could truthfully state,
-computed from the warehouse in three aggregate queries whatever the number of claims."""
+"""The fact sheet of a grounding scope: every number a text about it could truthfully state, filled from the
+rows `batch_facts` computes for many scopes at once (its totals, its groups, its 5-minute windows and the
+field=value pairs its text names)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-import duckdb
-
-from logintel.store.schema import ERROR_SQL
-from logintel.trust.attributes import attribute_facts, metric_of
+from logintel.trust.attributes import metric_of
 from logintel.trust.scope import GroundingScope
 
 MAX_GROUP_FACTS = 50
 QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999))
-# Windows that touch the scope by less than a window (5 min) still describe it.
-WINDOW_SLACK = "INTERVAL 4 MINUTE"
 # A field=value named by a text but carried by no failing event is invented when no event of this
 # long before or after carries it either (as the catalogue looks a week around for names).
 ATTRIBUTE_HORIZON = timedelta(days=7)
@@ -52,50 +48,15 @@ class FactSheet:
                 "facts": [asdict(f) for f in self.facts]}
 
 
-def _filters(scope: GroundingScope) -> tuple[str, str, dict]:
-    """SQL conditions (route: the scope's services and routes; code: its error codes) and their parameters."""
-    params, route, code = {}, [], "TRUE"
-    if scope.services:
-        route.append("list_contains($services, service)")
-        params["services"] = list(scope.services)
-    if scope.routes:
-        route.append("list_contains($routes, route)")
-        params["routes"] = list(scope.routes)
-    if scope.error_codes:
-        code = "list_contains($codes, error_code)"
-        params["codes"] = list(scope.error_codes)
-    return " AND ".join(route) or "TRUE", code, params
-
-
 def _change(now: float | None, before: float | None) -> float | None:
     return None if not before or now is None else 100.0 * (now - before) / before
 
 
-def compute_facts(con: duckdb.DuckDBPyConnection, scope: GroundingScope,
-                  attributes: tuple[tuple[str, str], ...] = ()) -> FactSheet:
-    """The scope's facts; for each (attribute, value) a text names, also the share of the failing events
-    and of the baseline carrying it and its namespace's p50 latency on each side."""
-    sheet = FactSheet(scope)
-    on_route, in_code, params = _filters(scope)
-    times = {"prev": scope.previous_start, "start": scope.start, "end": scope.end}
-    try:
-        row = _scope_totals(con, on_route, in_code, params | times)
-    except duckdb.CatalogException:
-        return sheet  # no raw_events yet: nothing can be grounded
-    add_totals(sheet, row)
-    add_groups(sheet, _group_rows(con, on_route, in_code, params | times))
-    try:
-        add_windows(sheet, _window_rows(con, on_route, in_code, params | times))
-    except duckdb.CatalogException:
-        pass  # no windows computed yet: peaks cannot be checked, and will read as ungrounded
-    for attribute, value in dict.fromkeys(attributes):
-        add_attribute(sheet, attribute, value,
-                      attribute_facts(con, scope, on_route, in_code, params, attribute, value, ATTRIBUTE_HORIZON))
-    return sheet
-
-
 def add_totals(sheet: FactSheet, row: tuple) -> None:
-    """The facts of the scope's totals row (see `_scope_totals` for its columns)."""
+    """The facts of the scope's totals row: (requests, previous requests, errors, previous errors, errors of
+    every code on its routes, errors of every service, users with errors, users of its routes, quantiles / max /
+    avg duration of its errors, the same of its routes, previous p99 of its routes, previous p99 of its errors,
+    first error, last error) — the errors and requests weighted by sample rate."""
     scope = sheet.scope
     (requests, prev_requests, errors, prev_errors, route_errors, all_errors, users, route_users, err_q, err_max,
      err_avg, route_q, route_max, route_avg, prev_route_p99, prev_err_p99, first, last) = row
@@ -149,45 +110,8 @@ def add_attribute(sheet: FactSheet, attribute: str, value: str, facts) -> None:
     sheet.add("duration", "p50", facts.p50_baseline_ms, f"p50 {metric_of(attribute)} of the baseline's requests with {name}")
 
 
-def _scope_totals(con, on_route: str, in_code: str, params: dict) -> tuple:
-    """The scope's totals, previous-period totals and duration quantiles, in one scan of its time range."""
-    quantiles = "[" + ", ".join(str(q) for _, q in QUANTILES) + "]"
-    # Requests are the routes' whole traffic (every code, successes too): the error rate's denominator.
-    return con.execute(f"""
-        WITH ev AS (
-            SELECT ts >= $start AS now, {ERROR_SQL} AS err, ({on_route}) AS on_route,
-                   ({on_route}) AND ({in_code}) AND {ERROR_SQL} AS hit, sample_rate AS w, user_id, duration_ms, ts
-            -- only the rows any aggregate reads (the scope's routes, and every error for the share of all)
-            FROM raw_events WHERE ts >= $prev AND ts < $end AND (({on_route}) OR {ERROR_SQL}))
-        SELECT sum(w) FILTER (now AND on_route), sum(w) FILTER (NOT now AND on_route),
-               sum(w) FILTER (now AND hit), sum(w) FILTER (NOT now AND hit),
-               sum(w) FILTER (now AND on_route AND err), sum(w) FILTER (now AND err),
-               count(DISTINCT user_id) FILTER (now AND hit), count(DISTINCT user_id) FILTER (now AND on_route),
-               quantile_cont(duration_ms, {quantiles}) FILTER (now AND hit), max(duration_ms) FILTER (now AND hit),
-               avg(duration_ms) FILTER (now AND hit),
-               quantile_cont(duration_ms, {quantiles}) FILTER (now AND on_route),
-               max(duration_ms) FILTER (now AND on_route), avg(duration_ms) FILTER (now AND on_route),
-               quantile_cont(duration_ms, 0.99) FILTER (NOT now AND on_route),
-               quantile_cont(duration_ms, 0.99) FILTER (NOT now AND hit),
-               min(ts) FILTER (now AND hit), max(ts) FILTER (now AND hit)
-        FROM ev""", params).fetchone()
-
-
 def _where(scope: GroundingScope) -> str:
     return " ".join(" / ".join(v) for v in (scope.services, scope.routes) if v) or "every route"
-
-
-def _group_rows(con, on_route: str, in_code: str, params: dict) -> list[tuple]:
-    """Per (service, route, error_code) of the scope's routes: (service, route, code, in scope, requests,
-    errors, previous errors, users with errors)."""
-    return con.execute(f"""
-        SELECT service, route, error_code, ({in_code}) AS in_scope,
-               coalesce(sum(sample_rate) FILTER (ts >= $start), 0) AS requests,
-               coalesce(sum(sample_rate) FILTER (ts >= $start AND {ERROR_SQL}), 0) AS errors,
-               coalesce(sum(sample_rate) FILTER (ts < $start AND {ERROR_SQL}), 0) AS prev_errors,
-               count(DISTINCT user_id) FILTER (ts >= $start AND {ERROR_SQL}) AS users
-        FROM raw_events WHERE ts >= $prev AND ts < $end AND {on_route}
-        GROUP BY ALL""", params).fetchall()
 
 
 def _group_order(row: tuple) -> tuple:
@@ -215,28 +139,10 @@ def add_groups(sheet: FactSheet, rows: list[tuple]) -> None:
         sheet.add("change", "errors", _change(errors, prev_errors), f"errors of {name} vs previous period")
 
 
-def _window_rows(con, on_route: str, in_code: str, params: dict) -> list[tuple]:
-    """Peaks per 5-minute window: per group, then (service NULL) all the scope's groups together, over
-    windows inside the scope (what an incident reports) and over windows reaching up to 4 minutes past
-    either end (a window that mostly lies in it)."""
-    return con.execute(f"""
-        WITH w AS (
-            SELECT window_start, window_end, service, route, error_code, errors, p99_ms, max_ms,
-                   window_start >= $start AND window_end <= $end AS inside
-            FROM windowed_aggregates
-            WHERE window_start >= $start - {WINDOW_SLACK} AND window_end <= $end + {WINDOW_SLACK}
-              AND {on_route} AND {in_code} AND errors > 0)
-        SELECT service, route, error_code, max(errors) FILTER (inside), max(errors),
-               max(p99_ms) FILTER (inside), max(p99_ms), max(max_ms) FILTER (inside)
-        FROM w GROUP BY ALL
-        UNION ALL
-        SELECT NULL, NULL, NULL, max(total) FILTER (inside), max(total), NULL, NULL, NULL
-        FROM (SELECT window_start, bool_and(inside) AS inside, sum(errors) AS total FROM w GROUP BY window_start)
-    """, {k: v for k, v in params.items() if k != "prev"}).fetchall()
-
-
 def add_windows(sheet: FactSheet, rows: list[tuple]) -> None:
-    """The facts of `_window_rows`: each group's peaks first (in group order), the scope's together last."""
+    """The facts of the 5-minute windows' rows (service, route, code, peak errors inside the scope, peak errors
+    over the windows that overlap it, p99 inside, p99 overlapping, max inside; service NULL for all the scope's
+    groups together): each group's peaks first (in group order), the scope's together last."""
     groups = sorted((r for r in rows if r[0] is not None), key=_group_order)
     for service, route, code, peak_inside, peak_near, p99_inside, p99_near, max_inside in \
             groups + [r for r in rows if r[0] is None]:

@@ -1,13 +1,13 @@
 """Grounding the digest's sentences: each item's text is checked against the facts the code computed for
 that item (its source), and every name against the warehouse.
 
-A number must agree with one of the item's facts of the same kind (counts, percents, durations in ms)
-within 5% or the written precision; a number the claim parser does not classify (CPU-seconds, dollars,
-a plain ratio) must equal one of the item's values the same way. A service, route or error code the
-warehouse has never seen is invented; a field=value pair must be one the item's facts name, and is
-invented when no event of the day carries it. A time window must match one of the item's windows within
-ten minutes at both ends. A sentence with no checkable claim is "nothing to verify" (`ClaimShare`), never
-"grounded"."""
+A number must agree with one of the item's facts of the same kind (counts, percents, durations in ms) by
+`agreement`'s rule (the one the incidents' texts are held to); a number the claim parser does not classify
+(CPU-seconds, dollars, a plain ratio) must equal one of the item's values the same way. A service, route or
+error code the warehouse has never seen is invented; a field=value pair must be one the item's facts name, and
+is invented when no event of the day carries it. A time window must match one of the item's windows
+(`agreement.window_agrees`). Each verdict is a `ClaimVerdict`; a sentence with no checkable claim is "nothing
+to verify" (`ClaimShare`), never "grounded"."""
 from __future__ import annotations
 
 import re
@@ -17,16 +17,15 @@ from typing import Callable
 
 import duckdb
 
+from logintel.trust.agreement import REL_TOL, agrees, window_agrees
 from logintel.trust.claim_share import NO_CLAIM, ClaimShare
 from logintel.trust.claims import Claim, extract_claims
 from logintel.trust.entities import KnownEntities
-from logintel.trust.numbers import resolution
+from logintel.trust.grounding_report import ClaimVerdict
 from logintel.trust.text import blank
 
-REL_TOL = 0.05
-WINDOW_SLACK = timedelta(minutes=10)
-_BOUND_FACTOR = 2.0
 _CHECKED_NAMES = ("service", "route", "error_code")
+_SOURCE = "the figures the code computed for the text"
 # Numbers the claim parser leaves out that are still statements: "1,234 CPU-seconds", "$0.0123", "0.77".
 _ANY_NUMBER = re.compile(r"(?<![\w.,:/\-])\$?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<suffix>[kKM]\b)?"
                          r"(?![\w%]|[.,]\d|:\d)")
@@ -64,15 +63,6 @@ class ItemFacts:
                 "attributes": sorted(f"{k}={v}" for k, v in self.attributes)}
 
 
-@dataclass(frozen=True)
-class Verdict:
-    text: str
-    kind: str
-    grounded: bool
-    reason: str
-    invented: bool = False
-
-
 def day_grounder(con: duckdb.DuckDBPyConnection, day: date) -> Callable[[str, dict], dict]:
     """(text, ItemFacts as a dict) → grounding, against the warehouse's names and the field=value pairs its
     events carry on `day`: how a text written from its own figures (an investigation's) is grounded."""
@@ -88,34 +78,35 @@ def ground_text(text: str, facts: ItemFacts, known: KnownEntities, day: date,
     invented: [...], reason, verdicts: [...]} (None: nothing to verify, and the reason says so)."""
     claims = extract_claims(text, known, day)
     verdicts = [_judge(c, facts, known, attribute_exists) for c in claims if c.kind not in ("user",)]
-    verdicts += [_judge_value(text, value, facts) for value in _loose_numbers(text, claims)]
+    verdicts += [_judge_value(number, facts) for number in _loose_numbers(text, claims)]
     verdicts = [v for v in verdicts if v is not None]
     failed = [v for v in verdicts if not v.grounded]
     share = ClaimShare(claims=len(verdicts), grounded=len(verdicts) - len(failed))
-    reason = NO_CLAIM if share.nothing_to_verify else "; ".join(f"{v.text}: {v.reason}" for v in failed[:3])
+    reason = NO_CLAIM if share.nothing_to_verify else "; ".join(f"{v.claim.text}: {v.reason}" for v in failed[:3])
     return {"grounded": share.state, "claims": share.claims, "grounded_claims": share.grounded,
-            "invented": [v.text for v in verdicts if v.invented], "reason": reason,
-            "verdicts": [v.__dict__ for v in verdicts]}
+            "invented": [v.claim.text for v in verdicts if v.invented], "reason": reason,
+            "verdicts": [v.to_dict() for v in verdicts]}
 
 
-def _judge(claim: Claim, facts: ItemFacts, known: KnownEntities, attribute_exists) -> Verdict | None:
+def _judge(claim: Claim, facts: ItemFacts, known: KnownEntities, attribute_exists) -> ClaimVerdict | None:
     if claim.kind in _CHECKED_NAMES:
         names = {"service": known.services, "route": known.routes, "error_code": known.error_codes}[claim.kind]
         if claim.value in names:
-            return Verdict(claim.text, claim.kind, True, "exists in the warehouse")
-        return Verdict(claim.text, claim.kind, False, f"no {claim.kind} {claim.value!r} in the warehouse", True)
+            return ClaimVerdict(claim, True, "the warehouse's catalogue", "exists in the warehouse")
+        return ClaimVerdict(claim, False, "the warehouse's catalogue", f"no {claim.kind} {claim.value!r} in the "
+                            "warehouse", invented=True)
     if claim.kind == "attribute":
         attribute, value = claim.value
         if (attribute, value) in facts.attributes:
-            return Verdict(claim.text, "attribute", True, "named by the source's facts")
+            return ClaimVerdict(claim, True, _SOURCE, "named by the source's facts")
         if not attribute_exists(attribute, value):
-            return Verdict(claim.text, "attribute", False, f"no event carries {attribute}={value}", True)
-        return Verdict(claim.text, "attribute", False, "not among the source's facts")
+            return ClaimVerdict(claim, False, "the day's events", f"no event carries {attribute}={value}",
+                                invented=True)
+        return ClaimVerdict(claim, False, _SOURCE, "not among the source's facts")
     if claim.kind == "time_window":
-        start, end = claim.value
-        if any(abs(start - a) <= WINDOW_SLACK and abs(end - b) <= WINDOW_SLACK for a, b in facts.windows):
-            return Verdict(claim.text, "time_window", True, "matches the source's window")
-        return Verdict(claim.text, "time_window", False, "no such window in the source")
+        if any(window_agrees(claim.value, window) for window in facts.windows):
+            return ClaimVerdict(claim, True, _SOURCE, "matches the source's window")
+        return ClaimVerdict(claim, False, _SOURCE, "no such window in the source")
     pool = {"count": facts.counts + facts.values, "percent": facts.percents,
             "duration": facts.durations_ms}.get(claim.kind)
     if pool is None:
@@ -123,24 +114,13 @@ def _judge(claim: Claim, facts: ItemFacts, known: KnownEntities, attribute_exist
     value = float(claim.value)
     if claim.kind == "percent" and claim.label == "change":
         pool = pool + [-p for p in pool]  # "down 40%" is written unsigned as often as signed
-    if any(_agrees(value, fact, claim) for fact in pool):
-        return Verdict(claim.text, claim.kind, True, "matches the source's figures")
-    return Verdict(claim.text, claim.kind, False, f"no {claim.kind} of the source within {REL_TOL:.0%}")
+    if any(agrees(value, fact, claim.text, claim.kind, claim.qualifier) for fact in pool):
+        return ClaimVerdict(claim, True, _SOURCE, "matches the source's figures")
+    return ClaimVerdict(claim, False, _SOURCE, f"no {claim.kind} of the source within {REL_TOL:.0%}")
 
 
-def _agrees(claimed: float, fact: float, claim: Claim | None, text: str | None = None, kind: str = "count") -> bool:
-    written = claim.text if claim else text
-    tol = max(REL_TOL * abs(fact), resolution(written, claim.kind if claim else kind))
-    qualifier = claim.qualifier if claim else None
-    if qualifier == "at_least":
-        return claimed - tol <= fact <= _BOUND_FACTOR * claimed + tol
-    if qualifier == "at_most":
-        return claimed / _BOUND_FACTOR - tol <= fact <= claimed + tol
-    return abs(fact - claimed) <= tol
-
-
-def _loose_numbers(text: str, claims: list[Claim]) -> list[tuple[str, float]]:
-    """Numbers the claim parser did not take, with their written form."""
+def _loose_numbers(text: str, claims: list[Claim]) -> list[Claim]:
+    """Numbers the claim parser did not take, as claims of kind "number" (their written form and value)."""
     rest = text
     for claim in claims:
         if claim.offset >= 0:
@@ -151,15 +131,15 @@ def _loose_numbers(text: str, claims: list[Claim]) -> list[tuple[str, float]]:
     found = []
     for m in _ANY_NUMBER.finditer(rest):
         scale = {"k": 1e3, "K": 1e3, "M": 1e6}.get(m.group("suffix") or "", 1)
-        found.append((m.group(0), float(m.group("num").replace(",", "")) * scale))
+        found.append(Claim(kind="number", text=m.group(0), value=float(m.group("num").replace(",", "")) * scale,
+                           label=None, sentence=0, offset=m.start()))
     return found
 
 
-def _judge_value(text: str, number: tuple[str, float], facts: ItemFacts) -> Verdict:
-    written, value = number
-    if any(_agrees(value, fact, None, written.lstrip("$")) for fact in facts.every_value()):
-        return Verdict(written, "number", True, "matches the source's figures")
-    return Verdict(written, "number", False, f"no figure of the source within {REL_TOL:.0%}")
+def _judge_value(number: Claim, facts: ItemFacts) -> ClaimVerdict:
+    if any(agrees(number.value, fact, number.text.lstrip("$"), "number") for fact in facts.every_value()):
+        return ClaimVerdict(number, True, _SOURCE, "matches the source's figures")
+    return ClaimVerdict(number, False, _SOURCE, f"no figure of the source within {REL_TOL:.0%}")
 
 
 def attribute_lookup(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime):

@@ -106,7 +106,7 @@ def resolution(text: str, kind: str) -> float:
     if kind == "duration":
         unit = re.search(r"[A-Za-z]+$", text.strip())
         scale = _MS_PER.get(unit.group().lower(), 1) if unit else 1
-    elif kind == "count" and text.strip()[-1:] in "kKM":
+    elif kind in ("count", "number") and text.strip()[-1:] in "kKM":
         scale = 1e6 if text.strip().endswith("M") else 1e3
     return 0.5 * 10 ** -decimals * scale
 

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 # Opening quote -> closing quote. Single quotes are left alone: they are apostrophes far more often.
 _QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb"}
+QUOTE_MARKS = frozenset(_QUOTES) | frozenset(_QUOTES.values())
 # Periods after these do not end a sentence ("e.g." precedes the writer's quoted example).
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "approx", "incl", "cf", "ca", "est", "resp"}
 _EXAMPLE = re.compile(r"(?:\be\.g\.|\bi\.e\.|\bexample|\bsuch as|\bmessage|\bsaying)[:,]?\s*$", re.IGNORECASE)
@@ -51,6 +52,20 @@ def blank_quotes(text: str) -> str:
             j = line_end - 1
         out = blank(out, i, j + 1)
         i = j + 1
+    return out
+
+
+def blank_quotes_but(text: str, kept: list[tuple[int, int]]) -> str:
+    """`blank_quotes`, where the quote marks inside the `kept` spans (names the warehouse holds, written with a
+    quote in them: a service `pay"ments`) open or close no quotation; a kept span inside a quotation is blanked
+    with it."""
+    masked = text
+    for a, b in kept:
+        masked = masked[:a] + "".join("'" if c in QUOTE_MARKS else c for c in masked[a:b]) + masked[b:]
+    out = blank_quotes(masked)
+    for a, b in kept:
+        if out[a:b].strip():
+            out = out[:a] + text[a:b] + out[b:]
     return out
 
 

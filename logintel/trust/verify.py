@@ -1,41 +1,20 @@
-"""Checking each claim of a text against the warehouse: names exist, numbers match the fact sheet
-of the text's scope, windows match when the errors happened."""
+"""The verdict on each claim of a text about the warehouse: names exist (the scope's catalogue), numbers match
+the fact sheet of the text's scope, windows match when the errors happened (`agreement`'s rule). The
+catalogues and fact sheets come from `batch.verify_texts`."""
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 
-import duckdb
-
-from logintel.trust.catalogue import Catalogue, load_catalogue, lookup_ids
-from logintel.trust.claims import NUMBER_KINDS, Claim, extract_claims, sentences
-from logintel.trust.fact_sheet import Fact, FactSheet, compute_facts
+from logintel.trust.agreement import REL_TOL, WINDOW_SLACK, agrees, window_agrees
+from logintel.trust.catalogue import Catalogue
+from logintel.trust.claims import NUMBER_KINDS, Claim, sentences
+from logintel.trust.fact_sheet import Fact, FactSheet
 from logintel.trust.grounding_report import ClaimVerdict, GroundingReport, format_value
 from logintel.trust.labels import change_subject
-from logintel.trust.numbers import resolution
 from logintel.trust.scope import GroundingScope
 
-# A written window is rounded to minutes and a burst may start or end inside a 5-minute window.
-WINDOW_SLACK = timedelta(minutes=5)
 _DURATION_LABELS = {"p50", "p90", "p95", "p99", "p999", "max", "avg", "length"}
-# A stated bound ("over 250 errors") far from the data misleads as much as a wrong number.
-_BOUND_FACTOR = 2.0
-_ABOUT_TOLERANCE = 0.10
-
-
-def verify_text(con: duckdb.DuckDBPyConnection, text: str, scope: GroundingScope,
-                rel_tol: float = 0.05) -> GroundingReport:
-    """Every claim of `text` checked against raw_events / windowed_aggregates within `scope`.
-    (`logintel.trust.batch.verify_texts` checks many texts at once, with the same verdicts.)"""
-    started = time.perf_counter()
-    catalogue = load_catalogue(con, scope)
-    claims = extract_claims(text, catalogue.known, scope.start.date())
-    lookup_ids(con, scope, named_ids(claims, "trace_id"), named_ids(claims, "request_id"), catalogue)
-    sheet = compute_facts(con, scope, named_attributes(claims)) if needs_facts(claims) else None
-    report = judge_claims(text, scope, claims, catalogue, sheet, rel_tol)
-    report.elapsed_ms = (time.perf_counter() - started) * 1000
-    return report
 
 
 def named_ids(claims: list[Claim], kind: str) -> list[str]:
@@ -52,7 +31,7 @@ def needs_facts(claims: list[Claim]) -> bool:
 
 
 def judge_claims(text: str, scope: GroundingScope, claims: list[Claim], catalogue: Catalogue,
-                 sheet: FactSheet | None, rel_tol: float = 0.05) -> GroundingReport:
+                 sheet: FactSheet | None, rel_tol: float = REL_TOL) -> GroundingReport:
     """The verdict on each of `claims` (extracted from `text`) against what the warehouse holds."""
     verdicts, skipped, entities_seen = [], [], set()
     for claim in claims:
@@ -71,7 +50,8 @@ def judge_claims(text: str, scope: GroundingScope, claims: list[Claim], catalogu
             verdicts.append(_judge_entity(claim, catalogue, scope))
 
     checked = {c.sentence for c in claims if not (c.kind == "count" and c.label == "threshold")}
-    unverifiable = [s for i, s in enumerate(sentences(text)) if i not in checked and re.search(r"\w", s)]
+    unverifiable = [s for i, s in enumerate(sentences(text, catalogue.known))
+                    if i not in checked and re.search(r"\w", s)]
     grounded = sum(v.grounded for v in verdicts)
     return GroundingReport(claims=verdicts, grounded=grounded, ungrounded=len(verdicts) - grounded,
                            unverifiable_sentences=unverifiable, skipped=skipped,
@@ -122,20 +102,6 @@ def _candidates(claim: Claim, sheet: FactSheet, text: str) -> tuple[list[Fact], 
     return sheet.matching("percent", None, period), "percentage"
 
 
-def _agrees(claim: Claim, fact: float, rel_tol: float) -> bool:
-    claimed = float(claim.value)
-    tol = max(rel_tol * abs(fact), resolution(claim.text, claim.kind))
-    if claim.kind == "count":
-        tol = max(tol, 1.0)
-    if claim.qualifier == "at_least":
-        return claimed - tol <= fact <= _BOUND_FACTOR * claimed + tol
-    if claim.qualifier == "at_most":
-        return claimed / _BOUND_FACTOR - tol <= fact <= claimed + tol
-    if claim.qualifier == "about":
-        tol = max(tol, _ABOUT_TOLERANCE * abs(fact))
-    return abs(fact - claimed) <= tol
-
-
 def _judge_number(claim: Claim, sheet: FactSheet, text: str, rel_tol: float) -> ClaimVerdict:
     facts, called = _candidates(claim, sheet, text)
     kind = "change" if claim.label == "change" else claim.kind
@@ -143,7 +109,7 @@ def _judge_number(claim: Claim, sheet: FactSheet, text: str, rel_tol: float) -> 
         why = ("the previous period had none, so there is no change to state" if kind == "change"
                else f"the warehouse has no {called} for {sheet.scope.describe()}")
         return ClaimVerdict(claim, False, why, f"no {called} to compare")
-    matched = [f for f in facts if _agrees(claim, f.value, rel_tol)]
+    matched = [f for f in facts if agrees(float(claim.value), f.value, claim.text, claim.kind, claim.qualifier, rel_tol)]
     best = matched[0] if matched else min(facts, key=lambda f: abs(f.value - float(claim.value)))
     evidence = f"{format_value(best.value, kind)}: {best.about}"
     if matched:
@@ -163,10 +129,9 @@ def _judge_window(claim: Claim, sheet: FactSheet) -> ClaimVerdict:
     if first is None:
         return ClaimVerdict(claim, False, f"no errors of {scope.describe()}", "no errors to place in time")
     evidence = f"errors of the scope from {first:%H:%M:%S} to {last:%H:%M:%S} UTC"
-    # The errors lie in the window (give or take one window), and the window is not much wider.
-    inside = start - WINDOW_SLACK <= first and last <= end + WINDOW_SLACK
-    tight = first <= start + WINDOW_SLACK and last >= end - WINDOW_SLACK
-    if inside and tight:
+    # The errors lie in the window (give or take the slack), and the window is not much wider.
+    if window_agrees((start, end), (first, last)):
         return ClaimVerdict(claim, True, evidence, "errors happened in the window")
+    inside = start - WINDOW_SLACK <= first and last <= end + WINDOW_SLACK
     return ClaimVerdict(claim, False, evidence, "errors started or ended outside the window" if not inside
                         else "the window is wider than the errors")

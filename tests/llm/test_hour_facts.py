@@ -7,11 +7,11 @@ from logintel.analysis.incidents.rule_incidents import detect_incidents
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import compute_windows
 from logintel.llm.hour_facts import hour_incident_facts
-from logintel.llm.prompt_facts import incident_facts
 from logintel.llm.redaction import Redactor
 from logintel.store.landing import HourBatch
 from logintel.store.warehouse import load_hour
 from tests.support.factories import burst, event, steady
+from tests.support.prompt_facts_oracle import incident_facts
 
 
 def test_the_labelled_hours_rule_incidents_get_the_per_incident_facts(labelled_hour_run):

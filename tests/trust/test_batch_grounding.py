@@ -1,4 +1,4 @@
-"""Batched grounding gives every text the verdicts the per-text path gives it: on the simulator's labelled
+"""Batched grounding gives every text the verdicts the per-text oracle gives it: on the simulator's labelled
 hour (every incident text the incidents asset wrote, and texts that are wrong in every way a writer can
 be wrong), on hand-built edges of the catalogue's week and of a baseline that overlaps its failures, and
 on a warehouse without events."""
@@ -9,13 +9,13 @@ import pytest
 from logintel.narration.incident_text import grounding_scope, grounding_summary, incident_text
 from logintel.store.landing import HourBatch
 from logintel.store.warehouse import load_hour
-from logintel.trust import GroundingScope, verify_text
+from logintel.trust import GroundingScope
 from logintel.trust.batch import verify_texts
 from logintel.trust.batch_catalogue import load_catalogues
 from logintel.trust.batch_scopes import pieces
-from logintel.trust.catalogue import load_catalogue
 from tests.support.compare import nearly_equal
 from tests.support.factories import burst, event, steady
+from tests.support.grounding_oracle import load_catalogue, verify_text_alone
 
 
 def report_dict(report) -> dict:
@@ -28,7 +28,7 @@ def assert_same_verdicts(con, texts):
     batched = verify_texts(con, texts)
     assert len(batched) == len(texts)
     for (text, scope), report in zip(texts, batched):
-        alone = verify_text(con, text, scope)
+        alone = verify_text_alone(con, text, scope)
         assert nearly_equal(report_dict(alone), report_dict(report)), (text, alone.summary(), report.summary())
     return batched
 
@@ -42,7 +42,7 @@ def test_the_incident_texts_of_the_labelled_hour_get_the_per_text_verdicts(label
     # what the incidents asset stored is what the per-text path would have stored
     for incident, (text, scope) in zip(incidents, texts):
         stored = {k: v for k, v in incident.grounding.items() if not k.startswith("rewording")}  # the model's counts
-        assert nearly_equal(stored, grounding_summary(verify_text(labelled_hour_run.con, text, scope)))
+        assert nearly_equal(stored, grounding_summary(verify_text_alone(labelled_hour_run.con, text, scope)))
     # the hour exercises what batching could get wrong: several groups in one scope, baselines of their
     # own, field=value claims
     assert any(len(s.services) > 1 or len(s.routes) > 1 for _, s in texts)
@@ -69,9 +69,15 @@ def test_wrong_invented_and_out_of_scope_claims_get_the_per_text_verdicts(labell
              f"100% of the failing requests; db.instance=no-such-db and version=0.0.0-never; "
              f'user_agent="curl/8.0" too.', scope),
         ]
-    # every group of the hour at once, and a text about the whole hour (no groups: grounded on its own)
+    # every group of the hour at once, and texts about the whole hour and about every route of one service
     everything = GroundingScope(start=labelled_hour_run.hour, end=labelled_hour_run.hour + timedelta(hours=1))
-    texts.append((f"{multi.errors} errors across the shop; {rule.service} saw {rule.errors}.", everything))
+    texts.append((f"{multi.errors} errors across the shop; {rule.service} saw {rule.errors}; peak "
+                  f"{rule.peak_errors} per 5 min; version=0.0.0-never.", everything))
+    one_service = GroundingScope(start=rule.start_time, end=rule.end_time, services=(rule.service,),
+                                 baselines=((labelled_hour_run.hour, rule.start_time),))
+    texts.append((f"{rule.service}: {rule.errors} errors, peak {rule.peak_errors} per 5 min, p99 2.5 s; "
+                  f"{cause.get('attribute') or 'db.instance'}={cause.get('value') or 'orders-db-primary'} "
+                  f"is carried by 100% of the failing requests.", one_service))
     batched = assert_same_verdicts(labelled_hour_run.con, texts)
     verdicts = [v for r in batched for v in r.claims]
     assert any(v.invented for v in verdicts)

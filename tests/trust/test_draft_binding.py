@@ -8,13 +8,15 @@ import pytest
 from logintel.trust.draft_binding import Draft, bind, draft_sentences, rewording_problem, unworded
 from logintel.trust.entities import KnownEntities
 
-KNOWN = KnownEntities(services=frozenset({"auth", "orders"}), routes=frozenset({"/login", "/orders"}),
-                      error_codes=frozenset({"INVALID_CREDENTIALS"}))
+KNOWN = KnownEntities(services=frozenset({"auth", "orders", 'pay"ments'}),
+                      routes=frozenset({"/login", "/orders", "/checkout"}), error_codes=frozenset({"INVALID_CREDENTIALS"}))
 DAY = date(2026, 11, 23)
 ISSUE = ("auth /login: 231 errors (INVALID_CREDENTIALS) from 10:38 to 10:52, 2 users affected over 14 min; "
          "cause: client, client_ip=45.155.205.233 (confidence 1.00).")
 SAVING = "orders /orders spent 110 CPU-seconds today; bringing its mean down would save about 88 CPU-seconds a day."
 NOTHING = "No single cause stands out: no field or dependency of the failing requests differs from before."
+CHECKOUT = "orders /orders: 60 errors on checkout."
+QUOTED_NAME = 'pay"ments /checkout: 60 errors from 10:00 to 10:05.'
 
 
 def problem(draft: str, text: str) -> str | None:
@@ -28,6 +30,8 @@ def problem(draft: str, text: str) -> str | None:
     (ISSUE, ISSUE.replace("; ", ", ")),
     (SAVING, SAVING.replace("; ", " — ")),
     (NOTHING, "no single cause stands out; no field or dependency of the failing requests differs from before"),
+    (CHECKOUT, "orders /orders saw 60 errors on checkout."),
+    (QUOTED_NAME, 'pay"ments /checkout had 60 errors between 10:00 and 10:05.'),
 ])
 def test_a_rewording_that_states_exactly_the_drafts_claims_is_accepted(draft, text):
     assert problem(draft, text) is None
@@ -47,6 +51,16 @@ def test_a_rewording_that_states_exactly_the_drafts_claims_is_accepted(draft, te
     (ISSUE, "The database is fine, no action needed.", "nothing to verify in a sentence where its draft states"),
     (NOTHING, "All systems are healthy.", "nothing to verify in a sentence that is not its draft's own words"),
     (ISSUE, "  ", "an empty sentence"),
+    # words inside a part that states claims may not take a stance the draft does not
+    (CHECKOUT, "orders /orders: 60 errors and nothing to worry about.", "takes a stance its draft does not "
+                                                                        "(nothing, worry)"),
+    (CHECKOUT, "orders /orders: 60 harmless errors on checkout.", "takes a stance its draft does not (harmless)"),
+    (CHECKOUT, "orders /orders: 60 errors that don't affect checkout.", "takes a stance its draft does not (not)"),
+    (CHECKOUT, "orders /orders: 60 errors on checkout so restart it immediately.", "takes a stance its draft does "
+                                                                                   "not (immediately, restart)"),
+    # a name with a quote mark in it is a name, not the start of a quotation: what follows it is checked
+    (QUOTED_NAME, QUOTED_NAME.replace("60", "6"), "states what its draft does not: 6 (count, errors)"),
+    (QUOTED_NAME, QUOTED_NAME[:-1] + " and it is all fine.", "takes a stance its draft does not (fine)"),
 ])
 def test_anything_else_gives_way_with_the_reason(draft, text, why):
     assert (problem(draft, text) or "").startswith(why)

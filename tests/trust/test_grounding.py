@@ -10,12 +10,12 @@ from logintel.analysis.incidents.rule_incidents import detect_incidents
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import compute_windows
 from logintel.llm.offline import incident_summary
-from logintel.llm.prompt_facts import incident_facts
 from logintel.llm.redaction import Redactor
 from logintel.store.landing import HourBatch
 from logintel.store.warehouse import ensure_schema, load_hour
 from logintel.trust import GroundingScope, KnownEntities, extract_claims, verify_text
 from tests.support.factories import event, steady
+from tests.support.prompt_facts_oracle import incident_facts
 
 H = datetime(2026, 11, 23, 12)
 KNOWN = KnownEntities(services=frozenset({"orders", "payments"}), routes=frozenset({"/orders", "/orders/{id}"}),
@@ -191,6 +191,19 @@ def test_a_window_that_misses_the_errors_is_ungrounded(outage):
     assert not verdicts["12:40–12:56 UTC"].grounded       # the errors began 17 minutes earlier
     assert not verdicts["12:00–13:00 UTC"].grounded       # far wider than the errors
     assert verdicts["14:00–14:30 UTC"].reason == "window outside the scope"
+
+
+def test_a_name_with_a_quote_mark_in_it_is_grounded_as_a_catalogue_entry(con):
+    events = steady(H, 1, 4, service='pay"ments', route="/checkout")
+    events += [event(H + timedelta(minutes=10, seconds=i), service='pay"ments', route="/checkout",
+                     error_code="CARD_DECLINED", status=502) for i in range(12)]
+    load(con, H, events)
+    scope = GroundingScope(H, H + timedelta(minutes=30), ('pay"ments',), ("/checkout",))
+    report = verify_text(con, 'pay"ments /checkout: 12 CARD_DECLINED errors. pay"ments had 99 errors.', scope)
+    verdicts = {(v.claim.kind, v.claim.text): v.grounded for v in report.claims}
+    assert verdicts == {("service", 'pay"ments'): True, ("route", "/checkout"): True,
+                        ("error_code", "CARD_DECLINED"): True, ("count", "12"): True, ("count", "99"): False}
+    assert not report.invented_entities and report.unverifiable_sentences == []
 
 
 def test_extraction_of_the_writers_format_and_of_prose():

@@ -48,6 +48,17 @@ def test_a_field_value_not_in_the_facts_is_ungrounded_and_invented_when_no_event
     assert nowhere["invented"] == ["db.instance=mars-db"]
 
 
+def test_a_name_with_a_quote_mark_in_it_is_a_catalogue_entry():
+    known = KnownEntities(services=KNOWN.services | {'pay"ments'}, routes=KNOWN.routes, error_codes=KNOWN.error_codes)
+    facts = _facts(counts=[340], windows=[(datetime(2026, 12, 1, 9, 16), datetime(2026, 12, 1, 9, 33))])
+    result = ground_text('pay"ments: 340 errors from 09:16 to 09:33.', facts, known, DAY)
+    assert result["grounded"] is True and result["claims"] == 3, result["verdicts"]
+    assert [v["claim"]["text"] for v in result["verdicts"]][0] == 'pay"ments'
+    # what follows the name is read, not taken for a quotation
+    wrong = ground_text('pay"ments: 3400 errors from 09:16 to 09:33.', facts, known, DAY)
+    assert wrong["grounded"] is False and "3400" in wrong["reason"]
+
+
 def test_a_sentence_with_nothing_checkable_is_not_called_grounded():
     result = ground_text("Nothing else stood out.", _facts(), KNOWN, DAY)
     assert result["grounded"] is None and result["claims"] == 0
