@@ -20,6 +20,7 @@ from logintel.store.dead_letters import DeadLetter
 from logintel.events import EventValidationError, parse_json_line
 from logintel.store.landing import HOUR, HourBatch, hour_key
 from logintel.store.schema import ensure_tables
+from logintel.store.log_errors import mark_failed_by_logs
 from logintel.store.span_rows import STRIPPED_ATTRIBUTES, replace_spans
 
 
@@ -66,6 +67,7 @@ class LoadReport:
     loaded: int = 0
     duplicates: int = 0
     spans: int = 0  # rows written to the spans table (span events carry them)
+    failed_by_logs: int = 0  # requests marked failed by an error line written inside their spans (`log_errors`)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     elapsed_s: float = 0.0
 
@@ -223,6 +225,8 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
                 SELECT {_STORED_COLUMNS}, $start FROM staged WHERE flag IS NULL {dedupe}
             """, {"start": start})
             report.spans = replace_spans(con, f"(SELECT * FROM staged WHERE flag IS NULL {dedupe})", start)
+            if report.spans:
+                report.failed_by_logs = mark_failed_by_logs(con, start)
             report.loaded = con.execute("SELECT count(*) FROM raw_events WHERE partition_hour = $start",
                                         {"start": start}).fetchone()[0]
     finally:

@@ -38,8 +38,8 @@ def _evidence(candidate: dict, facts: dict) -> str:
         before, now = e["p90_ms_baseline"], e["p90_ms_window"]
         facts["durations_ms"] += [before, now]
         facts["counts"] += [float(e["over_baseline_p90_window"]), float(e["requests_window"])]
-        what = ("self time" if kind == "self_time" else "network gap" if candidate["attribute"] != "outgoing_gap_ms"
-                else "network gap on its calls out")
+        what = ("self time" if kind == "self_time" else "network gap" if candidate["attribute"] != "calls_gap_ms"
+                else "network gap on its calls in and out")
         return (f"its p90 {what} went from {before:.1f} ms to {now:.1f} ms, and {e['over_baseline_p90_window']:,} "
                 f"of {e['requests_window']:,} were slower than the baseline's p90")
     if kind == "errors":

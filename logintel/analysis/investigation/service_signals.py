@@ -7,7 +7,7 @@ from logintel.analysis.investigation import window_signals as sql
 from logintel.analysis.investigation.signal_scores import (
     MIN_EXPOSURE,
     MIN_SHIFT_RATIO,
-    OUTGOING_GAP,
+    BOTH_ENDS_GAP,
     Signal,
     change_z,
     log_shift,
@@ -19,7 +19,7 @@ def all_signals(con: duckdb.DuckDBPyConnection) -> list[Signal]:
     exposure = sql.exposure(con)
     signals = (_latency(sql.self_time_counts(con), "self_time", "self_ms")
                + _latency(sql.network_gap_counts(con), "network_gap", "network_gap_ms")
-               + _latency(sql.outgoing_gap_counts(con), "network_gap", OUTGOING_GAP)
+               + _latency(sql.both_ends_gap_counts(con), "network_gap", BOTH_ENDS_GAP)
                + _errors(sql.error_counts(con), exposure)
                + _templates(sql.template_counts(con), sql.route_exposure(con), exposure))
     return signals

@@ -34,8 +34,9 @@ CHANGED_Z = 3.0
 # Below CHANGED_Z a fault-like signal is no change, yet the strongest of them says where to look first when no
 # service changed: z ≥ 2 (one-sided p ≈ 0.023) is listed as a hint, after every changed service, flagged so.
 HINT_Z = 2.0
-# A network gap on a service's calls out rather than on the calls to it (kind network_gap, told by its attribute).
-OUTGOING_GAP = "outgoing_gap_ms"
+# A network gap over all a service's calls, in and out, rather than on the calls to it (kind network_gap, told by
+# its attribute).
+BOTH_ENDS_GAP = "calls_gap_ms"
 # Kinds that a caller inherits from its callee, and may so be explained by it.
 PROPAGATING_KINDS = ("errors", "log_pattern")
 # What only a fault makes: a slowdown, a slower network in front, errors, a warning or error line more or new, a
@@ -157,9 +158,9 @@ def rank(signals: list[Signal], edges: dict[tuple[str, str], int]) -> list[tuple
         explained = below[0] if below and signal.kind in PROPAGATING_KINDS else None
         ranked.append((signal, explained, True))
     # Equal scores (both at MAX_Z, or the same calls counted from both ends) go to the larger shift, then to the
-    # callee: nothing else says which end of a call is slow, and the calls to a service are its own.
+    # calls to a service: nothing else says which end of a call is slow, and the calls to a service are its own.
     ranked.sort(key=lambda row: (not row[0].faulty, row[1] is not None, -round(row[0].score, 6),
-                                 -row[0].evidence.get("ratio", 1.0), row[0].attribute == OUTGOING_GAP,
+                                 -row[0].evidence.get("ratio", 1.0), row[0].attribute == BOTH_ENDS_GAP,
                                  row[0].service))
     hints = strongest([s for s in signals if s.faulty and s.large_enough and HINT_Z <= s.score
                        and s.service not in any_change])

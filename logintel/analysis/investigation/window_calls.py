@@ -4,7 +4,7 @@ A call is a server (or consumer) span of one service whose parent is a client (o
 caller's span that made it, in the same trace. Its network gap is the client span's duration less the server
 span's — the time on the wire and in queues, neither side's own work — and its route the callee's operation.
 The gap belongs to both ends: a delay in one service's network (a pod's interface slowed) lengthens the calls to
-it and its calls out alike, so the gaps are counted per callee and, apart, per caller.
+it and its calls out alike, so the gaps are counted per callee and, apart, per service over all its calls.
 Where the warehouse holds spans, this is exact: two calls at once from one request, a callee called twice, a
 caller that keeps only its slowest call on its event all come out right. Where it holds none (events written
 without spans: logs, the SDK, the simulator's direct path), `window_signals` falls back to matching events by trace
@@ -66,10 +66,14 @@ def gap_source() -> str:
     return f"SELECT service, route, in_window, gap_ms AS x FROM {CALLS}"
 
 
-def outgoing_gap_source() -> str:
-    """The same gaps as each caller's, by the route it called (`caller → route`): a delay in one service's own
-    network shows on its calls out as much as on the calls to it, and only there on each of its callees."""
-    return f"SELECT caller AS service, service || ' ' || route AS route, in_window, gap_ms AS x FROM {CALLS}"
+def both_ends_gap_source() -> str:
+    """The same gaps as each service's at both ends of its calls — the calls to it, by its route, and its calls
+    out, by the service and route called: a delay in one service's own network (a pod's interface slowed) lengthens
+    all of them, while the service it calls sees it only on the calls from it, and the services calling it only on
+    their calls to it, each mixed with calls that did not slow."""
+    return f"""SELECT service, 'in ' || route AS route, in_window, gap_ms AS x FROM {CALLS}
+               UNION ALL
+               SELECT caller, 'out ' || service || ' ' || route, in_window, gap_ms FROM {CALLS}"""
 
 
 def edges(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:

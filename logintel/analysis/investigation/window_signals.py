@@ -8,7 +8,7 @@ that wrote it (its `owner_route`: the one that started last before the line); ev
 - self time: each request's `self_ms` (its duration when it has none), route by route, on the log scale;
 - network gap: each call's gap (the caller's `peer.duration_ms` less the callee's own duration, matched by
   trace; with spans, every call's client span less its server span), by the callee's route, on the log scale;
-  with spans also per caller, by what it called (a delay in the caller's own network);
+  with spans also per service over all its calls, in and out (a delay in its own network);
 - errors: failed requests and error-level log lines of the service, against its requests;
 - log patterns: each log template of the service (its call site `code.namespace#code.lineno` when the line
   names one, else the message with its numbers and ids masked), against the requests of the route that writes
@@ -91,11 +91,12 @@ def _parsed(where: str) -> str:
                    CASE WHEN route = '{LOG_ROUTE}' THEN coalesce(j[5] || '#' || j[6], {_MASKED}) END AS template,
                    CASE WHEN route = '{LOG_ROUTE}' THEN {_MASKED} END AS masked, row_number() OVER () AS row_id
             FROM (SELECT *, json_extract_string(attributes, $paths) AS j FROM raw_events WHERE {where})),
-             requests AS (SELECT row_id, trace_id, service, ts, route FROM parsed WHERE NOT is_log)
-        SELECT *, CAST(NULL AS VARCHAR) AS owner_route, CAST(NULL AS BIGINT) AS owner_id
+             requests AS (SELECT row_id, trace_id, service, ts, route, failed FROM parsed WHERE NOT is_log)
+        SELECT *, CAST(NULL AS VARCHAR) AS owner_route, CAST(NULL AS BIGINT) AS owner_id,
+               CAST(NULL AS BOOLEAN) AS owner_failed
         FROM parsed WHERE NOT is_log
         UNION ALL
-        SELECT l.*, r.route AS owner_route, r.row_id AS owner_id
+        SELECT l.*, r.route AS owner_route, r.row_id AS owner_id, r.failed AS owner_failed
         FROM (SELECT * FROM parsed WHERE is_log) l
         ASOF LEFT JOIN requests r ON r.trace_id = l.trace_id AND r.service = l.service AND r.ts <= l.ts"""
 
@@ -150,10 +151,10 @@ def network_gap_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
         GROUP BY c.call_id""")
 
 
-def outgoing_gap_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-    """Per caller service: the network gap of its calls out, by the service and route called (`_shift`) — only
-    where the warehouse holds the spans (an event keeps only its slowest call)."""
-    return _shift(con, window_calls.outgoing_gap_source()) if _spans_held(con) else {}
+def both_ends_gap_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """Per service: the network gap of all its calls, to it and out of it (`_shift`, by direction and route) —
+    only where the warehouse holds the spans (an event keeps only its slowest call)."""
+    return _shift(con, window_calls.both_ends_gap_source()) if _spans_held(con) else {}
 
 
 def _shift(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, dict]:
@@ -188,12 +189,14 @@ def _shift(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, dict]:
 
 
 def error_counts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, str | None]]:
-    """Per service: errors (failed requests and error-level lines) in the window, in the baseline, and the
-    window's most frequent error message, masked."""
+    """Per service: errors (failed requests, and error-level lines but those of a request that failed: one failure
+    is one error, however many lines it wrote) in the window, in the baseline, and the window's most frequent
+    error message, masked."""
     rows = con.execute(f"""
-        SELECT service, count(*) FILTER (in_window), count(*) FILTER (NOT in_window),
+        SELECT service, count(*) FILTER (in_window AND one), count(*) FILTER (NOT in_window AND one),
                mode(masked) FILTER (in_window AND masked IS NOT NULL)
-        FROM {STAGED} WHERE failed GROUP BY service""").fetchall()
+        FROM (SELECT *, NOT coalesce(owner_failed, false) AS one FROM {STAGED} WHERE failed) GROUP BY service
+        HAVING count(*) FILTER (one) > 0""").fetchall()
     return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
