@@ -39,9 +39,11 @@ WINDOW = timedelta(minutes=5)
 CANDIDATES_KEPT = 5
 
 
-def detect_change_incidents(con: duckdb.DuckDBPyConnection, hour: datetime,
-                            data_end: datetime | None = None) -> list[Incident]:
-    """The hour's change incidents, from its 5-minute windows that the data covers whole."""
+def detect_change_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, data_end: datetime | None = None,
+                            investigated: dict[datetime, list[dict]] | None = None) -> list[Incident]:
+    """The hour's change incidents, from its 5-minute windows that the data covers whole. Given `investigated`,
+    each window's ranked candidates are left there too, by the window's start (what `candidates_at_onset` gives
+    the hour's other incidents)."""
     start = hour.replace(tzinfo=None, minute=0, second=0, microsecond=0)
     found: list[tuple[datetime, dict, dict]] = []  # (window start, the opening candidate, the investigation)
     prepared = Span(start - DEFAULT_BASELINE, start + timedelta(hours=1))
@@ -55,6 +57,9 @@ def detect_change_incidents(con: duckdb.DuckDBPyConnection, hour: datetime,
                 result = investigate(con, *window, prepared=prepared)
             except InvestigationError:  # no request in the window, or nothing to compare it with
                 continue
+            if investigated is not None:
+                investigated[window[0]] = [{k: c[k] for k in CANDIDATE_FIELDS} | {"source": "investigation"}
+                                           for c in result.candidates[:CANDIDATES_KEPT]]
             opening = _opening(result.candidates)
             if opening is not None:
                 found.append((window[0], opening, result.to_dict() | {"text": result.text, "facts": result.facts}))
@@ -137,3 +142,18 @@ def fold_into_standing(changes: list[Incident], standing: list[Incident]) -> Non
             change.merged_into = cover.incident_id
             if cover.root_cause is not None and not cover.root_cause.get("candidates"):
                 cover.root_cause["candidates"] = change.root_cause["candidates"]
+
+
+def candidates_at_onset(incidents: list[Incident], investigated: dict[datetime, list[dict]]) -> None:
+    """Each incident without ranked candidates gets those of the 5-minute window it began in (the change step's
+    investigation of that window against the 10 minutes before): where to look first, beside the cause its own
+    analysis found, for an incident of one service too. An incident that began before the hour keeps none."""
+    for incident in incidents:
+        if incident.root_cause is None or incident.root_cause.get("candidates"):
+            continue
+        start = incident.start_time
+        onset = start.replace(minute=start.minute - start.minute % 5, second=0, microsecond=0)
+        ranked = investigated.get(onset)
+        if ranked:
+            incident.root_cause["candidates"] = ranked
+            incident.root_cause["candidates_window"] = [onset.isoformat(), (onset + WINDOW).isoformat()]

@@ -16,7 +16,7 @@ import duckdb
 
 from logintel.analysis.incidents.call_path import fold_along_calls
 from logintel.analysis.incidents.change_incidents import KIND as CHANGE
-from logintel.analysis.incidents.change_incidents import detect_change_incidents, fold_into_standing
+from logintel.analysis.incidents.change_incidents import candidates_at_onset, detect_change_incidents, fold_into_standing
 from logintel.analysis.incidents.cause_incidents import MIN_COVERAGE, fold_explained, group_by_cause
 from logintel.analysis.incidents.cluster_incidents import (
     ClusterCandidate,
@@ -136,8 +136,12 @@ def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresh
     fold_along_calls(found.clusters + found.rules)
     _rank_candidates(con, [i for i in found.clusters + found.rules if not i.merged_into and len(i.services) > 1])
     if changes:
-        found.changes = detect_change_incidents(con, hour, data_end + timedelta(microseconds=1) if data_end else None)
-        fold_into_standing(found.changes, [i for i in found.all if not i.merged_into and i.kind != CHANGE])
+        investigated: dict = {}
+        found.changes = detect_change_incidents(con, hour, data_end + timedelta(microseconds=1) if data_end else None,
+                                                investigated)
+        standing = [i for i in found.all if not i.merged_into and i.kind != CHANGE]
+        fold_into_standing(found.changes, standing)
+        candidates_at_onset(standing, investigated)
     return found
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-from logintel.analysis.incidents.change_incidents import KIND
+from logintel.analysis.incidents.change_incidents import KIND, candidates_at_onset
 from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
+from logintel.analysis.incidents.incident import Incident
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import WindowSpec, compute_windows
 from logintel.config import LLMConfig
@@ -68,3 +69,36 @@ def test_a_change_at_a_service_an_error_incident_holds_folds_into_it(tmp_path):
     standing = [i for i in found.all if not i.merged_into]
     assert changes and all(c.merged_into in {i.incident_id for i in standing} for c in changes)
     assert all(i.kind != KIND for i in standing)
+
+
+def _incident(start_minute: int, **root_cause) -> Incident:
+    start = HOUR.replace(minute=start_minute)
+    return Incident(incident_id=f"inc-{start_minute}", partition_hour=HOUR, service="orders", route="/orders/{id}",
+                    error_code=None, start_time=start, end_time=start.replace(minute=min(start_minute + 6, 59)),
+                    first_seen=start, breached_windows=2, threshold=0.05, peak_errors=9, root_cause=root_cause)
+
+
+def test_an_incident_of_one_service_gets_the_ranking_of_the_window_it_began_in():
+    ranked = {HOUR.replace(minute=5): [{"rank": 1, "service": "payments"}], HOUR.replace(minute=10): [{"rank": 1,
+              "service": "orders"}]}
+    began_at_7, began_at_10 = _incident(7, kind="attribute"), _incident(10)
+    already = _incident(12, candidates=[{"rank": 1, "service": "inventory"}])
+    unranked = _incident(40)
+    candidates_at_onset([began_at_7, began_at_10, already, unranked], ranked)
+    assert began_at_7.root_cause["candidates"] == [{"rank": 1, "service": "payments"}]
+    assert began_at_7.root_cause["candidates_window"] == [HOUR.replace(minute=5).isoformat(),
+                                                         HOUR.replace(minute=10).isoformat()]
+    assert began_at_7.root_cause["kind"] == "attribute"  # its own cause stays
+    assert began_at_10.root_cause["candidates"][0]["service"] == "orders"
+    assert already.root_cause["candidates"][0]["service"] == "inventory"
+    assert "candidates" not in unranked.root_cause
+
+
+def test_every_standing_incident_of_the_hour_has_ranked_candidates(tmp_path):
+    rng, day = random.Random(7), Day()
+    steady(day, rng, range(60))
+    orders(day, rng, skips_check=lambda minute: False, failing=lambda minute: 30 <= minute < 40)
+    _, found = hour_of(day, tmp_path)
+    standing = [i for i in found.all if not i.merged_into]
+    assert standing and all(i.root_cause.get("candidates") for i in standing)
+    assert all(i.root_cause["candidates"][0]["service"] == "orders" for i in standing)
