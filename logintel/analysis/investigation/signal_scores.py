@@ -150,12 +150,15 @@ def rank(signals: list[Signal], edges: dict[tuple[str, str], int]) -> list[tuple
     reaches `HINT_Z` only, by score. A service's signal is its strongest fault-like one when that one counts."""
     changed = [s for s in signals if s.score >= CHANGED_Z and s.large_enough]
     faults, any_change = strongest([s for s in changed if s.faulty]), strongest(changed)
+    at_both_ends = {s.service: s for s in changed if s.attribute == BOTH_ENDS_GAP}
     ranked = []
     for service, signal in any_change.items():
         signal = faults.get(service, signal)
         below = sorted((other for other in downstream(edges, service) if other in faults),
                        key=lambda other: -faults[other].score)
         explained = below[0] if below and signal.kind in PROPAGATING_KINDS else None
+        if explained is None and signal.kind == "network_gap" and signal.attribute != BOTH_ENDS_GAP:
+            explained = gap_owner(signal, edges, at_both_ends)
         ranked.append((signal, explained, True))
     # Equal scores (both at MAX_Z, or the same calls counted from both ends) go to the larger shift, then to the
     # calls to a service: nothing else says which end of a call is slow, and the calls to a service are its own.
@@ -165,6 +168,17 @@ def rank(signals: list[Signal], edges: dict[tuple[str, str], int]) -> list[tuple
     hints = strongest([s for s in signals if s.faulty and s.large_enough and HINT_Z <= s.score
                        and s.service not in any_change])
     return ranked + [(signal, None, False) for signal in sorted(hints.values(), key=lambda s: (-s.score, s.service))]
+
+
+def gap_owner(calls_in: Signal, edges: dict[tuple[str, str], int], at_both_ends: dict[str, Signal]) -> str | None:
+    """The caller that owns a slower gap in front of a service: one whose calls, in and out, all slowed by at least
+    as much (its CPU starved or its network slowed delays its calls to this service too). A service whose own
+    network slowed shows a larger shift on the calls to it, from every caller, than any one caller shows over all
+    its calls, most of which go elsewhere; so the larger shift says which end of the calls is slow."""
+    ratio = calls_in.evidence.get("ratio", 1.0)
+    owners = [at_both_ends[caller] for caller, callee in edges if callee == calls_in.service
+              and caller in at_both_ends and at_both_ends[caller].evidence.get("ratio", 1.0) >= ratio]
+    return max(owners, key=lambda s: s.evidence.get("ratio", 1.0)).service if owners else None
 
 
 def path_to(edges: dict[tuple[str, str], int], service: str, limit: int = 8) -> list[str]:

@@ -138,3 +138,26 @@ def test_a_slow_network_at_one_service_blames_it_and_not_the_service_it_calls(tm
     assert ranks.get("bank", 99) > 1
     if first["attribute"] == "calls_gap_ms":
         assert "network gap on its calls in and out" in result.text
+
+
+def _gap(service: str, score: float, ratio: float, attribute: str = "network_gap_ms"):
+    from logintel.analysis.investigation.signal_scores import Signal
+    return Signal(service, "network_gap", score, attribute, 10.0, {"ratio": ratio})
+
+
+def test_a_slower_gap_in_front_of_a_callee_belongs_to_the_caller_whose_every_call_slowed_more():
+    """A starved or slowed caller (preserve) delays its calls to travel: travel's gap rises (z at the cap, 2.2×),
+    while all of preserve's calls, in and out, slowed 17× — the gap is preserve's, whatever the z."""
+    from logintel.analysis.investigation.signal_scores import rank
+    signals = [_gap("travel", 8.0, 2.2), _gap("preserve", 7.3, 17.0, "calls_gap_ms"), _gap("preserve", 4.0, 12.0)]
+    ranked = [(s.service, explained) for s, explained, _ in rank(signals, {("preserve", "travel"): 25})]
+    assert ranked == [("preserve", None), ("travel", "preserve")]
+
+
+def test_a_callee_whose_own_network_slowed_keeps_its_gap_against_a_diluted_caller():
+    """inventory's gap rose 50× on every call to it; catalog, which calls it among other things, shows 3× over all its
+    calls: the calls to inventory are inventory's."""
+    from logintel.analysis.investigation.signal_scores import rank
+    signals = [_gap("inventory", 6.0, 50.0), _gap("catalog", 4.0, 3.0, "calls_gap_ms")]
+    ranked = [(s.service, explained) for s, explained, _ in rank(signals, {("catalog", "inventory"): 40})]
+    assert ranked == [("inventory", None), ("catalog", None)]
