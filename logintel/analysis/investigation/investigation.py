@@ -59,7 +59,7 @@ class Investigation:
                 "baseline": iso(self.baseline) | {"source": self.baseline_source},
                 "candidates": self.candidates, "text": self.text, "grounding": self.grounding,
                 "rule": f"changed: z >= {CHANGED_Z:g}; deepest unexplained first; then hints (z >= {HINT_Z:g}, "
-                        "not changed)", "elapsed_s": round(self.elapsed_s, 3)}
+                        "not changed); last, changes no fault makes (more info lines, fewer warnings)", "elapsed_s": round(self.elapsed_s, 3)}
 
 
 def investigate(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, *, service: str | None = None,

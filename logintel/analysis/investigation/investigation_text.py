@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from logintel.analysis.investigation.signal_scores import fault_like
+
 KIND_WORDS = {"self_time": "its own (self) time", "network_gap": "the network gap in front of it",
               "errors": "its errors", "log_pattern": "its log patterns"}
 
@@ -15,18 +17,20 @@ def describe(window: tuple[datetime, datetime], candidates: list[dict], requests
              "windows": [[start.isoformat(), end.isoformat()]], "attributes": []}
     when = f"Between {start:%H:%M} and {end:%H:%M} UTC on {start:%Y-%m-%d}"
     changed = [c for c in candidates if c.get("changed", True)]
-    if not changed:
-        text = (f"{when} no service changed against its baseline ({requests:,} requests examined): "
-                "nothing stands out.")
-        if candidates:
-            text += (f" The strongest hint, below the bar for a change, is {candidates[0]['service']}: "
-                     f"{_evidence(candidates[0], facts)}.")
+    causes = [c for c in changed if fault_like(c["kind"], c["evidence"])]
+    if not causes:
+        how = "changed" if not changed else "changed the way a fault does"
+        text = f"{when} no service {how} against its baseline ({requests:,} requests examined): nothing stands out."
+        hint = next((c for c in candidates if not c.get("changed", True)), None)
+        if hint is not None:
+            text += (f" The strongest hint, below the bar for a change, is {hint['service']}: "
+                     f"{_evidence(hint, facts)}.")
         return text, facts
-    first = candidates[0]
+    first = causes[0]
     text = f"{when} the likeliest cause is {first['service']}: {_evidence(first, facts)}."
     if first.get("explained_by") is None and len(first.get("path") or []) > 1:
         text += f" Its callers waited on it ({' → '.join(first['path'])})."
-    others = [c["service"] for c in changed[1:3]]
+    others = [c["service"] for c in causes[1:3]]
     if others:
         text += f" Next: {', '.join(others)}."
     return text, facts

@@ -145,9 +145,10 @@ def downstream(edges: dict[tuple[str, str], int], service: str) -> set[str]:
 
 def rank(signals: list[Signal], edges: dict[tuple[str, str], int]) -> list[tuple[Signal, str | None, bool]]:
     """The services, deepest cause first: (its signal, the changed service below it that explains it or None,
-    whether it changed). Tiers: unexplained faults, explained faults, services that only write other info lines
-    or fewer warnings, each by score; then, not changed, the hints: services whose strongest fault-like signal
-    reaches `HINT_Z` only, by score. A service's signal is its strongest fault-like one when that one counts."""
+    whether it changed). Tiers: unexplained faults, explained faults, each by score; then, not changed, the hints:
+    services whose strongest fault-like signal reaches `HINT_Z` only, by score; last, services that changed only
+    in ways no fault makes (other info lines, fewer warnings). A service's signal is its strongest fault-like one
+    when that one counts."""
     changed = [s for s in signals if s.score >= CHANGED_Z and s.large_enough]
     faults, any_change = strongest([s for s in changed if s.faulty]), strongest(changed)
     at_both_ends = {s.service: s for s in changed if s.attribute == BOTH_ENDS_GAP}
@@ -167,7 +168,11 @@ def rank(signals: list[Signal], edges: dict[tuple[str, str], int]) -> list[tuple
                                  row[0].service))
     hints = strongest([s for s in signals if s.faulty and s.large_enough and HINT_Z <= s.score
                        and s.service not in any_change])
-    return ranked + [(signal, None, False) for signal in sorted(hints.values(), key=lambda s: (-s.score, s.service))]
+    # What no fault makes (more info lines: what a service was asked; fewer warnings: a recovery) is no cause: a
+    # fault-like change below the bar says more about where to look, so those come last, after the hints.
+    causes, others = [row for row in ranked if row[0].faulty], [row for row in ranked if not row[0].faulty]
+    return causes + [(signal, None, False) for signal in sorted(hints.values(), key=lambda s: (-s.score, s.service))] \
+        + others
 
 
 def gap_owner(calls_in: Signal, edges: dict[tuple[str, str], int], at_both_ends: dict[str, Signal]) -> str | None:

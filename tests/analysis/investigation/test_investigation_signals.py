@@ -139,3 +139,20 @@ def test_hints_below_the_bar_come_after_every_change_and_say_so():
                   "explained_by": None, "path": ["contacts"]}]
     text, _ = describe(window, hint_only, 120)
     assert "nothing stands out" in text and "strongest hint, below the bar for a change, is contacts" in text
+
+
+def test_a_change_no_fault_makes_comes_after_a_fault_like_hint_and_is_no_cause():
+    """More info lines at seat (what it was asked) changed past the bar; contacts stopped writing a line (a code
+    path no longer taken) below it: contacts is where to look, and the text names no cause."""
+    from logintel.analysis.investigation.investigation import _candidates
+    from logintel.analysis.investigation.investigation_text import describe
+    from logintel.analysis.investigation.signal_scores import Signal
+    more = {"change": "more", "warning_or_worse": False, "lines_window": 62, "lines_baseline": 118}
+    vanished = {"change": "vanished", "warning_or_worse": False, "lines_window": 0, "lines_baseline": 17}
+    signals = [Signal("seat", "log_pattern", 3.5, "template", "s.SeatService#12", more),
+               Signal("contacts", "log_pattern", 2.4, "template", "c.ContactsService#37", vanished)]
+    candidates = _candidates(signals, {}, None)
+    assert [(c["service"], c["changed"]) for c in candidates] == [("contacts", False), ("seat", True)]
+    text, _ = describe((T0, T0 + timedelta(minutes=3)), candidates, 200)
+    assert "no service changed the way a fault does" in text
+    assert "strongest hint, below the bar for a change, is contacts" in text and "likeliest cause" not in text
