@@ -22,7 +22,8 @@ def rule_facts(incident, previous: float, messages: list[tuple], examples: list[
     first, and its first (trace_id, ts, status, duration_ms, message) examples."""
     start, end = incident.start_time, incident.end_time
     minutes = max(1, round((end - start).total_seconds() / 60))
-    change = None if not previous else round(100.0 * (incident.errors - previous) / previous, 1)
+    # Figures keep 3 decimals: the writer rounds once, as it writes (1.498% rounded to 1.5 first reads "2%").
+    change = None if not previous else round(100.0 * (incident.errors - previous) / previous, 3)
     return {
         "incident_id": incident.incident_id,
         "service": incident.service,
@@ -32,12 +33,12 @@ def rule_facts(incident, previous: float, messages: list[tuple], examples: list[
                    "minutes": minutes, "timezone": "UTC"},
         "errors": incident.errors,
         "requests": incident.requests,
-        "error_rate_pct": round(100.0 * incident.error_rate, 1),
+        "error_rate_pct": round(100.0 * incident.error_rate, 3),
         "peak_errors_per_window": incident.peak_errors,
         "window_minutes": incident.evidence.get("window_minutes", 5),
         "threshold": incident.threshold,
         "users_affected": incident.users_affected,
-        "p99_ms": round(incident.p99_ms, 1) if incident.p99_ms is not None else None,
+        "p99_ms": round(incident.p99_ms, 3) if incident.p99_ms is not None else None,
         "previous_period_errors": int(previous),
         "change_pct": change,
         "top_messages": [{"message": snippet(redactor.redact(m)), "count": int(n)} for m, n in messages],
