@@ -11,7 +11,7 @@ from logintel.briefings.incident_briefing import incident_candidates
 from logintel.llm.call_log import CallLog
 from logintel.narration.incident_text import write_summaries
 from logintel.trust.claim_share import ClaimShare
-from logintel.views.incident_table import cause_label
+from logintel.views.incident_table import candidates_label, cause_label
 from resources.llm import LLMResource
 from resources.settings import LogintelSettings
 
@@ -39,7 +39,8 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
                        grounded=sum(i.grounding.get("grounded", 0) for i in found))
     rows = [{"severity": i.severity, "kind": i.kind, "incident": i.incident_id,
              "when": f"{i.start_time:%H:%M}–{i.end_time:%H:%M}", "summary": i.summary,
-             "cause": cause_label(i.root_cause), "root cause": i.root_cause_analysis, "merged into": i.merged_into or "",
+             "cause": cause_label(i.root_cause), "where to look": candidates_label(i.root_cause),
+             "root cause": i.root_cause_analysis, "merged into": i.merged_into or "",
              "grounded": f"{i.grounding.get('grounded', 0)}/{i.grounding.get('claims', 0)}", "writer": i.writer}
             for i in found]
     return dg.MaterializeResult(metadata={
@@ -51,7 +52,7 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
         "grounded_pct": share.percent(),  # None: nothing to verify (no incident, or no claim in any text)
         "claims": share.claims,
         "incident_table": markdown_table(rows, ["severity", "kind", "incident", "when", "summary", "cause",
-                                                "root cause", "merged into", "grounded", "writer"]),
+                                                "where to look", "root cause", "merged into", "grounded", "writer"]),
         "root_cause_s": round(hour_incidents.root_cause_s, 3),
         # what situation_briefing_sensor reads (it never opens the warehouse)
         "briefing_candidates": dg.MetadataValue.json(incident_candidates(found)),

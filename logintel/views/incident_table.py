@@ -26,6 +26,23 @@ def cause_label(cause: dict | None) -> str:
     return f"{cause['kind']} {cause['attribute']}={cause['value']} (confidence {cause.get('confidence', 0):.2f})"
 
 
+KIND_LABELS = {"self_time": "self time", "network_gap": "network gap", "errors": "errors", "log_pattern": "log pattern"}
+
+
+def candidates_label(cause: dict | None, limit: int = 3) -> str:
+    """Where to look first: `payments (network gap, z 8.0) · orders (errors, z 4.1, hint)`, or ``."""
+    out = []
+    for c in ((cause or {}).get("candidates") or [])[:limit]:
+        score = c.get("score")
+        what = [KIND_LABELS.get(c.get("kind"), c.get("kind") or "?")]
+        if isinstance(score, (int, float)):
+            what.append(f"z {score:.1f}" if c.get("source") != "call path" else f"confidence {score:.2f}")
+        if c.get("changed") is False:
+            what.append("hint")
+        out.append(f"{c.get('service')} ({', '.join(what)})")
+    return " · ".join(out)
+
+
 def format_incident_table(rows: list[dict]) -> str:
     if not rows:
         return "no incidents"
@@ -41,6 +58,8 @@ def format_incident_table(rows: list[dict]) -> str:
                      f"{r['incident_id']:<20} {r['related_traces_total']:>6} {grounded:>8}  {summary}")
         if r.get("root_cause_analysis") and not r.get("merged_into"):
             lines.append(f"{'':<9} {'':<9} root cause [{cause_label(r.get('root_cause'))}]: {r['root_cause_analysis']}")
+        if candidates_label(r.get("root_cause")) and not r.get("merged_into"):
+            lines.append(f"{'':<9} {'':<9} where to look: {candidates_label(r.get('root_cause'))}")
     writers = sorted({r["writer"] for r in rows})
     lines.append(f"\nwritten by: {', '.join(writers)}")
     return "\n".join(lines)
