@@ -21,7 +21,7 @@ from datetime import datetime
 
 import duckdb
 
-from logintel.analysis.investigation import window_calls
+from logintel.analysis.investigation import trace_calls, window_calls
 from logintel.events import LOG_ROUTE
 from logintel.store.schema import SERVER_ERROR_SQL
 
@@ -54,12 +54,19 @@ def stage(con: duckdb.DuckDBPyConnection, window: Span, baseline: Span, prepared
     sides = {"ws": window.start, "we": window.end, "bs": baseline.start, "be": baseline.end}
     covered = prepared is not None and all(prepared.start <= s.start and s.end <= prepared.end
                                            for s in (window, baseline))
-    source = PREPARED if covered else f"({_parsed('(ts >= $ws AND ts < $we) OR (ts >= $bs AND ts < $be)')})"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {STAGED} AS
-        SELECT ts >= $ws AND ts < $we AS in_window, * FROM {source}
-        WHERE (ts >= $ws AND ts < $we) OR (ts >= $bs AND ts < $be)""", sides | ({} if covered else {"paths": _PATHS}))
+    if covered:  # a view: the prepared rows are read where each query needs them, never copied
+        at = {k: f"TIMESTAMP '{v.isoformat(sep=' ')}'" for k, v in sides.items()}
+        con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW {STAGED} AS
+            SELECT ts >= {at['ws']} AND ts < {at['we']} AS in_window, * FROM {PREPARED}
+            WHERE (ts >= {at['ws']} AND ts < {at['we']}) OR (ts >= {at['bs']} AND ts < {at['be']})""")
+    else:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {STAGED} AS
+            SELECT ts >= $ws AND ts < $we AS in_window, *
+            FROM ({_parsed('(ts >= $ws AND ts < $we) OR (ts >= $bs AND ts < $be)')})""", sides | {"paths": _PATHS})
     window_calls.stage_calls(con, sides, covered)
+    trace_calls.stage_trace_calls(con, sides, STAGED, covered)
     return con.execute(f"SELECT count(*) FILTER (in_window AND NOT is_log) FROM {STAGED}").fetchone()[0]
 
 
@@ -69,11 +76,13 @@ def prepare(con: duckdb.DuckDBPyConnection, span: Span) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {PREPARED} AS {_parsed('ts >= $start AND ts < $end')}",
                 {"start": span.start, "end": span.end, "paths": _PATHS})
     window_calls.prepare_calls(con, span.start, span.end)
+    trace_calls.prepare_trace_calls(con, PREPARED)
 
 
 def unprepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE IF EXISTS {PREPARED}")
     window_calls.drop_calls(con, prepared_too=True)
+    trace_calls.drop_trace_calls(con, prepared_too=True)
 
 
 def _parsed(where: str) -> str:
@@ -102,8 +111,9 @@ def _parsed(where: str) -> str:
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+    trace_calls.drop_relation(con, STAGED)
     window_calls.drop_calls(con)
+    trace_calls.drop_trace_calls(con)
 
 
 def _spans_held(con: duckdb.DuckDBPyConnection) -> bool:
@@ -136,19 +146,7 @@ def network_gap_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     every call is matched exactly by its span ids instead (`window_calls`)."""
     if _spans_held(con):
         return _shift(con, window_calls.gap_source())
-    return _shift(con, f"""
-        WITH callers AS (SELECT trace_id, service, ts, duration_ms, peer_service, peer_ms, in_window,
-                                row_number() OVER () AS call_id
-                         FROM {STAGED} WHERE NOT is_log AND peer_ms IS NOT NULL AND peer_service IS NOT NULL
-                           AND trace_id IS NOT NULL),
-             callees AS (SELECT trace_id, service, route, ts, duration_ms FROM {STAGED}
-                         WHERE NOT is_log AND trace_id IS NOT NULL)
-        SELECT any_value(c.peer_service) AS service, arg_max(e.route, e.duration_ms) AS route,
-               any_value(c.in_window) AS in_window, any_value(c.peer_ms) - max(e.duration_ms) AS x
-        FROM callers c JOIN callees e ON e.trace_id = c.trace_id AND e.service = c.peer_service
-         AND e.service <> c.service AND e.ts >= c.ts
-         AND e.ts <= c.ts + to_microseconds(CAST(c.duration_ms * 1000 AS BIGINT))
-        GROUP BY c.call_id""")
+    return _shift(con, trace_calls.gap_source())
 
 
 def both_ends_gap_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
@@ -224,13 +222,4 @@ def call_edges(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
     where the warehouse holds the spans, the service whose client span is the callee's parent (`window_calls`)."""
     if _spans_held(con):
         return window_calls.edges(con)
-    rows = con.execute(f"""
-        WITH ev AS (SELECT trace_id, service, ts, ts + to_microseconds(CAST(duration_ms * 1000 AS BIGINT)) AS ends,
-                           row_number() OVER () AS id
-                    FROM {STAGED} WHERE in_window AND NOT is_log AND trace_id IS NOT NULL)
-        SELECT caller, callee, count(*) FROM (
-            SELECT e.id, any_value(e.service) AS callee, arg_max(c.service, c.ts) AS caller
-            FROM ev e JOIN ev c ON c.trace_id = e.trace_id AND c.service <> e.service AND c.ts <= e.ts AND c.ends >= e.ts
-            GROUP BY e.id)
-        GROUP BY ALL""").fetchall()
-    return {(caller, callee): n for caller, callee, n in rows}
+    return trace_calls.edges(con)
