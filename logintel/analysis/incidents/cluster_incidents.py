@@ -211,7 +211,9 @@ def build_cluster_incident(con: duckdb.DuckDBPyConnection, hour: datetime, candi
           AND {IN_GROUPS_SQL}
         GROUP BY service, error_code ORDER BY min(ts) LIMIT 5""", segment).fetchall()]
     still_open = data_end is not None and seg_end >= data_end.replace(tzinfo=None) - timedelta(minutes=1)
-    top = rows[0]
+    # The most errors; on a tie (a cascade's hops fail once per request each) the first by name, so the same data
+    # always names the same lead, whatever order the clusters came in.
+    top = min(rows, key=lambda r: (-r[6], str(r[2]), str(r[3]), str(r[4])))
     minutes_long = (seg_end - first_seen).total_seconds() / 60
     rate = errors / requests if requests else 0.0
     return Incident(
