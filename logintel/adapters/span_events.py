@@ -10,15 +10,13 @@ from typing import Any
 
 from logintel.adapters.otel import LogRecordParts, build_otel_event
 from logintel.adapters.pending_spans import PendingSpans
-from logintel.adapters.span_records import DROPPED_KEY, SPANS_KEY, span_records
+from logintel.adapters.span_records import DROPPED_KEY, SPANS_KEY, peer_of, span_records
 from logintel.adapters.spans import (
     DB_NAMESPACE_ATTRIBUTES,
     EXCEPTION_ATTRIBUTES,
     GRPC_STATUS,
     HTTP_STATUS_ATTRIBUTES,
-    KIND_NAMES,
     NS_PER_MS,
-    PEER_ATTRIBUTES,
     STATUS_ERROR,
     Span,
     TraceBatch,
@@ -108,7 +106,7 @@ def span_event(span: Span, local: list[tuple[Span, bool]], callee: Callable[[Spa
         attrs["http.route"] = span.name
     attrs["duration_ms"] = span.duration_ns / NS_PER_MS
     attrs["event.id"] = event_id(span)  # the span's own identity: a resent batch makes the same event
-    attrs["span.kind"] = KIND_NAMES[span.kind] if 0 <= span.kind < len(KIND_NAMES) else "internal"
+    attrs["span.kind"] = span.kind_name
     if span.parent_id:
         attrs["parent_span_id"] = span.parent_id
     if span.status_message and not failed:
@@ -172,7 +170,7 @@ def call_summary(unit: Span, local: Iterable[tuple[Span, bool]],
         "self_ms": (unit.duration_ns - _covered_ns(calls, unit.start_ns, unit.end_ns)) / NS_PER_MS}
     if peers:
         slowest = max(peers, key=lambda span: span.duration_ns)
-        peer = first_of(slowest.attributes, PEER_ATTRIBUTES) or callee(slowest)
+        peer = peer_of(slowest, callee)
         if peer is not None:
             summary["peer.service"] = peer
         summary["peer.duration_ms"] = slowest.duration_ns / NS_PER_MS

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from logintel.adapters.spans import KIND_NAMES, NS_PER_MS, PEER_ATTRIBUTES, Span, first_of
+from logintel.adapters.spans import NS_PER_MS, PEER_ATTRIBUTES, Span, first_of
 from logintel.events import SPANS_KEY
 
-__all__ = ["DROPPED_KEY", "KEPT", "SPANS_KEY", "span_records"]
+__all__ = ["DROPPED_KEY", "KEPT", "SPANS_KEY", "peer_of", "span_records"]
 DROPPED_KEY = "otel.spans_dropped"
 KEPT = 1000
 STATUS_NAMES = ("unset", "ok", "error")
@@ -31,18 +31,20 @@ def span_records(unit: Span, local: Iterable[Span], callee: Callable[[Span], Any
 
 
 def _record(span: Span, callee: Callable[[Span], Any]) -> dict:
-    record = {"id": span.span_id, "parent": span.parent_id, "kind": _kind(span.kind), "name": span.name,
+    record = {"id": span.span_id, "parent": span.parent_id, "kind": span.kind_name, "name": span.name,
               "start": span.start_ns, "ms": span.duration_ns / NS_PER_MS,
               "status": STATUS_NAMES[span.status_code] if 0 <= span.status_code < 3 else "unset"}
     if span.is_call:
         if span.db_system is not None:
             record["db"] = span.db_system
         else:
-            peer = first_of(span.attributes, PEER_ATTRIBUTES) or callee(span)
+            peer = peer_of(span, callee)
             if peer is not None:
                 record["peer"] = peer
     return record
 
 
-def _kind(kind: int) -> str:
-    return KIND_NAMES[kind] if 0 <= kind < len(KIND_NAMES) else "internal"
+def peer_of(call: Span, callee: Callable[[Span], Any]) -> Any:
+    """The service a call went to: its `peer.service`, else `server.address`, else the service whose span
+    answered it (`callee`)."""
+    return first_of(call.attributes, PEER_ATTRIBUTES) or callee(call)

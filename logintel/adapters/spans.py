@@ -76,6 +76,11 @@ class Span:
         return self.kind in UNIT_KINDS or self.parent_id is None
 
     @property
+    def kind_name(self) -> str:
+        """server, client, internal, producer or consumer (an unknown kind reads as internal)."""
+        return KIND_NAMES[self.kind] if 0 <= self.kind < len(KIND_NAMES) else "internal"
+
+    @property
     def is_call(self) -> bool:
         """A call out of the process: to another service, a broker or a database."""
         return self.kind in CALL_KINDS or self.db_system is not None

@@ -27,7 +27,7 @@ import duckdb
 
 from logintel.analysis.incidents.incident import Incident
 from logintel.analysis.investigation import InvestigationError, investigate
-from logintel.analysis.investigation.investigation import CANDIDATE_FIELDS, DEFAULT_BASELINE
+from logintel.analysis.investigation.investigation import DEFAULT_BASELINE, kept_candidates
 from logintel.analysis.investigation.signal_scores import fault_like
 from logintel.analysis.investigation.window_signals import Span, prepare, unprepare
 from logintel.analysis.root_cause.scopes import overlaps
@@ -58,8 +58,7 @@ def detect_change_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, data
             except InvestigationError:  # no request in the window, or nothing to compare it with
                 continue
             if investigated is not None:
-                investigated[window[0]] = [{k: c[k] for k in CANDIDATE_FIELDS} | {"source": "investigation"}
-                                           for c in result.candidates[:CANDIDATES_KEPT]]
+                investigated[window[0]] = kept_candidates(result.candidates, CANDIDATES_KEPT)
             opening = _opening(result.candidates)
             if opening is not None:
                 found.append((window[0], opening, result.to_dict() | {"text": result.text, "facts": result.facts}))
@@ -128,8 +127,7 @@ def _incident(hour: datetime, run: list[tuple[datetime, dict, dict]]) -> Inciden
                   "facts": found["facts"], "windows": [item[0].isoformat() for item in run]},
         root_cause={"kind": KIND, "attribute": lead["attribute"], "value": lead["value"], "service": service,
                     "confidence": min(lead["score"] / 8.0, 1.0), "path": lead["path"],
-                    "candidates": [{k: c[k] for k in CANDIDATE_FIELDS} | {"source": "investigation"}
-                                   for c in found["candidates"][:CANDIDATES_KEPT]]})
+                    "candidates": kept_candidates(found["candidates"], CANDIDATES_KEPT)})
 
 
 def fold_into_standing(changes: list[Incident], standing: list[Incident]) -> None:

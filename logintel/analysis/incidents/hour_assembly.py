@@ -27,7 +27,7 @@ from logintel.analysis.incidents.cluster_incidents import (
 )
 from logintel.analysis.incidents.incident import Incident
 from logintel.analysis.investigation import InvestigationError, investigate
-from logintel.analysis.investigation.investigation import CANDIDATE_FIELDS
+from logintel.analysis.investigation.investigation import kept_candidates
 from logintel.analysis.incidents.latency_groups import fold_into_errors, group_latency
 from logintel.analysis.incidents.latency_incidents import detect_latency_incidents
 from logintel.analysis.incidents.latency_rules import LatencyRules
@@ -157,7 +157,7 @@ def _rank_candidates(con: duckdb.DuckDBPyConnection, incidents: list[Incident], 
             incident.root_cause["candidates"] = []
             incident.root_cause["candidates_note"] = str(error)
             continue
-        ranked = [{k: c[k] for k in CANDIDATE_FIELDS} | {"source": "investigation"} for c in found.candidates]
+        ranked = kept_candidates(found.candidates)
         blamed, cause = incident.root_cause.get("service"), incident.root_cause
         if blamed and blamed not in {c["service"] for c in ranked}:  # a callee with no events of its own
             top = (cause.get("evidence") or [{}])[0]

@@ -62,6 +62,12 @@ class Investigation:
                         "not changed); last, changes no fault makes (more info lines, fewer warnings)", "elapsed_s": round(self.elapsed_s, 3)}
 
 
+def kept_candidates(candidates: list[dict], limit: int | None = None) -> list[dict]:
+    """What an incident keeps of an investigation's candidates (the first `limit`): CANDIDATE_FIELDS, and where
+    they came from."""
+    return [{k: c[k] for k in CANDIDATE_FIELDS} | {"source": "investigation"} for c in candidates[:limit]]
+
+
 def investigate(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, *, service: str | None = None,
                 baseline: tuple[datetime, datetime] | None = None, grounder: Grounder | None = None,
                 prepared: sql.Span | None = None) -> Investigation:

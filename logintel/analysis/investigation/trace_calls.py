@@ -9,11 +9,13 @@
 
 Both are matched once for a prepared span (an hour and the minutes before it: `prepare`), and each window of it
 reads its rows by time (`stage`, a view), so twelve windows cost one join, not twelve; a window staged on its own
-matches its own events (`stage` over the staged table).
+matches its own events (`stage` over the staged table). Neither is matched where the spans are held.
 """
 from __future__ import annotations
 
 import duckdb
+
+from logintel.store.schema import has_table
 
 GAPS, EDGES = "investigation_gaps", "investigation_edges"
 PREPARED_GAPS, PREPARED_EDGES = "investigation_source_gaps", "investigation_source_edges"
@@ -53,8 +55,8 @@ def prepare_trace_calls(con: duckdb.DuckDBPyConnection, prepared_events: str) ->
 def stage_trace_calls(con: duckdb.DuckDBPyConnection, sides: dict, staged_events: str, prepared: bool) -> None:
     """The window's and the baseline's gaps, and the window's edges, with `in_window`: read by time from the
     prepared span's (`prepared`), else matched among the staged events."""
-    window = f"ts >= {_at(sides['ws'])} AND ts < {_at(sides['we'])}"
-    either = f"({window}) OR (ts >= {_at(sides['bs'])} AND ts < {_at(sides['be'])})"
+    window = f"ts >= {timestamp_sql(sides['ws'])} AND ts < {timestamp_sql(sides['we'])}"
+    either = f"({window}) OR (ts >= {timestamp_sql(sides['bs'])} AND ts < {timestamp_sql(sides['be'])})"
     if prepared:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {GAPS} AS SELECT {window} AS in_window, service, route, x "
                     f"FROM {PREPARED_GAPS} WHERE {either}")
@@ -66,7 +68,13 @@ def stage_trace_calls(con: duckdb.DuckDBPyConnection, sides: dict, staged_events
                 f"FROM ({_edge_rows(f'(SELECT * FROM {staged_events} WHERE in_window)')})")
 
 
-def _at(ts) -> str:
+def prepared(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the prepared span's calls were matched (`prepare_trace_calls`)."""
+    return has_table(con, PREPARED_GAPS)
+
+
+def timestamp_sql(ts) -> str:
+    """A timestamp as a DuckDB literal (a view cannot hold parameters)."""
     return f"TIMESTAMP '{ts.isoformat(sep=' ')}'"
 
 

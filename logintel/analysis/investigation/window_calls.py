@@ -36,11 +36,13 @@ def _calls(inside: str) -> str:
           AND ({inside.replace("ts", "callee.start_ts")}) AND ({inside.replace("ts", "ev.ts")})"""
 
 
-def prepare_calls(con: duckdb.DuckDBPyConnection, start, end) -> None:
-    """The calls of [start, end) matched once, for the windows inside it."""
-    if has_table(con, "spans"):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {PREPARED_CALLS} AS "
-                    f"{_calls('ts >= $start AND ts < $end')}", {"start": start, "end": end})
+def prepare_calls(con: duckdb.DuckDBPyConnection, start, end) -> int:
+    """The calls of [start, end) matched once, for the windows inside it; returns how many there are."""
+    if not has_table(con, "spans"):
+        return 0
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {PREPARED_CALLS} AS "
+                f"{_calls('ts >= $start AND ts < $end')}", {"start": start, "end": end})
+    return con.execute(f"SELECT count(*) FROM {PREPARED_CALLS}").fetchone()[0]
 
 
 def stage_calls(con: duckdb.DuckDBPyConnection, sides: dict, prepared: bool) -> int:

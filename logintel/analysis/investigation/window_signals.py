@@ -55,7 +55,7 @@ def stage(con: duckdb.DuckDBPyConnection, window: Span, baseline: Span, prepared
     covered = prepared is not None and all(prepared.start <= s.start and s.end <= prepared.end
                                            for s in (window, baseline))
     if covered:  # a view: the prepared rows are read where each query needs them, never copied
-        at = {k: f"TIMESTAMP '{v.isoformat(sep=' ')}'" for k, v in sides.items()}
+        at = {k: trace_calls.timestamp_sql(v) for k, v in sides.items()}
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW {STAGED} AS
             SELECT ts >= {at['ws']} AND ts < {at['we']} AS in_window, * FROM {PREPARED}
@@ -65,8 +65,8 @@ def stage(con: duckdb.DuckDBPyConnection, window: Span, baseline: Span, prepared
             CREATE OR REPLACE TEMP TABLE {STAGED} AS
             SELECT ts >= $ws AND ts < $we AS in_window, *
             FROM ({_parsed('(ts >= $ws AND ts < $we) OR (ts >= $bs AND ts < $be)')})""", sides | {"paths": _PATHS})
-    window_calls.stage_calls(con, sides, covered)
-    trace_calls.stage_trace_calls(con, sides, STAGED, covered)
+    if not window_calls.stage_calls(con, sides, covered):  # no spans held: calls matched by trace and time
+        trace_calls.stage_trace_calls(con, sides, STAGED, covered and trace_calls.prepared(con))
     return con.execute(f"SELECT count(*) FILTER (in_window AND NOT is_log) FROM {STAGED}").fetchone()[0]
 
 
@@ -75,8 +75,8 @@ def prepare(con: duckdb.DuckDBPyConnection, span: Span) -> None:
     5-minute windows and the minutes before them): each then stages from it (`stage(..., prepared=span)`)."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {PREPARED} AS {_parsed('ts >= $start AND ts < $end')}",
                 {"start": span.start, "end": span.end, "paths": _PATHS})
-    window_calls.prepare_calls(con, span.start, span.end)
-    trace_calls.prepare_trace_calls(con, PREPARED)
+    if not window_calls.prepare_calls(con, span.start, span.end):  # no spans held in the span
+        trace_calls.prepare_trace_calls(con, PREPARED)
 
 
 def unprepare(con: duckdb.DuckDBPyConnection) -> None:
