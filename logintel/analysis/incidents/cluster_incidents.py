@@ -17,7 +17,7 @@ from logintel.analysis.root_cause.scopes import overlaps
 from logintel.store.landing import HOUR
 from logintel.store.schema import ERROR_SQL, IN_GROUPS_SQL, SERVER_ERROR_SQL, group_keys
 
-# A cluster is a spike, not background: its busiest 5 minutes hold this many times its typical rate.
+# A burst is a spike, not background: its windows hold this many times the hour's background (`bursts`).
 MIN_BURST_RATIO = 3.0
 # Most of a cluster incident's errors must be the server's (5xx, level error/fatal), not the client's.
 MIN_SERVER_ERROR_SHARE = 0.5
@@ -36,26 +36,82 @@ def _cluster_rows(con, start: datetime, include_noise: bool = False):
         ORDER BY c.cluster, p.errors DESC""", {"start": start}).fetchall()
 
 
-def _activity(con, start: datetime, pattern_ids: list[str]) -> list[int]:
-    rows = con.execute("""
-        SELECT minute, sum(events) FROM pattern_activity
-        WHERE partition_hour = $start AND list_contains($ids, pattern_id) GROUP BY minute""",
-                       {"start": start, "ids": pattern_ids}).fetchall()
-    minutes = [0] * 60
-    for minute, n in rows:
+def _pattern_minutes(con, start: datetime, pattern_ids: list[str]) -> dict[str, list[int]]:
+    """Each pattern's events per minute of the hour (60 counts)."""
+    by_pattern = {pid: [0] * 60 for pid in pattern_ids}
+    for pid, minute, n in con.execute("""
+        SELECT pattern_id, minute, sum(events) FROM pattern_activity
+        WHERE partition_hour = $start AND list_contains($ids, pattern_id) GROUP BY ALL""",
+                                      {"start": start, "ids": pattern_ids}).fetchall():
         if 0 <= minute < 60:
-            minutes[minute] = int(n)
-    return minutes
+            by_pattern[pid][minute] = int(n)
+    return by_pattern
+
+
+def _activity(con, start: datetime, pattern_ids: list[str]) -> list[int]:
+    by_pattern = _pattern_minutes(con, start, pattern_ids)
+    return [sum(m[i] for m in by_pattern.values()) for i in range(60)]
+
+
+def _window_sums(minutes: list[int], window: int) -> list[int]:
+    return [sum(minutes[i:i + window]) for i in range(0, 60 - window + 1)]
 
 
 def _peak_and_burst(minutes: list[int], window: int) -> tuple[int, float, int, int]:
-    sums = [sum(minutes[i:i + window]) for i in range(0, 60 - window + 1)]
+    sums = _window_sums(minutes, window)
     peak = max(sums) if sums else 0
     active = sorted(sums)
     typical = active[len(active) // 2] if active else 0
     burst = peak / max(typical, 1)
     busy = [i for i, v in enumerate(minutes) if v > 0]
     return peak, burst, (busy[0] if busy else 0), (busy[-1] + 1 if busy else 0)
+
+
+def bursts(minutes: list[int], window: int, floor: float) -> list[tuple[int, int]]:
+    """The minutes [first, last) of each burst in an hour's activity. A pattern that errs all hour long and
+    spikes twice is two bursts, not one incident from its first background error to its last.
+
+    Background is the hour's quieter windows (the lower quartile of its window sums: a burst may fill half
+    the hour, background rarely less than a quarter of it). A burst is a run of windows holding at least
+    MIN_BURST_RATIO times that and at least `floor`; its edges are where its minutes' running excess over
+    the burst's rate per minute is lowest, so a ramp's minutes at that rate are in it and a stray background
+    error next to it is not."""
+    sums = _window_sums(minutes, window)
+    if not sums:
+        return []
+    background = sorted(sums)[len(sums) // 4]
+    level = max(MIN_BURST_RATIO * max(background, 1), floor, 1)
+    rate = level / window
+    runs: list[list[int]] = []
+    for i, total in enumerate(sums):
+        if total < level:
+            continue
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    found = []
+    for first_window, last_window in runs:
+        lo, hi = first_window, last_window + window
+        busiest = max(range(lo, hi), key=lambda m: minutes[m])  # the edges are searched on either side of it
+        found.append((lo + _lowest_excess(minutes[lo:busiest], rate),
+                      hi - _lowest_excess(minutes[busiest + 1:hi][::-1], rate)))
+    return found
+
+
+def _lowest_excess(minutes: list[int], rate: float) -> int:
+    """Where the running sum of (count - rate) from the start is lowest: the minutes before it are below the
+    rate on balance."""
+    running, lowest, at = 0.0, 0.0, 0
+    for i, n in enumerate(minutes):
+        running += n - rate
+        if running < lowest:
+            lowest, at = running, i + 1
+    return at
+
+
+def _minute_of(hour_start: datetime, at: datetime) -> int:
+    return int((at - hour_start).total_seconds() // 60)
 
 
 def _cluster_id(groups: list[tuple], first_window: datetime) -> str:
@@ -77,20 +133,25 @@ def _continued_id(con, start: datetime, groups: list[tuple]) -> tuple[str, datet
 
 
 def _candidates(con, start: datetime, threshold: float, window_minutes: int) -> list[dict]:
-    """Every cluster (and every unclustered pattern) that burst this hour. Anchors crossed the
-    threshold on their own; followers burst too, but smaller, and count only beside an anchor."""
+    """Every burst this hour of a cluster (or of an unclustered pattern), with the patterns active in it.
+    Anchors crossed the threshold on their own; followers burst too, but smaller, and count only beside an
+    anchor."""
     by_cluster: dict = {}
     for row in _cluster_rows(con, start, include_noise=True):
         key = row[0] if row[0] >= 0 else f"noise:{row[1]}"
         by_cluster.setdefault(key, []).append(row)
     found = []
     for cluster, rows in by_cluster.items():
-        minutes = _activity(con, start, [r[1] for r in rows])
-        peak, burst, first_minute, last_minute = _peak_and_burst(minutes, window_minutes)
-        if burst < MIN_BURST_RATIO or peak < threshold * FOLLOWER_FRACTION:
-            continue
-        found.append({"clusters": [cluster], "rows": rows, "minutes": minutes, "first": first_minute,
-                      "last": last_minute, "anchor": peak > threshold})
+        by_pattern = _pattern_minutes(con, start, [r[1] for r in rows])
+        minutes = [sum(m[i] for m in by_pattern.values()) for i in range(60)]
+        for first, last in bursts(minutes, window_minutes, threshold * FOLLOWER_FRACTION):
+            part = [n if first <= i < last else 0 for i, n in enumerate(minutes)]
+            # each pattern's errors in the burst (its activity counts every event with its message)
+            active = [r[:6] + (min(sum(by_pattern[r[1]][first:last]), r[6]),) + r[7:] for r in rows]
+            active = [r for r in active if r[6] > 0]
+            peak = max(_window_sums(part, window_minutes))
+            found.append({"clusters": [cluster], "rows": active, "minutes": part, "first": first,
+                          "last": last, "anchor": peak > threshold})
     return found
 
 
@@ -177,8 +238,10 @@ def build_cluster_incident(con: duckdb.DuckDBPyConnection, hour: datetime, candi
     services = sorted({g[0] for g in groups})
     if len(services) < 2:
         return None
-    minutes = candidate.minutes if keep is None else _activity(con, start, [r[1] for r in rows])
-    if keep is not None:  # the window shrinks to the kept patterns' own activity
+    minutes = candidate.minutes
+    if keep is not None:  # the window shrinks to the kept patterns' own activity in the burst
+        a, b = _minute_of(start, candidate.start), _minute_of(start, candidate.end)
+        minutes = [n if a <= i < b else 0 for i, n in enumerate(_activity(con, start, [r[1] for r in rows]))]
         _, _, first_minute, last_minute = _peak_and_burst(minutes, window_minutes)
         candidate = ClusterCandidate(key=candidate.key, rows=candidate.rows, minutes=minutes, clusters=candidate.clusters,
                                      start=start + timedelta(minutes=first_minute), end=start + timedelta(minutes=last_minute))
@@ -200,7 +263,8 @@ def build_cluster_incident(con: duckdb.DuckDBPyConnection, hour: datetime, candi
         SELECT trace_id FROM raw_events WHERE ts >= $a AND ts < $b AND {ERROR_SQL} AND trace_id IS NOT NULL
           AND {IN_GROUPS_SQL}
         GROUP BY trace_id ORDER BY min(ts) LIMIT {MAX_RELATED_TRACES}""", segment).fetchall()]
-    continued = _continued_id(con, start, groups)
+    # only a burst at the top of the hour carries on one that ran up to its end
+    continued = _continued_id(con, start, groups) if seg_start < start + timedelta(minutes=window_minutes) else None
     incident_id, first_seen = continued if continued else (_cluster_id(groups, seg_start), seg_start)
     users, trace_total, requests, p99 = int(facts[0]), int(facts[1]), int(facts[2]), facts[3]
     examples = [{"trace_id": t, "time": f"{ts:%H:%M:%S}", "service": svc, "error_code": code,

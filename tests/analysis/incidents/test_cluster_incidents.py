@@ -96,3 +96,35 @@ def test_a_cluster_incident_that_crosses_the_hour_keeps_its_id(tmp_path):
     merged = [i for i in list_incidents(con) if i["kind"] == "cluster"]
     assert len(merged) == 1 and merged[0]["partitions"] == ["2026-11-23-10:00", "2026-11-23-11:00"]
     con.close()
+
+
+def test_a_pattern_that_errs_all_hour_and_spikes_twice_is_two_incidents_of_their_minutes(tmp_path):
+    """Background errors are not the incident: each spike is one, spanning its own minutes, not the hour from the
+    first background error to the last (which would hide every later fault of those services inside it)."""
+    from logintel.store.warehouse import connect
+    from tests.support.factories import burst, steady
+    h10 = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+    message = "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
+    services = (("orders", "/orders"), ("inventory", "/inventory/{sku}"))
+    events = []
+    for service, route in services:
+        events += steady(h10, 1, 3, service=service, route=route)
+        events += burst(h10, 60, 20, service=service, route=route, error_code="UPSTREAM_RESET", message=message)
+        for onset in (h10 + timedelta(minutes=10), h10 + timedelta(minutes=40)):
+            events += burst(onset, 3, 90, service=service, route=route, error_code="UPSTREAM_RESET", message=message)
+    zone = FileLandingZone(tmp_path / "landing")
+    zone.write(events)
+    con = connect(tmp_path / "warehouse.duckdb")
+    try:
+        clusters = sorted((i for i in pipeline_hour(con, zone, h10, TemplateMiner()) if i.kind == "cluster"),
+                          key=lambda i: i.start_time)
+        assert len(clusters) == 2
+        for incident, onset in zip(clusters, (10, 40)):
+            assert {"orders", "inventory"} <= set(incident.services)
+            start = h10.replace(tzinfo=None) + timedelta(minutes=onset)
+            assert start - timedelta(minutes=1) <= incident.start_time <= start
+            assert start + timedelta(minutes=3) <= incident.end_time <= start + timedelta(minutes=5)
+            assert 180 <= incident.errors < 200  # the spike's errors, not the hour's 220
+        assert clusters[0].incident_id != clusters[1].incident_id
+    finally:
+        con.close()
