@@ -15,7 +15,7 @@ def raw_events(context: dg.AssetExecutionContext, landing: LandingZoneResource, 
                logintel: LogintelSettings) -> dg.MaterializeResult:
     hour = partition_hour(context)
     zone = landing.open()
-    batch = zone.read_hour(hour)
+    batch = zone.read_hour(hour, canonical_as_files=True)
     with warehouse.get_connection() as con:
         report = load_hour(con, batch)
     logintel.dead_letters().write(report.dead_letters)
@@ -28,6 +28,7 @@ def raw_events(context: dg.AssetExecutionContext, landing: LandingZoneResource, 
         "lines_read": report.lines,
         "loaded": dg.MetadataValue.int(report.loaded),
         "duplicates": report.duplicates,
+        "read_fast": dg.MetadataValue.int(report.fast_lines),
         "spans": dg.MetadataValue.int(report.spans),
         "failed_by_logs": dg.MetadataValue.int(report.failed_by_logs),
         "dead_lettered": report.dead_lettered,

@@ -48,7 +48,7 @@ def pipeline_hour(con, zone, hour, miner, timings: dict | None = None):
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
         return out
 
-    timed("raw_events", lambda: load_hour(con, zone.read_hour(hour)))
+    timed("raw_events", lambda: load_hour(con, zone.read_hour(hour, canonical_as_files=True)))
     timed("windows", lambda: compute_windows(con, hour))
     timed("templates", lambda: mine_patterns(con, hour, miner))
     timed("embeddings", lambda: embed_partition(con, hour, embedder))

@@ -60,8 +60,8 @@ class WatchState:
 def _breaches_in_hour(zone: LandingZone, hour: datetime, thresholds: Thresholds, spec: WindowSpec) -> list[Breach]:
     con = duckdb.connect()
     try:
-        load_hour(con, zone.read_hour(hour - HOUR))
-        load_hour(con, zone.read_hour(hour))
+        load_hour(con, zone.read_hour(hour - HOUR, canonical_as_files=True))
+        load_hour(con, zone.read_hour(hour, canonical_as_files=True))
         compute_windows(con, hour, spec)
         rows = con.execute("""
             SELECT service, route, error_code, window_start, window_end, errors

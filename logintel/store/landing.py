@@ -40,12 +40,14 @@ class HourBatch:
 
     `lines` are decoded text lines (one JSON object expected per line), `sources` say where each
     came from (file:line or table:id); `rejects` are lines that could not even be decoded (bad
-    UTF-8, torn last line) and are already dead letters.
+    UTF-8, torn last line) and are already dead letters. `files` are canonical segment files the
+    reader left unread for the warehouse's own reader (`FileLandingZone.read_hour(canonical_as_files=True)`).
     """
     hour: datetime
     lines: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     rejects: list[DeadLetter] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # canonical segments left for the warehouse to read itself
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ class LandingZone(Protocol):
     def hours(self) -> list[datetime]:
         """Every event hour that holds data, ascending."""
 
-    def read_hour(self, hour: datetime) -> HourBatch:
-        """All lines for one event hour."""
+    def read_hour(self, hour: datetime, canonical_as_files: bool = False) -> HourBatch:
+        """All lines for one event hour; with `canonical_as_files`, canonical segment files may be left unread
+        in `files` for the warehouse's own reader."""
 
     def changes_since(self, watermark: str | None) -> LandingChanges:
         """Hours that received data after `watermark` (None: everything); cheap, for sensors."""

@@ -3,6 +3,10 @@
 Segments are written under a hidden `.partial` name, fsynced, then renamed into place, so a
 reader never sees half a batch from this writer. Other writers (the SDK's local dumps, a crash)
 can still leave a torn last line; `read_hour` turns it into a dead letter instead of failing.
+
+A segment written here from validated events in canonical form is named `*.canonical.jsonl`: the
+warehouse may read such a file with DuckDB's own reader instead of line by line
+(`store.segment_reader`), and still falls back to the exact path for one that does not pass whole.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from logintel.events import WideEvent
 from logintel.store.landing import HourBatch, LandingChanges, hour_floor, hour_key, parse_hour_key
 
 MAX_SEGMENT_EVENTS = 200_000
+CANONICAL = ".canonical.jsonl"  # a segment of canonical lines this class wrote (`write_lines`)
 WATERMARK_HOURS = 168
 
 
@@ -48,7 +53,7 @@ class FileLandingZone:
         """Write already-canonical JSON lines as one segment of `hour`."""
         folder = self.hour_dir(hour)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{datetime.utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}.jsonl"
+        path = folder / f"{datetime.utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}{CANONICAL}"
         tmp = folder / f".{path.name}.partial"
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write("\n".join(lines))
@@ -76,10 +81,15 @@ class FileLandingZone:
                     continue
         return sorted(found)
 
-    def read_hour(self, hour: datetime) -> HourBatch:
+    def read_hour(self, hour: datetime, canonical_as_files: bool = False) -> HourBatch:
+        """Every line of the hour; with `canonical_as_files`, the canonical segments are left unread, as paths in
+        `files`, for the warehouse's own reader."""
         batch = HourBatch(hour=hour_floor(hour))
         for path in self.segments(hour):
-            _read_segment(path, batch)
+            if canonical_as_files and path.name.endswith(CANONICAL):
+                batch.files.append(str(path))
+            else:
+                read_segment(path, batch)
         return batch
 
     def changes_since(self, watermark: str | None) -> LandingChanges:
@@ -119,7 +129,8 @@ class FileLandingZone:
         return LandingChanges(watermark=json.dumps(kept, separators=(",", ":")), hours=hours)
 
 
-def _read_segment(path: Path, batch: HourBatch) -> None:
+def read_segment(path: Path, batch: HourBatch) -> None:
+    """Add the lines of one segment to `batch` (an undecodable or torn line as a dead letter)."""
     data = path.read_bytes()
     if not data:
         return

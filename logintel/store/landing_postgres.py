@@ -170,7 +170,8 @@ class PostgresLandingZone:
             " FROM h WHERE h.event_hour IS NOT NULL"
             ") SELECT event_hour FROM h WHERE event_hour IS NOT NULL").format(t=self._table)
 
-    def read_hour(self, hour: datetime) -> HourBatch:
+    def read_hour(self, hour: datetime, canonical_as_files: bool = False) -> HourBatch:
+        """Every line of the hour (rows, not files: `canonical_as_files` changes nothing here)."""
         batch = HourBatch(hour=hour_floor(hour))
         query = sql.SQL("SELECT seq, payload FROM {} WHERE event_hour = %s ORDER BY seq").format(self._table)
         rows = self._call(lambda conn: conn.execute(query, (batch.hour,)).fetchall())

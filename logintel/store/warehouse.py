@@ -19,8 +19,10 @@ import pyarrow as pa
 from logintel.store.dead_letters import DeadLetter
 from logintel.events import EventValidationError, parse_json_line
 from logintel.store.landing import HOUR, HourBatch, hour_key
+from logintel.store.landing_files import read_segment
 from logintel.store.schema import ensure_tables
 from logintel.store.log_errors import mark_failed_by_logs
+from logintel.store.segment_reader import SEGMENT_ROWS, drop_segment_rows, stage_segments
 from logintel.store.span_rows import STRIPPED_ATTRIBUTES, replace_spans
 
 
@@ -68,6 +70,7 @@ class LoadReport:
     duplicates: int = 0
     spans: int = 0  # rows written to the spans table (span events carry them)
     failed_by_logs: int = 0  # requests marked failed by an error line written inside their spans (`log_errors`)
+    fast_lines: int = 0  # lines read from canonical segments by DuckDB's reader (`segment_reader`)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     elapsed_s: float = 0.0
 
@@ -162,14 +165,18 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
     start = batch.hour.replace(tzinfo=None)
     end = start + HOUR
     partition = hour_key(batch.hour)
-    report = LoadReport(partition=partition, lines=len(batch.lines) + len(batch.rejects))
-    report.dead_letters.extend(batch.rejects)
+    report = LoadReport(partition=partition)
     ensure_schema(con)
+    params = {"start": start, "end": end}
+    if batch.files:  # canonical segments: DuckDB's reader, each file whole or not at all
+        report.fast_lines, exact = stage_segments(con, batch.files, start, end, _STRING_LIMITS)
+        batch = _with_segments(batch, exact)
+    report.lines = len(batch.lines) + len(batch.rejects) + report.fast_lines
+    report.dead_letters.extend(batch.rejects)
 
     staged_lines = pa.table({"line": pa.array(batch.lines, pa.string()),
                              "line_no": pa.array(range(len(batch.lines)), pa.int64())})
     con.register("landed_lines", staged_lines)
-    params = {"start": start, "end": end}
     # One JSON parse per line, into typed columns; the line text is kept only where flagged.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE staged AS
@@ -204,6 +211,11 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
         # Valid by the contract but not in canonical form (nested keys, offsets, aliases): rewrite it.
         rescued.append((line_no, event.to_json()))
 
+    if report.fast_lines:  # after every line of the exact path: a duplicate keeps the copy read first
+        con.execute(f"""INSERT INTO staged SELECT seq + {len(batch.lines)}, NULL, NULL, * EXCLUDE (filename, seq)
+                        FROM {SEGMENT_ROWS}""")
+        drop_segment_rows(con)
+
     if rescued:
         con.execute("CREATE OR REPLACE TEMP TABLE rescued (line_no BIGINT, line VARCHAR)")
         con.executemany("INSERT INTO rescued VALUES (?, ?)", rescued)
@@ -234,6 +246,17 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
     report.duplicates = report.lines - report.loaded - report.dead_lettered
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def _with_segments(batch: HourBatch, paths: list[str]) -> HourBatch:
+    """`batch` with the lines of these segment files added (the files the fast reader left to the exact path)."""
+    if not paths:
+        return batch
+    more = HourBatch(hour=batch.hour, lines=list(batch.lines), sources=list(batch.sources),
+                     rejects=list(batch.rejects))
+    for path in paths:
+        read_segment(Path(path), more)
+    return more
 
 
 def partition_frame(con: duckdb.DuckDBPyConnection, hour: datetime):
