@@ -40,6 +40,9 @@ OVERFLOW_KEY = "logintel.overflow"
 # A span event's own span and the spans under it (`adapters.span_records`); loading takes them off the event into
 # the spans table (`store.span_rows`), so raw_events never holds them.
 SPANS_KEY = "otel.spans"
+# Spans no unit of work took travel on a carrier (`adapters.late_spans`): its id starts so and its route is this;
+# loading moves its spans into the spans table and stores no event.
+LATE_SPANS_PREFIX, LATE_SPANS_ROUTE = "span-late-", "(spans)"
 # U+0000 cannot be stored as PostgreSQL text: every string field keeps U+FFFD in its place.
 NUL, REPLACEMENT = "\x00", "\ufffd"
 

@@ -8,11 +8,12 @@ the same trace (`span_events.fold_spans`).
 
 The window is documented and bounded: a span is held until a batch arrives whose newest span ends more than
 `HOLD` after it ended (its unit of work would have ended by then), and at most `MAX_HELD` spans are held (the
-oldest go first); a span let go so is counted unjoined (`released`), as one whose unit of work never comes is.
+oldest go first); a span let go so (`released`), like one whose unit of work came earlier or never, is kept all
+the same: it lands in a carrier event for the spans table (`late_spans`), without its unit's summary.
 What is held lives in the process that received it: a child and its parent sent to two receiver workers, or
-across a restart, do not meet (the parent's event is landed all the same, without that child's summary). A
-unit of work that arrived before its children has been landed already and is not reopened: late children are
-unjoined, as before.
+across a restart, do not meet (the parent's event is landed without that child's summary; the child, once let
+go, lands as a late span). A unit of work that arrived before its children has been landed already and is not
+reopened: its late children land as late spans.
 """
 from __future__ import annotations
 
@@ -45,9 +46,9 @@ class PendingSpans:
             self._count -= len(found)
             return found
 
-    def hold(self, spans: list[Span], newest_end_ns: int) -> int:
+    def hold(self, spans: list[Span], newest_end_ns: int) -> list[Span]:
         """Hold `spans`; let go of those that ended more than the window before `newest_end_ns`, and the
-        oldest beyond the limit. Returns how many were let go."""
+        oldest beyond the limit. Returns those let go."""
         with self._lock:
             for span in spans:
                 self._traces.setdefault(span.trace_id, []).append(span)
@@ -55,25 +56,26 @@ class PendingSpans:
             self._count += len(spans)
             return self._expire(newest_end_ns)
 
-    def drain(self) -> int:
-        """Let go of everything held (the end of a file ingest run); returns how many."""
+    def drain(self) -> list[Span]:
+        """Let go of everything held (the end of a file ingest run); returns it."""
         with self._lock:
-            count, self._count = self._count, 0
+            released = [span for spans in self._traces.values() for span in spans]
+            self._count = 0
             self._traces.clear()
-            return count
+            return released
 
-    def _expire(self, newest_end_ns: int) -> int:
-        released = 0
+    def _expire(self, newest_end_ns: int) -> list[Span]:
+        released: list[Span] = []
         for trace in list(self._traces):
             spans = self._traces[trace]
             kept = [s for s in spans if s.end_ns >= newest_end_ns - self.hold_ns]
-            released += len(spans) - len(kept)
+            released.extend(s for s in spans if s.end_ns < newest_end_ns - self.hold_ns)
             if kept:
                 self._traces[trace] = kept
             else:
                 del self._traces[trace]
-        while self._count - released > self.limit and self._traces:
+        while self._count - len(released) > self.limit and self._traces:
             _, spans = self._traces.popitem(last=False)
-            released += len(spans)
-        self._count -= released
+            released.extend(spans)
+        self._count -= len(released)
         return released

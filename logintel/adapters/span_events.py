@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from logintel.adapters.late_spans import late_span_events
 from logintel.adapters.otel import LogRecordParts, build_otel_event
 from logintel.adapters.pending_spans import PendingSpans
 from logintel.adapters.span_records import DROPPED_KEY, SPANS_KEY, peer_of, span_records
@@ -33,7 +34,8 @@ def fold_spans(spans: list[Span], batch: TraceBatch, *, default_service: str = "
                now: datetime | None = None, pending: PendingSpans | None = None) -> TraceBatch:
     """Each unit of work's event, with the spans of its process in this batch folded into it — and, given
     `pending`, the spans of its trace held from earlier batches; this batch's spans whose unit of work has not
-    arrived are held there in turn (`batch.held`) instead of counted unjoined."""
+    arrived are held there in turn (`batch.held`). A span no unit of work can take (without `pending`, or let go
+    by it) lands in a carrier for the spans table (`batch.late`, `late_spans`)."""
     earlier = pending.take({span.trace_id for span in spans}) if pending is not None else []
     everything = spans + earlier
     children: dict[tuple[str, str], list[Span]] = defaultdict(list)
@@ -62,11 +64,14 @@ def fold_spans(spans: list[Span], batch: TraceBatch, *, default_service: str = "
     waiting = [span for span in spans if id(span) not in placed and not span.starts_unit]
     if pending is None:
         batch.unjoined += len(waiting)
+        batch.late.extend(late_span_events(waiting, callee, default_service))
         return batch
     batch.joined_earlier += sum(1 for span in earlier if id(span) in placed)
     batch.held += len(waiting)
     newest = max((span.end_ns for span in spans), default=0)
-    batch.released += pending.hold(waiting + [span for span in earlier if id(span) not in placed], newest)
+    released = pending.hold(waiting + [span for span in earlier if id(span) not in placed], newest)
+    batch.released += len(released)
+    batch.late.extend(late_span_events(released, callee, default_service))
     return batch
 
 

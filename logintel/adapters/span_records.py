@@ -16,7 +16,7 @@ from typing import Any
 from logintel.adapters.spans import NS_PER_MS, PEER_ATTRIBUTES, Span, first_of
 from logintel.events import SPANS_KEY
 
-__all__ = ["DROPPED_KEY", "KEPT", "SPANS_KEY", "peer_of", "span_records"]
+__all__ = ["DROPPED_KEY", "KEPT", "SPANS_KEY", "peer_of", "record_of", "span_records"]
 DROPPED_KEY = "otel.spans_dropped"
 KEPT = 1000
 STATUS_NAMES = ("unset", "ok", "error")
@@ -27,10 +27,11 @@ def span_records(unit: Span, local: Iterable[Span], callee: Callable[[Span], Any
     """The unit's record and those of the spans under it (first KEPT by start), and how many were left out."""
     under = sorted(local, key=lambda span: (span.start_ns, span.span_id))
     kept = under[:KEPT]
-    return [_record(unit, callee)] + [_record(span, callee) for span in kept], len(under) - len(kept)
+    return [record_of(unit, callee)] + [record_of(span, callee) for span in kept], len(under) - len(kept)
 
 
-def _record(span: Span, callee: Callable[[Span], Any]) -> dict:
+def record_of(span: Span, callee: Callable[[Span], Any]) -> dict:
+    """One span's record."""
     record = {"id": span.span_id, "parent": span.parent_id, "kind": span.kind_name, "name": span.name,
               "start": span.start_ns, "ms": span.duration_ns / NS_PER_MS,
               "status": STATUS_NAMES[span.status_code] if 0 <= span.status_code < 3 else "unset"}

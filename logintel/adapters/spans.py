@@ -103,6 +103,7 @@ class TraceBatch:
     held: int = 0
     joined_earlier: int = 0
     released: int = 0
+    late: list[WideEvent] = field(default_factory=list)  # carriers of the unjoined and released spans (`late_spans`)
 
     @property
     def spans(self) -> int:
@@ -111,6 +112,7 @@ class TraceBatch:
 
     def items(self) -> Iterator[WideEvent | OtlpSpanError]:
         yield from self.events
+        yield from self.late
         yield from self.rejected
 
 

@@ -19,6 +19,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 from logintel.adapters.otel import (OtlpRecordError, is_otlp_document, looks_like_otlp_record,
                                     parse_otel_record, parse_otlp_document)
 from logintel.adapters.otlp_spans import is_trace_document, parse_trace_document
+from logintel.adapters.late_spans import late_span_events
 from logintel.adapters.pending_spans import PendingSpans
 from logintel.adapters.plain_text import parse_plain_text
 from logintel.store.dead_letters import DeadLetter, DeadLetterStore
@@ -317,7 +318,7 @@ class IngestReport:
     per_file: dict[str, dict] = field(default_factory=dict)
     # Spans of trace documents that made no event of their own: summarised onto their unit of work's event (in
     # their document or, held, in a later one of the run), or unjoined (their unit of work came earlier, never,
-    # or past the hold window: `adapters.pending_spans`).
+    # or past the hold window: `adapters.pending_spans`), which land as late spans for the spans table.
     spans_folded: int = 0
     spans_unjoined: int = 0
 
@@ -334,7 +335,8 @@ class IngestReport:
             text += f"; {self.landed:,} written to the landing zone"
         if self.spans_folded or self.spans_unjoined:
             text += (f"; {self.spans_folded:,} span(s) summarised onto their request's event, "
-                     f"{self.spans_unjoined:,} unjoined (their request's span never came within the hold window)")
+                     f"{self.spans_unjoined:,} unjoined (their request's span never came within the hold window: "
+                     f"kept as late spans, for the call graph)")
         return text
 
 
@@ -380,11 +382,13 @@ def ingest_paths(paths: Iterable[Path], landing: LandingZone, dead_letters: Dead
             "format": tally.format, "lines": tally.lines, "values": tally.values,
             "accepted": accepted, "folded": tally.folded, "dead_lettered": dead, "by_cause": dict(file_causes),
         }
+    drained = pending.drain()  # still waiting when the run ends: kept as late spans
+    report.spans_unjoined += len(drained)
+    events.extend(late_span_events(drained, default_service=default_service))
     if events:
         report.landed += landing.write(events)
     if letters:
         dead_letters.write(letters)
-    report.spans_unjoined += pending.drain()  # still waiting when the run ends
     report.by_cause = dict(causes)
     return report
 

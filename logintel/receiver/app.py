@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from logintel.adapters.otlp_proto import OtlpBodyError
+from logintel.adapters.late_spans import late_span_events
 from logintel.adapters.pending_spans import PendingSpans
 from logintel.events import MAX_NESTING_DEPTH
 from logintel.ingest.bearer_auth import bearer_token, same_token
@@ -205,6 +206,16 @@ class Receiver:
         request.state.reserved = 0
         self.metrics.in_flight_bytes.set(self._in_flight)
 
+    async def land_held_spans(self) -> int:
+        """At shutdown: the spans still held for a unit of work that did not come, landed as late spans for the
+        spans table rather than lost with the process; returns how many."""
+        held = self.pending_spans.drain()
+        if held:
+            outcome = await self.lander.land(late_span_events(held))
+            if not outcome.durable:
+                log.warning("receiver: %d held spans could not be landed at shutdown: %s", len(held), outcome.reason)
+        return len(held)
+
     async def _land(self, endpoint: str, events: list, rejected: list, refuse,
                     received: int | None = None) -> Response | None:
         """Land the events durably and keep the rejected records as dead letters, counting both; the
@@ -253,6 +264,7 @@ def build_app(receiver: Receiver, on_shutdown: Callable[[], None] | None = None)
     @asynccontextmanager
     async def lifespan(app):
         yield
+        await receiver.land_held_spans()
         if on_shutdown is not None:
             on_shutdown()
 

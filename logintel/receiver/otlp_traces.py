@@ -3,9 +3,9 @@ answered as /v1/logs is (same content types, caps, refusals), with an ExportTrac
 partial_success counts the spans dead-lettered.
 
 A span that becomes an event, and one folded into its unit of work's event, is accepted. So is a span
-whose unit of work is not in the request: it is no fault of the client's, but nothing keeps it yet, and
-the answer says so in partial_success's message (with rejected_spans 0, as the specification has it
-for a warning).
+whose unit of work is not in the request: it is no fault of the client's; it is held for a later request,
+or kept as a late span for the spans table (`adapters.late_spans`), and the answer says so in
+partial_success's message (with rejected_spans 0, as the specification has it for a warning).
 """
 from __future__ import annotations
 
@@ -33,10 +33,11 @@ class ParsedSpans(ParsedLogs):
     folded: int = 0     # summarised onto their unit of work's event
     unjoined: int = 0   # their unit of work is not in this request, and nothing holds them
     held: int = 0       # their unit of work is not in this request yet: held for a later one (pending_spans)
+    late: int = 0       # carriers among `events` of spans no unit of work took (`late_spans`): no span of their own
 
     @property
     def received(self) -> int:
-        return len(self.events) + len(self.rejected) + self.folded + self.unjoined + self.held
+        return len(self.events) - self.late + len(self.rejected) + self.folded + self.unjoined + self.held
 
     def source_of(self, index: int) -> str:
         return f"{SOURCE} event {self.events[index].event_id}"
@@ -67,7 +68,8 @@ def _json_request(body: bytes) -> dict:
 
 
 def _parsed(batch: TraceBatch) -> ParsedSpans:
-    return ParsedSpans(events=batch.events, folded=batch.folded, unjoined=batch.unjoined, held=batch.held,
+    return ParsedSpans(events=batch.events + batch.late, late=len(batch.late), folded=batch.folded,
+                       unjoined=batch.unjoined, held=batch.held,
                        rejected=[otlp_dead_letter(error, f"{SOURCE} {error.location}") for error in batch.rejected])
 
 
@@ -78,7 +80,8 @@ def answer_message(parsed: ParsedSpans) -> str:
         parts.append(rejection_summary(parsed.rejected, unit="spans"))
     if parsed.unjoined:
         parts.append(f"{parsed.unjoined} spans accepted without an event: their SERVER, CONSUMER or root span "
-                     f"was not in this request, so they could not be summarised onto it")
+                     f"was not in this request, so they could not be summarised onto it (they are kept as late "
+                     f"spans, for the call graph)")
     if parsed.held:
         parts.append(f"{parsed.held} spans held until their SERVER, CONSUMER or root span arrives (up to "
                      f"{HOLD // NS_PER_MINUTE} minutes), to be summarised onto its event")

@@ -5,20 +5,25 @@ records of its own span and of the spans its process made under it. Loading an h
 (`raw_events.attributes` never holds them) and replaces the hour's rows of `spans` with them, in the same
 transaction as the hour's events, so the two always agree; a resent batch adds nothing (events are de-duplicated
 first). Records come from our adapter only: a record that lacks its id, start or duration (an event that claims
-the key by hand) is left out, never a failure.
+the key by hand) is left out, never a failure. A carrier event (`IS_CARRIER`: spans whose unit of work never
+took them, as late spans) gives its spans to the table and is stored nowhere else; its spans' `event_id` is the
+carrier's, which no event row has.
 
 A server span's `parent_span_id` is the span id of the client span that called it, whose `event_id` is its
 caller's event: the exact call graph (`caller_edges_sql`), where time containment can only guess.
 """
 from __future__ import annotations
 
-from logintel.events import SPANS_KEY
+from logintel.events import LATE_SPANS_PREFIX, LATE_SPANS_ROUTE, SPANS_KEY
 
 _PATH = f'$."{SPANS_KEY}"'
 _SHAPE = ('[{"id": "VARCHAR", "parent": "VARCHAR", "kind": "VARCHAR", "name": "VARCHAR", "start": "BIGINT", '
           '"ms": "DOUBLE", "status": "VARCHAR", "peer": "VARCHAR", "db": "VARCHAR"}]')
 # Cheap first (the id's prefix), then one JSON lookup on the span events only.
 CARRIES_SPANS = f"(starts_with(event_id, 'span-') AND json_exists(attributes, '{_PATH}'))"
+# A carrier of spans no unit of work took (`adapters.late_spans`): its spans go to the table, the event nowhere.
+IS_CARRIER = (f"(starts_with(event_id, '{LATE_SPANS_PREFIX}') AND route = '{LATE_SPANS_ROUTE}' "
+              f"AND json_exists(attributes, '{_PATH}'))")
 STRIPPED_ATTRIBUTES = f"""CASE WHEN {CARRIES_SPANS}
     THEN json_merge_patch(attributes, '{{"{SPANS_KEY}": null}}') ELSE attributes END AS attributes"""
 _MAX_ID = 64

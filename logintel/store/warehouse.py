@@ -23,7 +23,7 @@ from logintel.store.landing_files import read_segment
 from logintel.store.schema import ensure_tables
 from logintel.store.log_errors import mark_failed_by_logs
 from logintel.store.segment_reader import SEGMENT_ROWS, drop_segment_rows, stage_segments
-from logintel.store.span_rows import STRIPPED_ATTRIBUTES, replace_spans
+from logintel.store.span_rows import IS_CARRIER, STRIPPED_ATTRIBUTES, replace_spans
 
 
 STRING_FIELDS = ("event_id", "service", "route", "method", "level", "error.code", "error.type",
@@ -71,6 +71,7 @@ class LoadReport:
     spans: int = 0  # rows written to the spans table (span events carry them)
     failed_by_logs: int = 0  # requests marked failed by an error line written inside their spans (`log_errors`)
     fast_lines: int = 0  # lines read from canonical segments by DuckDB's reader (`segment_reader`)
+    late_span_carriers: int = 0  # carriers of late spans: their spans went to the spans table, no event stored
     dead_letters: list[DeadLetter] = field(default_factory=list)
     elapsed_s: float = 0.0
 
@@ -83,8 +84,8 @@ class LoadReport:
         return dict(Counter(d.cause for d in self.dead_letters))
 
     def accounted(self) -> bool:
-        """Every line read is loaded, a duplicate, or a dead letter."""
-        return self.lines == self.loaded + self.duplicates + self.dead_lettered
+        """Every line read is loaded, a duplicate, a dead letter, or a carrier of late spans."""
+        return self.lines == self.loaded + self.duplicates + self.dead_lettered + self.late_span_carriers
 
 
 # Every path is read in one JSON parse per line: json_type / json_extract_string take a list of paths.
@@ -234,16 +235,20 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
             con.execute("DELETE FROM raw_events WHERE partition_hour = $start", {"start": start})
             con.execute(f"""
                 INSERT INTO raw_events ({', '.join(_COLUMNS)})
-                SELECT {_STORED_COLUMNS}, $start FROM staged WHERE flag IS NULL {dedupe}
+                SELECT {_STORED_COLUMNS}, $start FROM (SELECT * FROM staged WHERE flag IS NULL {dedupe})
+                WHERE NOT {IS_CARRIER}
             """, {"start": start})
             report.spans = replace_spans(con, f"(SELECT * FROM staged WHERE flag IS NULL {dedupe})", start)
+            report.late_span_carriers = con.execute(
+                f"SELECT count(*) FROM (SELECT * FROM staged WHERE flag IS NULL {dedupe}) WHERE {IS_CARRIER}"
+            ).fetchall()[0][0]
             if report.spans:
                 report.failed_by_logs = mark_failed_by_logs(con, start)
             report.loaded = con.execute("SELECT count(*) FROM raw_events WHERE partition_hour = $start",
                                         {"start": start}).fetchone()[0]
     finally:
         con.execute("DROP TABLE IF EXISTS staged")
-    report.duplicates = report.lines - report.loaded - report.dead_lettered
+    report.duplicates = report.lines - report.loaded - report.dead_lettered - report.late_span_carriers
     report.elapsed_s = time.perf_counter() - started
     return report
 

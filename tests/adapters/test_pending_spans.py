@@ -1,5 +1,6 @@
 """Spans that arrive before their request's span are held and folded in when it comes: across export requests,
-across files of one ingest run, within a bounded window; a span whose request never comes is counted unjoined."""
+across files of one ingest run, within a bounded window; a span whose request never comes is counted unjoined and
+kept as a late span."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,9 @@ from logintel.adapters.otlp_spans import parse_trace_document
 from logintel.adapters.pending_spans import HOLD, PendingSpans
 from logintel.ingest.log_files import ingest_paths
 from logintel.store.dead_letters import DeadLetterStore
+from logintel.events import LATE_SPANS_ROUTE
 from logintel.store.landing_files import FileLandingZone
+from logintel.store.warehouse import connect, load_hour
 from tests.support.trace_documents import CLIENT, SERVER, checkout_trace, document, span
 
 
@@ -66,6 +69,20 @@ def test_an_ingest_run_joins_calls_in_one_file_to_their_request_in_the_next(tmp_
     landing = FileLandingZone(tmp_path / "landing")
     report = ingest_paths([tmp_path / "in"], landing, DeadLetterStore(tmp_path / "dead"))
     assert (report.accepted, report.spans_folded, report.spans_unjoined) == (1, 4, 1)
-    (event,) = [json.loads(line) for hour in landing.hours() for line in landing.read_hour(hour).lines]
+    event, carrier = sorted((json.loads(line) for hour in landing.hours() for line in landing.read_hour(hour).lines),
+                            key=lambda e: e["route"] == LATE_SPANS_ROUTE)
     assert event["attributes"]["db.query_count"] == 1 and event["attributes"]["self_ms"] == 20.0
-    assert "1 unjoined" in report.summary()
+    assert "1 unjoined" in report.summary() and "kept as late spans" in report.summary()
+    # the orphan is kept, on a carrier the warehouse turns into a row of the spans table and no event
+    assert carrier["event_id"] == f"span-late-{'7' * 32}-f000000000000001"
+    assert [(r["id"], r["parent"], r["kind"]) for r in carrier["attributes"]["otel.spans"]] == [
+        ("f000000000000001", "f0000000000000ff", "client")]
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        loaded = load_hour(con, landing.read_hour(landing.hours()[0], canonical_as_files=True))
+        assert (loaded.loaded, loaded.late_span_carriers, loaded.spans) == (1, 1, 6) and loaded.accounted()
+        assert con.execute("SELECT count(*) FROM raw_events WHERE route = '(spans)'").fetchone()[0] == 0
+        assert con.execute("SELECT kind, parent_span_id FROM spans WHERE span_id = 'f000000000000001'"
+                           ).fetchone() == ("client", "f0000000000000ff")
+    finally:
+        con.close()

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status as SpanStatus, StatusCode
 
 from tests.support.receiver import serving
-from tests.support.trace_documents import CLIENT, SERVER, as_protobuf, checkout_trace, document, span
+from tests.support.trace_documents import CLIENT, SERVER, TRACE, as_protobuf, checkout_trace, document, span
 
 PROTOBUF = "application/x-protobuf"
 
@@ -130,3 +130,54 @@ def test_the_refusals_of_v1_logs_apply_to_v1_traces(tmp_path):
         assert status == 400 and "no resourceSpans" in json.loads(answer)["message"]
         assert rx.post("/v1/traces", body, PROTOBUF, headers=auth, gzipped=True)[0] == 200
         assert len(rx.landed()) == 1
+
+
+def test_an_async_child_that_ends_after_its_request_is_kept_in_the_spans_table(tmp_path):
+    """orders answers at 10 ms and publishes a message whose PRODUCER span ends at 40 ms, exported a request
+    later; billing consumes it. The request's event has long landed: the child cannot be summarised onto it, but
+    is held, let go after the hold window, landed on a carrier, and the call graph sees orders → billing."""
+    from logintel.analysis.investigation.window_calls import PREPARED_CALLS, prepare_calls
+    from logintel.store.landing_files import FileLandingZone
+    from logintel.store.warehouse import connect, load_hour
+    from tests.support.trace_documents import CONSUMER, PRODUCER
+    request = document(("orders", [span("b000000000000001", "POST /orders", SERVER, 0, 10,
+                                        http__route="/orders", http__request__method="POST")]))
+    late = document(("orders", [span("b000000000000002", "orders.created publish", PRODUCER, 5, 40,
+                                     "b000000000000001", peer__service="billing")]),
+                    ("billing", [span("b000000000000003", "orders.created process", CONSUMER, 45, 60,
+                                      "b000000000000002")]))
+    much_later = document(("orders", [span("b0000000000000aa", "GET /health", SERVER, 11 * 60_000,
+                                           11 * 60_000 + 1, trace="9" * 32)]))
+    with serving(tmp_path) as rx:
+        for doc in (request, late, much_later):
+            assert rx.post("/v1/traces", json.dumps(doc).encode(), "application/json")[0] == 200
+        landed = rx.landed()
+    routes = sorted(e["route"] for e in landed)
+    assert routes == ["(spans)", "/orders", "GET /health", "orders.created process"]
+    zone = FileLandingZone(tmp_path / "landing")
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        reports = [load_hour(con, zone.read_hour(hour, canonical_as_files=True)) for hour in zone.hours()]
+        assert all(r.accounted() for r in reports) and sum(r.late_span_carriers for r in reports) == 1
+        assert con.execute("SELECT count(*) FROM raw_events WHERE route = '(spans)'").fetchone()[0] == 0
+        assert con.execute("SELECT service, kind, parent_span_id FROM spans WHERE span_id = 'b000000000000002'"
+                           ).fetchone() == ("orders", "producer", "b000000000000001")
+        start, end = con.execute("SELECT min(ts), max(ts) FROM raw_events").fetchone()
+        prepare_calls(con, start, end)
+        assert con.execute(f"SELECT caller, service FROM {PREPARED_CALLS}").fetchall() == [("orders", "billing")]
+    finally:
+        con.close()
+
+
+def test_spans_still_held_when_the_receiver_stops_are_landed_as_late_spans(tmp_path):
+    from logintel.store.landing_files import FileLandingZone
+    waiting = document(("orders", [span("c000000000000002", "SELECT", CLIENT, 1, 3, "c000000000000001",
+                                        db__system="postgresql")]))
+    with serving(tmp_path) as rx:
+        status, _, answer = rx.post("/v1/traces", json.dumps(waiting).encode(), "application/json")
+        assert status == 200 and "1 spans held" in json.loads(answer)["partialSuccess"]["errorMessage"]
+        assert rx.landed() == []
+    zone = FileLandingZone(tmp_path / "landing")
+    (carrier,) = [json.loads(line) for hour in zone.hours() for line in zone.read_hour(hour).lines]
+    assert carrier["route"] == "(spans)" and carrier["event_id"] == f"span-late-{TRACE}-c000000000000002"
+    assert carrier["attributes"]["otel.spans"][0]["db"] == "postgresql"
