@@ -212,11 +212,6 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
         # Valid by the contract but not in canonical form (nested keys, offsets, aliases): rewrite it.
         rescued.append((line_no, event.to_json()))
 
-    if report.fast_lines:  # after every line of the exact path: a duplicate keeps the copy read first
-        con.execute(f"""INSERT INTO staged SELECT seq + {len(batch.lines)}, NULL, NULL, * EXCLUDE (filename, seq)
-                        FROM {SEGMENT_ROWS}""")
-        drop_segment_rows(con)
-
     if rescued:
         con.execute("CREATE OR REPLACE TEMP TABLE rescued (line_no BIGINT, line VARCHAR)")
         con.executemany("INSERT INTO rescued VALUES (?, ?)", rescued)
@@ -225,29 +220,31 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
                               FROM (SELECT line_no, {_PARSED_SQL} FROM rescued))""")
         con.execute("DROP TABLE rescued")
 
+    # The good lines: the exact path's, then the fast reader's (a duplicate keeps the copy read first).
+    good = "SELECT * EXCLUDE (flag, bad_line) FROM staged WHERE flag IS NULL"
+    if report.fast_lines:
+        good += f" UNION ALL SELECT seq + {len(batch.lines)} AS line_no, * EXCLUDE (filename, seq, ok) FROM {SEGMENT_ROWS}"
     # Duplicates are rare (a replay, a retried batch); only pay for de-duplication when present.
-    has_duplicates = con.execute("SELECT count(*) > count(DISTINCT event_id) FROM staged WHERE flag IS NULL"
-                                 ).fetchone()[0]
+    has_duplicates = con.execute(f"SELECT count(*) > count(DISTINCT event_id) FROM ({good})").fetchall()[0][0]
     dedupe = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY line_no) = 1" if has_duplicates else ""
+    rows = f"(SELECT * FROM ({good}) {dedupe})"
 
     try:
         with transaction(con):
             con.execute("DELETE FROM raw_events WHERE partition_hour = $start", {"start": start})
             con.execute(f"""
                 INSERT INTO raw_events ({', '.join(_COLUMNS)})
-                SELECT {_STORED_COLUMNS}, $start FROM (SELECT * FROM staged WHERE flag IS NULL {dedupe})
-                WHERE NOT {IS_CARRIER}
+                SELECT {_STORED_COLUMNS}, $start FROM {rows} WHERE NOT {IS_CARRIER}
             """, {"start": start})
-            report.spans = replace_spans(con, f"(SELECT * FROM staged WHERE flag IS NULL {dedupe})", start)
-            report.late_span_carriers = con.execute(
-                f"SELECT count(*) FROM (SELECT * FROM staged WHERE flag IS NULL {dedupe}) WHERE {IS_CARRIER}"
-            ).fetchall()[0][0]
+            report.spans = replace_spans(con, rows, start)
+            report.late_span_carriers = con.execute(f"SELECT count(*) FROM {rows} WHERE {IS_CARRIER}").fetchall()[0][0]
             if report.spans:
                 report.failed_by_logs = mark_failed_by_logs(con, start)
             report.loaded = con.execute("SELECT count(*) FROM raw_events WHERE partition_hour = $start",
                                         {"start": start}).fetchone()[0]
     finally:
         con.execute("DROP TABLE IF EXISTS staged")
+        drop_segment_rows(con)
     report.duplicates = report.lines - report.loaded - report.dead_lettered - report.late_span_carriers
     report.elapsed_s = time.perf_counter() - started
     return report
