@@ -31,6 +31,7 @@ from logintel.analysis.investigation.investigation import kept_candidates
 from logintel.analysis.incidents.latency_groups import fold_into_errors, group_latency
 from logintel.analysis.incidents.latency_incidents import detect_latency_incidents
 from logintel.analysis.incidents.latency_rules import LatencyRules
+from logintel.analysis.incidents.log_twins import fold_log_twins
 from logintel.analysis.incidents.rule_incidents import detect_incidents
 from logintel.analysis.root_cause import ContrastScope, Episode, RootCause, RootCauseAnalysis, analyse, contrast_scopes
 from logintel.analysis.root_cause.scopes import overlaps
@@ -94,6 +95,7 @@ def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresh
     data_end = latest_event_time(con)
     rules = detect_incidents(con, hour, thresholds, spec,
                              data_end=data_end + timedelta(microseconds=1) if data_end else None)
+    fold_log_twins(con, rules)  # a request failed by its log lines is one incident, not its lines' as well
     slow = detect_latency_incidents(con, hour, latency_rules, spec,
                                     data_end=data_end + timedelta(microseconds=1) if data_end else None)
     notes = []
