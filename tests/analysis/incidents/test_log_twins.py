@@ -2,23 +2,13 @@
 folds into its requests' rule incident; error lines written outside any request keep their own."""
 from __future__ import annotations
 
-import pytest
-
 from logintel.analysis.incidents.log_twins import fold_log_twins
 from logintel.analysis.incidents.rule_incidents import detect_incidents
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import compute_windows
-from logintel.store.warehouse import connect
 from tests.store.test_log_errors import HOUR, _line, _load, _logs, _trace
 
 REQUESTS = 40
-
-
-@pytest.fixture
-def con(tmp_path):
-    con = connect(tmp_path / "w.duckdb")
-    yield con
-    con.close()
 
 
 def _incidents(con):
