@@ -23,7 +23,7 @@ from logintel.adapters.late_spans import late_span_events
 from logintel.adapters.pending_spans import PendingSpans
 from logintel.adapters.plain_text import parse_plain_text
 from logintel.store.dead_letters import DeadLetter, DeadLetterStore
-from logintel.events import MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
+from logintel.events import LATE_SPANS_ROUTE, MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
 from logintel.ingest.json_stream import BrokenDocument, JsonValues
 from logintel.ingest.lines import MAX_DEAD_LETTER_PAYLOAD, RawLine, read_lines
 from logintel.ingest.stack_traces import Folding, is_continuation
@@ -361,7 +361,7 @@ def ingest_paths(paths: Iterable[Path], landing: LandingZone, dead_letters: Dead
         for item in read_input(path, fmt, default_service=default_service, tally=tally):
             if isinstance(item, WideEvent):
                 events.append(item)
-                accepted += 1
+                accepted += item.route != LATE_SPANS_ROUTE  # a carrier of late spans is landed, not an event read
                 if len(events) >= batch_size:
                     report.landed += landing.write(events)
                     events = []

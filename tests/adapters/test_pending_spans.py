@@ -86,3 +86,20 @@ def test_an_ingest_run_joins_calls_in_one_file_to_their_request_in_the_next(tmp_
                            ).fetchone() == ("client", "f0000000000000ff")
     finally:
         con.close()
+
+
+def test_a_span_let_go_during_a_run_lands_as_late_spans_and_is_not_counted_an_event(tmp_path):
+    """A child held for its request, let go when a file 11 minutes later arrives: landed on a carrier, not lost,
+    and the run's accepted events are the requests only."""
+    (tmp_path / "in").mkdir()
+    waiting = document(("checkout", [span("d000000000000002", "GET", CLIENT, 1, 2, "d000000000000001",
+                                          trace="8" * 32, peer__service="payments")]))
+    later = document(("checkout", [span("d0000000000000aa", "GET /health", SERVER, 11 * 60_000, 11 * 60_000 + 1,
+                                        trace="6" * 32)]))
+    (tmp_path / "in" / "a.json").write_text(json.dumps(waiting) + "\n")
+    (tmp_path / "in" / "b.json").write_text(json.dumps(later) + "\n")
+    landing = FileLandingZone(tmp_path / "landing")
+    report = ingest_paths([tmp_path / "in"], landing, DeadLetterStore(tmp_path / "dead"))
+    assert (report.accepted, report.landed, report.spans_unjoined) == (1, 2, 1)
+    landed = [json.loads(line) for hour in landing.hours() for line in landing.read_hour(hour).lines]
+    assert sorted(e["route"] for e in landed) == [LATE_SPANS_ROUTE, "GET /health"]
