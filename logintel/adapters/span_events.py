@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from logintel.adapters.late_spans import late_span_events
@@ -26,7 +26,6 @@ from logintel.adapters.spans import (
 )
 from logintel.events import EventValidationError, WideEvent
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _GRPC_BY_NAME = {name: number for number, (name, _) in enumerate(GRPC_STATUS)}
 
 
@@ -123,7 +122,7 @@ def span_event(span: Span, local: list[tuple[Span, bool]], callee: Callable[[Spa
     # The exception's message is the error's; a failure without one is told by the status's description.
     message = span.status_message or None if failed and not span.exception else None
     parts = LogRecordParts(
-        timestamp=_start(span), level="error" if failed else "info", message=message,
+        timestamp=span.started_at, level="error" if failed else "info", message=message,
         trace_id=span.trace_id, span_id=span.span_id, scope_name=span.scope_name)
     return build_otel_event(parts, dict(span.resource), attrs, lambda _service: attrs["event.id"],
                             default_service=default_service, now=now)
@@ -131,13 +130,6 @@ def span_event(span: Span, local: list[tuple[Span, bool]], callee: Callable[[Spa
 
 def event_id(span: Span) -> str:
     return f"span-{span.trace_id}-{span.span_id}"
-
-
-def _start(span: Span) -> datetime:
-    try:
-        return _EPOCH + timedelta(microseconds=span.start_ns // 1000)
-    except OverflowError:
-        raise EventValidationError("timestamp", span.start_ns, "start_time_unix_nano is out of range") from None
 
 
 def _grpc_code(attrs: Mapping[str, Any]) -> int | None:

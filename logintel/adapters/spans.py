@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from logintel.adapters.otel import OtlpRecordError
@@ -35,6 +36,7 @@ PEER_ATTRIBUTES = ("peer.service", "server.address")
 EXCEPTION_ATTRIBUTES = ("exception.type", "exception.message", "exception.stacktrace")
 
 NS_PER_MS = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class OtlpSpanError(OtlpRecordError):
@@ -74,6 +76,14 @@ class Span:
     @property
     def starts_unit(self) -> bool:
         return self.kind in UNIT_KINDS or self.parent_id is None
+
+    @property
+    def started_at(self) -> datetime:
+        """The start as a UTC time; EventValidationError when no time can hold it."""
+        try:
+            return _EPOCH + timedelta(microseconds=self.start_ns // 1000)
+        except OverflowError:
+            raise EventValidationError("timestamp", self.start_ns, "start_time_unix_nano is out of range") from None
 
     @property
     def kind_name(self) -> str:
@@ -128,6 +138,7 @@ def checked(span: Span) -> Span:
         span.parent_id = None  # all zero is how some exporters write "no parent"
     if not span.start_ns:
         raise EventValidationError("timestamp", None, "span has no start_time_unix_nano")
+    span.started_at  # noqa: B018  (raises for a start no time can hold, whatever the span's kind)
     if span.end_ns < span.start_ns:
         raise EventValidationError("duration_ms", (span.end_ns - span.start_ns) / NS_PER_MS,
                                    "the span ends before it starts (or has no end_time_unix_nano)")

@@ -61,3 +61,16 @@ def test_a_trace_spanning_hours_is_one_event_at_its_start_and_past_a_day_a_dead_
     assert event.duration_ms == 5 * HOUR_MS and event.attributes["db.query_count"] == 1
     too_long = parse(document(("batch", [span("f000000000000003", "forever", INTERNAL, 0, 25 * HOUR_MS)])))
     assert [e.dead_letter_cause for e in too_long.rejected] == ["validation:duration_ms"]
+
+
+def test_a_start_no_time_can_hold_is_a_dead_letter_for_any_span_and_its_neighbours_land():
+    """A child whose request is elsewhere becomes a late span, whose time is its start: one that overflows every
+    timestamp is refused at the door (as a request's always was) instead of failing the batch."""
+    absurd = span("f100000000000002", "GET", CLIENT, 1, 2, "f1000000000000ff")
+    absurd["startTimeUnixNano"], absurd["endTimeUnixNano"] = str(10 ** 30), str(10 ** 30 + 5)
+    fine = span("f100000000000003", "SELECT", CLIENT, 1, 2, "f1000000000000fe", db__system="mysql")
+    batch = parse(document(("orders", [absurd, fine])))
+    (error,) = batch.rejected
+    assert error.dead_letter_cause == "validation:timestamp" and "out of range" in str(error)
+    (carrier,) = batch.late
+    assert [r["id"] for r in carrier.attributes["otel.spans"]] == ["f100000000000003"]
