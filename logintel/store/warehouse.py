@@ -225,8 +225,8 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
     if report.fast_lines:
         good += f" UNION ALL SELECT seq + {len(batch.lines)} AS line_no, * EXCLUDE (filename, seq, ok) FROM {SEGMENT_ROWS}"
     # Duplicates are rare (a replay, a retried batch); only pay for de-duplication when present.
-    has_duplicates = con.execute(f"SELECT count(*) > count(DISTINCT event_id) FROM ({good})").fetchall()[0][0]
-    dedupe = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY line_no) = 1" if has_duplicates else ""
+    good_lines, distinct = con.execute(f"SELECT count(*), count(DISTINCT event_id) FROM ({good})").fetchall()[0]
+    dedupe = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY line_no) = 1" if good_lines > distinct else ""
     rows = f"(SELECT * FROM ({good}) {dedupe})"
 
     try:
@@ -237,11 +237,12 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
                 SELECT {_STORED_COLUMNS}, $start FROM {rows} WHERE NOT {IS_CARRIER}
             """, {"start": start})
             report.spans = replace_spans(con, rows, start)
-            report.late_span_carriers = con.execute(f"SELECT count(*) FROM {rows} WHERE {IS_CARRIER}").fetchall()[0][0]
             if report.spans:
                 report.failed_by_logs = mark_failed_by_logs(con, start)
             report.loaded = con.execute("SELECT count(*) FROM raw_events WHERE partition_hour = $start",
                                         {"start": start}).fetchone()[0]
+        # one row per event id was kept, and every kept row not a carrier was stored
+        report.late_span_carriers = distinct - report.loaded
     finally:
         con.execute("DROP TABLE IF EXISTS staged")
         drop_segment_rows(con)

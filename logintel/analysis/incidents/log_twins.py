@@ -14,9 +14,9 @@ import duckdb
 
 from logintel.analysis.incidents.incident import Incident
 from logintel.analysis.root_cause.scopes import overlaps
+from logintel.events import LOG_ROUTE
 from logintel.store.schema import ERROR_SQL, has_table
 
-LOG_ROUTE = "(log)"
 MOST = 0.5  # more than this share of the lines' errors written inside the other incident's requests
 
 
@@ -26,11 +26,12 @@ def fold_log_twins(con: duckdb.DuckDBPyConnection, rules: list[Incident]) -> int
         return 0
     folded = 0
     for lines in (r for r in rules if r.route == LOG_ROUTE and not r.merged_into):
-        twins = [r for r in rules if r.service == lines.service and r.route != LOG_ROUTE and not r.merged_into
-                 and overlaps(r.start_time, r.end_time, lines.start_time, lines.end_time)]
-        best = max(twins, key=lambda twin: _share(con, lines, twin), default=None)
-        if best is not None and _share(con, lines, best) > MOST:
-            lines.merged_into = best.incident_id
+        shares = [(_share(con, lines, r), r.incident_id) for r in rules
+                  if r.service == lines.service and r.route != LOG_ROUTE and not r.merged_into
+                  and overlaps(r.start_time, r.end_time, lines.start_time, lines.end_time)]
+        share, twin = max(shares, default=(0.0, None))
+        if share > MOST:
+            lines.merged_into = twin
             folded += 1
     return folded
 
