@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import duckdb
 
+from logintel.events import COLUMNS, LEVELS, MAX_DURATION_MS
+
 SEGMENT_ROWS = "segment_rows"
 
 _TYPES = {"event_id": "VARCHAR", "timestamp": "VARCHAR", "service": "VARCHAR", "route": "VARCHAR",
@@ -37,19 +39,15 @@ _STAGED = """event_id, try_strptime("timestamp", '%Y-%m-%dT%H:%M:%S.%fZ') AS ts,
 
 def _checks(string_limits: dict[str, int], default_limit: int) -> str:
     """True for a row the contract accepts as it stands (the exact path's checks, on typed columns)."""
-    longest = " AND ".join(f"coalesce(length({column}), 0) <= {string_limits.get(name, default_limit)}"
-                           for name, column in (("event_id", "event_id"), ("service", "service"), ("route", "route"),
-                                                ("method", "method"), ("level", "level"),
-                                                ("error.code", "error_code"), ("error.type", "error_type"),
-                                                ("error.message", "error_message"), ("trace_id", "trace_id"),
-                                                ("request_id", "request_id"), ("user_id", "user_id"),
-                                                ("client_ip", "client_ip"), ("user_agent", "user_agent")))
+    longest = " AND ".join(f"coalesce(length({COLUMNS[name]}), 0) <= {string_limits.get(name, default_limit)}"
+                           for name, kind in _TYPES.items() if kind == "VARCHAR" and name != "timestamp")
+    levels = ", ".join(f"'{level}'" for level in LEVELS)
     return f"""coalesce(
         event_id IS NOT NULL AND service IS NOT NULL AND route IS NOT NULL
         AND trim(event_id) <> '' AND trim(service) <> '' AND trim(route) <> ''
-        AND level IN ('debug', 'info', 'warn', 'error', 'fatal')
+        AND level IN ({levels})
         AND ts IS NOT NULL AND ts >= $start AND ts < $end
-        AND duration_ms BETWEEN 0 AND 86400000
+        AND duration_ms BETWEEN 0 AND {MAX_DURATION_MS:.0f}
         AND (status IS NULL OR status BETWEEN 100 AND 599)
         AND sample_rate BETWEEN 1 AND 2147483647
         AND json_type(attributes) = 'OBJECT'

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from logintel.store.dead_letters import DeadLetter
-from logintel.events import EventValidationError, parse_json_line
+from logintel.events import LEVELS, MAX_DURATION_MS, EventValidationError, parse_json_line
 from logintel.store.landing import HOUR, HourBatch, hour_key
 from logintel.store.landing_files import read_segment
 from logintel.store.schema import ensure_tables
@@ -129,8 +129,8 @@ def _flag_sql() -> str:
         f"WHEN {short_limits} THEN 'length'",
         f"WHEN length(line) > 2048 AND ({long_limits}) THEN 'length'",
         f"WHEN trim({_v('event_id')}) = '' OR trim({_v('service')}) = '' OR trim({_v('route')}) = '' THEN 'empty'",
-        f"WHEN {_v('level')} NOT IN ('debug','info','warn','error','fatal') THEN 'level'",
-        f"WHEN NOT ({_v('duration_ms')}::DOUBLE BETWEEN 0 AND 86400000) THEN 'duration_ms'",
+        f"WHEN {_v('level')} NOT IN ({', '.join(repr(level) for level in LEVELS)}) THEN 'level'",
+        f"WHEN NOT ({_v('duration_ms')}::DOUBLE BETWEEN 0 AND {MAX_DURATION_MS:.0f}) THEN 'duration_ms'",
         f"WHEN NOT coalesce(TRY_CAST({_v('status')} AS BIGINT) BETWEEN 100 AND 599, {_v('status')} IS NULL) THEN 'status'",
         f"WHEN NOT coalesce(TRY_CAST({_v('sample_rate')} AS BIGINT) BETWEEN 1 AND 2147483647, false) THEN 'sample_rate'",
         "WHEN ts IS NULL THEN 'timestamp'",

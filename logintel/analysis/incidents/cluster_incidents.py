@@ -48,9 +48,13 @@ def _pattern_minutes(con, start: datetime, pattern_ids: list[str]) -> dict[str, 
     return by_pattern
 
 
-def _activity(con, start: datetime, pattern_ids: list[str]) -> list[int]:
-    by_pattern = _pattern_minutes(con, start, pattern_ids)
+def _summed(by_pattern: dict[str, list[int]]) -> list[int]:
+    """The patterns' events per minute together."""
     return [sum(m[i] for m in by_pattern.values()) for i in range(60)]
+
+
+def _activity(con, start: datetime, pattern_ids: list[str]) -> list[int]:
+    return _summed(_pattern_minutes(con, start, pattern_ids))
 
 
 def _window_sums(minutes: list[int], window: int) -> list[int]:
@@ -143,7 +147,7 @@ def _candidates(con, start: datetime, threshold: float, window_minutes: int) -> 
     found = []
     for cluster, rows in by_cluster.items():
         by_pattern = _pattern_minutes(con, start, [r[1] for r in rows])
-        minutes = [sum(m[i] for m in by_pattern.values()) for i in range(60)]
+        minutes = _summed(by_pattern)
         for first, last in bursts(minutes, window_minutes, threshold * FOLLOWER_FRACTION):
             part = [n if first <= i < last else 0 for i, n in enumerate(minutes)]
             # each pattern's errors in the burst (its activity counts every event with its message)
