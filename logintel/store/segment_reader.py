@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import duckdb
 
-from logintel.events import COLUMNS, LEVELS, MAX_DURATION_MS
+from logintel.events import COLUMNS, LEVELS, MAX_DURATION_MS, MAX_STRING_CHARS
 
 SEGMENT_ROWS = "segment_rows"
 
@@ -67,7 +67,7 @@ def _read(con: duckdb.DuckDBPyConnection, files: list[str], table: str, checks: 
 
 
 def stage_segments(con: duckdb.DuckDBPyConnection, files: list[str], start, end,
-                   string_limits: dict[str, int], default_limit: int = 2048) -> tuple[int, list[str]]:
+                   string_limits: dict[str, int], default_limit: int = MAX_STRING_CHARS) -> tuple[int, list[str]]:
     """Stage the rows of every file in `files` that passes whole into temp table SEGMENT_ROWS (`filename`, `seq`,
     the typed columns, `ok`); returns how many rows were staged (0: no table) and the files left to the exact
     path, in order."""
