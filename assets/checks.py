@@ -5,13 +5,14 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.metadata import markdown_table
-from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
+from assets.partitions import LAKE_POOL, WAREHOUSE_POOL, hourly_partitions, partition_hour
 from assets.raw_events import raw_events
 from assets.windowed_aggregates import windowed_aggregates
 from logintel.analysis.windows import reconcile
 from logintel.store.landing import hour_key
 from logintel.store.warehouse import partition_frame
 from resources.settings import LogintelSettings
+from resources.warehouse import WarehouseResource
 
 DEAD_LETTER_MAX_SHARE = 0.01
 
@@ -20,14 +21,14 @@ DEAD_LETTER_MAX_SHARE = 0.01
 warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
 
 
-@dg.asset_check(asset=raw_events, partitions_def=hourly_partitions, pool=WAREHOUSE_POOL,
+@dg.asset_check(asset=raw_events, partitions_def=hourly_partitions, pool=LAKE_POOL,
                 description="Great Expectations: ids, nulls, ranges, timestamps inside the hour, "
                             f"dead letters at most {DEAD_LETTER_MAX_SHARE:.0%} of the lines.")
-def raw_events_quality(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource,
+def raw_events_quality(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
                        logintel: LogintelSettings) -> dg.AssetCheckResult:
     from logintel.quality import validate_raw_events  # imports GX (~4 s): only when the check runs
     hour = partition_hour(context)
-    with warehouse.get_connection() as con:
+    with warehouse.lake_connection() as con:  # reads raw_events only: never waits for the DuckDB file
         frame = partition_frame(con, hour)
     dead = sum(logintel.dead_letters().counts_by_cause(partition=hour_key(hour)).values())
     window = context.partition_time_window

@@ -10,6 +10,10 @@ _SETTINGS = loaded_settings()
 hourly_partitions = dg.HourlyPartitionsDefinition(start_date=_SETTINGS.partitions_start, end_offset=1)
 
 WAREHOUSE_POOL = "warehouse"  # DuckDB allows one writing process: every warehouse writer joins this pool
+# LOGINTEL_TABLE_FORMAT=iceberg: raw_events and spans are lake tables, each hour one commit of its own run, so
+# their writer and readers of only those join no pool (docs/lake.md).
+LAKE = _SETTINGS.lake.iceberg
+LAKE_POOL = None if LAKE else WAREHOUSE_POOL
 
 
 def partition_hour(context):
@@ -17,9 +21,10 @@ def partition_hour(context):
     return context.partition_time_window.start.replace(tzinfo=None)
 
 
-def hourly_asset(**kwargs):
-    """An hourly-partitioned asset that writes the DuckDB warehouse, so it joins the writers' pool."""
-    return dg.asset(partitions_def=hourly_partitions, pool=WAREHOUSE_POOL, kinds={"duckdb"}, **kwargs)
+def hourly_asset(pool: str | None = WAREHOUSE_POOL, kinds=frozenset({"duckdb"}), **kwargs):
+    """An hourly-partitioned asset that writes the DuckDB warehouse, so it joins the writers' pool (unless it
+    writes the lake only: `pool=LAKE_POOL`)."""
+    return dg.asset(partitions_def=hourly_partitions, pool=pool, kinds=set(kinds), **kwargs)
 
 
 # Daily, in the digest's time zone; each day maps onto the hourly partitions of its hours.

@@ -161,8 +161,8 @@ def _print_digests(settings, days: list[str]) -> None:
 
 def _print_findings(settings, day: str) -> None:
     from logintel.agents.saved_findings import analyst_runs, read_findings
-    from logintel.store.warehouse import connect
-    con = connect(settings.warehouse_path, read_only=True)
+    from logintel.store.warehouse_access import open_warehouse
+    con = open_warehouse(settings, read_only=True)
     try:
         runs, findings = analyst_runs(con, day), read_findings(con, day)
     finally:

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from logintel.config import load_settings
-from logintel.store.warehouse import connect, latest_event_time
+from logintel.store.warehouse import latest_event_time
+from logintel.store.warehouse_access import open_warehouse
 from launch.instance import load_definitions, prepare_dagster_home
 from logintel.daily.partition_span import check_day
 from launch.runs import materialize
@@ -27,7 +28,7 @@ def latest_day(settings) -> str | None:
     if not settings.warehouse_path.exists():
         return None
     try:
-        con = connect(settings.warehouse_path, read_only=True)
+        con = open_warehouse(settings, read_only=True)
         try:
             latest = latest_event_time(con)
         finally:

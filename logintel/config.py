@@ -75,6 +75,58 @@ class LLMConfig:
         return self.endpoint is not None
 
 
+TABLE_FORMATS = ("duckdb", "iceberg")
+# The catalog drivers pyiceberg's SQL catalog is given: a SQLite file, or PostgreSQL (either psycopg).
+LAKE_CATALOG_SCHEMES = ("sqlite", "postgresql+psycopg2", "postgresql+psycopg")
+
+
+@dataclass(frozen=True)
+class LakeConfig:
+    """Where the hourly tables live (docs/lake.md). `duckdb`: in the one warehouse file, as always. `iceberg`:
+    raw_events and spans are Apache Iceberg tables — data files under `warehouse` (a folder, `file://…` or
+    `s3://bucket/prefix`), their snapshots in a SQL catalog (`catalog_url`: SQLite or PostgreSQL) — which any
+    number of hours write at once and any Iceberg engine reads."""
+    table_format: str = "duckdb"
+    warehouse: str | None = None  # None: <LOGINTEL_HOME>/lake
+    catalog_url: str | None = secret("LOGINTEL_LAKE_CATALOG_URL")  # None: SQLite in <LOGINTEL_HOME>/lake
+    s3_endpoint: str | None = None  # an S3-compatible server (MinIO, moto); None: AWS
+    s3_region: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.table_format not in TABLE_FORMATS:
+            raise ValueError(f"LOGINTEL_TABLE_FORMAT: {self.table_format!r} is not one of {', '.join(TABLE_FORMATS)}")
+        if self.catalog_url is not None:
+            scheme = self.catalog_url.split("://", 1)[0] if "://" in self.catalog_url else ""
+            if scheme not in LAKE_CATALOG_SCHEMES:
+                got = f"{scheme}://…" if scheme else "no scheme"  # never the rest: it may hold a password
+                raise ValueError(f"LOGINTEL_LAKE_CATALOG_URL: use sqlite:///path or postgresql+psycopg2://… "
+                                 f"(got {got})")
+        if self.warehouse is not None and "://" in self.warehouse and \
+                self.warehouse.split("://", 1)[0] not in ("file", "s3", "s3a"):
+            raise ValueError(f"LOGINTEL_LAKE_WAREHOUSE: a folder, file:// or s3:// location (got {self.warehouse!r})")
+
+    @property
+    def iceberg(self) -> bool:
+        return self.table_format == "iceberg"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "LakeConfig":
+        return cls(table_format=(_setting(env, "LOGINTEL_TABLE_FORMAT") or "duckdb").lower(),
+                   warehouse=_setting(env, "LOGINTEL_LAKE_WAREHOUSE"),
+                   catalog_url=_setting(env, "LOGINTEL_LAKE_CATALOG_URL"),
+                   s3_endpoint=_setting(env, "LOGINTEL_S3_ENDPOINT"),
+                   s3_region=_setting(env, "LOGINTEL_S3_REGION"))
+
+
+@dataclass(frozen=True)
+class LakeLocation:
+    """A lake's settings with the defaults resolved against LOGINTEL_HOME: what `store.lake` opens."""
+    warehouse: str  # file:///… or s3://…
+    catalog_url: str = field(repr=False)
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting, one field each: a new one is a field here (a secret's with `secret(...)`) and its
@@ -123,6 +175,17 @@ class Settings:
     # Some may hold credentials (a transport's PostgreSQL URL), so every value is treated as a secret.
     emit_env: dict[str, str] = field(default_factory=dict, repr=False, metadata={ENV_PASSTHROUGH: EMIT_ENV_PREFIX})
     llm: LLMConfig = field(default_factory=LLMConfig)
+    lake: LakeConfig = field(default_factory=LakeConfig)
+
+    @property
+    def lake_location(self) -> LakeLocation:
+        folder = self.home / "lake"
+        warehouse = self.lake.warehouse or str(folder)
+        if "://" not in warehouse:
+            warehouse = Path(warehouse).expanduser().resolve().as_uri()
+        return LakeLocation(warehouse=warehouse.replace("s3a://", "s3://", 1),
+                            catalog_url=self.lake.catalog_url or f"sqlite:///{folder / 'catalog.db'}",
+                            s3_endpoint=self.lake.s3_endpoint, s3_region=self.lake.s3_region)
 
     @property
     def kafka_configured(self) -> bool:
@@ -239,6 +302,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         receiver_metrics_dir=_setting(env, "PROMETHEUS_MULTIPROC_DIR"),
         emit_env={k: v for k, v in env.items() if k.startswith(EMIT_ENV_PREFIX)},
         llm=LLMConfig.from_env(env),
+        lake=LakeConfig.from_env(env),
     )
 
 

@@ -6,7 +6,6 @@ import functools
 from typing import Optional
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from logintel.analysis.clustering import ClusterConfig
 from logintel.analysis.embeddings import Embedder
@@ -68,6 +67,7 @@ def loaded_settings() -> Settings:
 def build_resources(settings: Optional[Settings] = None) -> dict:
     from resources.landing_zone import LandingZoneResource
     from resources.llm import build_llm_resource
+    from resources.warehouse import WarehouseResource
     settings = settings or loaded_settings()
     settings.home.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
     logintel = LogintelSettings.from_settings(settings)
@@ -75,6 +75,6 @@ def build_resources(settings: Optional[Settings] = None) -> dict:
     return {
         "logintel": logintel,
         "landing": LandingZoneResource(landing_dir=str(settings.landing_dir), postgres_url=postgres),
-        "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
+        "warehouse": WarehouseResource(database=str(settings.warehouse_path), logintel=logintel),
         "llm": build_llm_resource(settings),
     }

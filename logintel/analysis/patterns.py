@@ -52,8 +52,11 @@ def mine_patterns(con: duckdb.DuckDBPyConnection, hour: datetime, miner: Templat
     start = hour.replace(tzinfo=None)
     # Unqualified names resolve to raw_events in the join below: the mapping has none of them.
     scope = f"partition_hour = $start AND (error_message IS NOT NULL OR {ERROR_SQL})"
+    # In the order they first appeared (as a stream miner would meet them): the templates a miner learns depend
+    # on the order it sees messages, so a re-run, or the same rows read from other files, learns the same ones.
     messages = con.execute(f"""
-        SELECT DISTINCT coalesce(error_message, '') FROM raw_events WHERE {scope}""", {"start": start}).fetchall()
+        SELECT coalesce(error_message, '') AS message FROM raw_events WHERE {scope}
+        GROUP BY message ORDER BY min(ts), message""", {"start": start}).fetchall()
     texts = [m[0] or NO_MESSAGE for m in messages]
     matches = miner.add_many(texts)
     new_templates = sum(m.is_new for m in matches)

@@ -9,6 +9,7 @@ import pyarrow as pa
 from logintel.llm.prompt_facts import MAX_EXAMPLES, MAX_MESSAGES, rule_facts
 from logintel.llm.redaction import Redactor
 from logintel.store.schema import ERROR_SQL
+from logintel.store.cursors import own_cursor
 
 
 def hour_incident_facts(con: duckdb.DuckDBPyConnection, incidents: list, redactor: Redactor,
@@ -26,7 +27,7 @@ def hour_incident_facts(con: duckdb.DuckDBPyConnection, incidents: list, redacto
     bounds = {"lo": min(i.start_time - (i.end_time - i.start_time) for i in incidents),
               "hi": max(i.end_time for i in incidents)}
     previous, messages, examples = [0] * len(incidents), [[] for _ in incidents], [[] for _ in incidents]
-    cur = con.cursor()  # its own: the registered incidents and the temporary table stay out of the caller's
+    cur = own_cursor(con)  # its own: the registered incidents and the temporary table stay out of the caller's
     try:
         cur.register("hf_incidents", table)
         # Each incident's errors, and those of the equal period before it.

@@ -16,6 +16,7 @@ from logintel.trust.claims import extract_claims
 from logintel.trust.grounding_report import GroundingReport
 from logintel.trust.scope import GroundingScope
 from logintel.trust.verify import judge_claims, named_attributes, named_ids, needs_facts
+from logintel.store.cursors import own_cursor
 
 
 def verify_texts(con: duckdb.DuckDBPyConnection, texts: list[tuple[str, GroundingScope]],
@@ -42,7 +43,7 @@ def _verify_batch(con: duckdb.DuckDBPyConnection, texts: list[tuple[str, Groundi
     scopes = [scope for _, scope in texts]
     # A cursor of its own: its temporary tables and registered scopes stay out of the caller's connection,
     # and one transaction gives every query the same snapshot of the warehouse.
-    cur = con.cursor()
+    cur = own_cursor(con)
     try:
         cur.execute("BEGIN TRANSACTION")
         catalogues = load_catalogues(cur, scopes)

@@ -49,17 +49,17 @@ def attribute_facts_many(con: duckdb.DuckDBPyConnection, scopes: list[GroundingS
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE ga_pairs AS
             SELECT * FROM (
-                SELECT p.key, e.rid, p.in_failing AND e.err AND {code_match('p', 'e.error_code')} AS failing,
+                SELECT p.key, e.rid, e.rh, p.in_failing AND e.err AND {code_match('p', 'e.error_code')} AS failing,
                        p.in_baseline AS baseline, e.w
-                FROM (SELECT rowid AS rid, ts, service, route, error_code, sample_rate AS w, {ERROR_SQL} AS err
+                FROM (SELECT event_id AS rid, partition_hour AS rh, ts, service, route, error_code, sample_rate AS w, {ERROR_SQL} AS err
                       FROM raw_events WHERE ts >= $lo AND ts < $hi) e
                 JOIN ga_pieces p ON e.service = p.service AND e.route = p.route AND e.ts >= p.ps AND e.ts < p.pe)
             WHERE failing OR baseline  -- the other events of the failing range count on neither side""",
                     {"lo": lo, "hi": hi})
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE ga_parsed AS
-            SELECT rowid AS rid, {''.join(n + ', ' for n in columns)}json_extract_string(attributes, $paths) AS j
-            FROM raw_events WHERE ts >= $lo AND ts < $hi AND rowid IN (SELECT rid FROM ga_pairs)""",
+            SELECT event_id AS rid, partition_hour AS rh, {''.join(n + ', ' for n in columns)}json_extract_string(attributes, $paths) AS j
+            FROM raw_events WHERE ts >= $lo AND ts < $hi AND (event_id, partition_hour) IN (SELECT rid, rh FROM ga_pairs)""",
                     {"lo": lo, "hi": hi, "paths": list(paths)})
         rows = con.execute(f"""
             SELECT key, attribute, value,
@@ -69,7 +69,7 @@ def attribute_facts_many(con: duckdb.DuckDBPyConnection, scopes: list[GroundingS
             FROM (SELECT c.key, c.attribute, c.value, p.failing, p.baseline, p.w,
                          coalesce({carried} = c.value, false) AS carries,
                          TRY_CAST(coalesce(x.j[c.m1], x.j[c.m2]) AS DOUBLE) AS ms
-                  FROM ga_pairs p JOIN ga_claims c ON c.key = p.key JOIN ga_parsed x ON x.rid = p.rid)
+                  FROM ga_pairs p JOIN ga_claims c ON c.key = p.key JOIN ga_parsed x ON x.rid = p.rid AND x.rh = p.rh)
             GROUP BY ALL""").fetchall()
         con.execute("DROP TABLE IF EXISTS ga_parsed")
         con.execute("DROP TABLE IF EXISTS ga_pairs")

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from logintel.analysis.root_cause.verdict import Slowdown
 from logintel.store.schema import ERROR_SQL
+from logintel.store.cursors import own_cursor
 
 NUMERIC_TYPES = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 
@@ -60,7 +61,7 @@ def latency_facts(con: duckdb.DuckDBPyConnection, segments: list[LatencySegment]
                       **{name: pa.array([getattr(s, name) for s in segments], timestamp)
                          for name in ("start", "end", "onset", "before")}})
     bounds = {"lo": min(s.before for s in segments), "hi": max(s.end for s in segments)}
-    cur = con.cursor()  # its own: the registered segments and temp tables stay out of the caller's connection
+    cur = own_cursor(con)  # its own: the registered segments and temp tables stay out of the caller's connection
     try:
         cur.register("ls_segments", table)
         _periods(cur, bounds, facts)

@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from logintel.store.schema import ERROR_SQL
+from logintel.store.cursors import own_cursor
 
 MAX_MESSAGES = 3
 
@@ -45,7 +46,7 @@ def segment_facts(con: duckdb.DuckDBPyConnection, segments: list[Segment], max_t
                       "b": pa.array([s.end for s in segments], pa.timestamp("us"))})
     bounds = {"lo": min(s.start for s in segments), "hi": max(s.end for s in segments)}
     # A cursor of its own: the registered segments and the temporary table stay out of the caller's connection.
-    cur = con.cursor()
+    cur = own_cursor(con)
     try:
         cur.register("sf_segments", table)
         for sid, requests in cur.execute("""

@@ -15,6 +15,7 @@ from logintel.analysis.root_cause import queries
 from logintel.analysis.root_cause.scopes import ContrastScope, overlaps
 from logintel.analysis.root_cause.statistics import lift, p_value
 from logintel.analysis.root_cause.verdict import Contrast, RootCause, Slowdown, carrier_bound, decide, strength
+from logintel.store.cursors import own_cursor
 
 Unit = tuple[str, str]  # (service, route): what a baseline is drawn from
 
@@ -136,7 +137,7 @@ def analyse(con: duckdb.DuckDBPyConnection, scopes: list[ContrastScope], cardina
         return result
     # A cursor of its own: the temp tables stay out of the caller's connection, and a result the
     # caller left unread does not block them.
-    con = con.cursor()
+    con = own_cursor(con)
     queries.load_sides(con, scopes)
     try:
         found = {s.key: ScopeFindings(scope=s) for s in scopes}

@@ -1,0 +1,34 @@
+"""Which warehouse tables live in the lake, and their Iceberg form: the columns of the DuckDB DDL (`schema.TABLES`,
+the one definition), each table partitioned by its `partition_hour` (identity: one partition per hour, which is
+what an hourly run replaces)."""
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from logintel.store.schema import TABLES
+
+# The hourly tables the lake holds; the others stay in the DuckDB warehouse file (docs/lake.md says why).
+LAKE_TABLES = ("raw_events", "spans")
+PARTITION_COLUMN = "partition_hour"
+
+
+def arrow_schema(name: str) -> pa.Schema:
+    """The Arrow schema of warehouse table `name`, as DuckDB exports it (JSON columns travel as strings)."""
+    con = duckdb.connect()
+    try:
+        con.execute(TABLES[name])
+        return con.sql(f"SELECT * FROM {name}").to_arrow_table().schema
+    finally:
+        con.close()
+
+
+def column_types(name: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of warehouse table `name`, in its order: how a mounted view casts the files back
+    (a JSON column is a string in Parquet and JSON again in the view)."""
+    con = duckdb.connect()
+    try:
+        con.execute(TABLES[name])
+        return [(row[0], row[1]) for row in con.execute(f"DESCRIBE {name}").fetchall()]
+    finally:
+        con.close()
