@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from logintel.config import DEFAULT_HOME, SECRET_ENV, LLMConfig, Settings, load_settings
+from logintel.config import DEFAULT_HOME, SECRET_ENV, LakeConfig, LLMConfig, Settings, load_settings
 from resources import build_resources
 from resources.llm import LLM_FIELDS, LLMResource
 from resources.settings import LEFT_OUT, SETTINGS_FIELDS, LogintelSettings
@@ -24,7 +24,8 @@ SECRETS = {"LOGINTEL_POSTGRES_URL": "postgresql://logintel:pg-secret@db:5432/log
            "LOGINTEL_DIGEST_WEBHOOK_URL": "http://127.0.0.1:9/hook/webhook-secret",
            "LOGINTEL_RECEIVER_TOKEN": "receiver-secret",
            "LOGINTEL_EMIT_POSTGRES_URL": "postgresql://emitter:emit-secret@db/logintel",
-           "OPENAI_API_KEY": "sk-openai-secret"}
+           "OPENAI_API_KEY": "sk-openai-secret",
+           "LOGINTEL_LAKE_CATALOG_URL": "postgresql+psycopg2://lake:lake-secret@db/catalog"}
 # A value other than the default for every setting (test_the_sample_sets_every_setting keeps it so).
 PLAIN = {"LOGINTEL_ERROR_THRESHOLD": "12.5",
          "LOGINTEL_THRESHOLDS": '{"payments|POST /charge|PG_TIMEOUT": 25, "auth|*|*": 50}',
@@ -40,7 +41,9 @@ PLAIN = {"LOGINTEL_ERROR_THRESHOLD": "12.5",
          "LOGINTEL_RECEIVER_WAIT_S": "2.5", "PROMETHEUS_MULTIPROC_DIR": "/tmp/logintel-metrics",
          "OPENAI_BASE_URL": "http://llm.internal:8000/v1", "LOGINTEL_LLM_MODEL": "local-model",
          "LOGINTEL_LLM_TIMEOUT_S": "12", "LOGINTEL_LLM_MAX_RETRIES": "4",
-         "LOGINTEL_LLM_PRICES": "/etc/logintel/prices.json", "LOGINTEL_EMIT_TRANSPORTS": "postgres,files"}
+         "LOGINTEL_LLM_PRICES": "/etc/logintel/prices.json", "LOGINTEL_EMIT_TRANSPORTS": "postgres,files",
+         "LOGINTEL_TABLE_FORMAT": "iceberg", "LOGINTEL_LAKE_WAREHOUSE": "s3://lake/logintel",
+         "LOGINTEL_S3_ENDPOINT": "http://minio:9000", "LOGINTEL_S3_REGION": "eu-west-1"}
 
 
 @pytest.fixture
@@ -67,6 +70,7 @@ def test_the_sample_sets_every_setting(sample):
     defaults = Settings(home=Path(DEFAULT_HOME).resolve())
     at_default = [f.name for f in fields(Settings) if getattr(sample, f.name) == getattr(defaults, f.name)]
     at_default += [f"llm.{f.name}" for f in fields(LLMConfig) if getattr(sample.llm, f.name) == getattr(LLMConfig(), f.name)]
+    at_default += [f"lake.{f.name}" for f in fields(LakeConfig) if getattr(sample.lake, f.name) == getattr(LakeConfig(), f.name)]
     assert at_default == [], "give these settings a non-default value in PLAIN or SECRETS"
 
 
@@ -91,6 +95,7 @@ def test_the_resources_config_shows_each_secrets_variable_and_never_its_value(sa
             assert logintel[f.name] == {"env": f.metadata[SECRET_ENV]}
     assert logintel["emit_env"] == {name: {"env": name} for name in sample.emit_env}
     assert logintel["llm"]["api_key"] == shown["llm"]["api_key"] == {"env": "OPENAI_API_KEY"}
+    assert logintel["lake"]["catalog_url"] == {"env": "LOGINTEL_LAKE_CATALOG_URL"}
 
 
 def test_unset_settings_give_the_defaults(tmp_path):

@@ -20,7 +20,7 @@ from logintel.daily.partition_span import check_day
 from logintel.llm.call_log import CallLog
 from logintel.llm.redaction.redactor import Redactor
 from logintel.store.schema import has_table
-from logintel.store.warehouse_access import open_warehouse
+from logintel.store import warehouse_access
 from logintel.trust.claim_share import NOTHING_TO_VERIFY, ClaimShare
 from logintel.trust.entities import KnownEntities
 from logintel.trust.item_grounding import attribute_lookup
@@ -33,7 +33,7 @@ class NoWarehouse(ValueError):
 def open_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
     if not settings.warehouse_path.exists():
         raise NoWarehouse(f"no warehouse at {settings.warehouse_path}; run `logintel demo` or materialize the assets")
-    return open_warehouse(settings, read_only=True)
+    return warehouse_access.open_warehouse(settings, read_only=True)
 
 
 def latest_day(con: duckdb.DuckDBPyConnection, timezone: str) -> DigestDay:

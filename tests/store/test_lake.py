@@ -1,0 +1,160 @@
+"""The lake (LOGINTEL_TABLE_FORMAT=iceberg): raw_events and spans as Iceberg tables, each hour replaced in one
+commit, read by DuckDB from the snapshot's data files — on local files with a SQLite catalog, on an S3 server
+(moto, 127.0.0.1) with the catalog in PostgreSQL; two processes writing at once; a writer killed before its commit."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from datetime import datetime, timedelta
+
+import duckdb
+import pytest
+
+from logintel.config import LakeConfig, LakeLocation, load_settings
+from logintel.store.cursors import own_cursor
+from logintel.store.lake import LakeError, open_lake
+from logintel.store.lake.mount import mount
+from logintel.store.lake.partitions import replace_partition
+from logintel.store.schema import TABLES
+
+HOUR = datetime(2026, 5, 4, 10)
+
+
+def _rows(hour: datetime, n: int, service: str = "orders"):
+    """n raw_events rows of `hour`, as DuckDB exports them (the hour's load does the same)."""
+    con = duckdb.connect()
+    con.execute(TABLES["raw_events"])
+    con.execute("""INSERT INTO raw_events SELECT 'e-' || i || '-' || strftime($h, '%H'), $h + INTERVAL 1 SECOND * i,
+                   $s, '/r', 'GET', 200, 1.5 + i, 'info', NULL, NULL, NULL, 't' || i, NULL, NULL, NULL, NULL, 1,
+                   ('{"deploy.version": "v' || i % 3 || '"}')::JSON, $h FROM range($n) t(i)""",
+                {"h": hour, "s": service, "n": n})
+    return con.sql("SELECT * FROM raw_events").to_arrow_table()
+
+
+def _local(tmp_path) -> LakeLocation:
+    return load_settings({"LOGINTEL_HOME": str(tmp_path / "home"), "LOGINTEL_TABLE_FORMAT": "iceberg"}).lake_location
+
+
+def _count(lake, table="raw_events", where="TRUE") -> int:
+    con = duckdb.connect()
+    mount(con, lake)
+    return con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+
+
+def test_an_hour_replaced_twice_is_held_once_and_other_hours_are_untouched(tmp_path):
+    lake = open_lake(_local(tmp_path))
+    assert _count(lake) == 0  # an empty lake mounts: the columns, no rows
+    replace_partition(lake, "raw_events", HOUR, _rows(HOUR, 50))
+    replace_partition(lake, "raw_events", HOUR + timedelta(hours=1), _rows(HOUR + timedelta(hours=1), 7))
+    replace_partition(lake, "raw_events", HOUR, _rows(HOUR, 30, service="billing"))
+    con = duckdb.connect()
+    mount(con, lake)
+    assert con.execute("SELECT partition_hour, service, count(*) FROM raw_events GROUP BY ALL ORDER BY 1").fetchall() \
+        == [(HOUR, "billing", 30), (HOUR + timedelta(hours=1), "orders", 7)]
+    # the view has the warehouse's types: JSON is JSON again, so the analyses' JSON paths work unchanged
+    assert con.execute("SELECT typeof(attributes), attributes->>'$.\"deploy.version\"' FROM raw_events "
+                       "WHERE event_id = 'e-1-10'").fetchone() == ("JSON", "v1")
+    # a cursor (a connection of its own) sees the same views
+    assert own_cursor(con).execute("SELECT count(*) FROM raw_events").fetchone()[0] == 37
+    # an hour replaced by nothing is empty, not left as it was
+    replace_partition(lake, "raw_events", HOUR, _rows(HOUR, 0))
+    assert _count(lake) == 7
+
+
+def test_rows_of_another_hour_are_refused_before_anything_is_written(tmp_path):
+    lake = open_lake(_local(tmp_path))
+    replace_partition(lake, "raw_events", HOUR, _rows(HOUR, 5))
+    with pytest.raises(LakeError, match="include other hours"):
+        replace_partition(lake, "raw_events", HOUR, _rows(HOUR + timedelta(hours=1), 5))
+    assert _count(lake) == 5
+
+
+def _write_hour(location: LakeLocation, hour: datetime, n: int) -> int:
+    return replace_partition(open_lake(location), "raw_events", hour, _rows(hour, n))
+
+
+def test_two_processes_write_their_hours_at_once_and_both_land(tmp_path):
+    location = _local(tmp_path)
+    open_lake(location).table("raw_events")  # created once; the writers race only on their commits
+    hours = [HOUR + timedelta(hours=k) for k in range(6)]
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        written = pool.starmap(_write_hour, [(location, hour, 100 + k) for k, hour in enumerate(hours)])
+    assert written == [100 + k for k in range(6)]
+    con = duckdb.connect()
+    mount(con, open_lake(location))
+    assert con.execute("SELECT partition_hour, count(*) FROM raw_events GROUP BY 1 ORDER BY 1").fetchall() == \
+        [(hour, 100 + k) for k, hour in enumerate(hours)]
+
+
+def _die_before_commit(location: LakeLocation, hour: datetime) -> None:
+    """Write the hour's data files, then be killed (SIGKILL) the moment the commit would start."""
+    from pyiceberg.table import Transaction
+
+    def killed(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+    Transaction.commit_transaction = killed
+    replace_partition(open_lake(location), "raw_events", hour, _rows(hour, 999, service="half-written"))
+
+
+def test_a_writer_killed_before_its_commit_leaves_the_previous_hour_readable_and_a_retry_succeeds(tmp_path):
+    location = _local(tmp_path)
+    lake = open_lake(location)
+    replace_partition(lake, "raw_events", HOUR, _rows(HOUR, 40))
+    child = multiprocessing.get_context("spawn").Process(target=_die_before_commit, args=(location, HOUR))
+    child.start()
+    child.join(120)
+    assert child.exitcode == -signal.SIGKILL
+    parquet = list((tmp_path / "home" / "lake").rglob("*.parquet"))
+    assert len(parquet) == 2  # its data file was written, and nothing points at it
+    assert _count(lake) == 40 and _count(lake, where="service = 'half-written'") == 0
+    replace_partition(lake, "raw_events", HOUR, _rows(HOUR, 41))  # the retry
+    assert _count(lake) == 41
+
+
+def test_bad_lake_settings_are_refused_naming_the_setting():
+    with pytest.raises(ValueError, match="LOGINTEL_TABLE_FORMAT"):
+        LakeConfig(table_format="parquet")
+    with pytest.raises(ValueError, match="LOGINTEL_LAKE_CATALOG_URL") as refused:
+        LakeConfig(table_format="iceberg", catalog_url="mysql://user:secret@db/lake")
+    assert "secret" not in str(refused.value)  # the password never reaches the message
+    with pytest.raises(ValueError, match="LOGINTEL_LAKE_WAREHOUSE"):
+        LakeConfig(table_format="iceberg", warehouse="hdfs://namenode/lake")
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch):
+    """moto's S3 server on 127.0.0.1 with an empty bucket `lake`; credentials as any S3 client reads them."""
+    pytest.importorskip("moto")
+    import boto3
+    from moto.server import ThreadedMotoServer
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="lake")
+    yield endpoint
+    server.stop()
+
+
+@pytest.mark.slow
+def test_on_object_storage_with_the_catalog_in_postgresql(s3_endpoint, fresh_postgres_url):
+    """Production's shape: data files on S3, snapshots committed in PostgreSQL; a second process sees them."""
+    catalog = "postgresql+psycopg2://" + fresh_postgres_url.split("://", 1)[1]
+    settings = load_settings({"LOGINTEL_HOME": "/nonexistent", "LOGINTEL_TABLE_FORMAT": "iceberg",
+                              "LOGINTEL_LAKE_WAREHOUSE": "s3://lake/warehouse", "LOGINTEL_LAKE_CATALOG_URL": catalog,
+                              "LOGINTEL_S3_ENDPOINT": s3_endpoint, "LOGINTEL_S3_REGION": "us-east-1"})
+    location = settings.lake_location
+    assert location.warehouse == "s3://lake/warehouse" and location.catalog_url == catalog
+    lake = open_lake(location)
+    replace_partition(lake, "raw_events", HOUR, _rows(HOUR, 25))
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # another process, another catalog connection
+        pool.starmap(_write_hour, [(location, HOUR + timedelta(hours=1), 5)])
+    assert _count(open_lake(location)) == 30
+    import boto3
+    keys = [o["Key"] for o in boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+            .list_objects_v2(Bucket="lake")["Contents"]]
+    assert sum(k.endswith(".parquet") for k in keys) == 2 and all(k.startswith("warehouse/") for k in keys)
