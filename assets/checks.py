@@ -2,10 +2,9 @@
 import warnings
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from assets.metadata import markdown_table
-from assets.partitions import LAKE_POOL, WAREHOUSE_POOL, hourly_partitions, partition_hour
+from assets.partitions import LAKE_POOL, hourly_partitions, partition_hour
 from assets.raw_events import raw_events
 from assets.windowed_aggregates import windowed_aggregates
 from logintel.analysis.windows import reconcile
@@ -45,12 +44,12 @@ def raw_events_quality(context: dg.AssetCheckExecutionContext, warehouse: Wareho
                   "report": dg.MetadataValue.md(report.to_markdown())})
 
 
-@dg.asset_check(asset=windowed_aggregates, partitions_def=hourly_partitions, pool=WAREHOUSE_POOL,
+@dg.asset_check(asset=windowed_aggregates, partitions_def=hourly_partitions, pool=LAKE_POOL,
                 description="The windows that tile the hour add up to the raw partition's weighted requests "
                             "and errors, group by group.")
-def windows_reconcile_with_raw(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource,
+def windows_reconcile_with_raw(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
                                logintel: LogintelSettings) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as con:
+    with warehouse.lake_connection() as con:  # reads raw_events and windows only
         result = reconcile(con, partition_hour(context), logintel.window_spec())
     return dg.AssetCheckResult(
         passed=result["ok"],

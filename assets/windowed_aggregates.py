@@ -1,22 +1,22 @@
 """windowed_aggregates: 5-minute sliding windows per (service, route, error_code) for one hour."""
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from assets.metadata import markdown_table
-from assets.partitions import hourly_asset, partition_hour
+from assets.partitions import LAKE, LAKE_POOL, hourly_asset, partition_hour
 from logintel.analysis.windows import compute_windows, hour_totals, top_error_windows
 from resources.settings import LogintelSettings
+from resources.warehouse import WarehouseResource
 
 
-@hourly_asset(group_name="events",
+@hourly_asset(group_name="events", pool=LAKE_POOL, kinds={"iceberg"} if LAKE else {"duckdb"},
               deps=["raw_events"],
               description="Sliding windows (length and step in the settings): requests and errors weighted by "
                           "sample_rate, error rate, p50/p95/p99, distinct users and IPs.")
-def windowed_aggregates(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+def windowed_aggregates(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                         logintel: LogintelSettings) -> dg.MaterializeResult:
     hour = partition_hour(context)
     spec = logintel.window_spec()
-    with warehouse.get_connection() as con:
+    with warehouse.hour_connection(hour, writes=("windowed_aggregates",)) as con:  # the lake's: a run of its own
         report = compute_windows(con, hour, spec)
         top = top_error_windows(con, hour)
         totals = hour_totals(con, hour, spec)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from launch.instance import load_definitions, prepare_dagster_home
 from launch.interruption import run_stoppable
 from logintel.daily.partition_span import check_hours
-from launch.runs import failed, materialize
+from launch.runs import failed, materialize, materialize_at_once
 from logintel.config import load_settings
 from logintel.daily.days import hour_key
 
@@ -49,16 +49,34 @@ def main(args) -> int:
     except ValueError as exc:
         print(f"logintel backfill: {exc}", file=sys.stderr)
         return 2
+    parallel = getattr(args, "parallel", 1)
+    if parallel < 1 or (parallel > 1 and not settings.lake.iceberg):
+        print("logintel backfill: --parallel must be at least 1" if parallel < 1 else
+              "logintel backfill: --parallel N needs the lake (LOGINTEL_TABLE_FORMAT=iceberg): the DuckDB warehouse "
+              "file allows one writing process, so its hours run one at a time", file=sys.stderr)
+        return 2
     out = sys.stderr if args.json else sys.stdout
     prepare_dagster_home(settings)
     defs = load_definitions()
     tags = {"logintel/trigger": "backfill"}
 
+    lake_runs: list[dict] = []
+
     def work(stop) -> tuple[list[dict], list[dict]]:
         with dg.DagsterInstance.get() as instance:
             print(f"==> {len(hourly)} hourly partitions ({hourly[0]} … {hourly[-1]})", file=out, flush=True)
-            hourly_runs = materialize(defs.resolve_job_def("hourly_incidents"), instance,
-                                      [(k, tags) for k in hourly], out, stop)
+            if parallel > 1:  # the lake's steps of N hours at once, then the rest hour by hour
+                print(f"    raw_events → windowed_aggregates, {parallel} hours at once:", file=out, flush=True)
+                lake_runs.extend(materialize_at_once("hourly_lake_steps", [(k, tags) for k in hourly], parallel,
+                                                     out, stop))
+                ready = [r["partition"] for r in lake_runs if r["success"]]
+                print("    the rest of the hourly graph, hour by hour:", file=out, flush=True)
+                hourly_runs = materialize(defs.resolve_job_def("hourly_after_lake_steps"), instance,
+                                          [(k, tags) for k in ready], out, stop)
+                hourly_runs += [r for r in lake_runs if not r["success"]]
+            else:
+                hourly_runs = materialize(defs.resolve_job_def("hourly_incidents"), instance,
+                                          [(k, tags) for k in hourly], out, stop)
             if stop.requested:
                 return hourly_runs, []
             print(f"==> {len(daily)} daily partition(s) ({', '.join(daily)}, {settings.digest_timezone})", file=out,
@@ -68,9 +86,11 @@ def main(args) -> int:
 
     (hourly_runs, daily_runs), stop = run_stoppable(work, out)
     failures = failed(hourly_runs) + failed(daily_runs)
-    not_run = [k for k in hourly[len(hourly_runs):] + daily[len(daily_runs):]]
+    ran_hours = {r["partition"] for r in hourly_runs}
+    not_run = [k for k in hourly if k not in ran_hours] + daily[len(daily_runs):]
     if args.json:
-        print(json.dumps({"hourly": hourly_runs, "daily": daily_runs, "failed": failures, "not_run": not_run,
+        print(json.dumps({"hourly": hourly_runs, "lake_steps": lake_runs, "daily": daily_runs, "failed": failures,
+                          "not_run": not_run,
                           "stopped_by": stop.signal_name, "succeeded": not failures and not not_run}, indent=2))
     else:
         ran = len(hourly_runs) + len(daily_runs)

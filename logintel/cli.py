@@ -64,6 +64,40 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def cmd_migrate(args) -> int:
+    """The DuckDB warehouse's hourly tables into the lake, verified hour by hour."""
+    from logintel.store.lake import LAKE_TABLES, open_lake
+    from logintel.store.lake.migration import migrate
+    from logintel.store.warehouse import connect
+    settings = load_settings()
+    if not settings.lake.iceberg:
+        print("error: logintel migrate moves the warehouse into the lake: set LOGINTEL_TABLE_FORMAT=iceberg (and, "
+              "beyond one machine, LOGINTEL_LAKE_WAREHOUSE and LOGINTEL_LAKE_CATALOG_URL)", file=sys.stderr)
+        return 2
+    if not settings.warehouse_path.exists():
+        print(f"error: no warehouse at {settings.warehouse_path}: nothing to migrate", file=sys.stderr)
+        return 2
+    lake = open_lake(settings.lake_location)
+    source = connect(settings.warehouse_path, read_only=True)
+    try:
+        results = migrate(source, lake, progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True))
+    finally:
+        source.close()
+    report = [{"table": r.table, "hours": r.hours, "rows": r.rows, "verified": r.verified,
+               "mismatched_hours": [h.isoformat() for h in r.mismatched_hours]} for r in results]
+    if args.json:
+        print(json.dumps({"lake": lake.describe(), "tables": report}, indent=2))
+    else:
+        print(f"into {lake.describe()}:")
+        for row in report:
+            state = "verified: every hour's rows and checksum match" if row["verified"] else \
+                f"MISMATCH in {len(row['mismatched_hours'])} hour(s): {', '.join(row['mismatched_hours'][:5])}"
+            print(f"  {row['table']:<20} {row['hours']:>5} hours {row['rows']:>12,} rows  {state}")
+        print(f"The warehouse file still holds them ({settings.warehouse_path}); the lake's tables ({', '.join(LAKE_TABLES)}) "
+              "are what every reader sees from now on.")
+    return 0 if all(r.verified for r in results) else 1
+
+
 def cmd_incidents(args) -> int:
     from logintel.views.incident_table import format_incident_table, load_incidents
     settings = load_settings()
@@ -303,6 +337,11 @@ def build_parser(extra_commands: Iterable[Callable] = ()) -> argparse.ArgumentPa
     p.add_argument("paths", nargs="+")
     p.add_argument("--format", default="auto", choices=["auto", "jsonl", "json", "otlp", "text"])
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("migrate", help="move the DuckDB warehouse's hourly tables (raw_events, spans, windows) into "
+                                       "the lake (LOGINTEL_TABLE_FORMAT=iceberg), verified hour by hour")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("incidents", help="list incidents from the warehouse")
     p.add_argument("--json", action="store_true")

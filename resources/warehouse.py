@@ -1,8 +1,9 @@
 """The warehouse as a Dagster resource: DuckDB's, with the lake's tables mounted in each connection when the
-table format is Iceberg (`store.lake`), so an asset reads raw_events and spans wherever they live."""
+table format is Iceberg (`store.lake`), so an asset reads raw_events, spans and windows wherever they live."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime
 
 import duckdb
 from dagster_duckdb import DuckDBResource
@@ -41,3 +42,18 @@ class WarehouseResource(DuckDBResource):
             yield con
         finally:
             con.close()
+
+    @contextmanager
+    def hour_connection(self, hour: datetime, writes: tuple[str, ...]):
+        """Where an hourly step that writes only lake tables (`writes`) runs: with a lake, a scratch connection of
+        its own whose hour of each table is committed when the block ends (`lake.hour_runs`); without one, the
+        warehouse's connection."""
+        location = self._lake()
+        if location is None:
+            with self.get_connection() as con:
+                yield con
+            return
+        from logintel.store.lake import open_lake
+        from logintel.store.lake.hour_runs import hour_session
+        with hour_session(open_lake(location), hour, writes) as con:
+            yield con

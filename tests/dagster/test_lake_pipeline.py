@@ -1,6 +1,7 @@
 """The hourly graph with LOGINTEL_TABLE_FORMAT=iceberg gives what it gives on the DuckDB warehouse: the same hours,
-backfilled both ways from the same landing zone, give the same incidents and the same digest; the lake holds the
-hours as Iceberg snapshots, and `logintel investigate` reads them."""
+backfilled both ways from the same landing zone — on the lake with two hours' lake steps at once — give the same
+incidents and the same digest; the lake holds the hours as Iceberg snapshots, and `logintel investigate` reads them.
+`logintel migrate` moves a DuckDB warehouse's hours into the lake and proves nothing was lost."""
 import json
 import os
 import subprocess
@@ -34,7 +35,8 @@ def test_the_lake_gives_the_same_incidents_and_digest_as_the_duckdb_warehouse(tm
     for table_format in ("duckdb", "iceberg"):
         home = tmp_path / table_format
         FileLandingZone(home / "landing").write(events)
-        _logintel(home, table_format, "backfill", "--start", "2026-11-23T09:00", "--end", "2026-11-23T11:00")
+        at_once = ["--parallel", "2"] if table_format == "iceberg" else []
+        _logintel(home, table_format, "backfill", "--start", "2026-11-23T09:00", "--end", "2026-11-23T11:00", *at_once)
         digest = json.loads(_logintel(home, table_format, "digest", "--json"))
         for by_design in ("created_at", "markdown_path", "html_path"):  # when and where it was written
             digest.pop(by_design)
@@ -42,11 +44,13 @@ def test_the_lake_gives_the_same_incidents_and_digest_as_the_duckdb_warehouse(tm
     incidents, digest = outputs["iceberg"]
     assert incidents and any(i.get("error_code") == "PG_TIMEOUT" for i in incidents)
     assert outputs["iceberg"] == outputs["duckdb"]
-    # the events are in the lake, not in the DuckDB file
+    # the events and their windows are in the lake, not in the DuckDB file
     import duckdb
     lake_files = list((tmp_path / "iceberg" / "lake").rglob("*.parquet"))
-    assert {p.parent.name for p in lake_files if "raw_events" in p.parts} == \
-        {"partition_hour=2026-11-23T09%3A00%3A00", "partition_hour=2026-11-23T10%3A00%3A00"}
+    for table in ("raw_events", "spans", "windowed_aggregates"):
+        assert {p.parent.name for p in lake_files if table in p.parts} <= \
+            {"partition_hour=2026-11-23T09%3A00%3A00", "partition_hour=2026-11-23T10%3A00%3A00"}
+    assert len([p for p in lake_files if "raw_events" in p.parts or "windowed_aggregates" in p.parts]) == 4
     warehouse = duckdb.connect(str(tmp_path / "iceberg" / "warehouse.duckdb"), read_only=True)
     assert warehouse.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'raw_events' "
                              "AND table_type = 'BASE TABLE'").fetchone()[0] == 0 or \
@@ -55,3 +59,37 @@ def test_the_lake_gives_the_same_incidents_and_digest_as_the_duckdb_warehouse(tm
     found = json.loads(_logintel(tmp_path / "iceberg", "iceberg", "investigate", "--start", "2026-11-23T10:10",
                                  "--end", "2026-11-23T10:22", "--json"))
     assert found["window"]["requests"] > 0
+
+
+@pytest.mark.subprocess
+@pytest.mark.slow
+def test_migrate_moves_the_warehouses_hours_into_the_lake_and_readers_see_the_same(tmp_path):
+    home = tmp_path / "home"
+    FileLandingZone(home / "landing").write(steady(HOUR, 2, 4) + burst(HOUR + timedelta(minutes=30), 10, 80,
+                                                                      error_code="PG_TIMEOUT"))
+    _logintel(home, "duckdb", "backfill", "--start", "2026-11-23T09:00", "--end", "2026-11-23T11:00")
+    window = ["investigate", "--start", "2026-11-23T09:28", "--end", "2026-11-23T09:42", "--json"]
+    before = json.loads(_logintel(home, "duckdb", *window))
+    report = json.loads(_logintel(home, "iceberg", "migrate", "--json"))
+    tables = {t["table"]: t for t in report["tables"]}
+    assert set(tables) == {"raw_events", "spans", "windowed_aggregates"}
+    assert all(t["verified"] for t in tables.values())
+    assert tables["raw_events"]["hours"] == 2 and tables["raw_events"]["rows"] == 2 * 60 * 4 + 80
+    after = json.loads(_logintel(home, "iceberg", *window))  # now read from the lake's views
+    for by_design in ("elapsed_s",):
+        before.pop(by_design), after.pop(by_design)
+    assert after == before
+    again = json.loads(_logintel(home, "iceberg", "migrate", "--json"))  # a second run replaces, adds nothing
+    assert [t["rows"] for t in again["tables"]] == [t["rows"] for t in report["tables"]]
+    refused = subprocess.run([sys.executable, "-m", "launch.cli", "migrate"], capture_output=True, text=True,
+                             cwd=REPO_ROOT, env=dict(os.environ, LOGINTEL_HOME=str(home), LOGINTEL_TABLE_FORMAT="duckdb"))
+    assert refused.returncode == 2 and "LOGINTEL_TABLE_FORMAT=iceberg" in refused.stderr
+
+
+@pytest.mark.subprocess
+def test_parallel_hours_on_the_duckdb_warehouse_are_refused_with_the_reason(tmp_path):
+    refused = subprocess.run([sys.executable, "-m", "launch.cli", "backfill", "--start", "2026-11-23T09:00", "--end",
+                              "2026-11-23T11:00", "--parallel", "2"], capture_output=True, text=True, cwd=REPO_ROOT,
+                             env=dict(os.environ, LOGINTEL_HOME=str(tmp_path), LOGINTEL_TABLE_FORMAT="duckdb"))
+    assert refused.returncode == 2
+    assert "LOGINTEL_TABLE_FORMAT=iceberg" in refused.stderr and "one writing process" in refused.stderr

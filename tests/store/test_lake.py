@@ -158,3 +158,25 @@ def test_on_object_storage_with_the_catalog_in_postgresql(s3_endpoint, fresh_pos
     keys = [o["Key"] for o in boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
             .list_objects_v2(Bucket="lake")["Contents"]]
     assert sum(k.endswith(".parquet") for k in keys) == 2 and all(k.startswith("warehouse/") for k in keys)
+
+
+def test_an_hour_session_publishes_its_tables_hour_when_it_ends_and_nothing_when_it_fails(tmp_path):
+    from logintel.store.lake.hour_runs import hour_session
+    from logintel.store.schema import ensure_tables
+    lake = open_lake(_local(tmp_path))
+    replace_partition(lake, "raw_events", HOUR, _rows(HOUR, 12))
+
+    def windows(con, requests):
+        ensure_tables(con, "windowed_aggregates")
+        con.execute("""INSERT INTO windowed_aggregates SELECT $h, $h, $h + INTERVAL 5 MINUTE, service, route, NULL,
+                       $n, 0, 0, $n, 1, 1, 1, 1, 1, 1, true FROM raw_events GROUP BY ALL""", {"h": HOUR, "n": requests})
+    with hour_session(lake, HOUR, ("windowed_aggregates",)) as con:
+        assert con.execute("SELECT count(*) FROM raw_events").fetchone()[0] == 12  # what it reads is mounted
+        windows(con, 12)
+        con.execute("SELECT * FROM raw_events")  # a result left unread does not stop the publication
+    assert _count(lake, "windowed_aggregates", "requests = 12") == 1
+    with pytest.raises(RuntimeError, match="the step failed"):
+        with hour_session(lake, HOUR, ("windowed_aggregates",)) as con:
+            windows(con, 99)
+            raise RuntimeError("the step failed")
+    assert _count(lake, "windowed_aggregates", "requests = 12") == 1 and _count(lake, "windowed_aggregates") == 1

@@ -135,7 +135,7 @@ def list_incidents(con: duckdb.DuckDBPyConnection, include_merged: bool = True) 
                list_distinct(flatten(list(coalesce(routes, [route])))),
                list_distinct(flatten(list(coalesce(error_codes, [])))),
                arg_max(root_cause_analysis, partition_hour), max(merged_into), arg_max(root_cause, partition_hour)
-        FROM incidents GROUP BY incident_id ORDER BY min(start_time)
+        FROM incidents GROUP BY incident_id ORDER BY min(start_time), incident_id
     """).fetchall()
     keys = ("incident_id", "kind", "service", "route", "error_code", "first_seen", "start_time", "end_time",
             "breached_windows", "threshold", "peak_errors", "errors", "requests", "users_affected", "p99_ms",

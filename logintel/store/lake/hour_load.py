@@ -12,26 +12,20 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-import duckdb
-
 from logintel.store.lake.catalog import Lake
-from logintel.store.lake.partitions import replace_partition
+from logintel.store.lake.hour_runs import hour_session
 from logintel.store.landing import HourBatch
 from logintel.store.warehouse import LoadReport, load_hour
+
+
+HOUR_LOAD_WRITES = ("spans", "raw_events")  # spans first: raw_events' commit is the hour's publication
 
 
 def load_hour_to_lake(lake: Lake, batch: HourBatch, now: datetime | None = None,
                       threads: int | None = None) -> LoadReport:
     """Replace hour `batch.hour` of the lake's raw_events and spans with the batch's valid, de-duplicated events."""
     started = time.perf_counter()
-    hour = batch.hour.replace(tzinfo=None)
-    con = duckdb.connect(config={"threads": threads} if threads else {})
-    try:
+    with hour_session(lake, batch.hour, HOUR_LOAD_WRITES, threads=threads) as con:
         report = load_hour(con, batch, now=now)
-        for name in ("spans", "raw_events"):
-            rows = con.sql(f"SELECT * FROM {name} WHERE partition_hour = $h", params={"h": hour}).to_arrow_table()
-            replace_partition(lake, name, hour, rows)
-    finally:
-        con.close()
     report.elapsed_s = time.perf_counter() - started
     return report

@@ -8,8 +8,9 @@ import pyarrow as pa
 
 from logintel.store.schema import TABLES
 
-# The hourly tables the lake holds; the others stay in the DuckDB warehouse file (docs/lake.md says why).
-LAKE_TABLES = ("raw_events", "spans")
+# The hourly tables the lake holds: the events, and what is a function of an hour's events alone. The others stay
+# in the DuckDB warehouse file (docs/table-format.md says why).
+LAKE_TABLES = ("raw_events", "spans", "windowed_aggregates")
 PARTITION_COLUMN = "partition_hour"
 
 
