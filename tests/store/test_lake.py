@@ -180,3 +180,26 @@ def test_an_hour_session_publishes_its_tables_hour_when_it_ends_and_nothing_when
             windows(con, 99)
             raise RuntimeError("the step failed")
     assert _count(lake, "windowed_aggregates", "requests = 12") == 1 and _count(lake, "windowed_aggregates") == 1
+
+
+def test_another_engine_reads_the_same_tables_through_the_catalog(tmp_path):
+    """pyiceberg's own reader (what Spark, Trino or ClickHouse do through the same catalog): the rows DuckDB sees,
+    partition pruning by hour included."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.expressions import EqualTo
+    location = _local(tmp_path)
+    lake = open_lake(location)
+    for offset, n in ((0, 20), (1, 9)):
+        replace_partition(lake, "raw_events", HOUR + timedelta(hours=offset), _rows(HOUR + timedelta(hours=offset), n))
+    # a fresh client; the catalog name is part of each row of the catalog table, as in any JDBC catalog
+    catalog = SqlCatalog("logintel", uri=location.catalog_url, warehouse=location.warehouse)
+    table = catalog.load_table("logintel.raw_events")
+    scan = table.scan(row_filter=EqualTo("partition_hour", (HOUR + timedelta(hours=1)).isoformat()))
+    assert len(list(scan.plan_files())) == 1  # the other hour's file is pruned by its partition
+    rows = scan.to_arrow().sort_by("event_id")
+    con = duckdb.connect()
+    mount(con, lake)
+    expected = con.execute("SELECT event_id, duration_ms, attributes::VARCHAR FROM raw_events "
+                           "WHERE partition_hour = $h ORDER BY event_id", {"h": HOUR + timedelta(hours=1)}).fetchall()
+    assert list(zip(rows["event_id"].to_pylist(), rows["duration_ms"].to_pylist(),
+                    rows["attributes"].to_pylist())) == expected
