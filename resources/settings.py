@@ -75,6 +75,6 @@ def build_resources(settings: Optional[Settings] = None) -> dict:
     return {
         "logintel": logintel,
         "landing": LandingZoneResource(landing_dir=str(settings.landing_dir), postgres_url=postgres),
-        "warehouse": WarehouseResource(database=str(settings.warehouse_path), logintel=logintel),
+        "warehouse": WarehouseResource.from_settings(settings),
         "llm": build_llm_resource(settings),
     }

@@ -4,20 +4,38 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Optional
 
+import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from logintel.config import LakeLocation, Settings
 from logintel.store.warehouse_access import mount_lake
-from resources.settings import LogintelSettings
 
 
 class WarehouseResource(DuckDBResource):
-    logintel: LogintelSettings  # the settings say where the lake is, if any
+    """The DuckDB file (`database`) and, when `lake_warehouse` is set, the lake whose tables each connection
+    mounts (its catalog URL as the variable it comes from when that is a secret)."""
+    lake_warehouse: Optional[str] = None  # None: no lake, every table in the DuckDB file
+    lake_catalog_url: Optional[str] = None
+    s3_endpoint: Optional[str] = None
+    s3_region: Optional[str] = None
 
-    def _lake(self):
-        settings = self.logintel.settings()
-        return settings.lake_location if settings.lake.iceberg else None
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "WarehouseResource":
+        if not settings.lake.iceberg:
+            return cls(database=str(settings.warehouse_path))
+        location = settings.lake_location
+        catalog = dg.EnvVar("LOGINTEL_LAKE_CATALOG_URL") if settings.lake.catalog_url else location.catalog_url
+        return cls(database=str(settings.warehouse_path), lake_warehouse=location.warehouse, lake_catalog_url=catalog,
+                   s3_endpoint=location.s3_endpoint, s3_region=location.s3_region)
+
+    def _lake(self) -> LakeLocation | None:
+        if self.lake_warehouse is None:
+            return None
+        return LakeLocation(warehouse=self.lake_warehouse, catalog_url=self.lake_catalog_url,
+                            s3_endpoint=self.s3_endpoint, s3_region=self.s3_region)
 
     @contextmanager
     def get_connection(self):

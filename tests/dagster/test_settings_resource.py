@@ -81,6 +81,7 @@ def test_a_run_gets_back_the_settings_the_resources_were_built_from(sample):
         assert resources.llm.config() == sample.llm
         assert resources.landing.postgres_url == sample.postgres_url
         assert resources.logintel.thresholds().overrides == sample.threshold_overrides
+        assert resources.warehouse._lake() == sample.lake_location  # the lake, its catalog URL read from its variable
 
 
 def test_the_resources_config_shows_each_secrets_variable_and_never_its_value(sample):
@@ -96,6 +97,7 @@ def test_the_resources_config_shows_each_secrets_variable_and_never_its_value(sa
     assert logintel["emit_env"] == {name: {"env": name} for name in sample.emit_env}
     assert logintel["llm"]["api_key"] == shown["llm"]["api_key"] == {"env": "OPENAI_API_KEY"}
     assert logintel["lake"]["catalog_url"] == {"env": "LOGINTEL_LAKE_CATALOG_URL"}
+    assert shown["warehouse"]["lake_catalog_url"] == {"env": "LOGINTEL_LAKE_CATALOG_URL"}
 
 
 def test_unset_settings_give_the_defaults(tmp_path):
