@@ -6,7 +6,7 @@ from dagster_duckdb import DuckDBResource
 from assets.metadata import llm_metadata, markdown_table
 from assets.partitions import hourly_asset, partition_hour
 from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
-from logintel.analysis.incidents.incident import replace_incidents
+from logintel.analysis.incidents.incident import replace_incidents, resolve_ended
 from logintel.briefings.incident_briefing import incident_candidates
 from logintel.llm.call_log import CallLog
 from logintel.narration.incident_text import write_summaries
@@ -32,6 +32,7 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
         found = hour_incidents.all
         write_summaries(con, found, llm.gateway(calls, redactor), redactor)
         replace_incidents(con, hour, found)
+        resolved_earlier = resolve_ended(con, hour, logintel.window_spec().step_minutes)
         calls.write_to_duckdb(con, asset="incidents", partition=context.partition_key)
     for note in hour_incidents.notes:
         context.log.warning(note)
@@ -45,6 +46,7 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
             for i in found]
     return dg.MaterializeResult(metadata={
         "incidents": len(found),
+        "earlier_incidents_resolved": resolved_earlier,  # open ones of earlier hours the data has since passed
         "cluster_incidents": len(hour_incidents.clusters),
         "rule_incidents_merged": hour_incidents.merged,
         "by_severity": dg.MetadataValue.json({s: sum(i.severity == s for i in found)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from logintel.store.schema import ensure_tables, has_table
-from logintel.store.warehouse import transaction
+from logintel.store.warehouse import latest_event_time, transaction
 
 MAX_RELATED_TRACES = 25
 MAX_LOOKBACK = timedelta(hours=24)
@@ -112,6 +112,23 @@ def replace_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, incidents:
                 i.related_traces, i.related_traces_total, json.dumps(i.evidence), json.dumps(i.grounding),
                 i.services, i.routes, i.error_codes, i.root_cause_analysis, i.merged_into,
                 json.dumps(i.root_cause, default=str)])
+
+
+def resolve_ended(con: duckdb.DuckDBPyConnection, hour: datetime, step_minutes: int) -> int:
+    """Mark resolved the incidents of earlier hours still marked open that hour `hour` did not continue and the data
+    has since passed (their end more than a window step before the newest event, the bar `still_open` applies when
+    an hour is written). An hour's run judges "open" from the data as it stood: in a backfill hour after hour an
+    incident ending at an hour's last minute is open then, and nothing else would ever close it — while the same
+    hours loaded first (`backfill --parallel`) give "resolved" at once. Returns how many were resolved."""
+    data_end = latest_event_time(con)
+    if data_end is None or not has_table(con, "incidents"):
+        return 0
+    start = hour.replace(tzinfo=None)
+    return con.execute("""
+        UPDATE incidents SET status = 'resolved'
+        WHERE status = 'open' AND partition_hour < $start AND end_time < $cutoff
+          AND incident_id NOT IN (SELECT incident_id FROM incidents WHERE partition_hour = $start)""",
+                       {"start": start, "cutoff": data_end - timedelta(minutes=step_minutes)}).fetchone()[0]
 
 
 _SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END"
