@@ -13,11 +13,12 @@ MAX_NEW_TEMPLATES = 5
 
 
 def new_templates(con: duckdb.DuckDBPyConnection, day: DigestDay, limit: int = MAX_NEW_TEMPLATES) -> list[dict]:
-    """Digest items for templates whose first event falls in the day, most frequent first."""
+    """Digest items for templates whose first event falls in the day, most frequent first; each shown as its latest
+    hour has it (a template generalises as it meets more messages: the latest form is the one the miner holds)."""
     ensure_tables(con, "event_patterns")
     rows = con.execute("""
         WITH day AS (
-            SELECT template_id, any_value(template) AS template, sum(events) AS events, sum(errors) AS errors,
+            SELECT template_id, arg_max(template, partition_hour) AS template, sum(events) AS events, sum(errors) AS errors,
                    min(first_seen) AS first_seen, arg_max(service, events) AS service, arg_max(route, events) AS route,
                    count(DISTINCT service) AS services
             FROM event_patterns WHERE partition_hour >= $start AND partition_hour < $end GROUP BY template_id)
