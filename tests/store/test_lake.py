@@ -203,3 +203,17 @@ def test_another_engine_reads_the_same_tables_through_the_catalog(tmp_path):
                            "WHERE partition_hour = $h ORDER BY event_id", {"h": HOUR + timedelta(hours=1)}).fetchall()
     assert list(zip(rows["event_id"].to_pylist(), rows["duration_ms"].to_pylist(),
                     rows["attributes"].to_pylist())) == expected
+
+
+def test_two_runs_replacing_the_same_hour_at_once_fail_the_later_commit_and_never_mix_their_rows(tmp_path):
+    location = _local(tmp_path)
+    first, second = open_lake(location), open_lake(location)
+    replace_partition(first, "raw_events", HOUR, _rows(HOUR, 10))
+    stale = first.table("raw_events")  # the first run read the table ...
+    replace_partition(second, "raw_events", HOUR, _rows(HOUR, 20, service="second"))  # ... the second committed
+    first.table = lambda name, refresh=True: stale  # the first commits from what it read
+    with pytest.raises(LakeError, match="replaced by another run at the same time"):
+        replace_partition(first, "raw_events", HOUR, _rows(HOUR, 30, service="first"))
+    con = duckdb.connect()
+    mount(con, open_lake(location))
+    assert con.execute("SELECT service, count(*) FROM raw_events GROUP BY 1").fetchall() == [("second", 20)]
