@@ -21,6 +21,12 @@ NAMESPACE = "logintel"
 _CREATE_ATTEMPTS = 5
 
 
+# Row groups of DuckDB's own size (pyiceberg's default is a million rows, so an hour was one row group): a reader
+# scans a file's row groups in parallel and skips those whose min/max (ts, service) a filter rules out, as it does
+# in its own tables.
+TABLE_PROPERTIES = {"write.parquet.row-group-limit": "122880"}
+
+
 class LakeError(RuntimeError):
     """The lake cannot be opened or written: says which table, where, and why."""
 
@@ -80,7 +86,8 @@ def _load_or_create(catalog, name: str):
         except NoSuchTableError:
             pass
         try:
-            return catalog.create_table(identifier, schema=_iceberg_schema(name), partition_spec=_hourly_spec(name))
+            return catalog.create_table(identifier, schema=_iceberg_schema(name), partition_spec=_hourly_spec(name),
+                                        properties=TABLE_PROPERTIES)
         except TableAlreadyExistsError:  # another process created it between our load and our create
             continue
     raise LakeError(f"lake table {identifier}: could not load or create it in {_CREATE_ATTEMPTS} attempts")
