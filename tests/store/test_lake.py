@@ -217,3 +217,11 @@ def test_two_runs_replacing_the_same_hour_at_once_fail_the_later_commit_and_neve
     con = duckdb.connect()
     mount(con, open_lake(location))
     assert con.execute("SELECT service, count(*) FROM raw_events GROUP BY 1").fetchall() == [("second", 20)]
+
+
+def test_a_lake_under_a_folder_with_a_quote_in_its_name_mounts(tmp_path):
+    location = load_settings({"LOGINTEL_HOME": str(tmp_path / "o'brien's home"),
+                              "LOGINTEL_TABLE_FORMAT": "iceberg"}).lake_location
+    lake = open_lake(location)
+    replace_partition(lake, "raw_events", HOUR, _rows(HOUR, 3))
+    assert _count(lake) == 3

@@ -14,6 +14,9 @@ from logintel.store.lake.tables import LAKE_TABLES, column_types
 def mount(con: duckdb.DuckDBPyConnection, lake: Lake, names: tuple[str, ...] = LAKE_TABLES) -> dict[str, int]:
     """Mount each of `names` in `con`; returns the data files each one reads."""
     _register_object_store(con, lake)
+    # Data files never change once written (a snapshot replaces files, never rewrites one): their footers can be
+    # kept between queries, which read every file's footer to prune by partition_hour and ts.
+    con.execute("SET parquet_metadata_cache = true")
     mounted = {}
     for name in names:
         files, whole = data_files(lake, name)
@@ -23,13 +26,18 @@ def mount(con: duckdb.DuckDBPyConnection, lake: Lake, names: tuple[str, ...] = L
         types = column_types(name)
         if files:
             columns = ", ".join(f'CAST("{c}" AS {kind}) AS "{c}"' if kind == "JSON" else f'"{c}"' for c, kind in types)
-            source = f"read_parquet({files!r}, hive_partitioning = false, union_by_name = true)"
+            source = f"read_parquet({_sql_list(files)}, hive_partitioning = false, union_by_name = true)"
         else:  # no hour written yet: the columns, no rows
             columns = ", ".join(f'CAST(NULL AS {kind}) AS "{c}"' for c, kind in types)
             source = "(SELECT 1) WHERE false"
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {columns} FROM {source}")
         mounted[name] = len(files)
     return mounted
+
+
+def _sql_list(paths: list[str]) -> str:
+    """Paths as a SQL list of string literals (a quote in a folder's name is doubled, never SQL)."""
+    return "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in paths) + "]"
 
 
 def _register_object_store(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:

@@ -26,8 +26,8 @@ def replace_partition(lake: Lake, name: str, hour: datetime, rows: pa.Table) -> 
     hour = hour.replace(tzinfo=None)
     table = lake.table(name)
     rows = _conformed(rows, table)
-    if rows.num_rows and pc.count_distinct(rows[PARTITION_COLUMN]).as_py() > 1 or \
-            rows.num_rows and rows[PARTITION_COLUMN][0].as_py() != hour:
+    hours = pc.unique(rows[PARTITION_COLUMN]).to_pylist()
+    if hours not in ([], [hour]):
         raise LakeError(f"lake table {name}: rows for hour {hour:%Y-%m-%d %H:00} include other hours")
     try:
         with warnings.catch_warnings():  # an hour written the first time has nothing to replace: no news
