@@ -4,7 +4,6 @@ what an hourly run replaces)."""
 from __future__ import annotations
 
 import duckdb
-import pyarrow as pa
 
 from logintel.store.schema import TABLES
 
@@ -12,16 +11,6 @@ from logintel.store.schema import TABLES
 # in the DuckDB warehouse file (docs/table-format.md says why).
 LAKE_TABLES = ("raw_events", "spans", "windowed_aggregates")
 PARTITION_COLUMN = "partition_hour"
-
-
-def arrow_schema(name: str) -> pa.Schema:
-    """The Arrow schema of warehouse table `name`, as DuckDB exports it (JSON columns travel as strings)."""
-    con = duckdb.connect()
-    try:
-        con.execute(TABLES[name])
-        return con.sql(f"SELECT * FROM {name}").to_arrow_table().schema
-    finally:
-        con.close()
 
 
 def column_types(name: str) -> list[tuple[str, str]]:
