@@ -10,8 +10,8 @@ _SETTINGS = loaded_settings()
 hourly_partitions = dg.HourlyPartitionsDefinition(start_date=_SETTINGS.partitions_start, end_offset=1)
 
 WAREHOUSE_POOL = "warehouse"  # DuckDB allows one writing process: every warehouse writer joins this pool
-# LOGINTEL_TABLE_FORMAT=iceberg: raw_events and spans are lake tables, each hour one commit of its own run, so
-# their writer and readers of only those join no pool (docs/lake.md).
+# LOGINTEL_TABLE_FORMAT=iceberg: raw_events, spans and windowed_aggregates are lake tables, each hour one commit of
+# its own run, so their writers and readers of only those join no pool (docs/table-format.md).
 LAKE = _SETTINGS.lake.iceberg
 LAKE_POOL = None if LAKE else WAREHOUSE_POOL
 

@@ -75,12 +75,18 @@ def run_config(work: Path, landing: Path, name: str, table_format: str, parallel
     days = [r["partition"] for r in report["daily"]]
     digests = []
     for day in days:
-        digest = json.loads(logintel(home, table_format, "digest", "--date", day, "--json").stdout)
-        for by_design in ("created_at", "markdown_path", "html_path", "llm"):  # when, where, the model call's log
-            digest.pop(by_design, None)
-        digests.append(_rounded(digest))
+        digests.append(comparable_digest(json.loads(logintel(home, table_format, "digest", "--date", day,
+                                                             "--json").stdout)))
     return {"name": name, "wall": wall, "report": report, "succeeded": report["succeeded"],
             "incidents": json.loads(logintel(home, table_format, "incidents", "--json").stdout), "digests": digests}
+
+
+def comparable_digest(digest: dict) -> dict:
+    """A digest's JSON as two runs over the same events must agree on it: without when and where it was written
+    and its model call's log (whose latency is a timing), floats rounded (`_rounded`)."""
+    for by_design in ("created_at", "markdown_path", "html_path", "llm"):
+        digest.pop(by_design)
+    return _rounded(digest)
 
 
 def _rounded(value):

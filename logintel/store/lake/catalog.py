@@ -85,8 +85,9 @@ def _load_or_create(catalog, name: str):
             return catalog.load_table(identifier)
         except NoSuchTableError:
             pass
+        schema = _iceberg_schema(name)
         try:
-            return catalog.create_table(identifier, schema=_iceberg_schema(name), partition_spec=_hourly_spec(name),
+            return catalog.create_table(identifier, schema=schema, partition_spec=_hourly_spec(schema),
                                         properties=TABLE_PROPERTIES)
         except TableAlreadyExistsError:  # another process created it between our load and our create
             continue
@@ -109,10 +110,10 @@ def _iceberg_schema(name: str):
     return Schema(*fields)
 
 
-def _hourly_spec(name: str):
+def _hourly_spec(schema):
     from pyiceberg.partitioning import PartitionField, PartitionSpec
     from pyiceberg.transforms import IdentityTransform
-    source = _iceberg_schema(name).find_field(PARTITION_COLUMN).field_id
+    source = schema.find_field(PARTITION_COLUMN).field_id
     return PartitionSpec(PartitionField(source_id=source, field_id=1000, transform=IdentityTransform(),
                                         name=PARTITION_COLUMN))
 

@@ -3,6 +3,8 @@ the one definition), each table partitioned by its `partition_hour` (identity: o
 what an hourly run replaces)."""
 from __future__ import annotations
 
+import functools
+
 import duckdb
 
 from logintel.store.schema import TABLES
@@ -13,12 +15,14 @@ LAKE_TABLES = ("raw_events", "spans", "windowed_aggregates")
 PARTITION_COLUMN = "partition_hour"
 
 
-def column_types(name: str) -> list[tuple[str, str]]:
+@functools.cache
+def column_types(name: str) -> tuple[tuple[str, str], ...]:
     """(column, DuckDB type) of warehouse table `name`, in its order: how a mounted view casts the files back
-    (a JSON column is a string in Parquet and JSON again in the view)."""
+    (a JSON column is a string in Parquet and JSON again in the view). Read once a process from the DDL (every
+    connection mounts every lake table)."""
     con = duckdb.connect()
     try:
         con.execute(TABLES[name])
-        return [(row[0], row[1]) for row in con.execute(f"DESCRIBE {name}").fetchall()]
+        return tuple((row[0], row[1]) for row in con.execute(f"DESCRIBE {name}").fetchall())
     finally:
         con.close()
