@@ -1,8 +1,12 @@
 """`investigate`: on-demand root-cause ranking of the services for any window, against its own baseline.
 
 The baseline, unless given, is the `DEFAULT_BASELINE` minutes before the window (as long as the window when it
-is longer): near enough in time to share the traffic's mix and the deploy, long enough to hold several times a
-short window's requests so its p90s and rates are steadier than the window's. When those minutes hold no request
+is longer): near enough in time to share the traffic's mix and the deploy, long enough to hold many times a
+short window's requests so its p90s and rates are steadier than the window's — and long enough that an earlier
+fault is a minority of it. A fault lasts minutes; in the ten minutes before a window, the one before it (an
+incident still ending, the previous of a run of faults at one service) can fill half the baseline, and the
+window then reads as no change. Over half an hour it is at most a third of it. Rates are per request and latencies
+compared route by route with themselves, so the traffic's growth over those minutes moves nothing. When those minutes hold no request
 (a gap in the data), the same window a day earlier is used when held, else as many minutes up to the last request
 of the day before the window (after a gap, the nearest behaviour known). The rule that ranks the services is in
 `signal_scores`; the counts are in `window_signals`. The text is grounded by the caller (a layer above), which
@@ -27,7 +31,7 @@ from logintel.analysis.investigation.signal_scores import (
     rank,
 )
 
-DEFAULT_BASELINE = timedelta(minutes=10)
+DEFAULT_BASELINE = timedelta(minutes=30)  # why: the module's docstring
 # What an incident keeps of each candidate (its `root_cause.candidates`): the issue's shape, and whether it changed.
 CANDIDATE_FIELDS = ("rank", "service", "kind", "attribute", "value", "score", "evidence", "changed")
 DAY = timedelta(days=1)
@@ -70,14 +74,15 @@ def kept_candidates(candidates: list[dict], limit: int | None = None) -> list[di
 
 def investigate(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, *, service: str | None = None,
                 baseline: tuple[datetime, datetime] | None = None, grounder: Grounder | None = None,
-                prepared: sql.Span | None = None) -> Investigation:
-    """Rank the services as the cause of what changed in [start, end) against the baseline. `prepared`: a span
-    whose events `window_signals.prepare` parsed already (used when it holds the window and its baseline)."""
+                prepared: sql.Span | None = None, baseline_length: timedelta = DEFAULT_BASELINE) -> Investigation:
+    """Rank the services as the cause of what changed in [start, end) against the baseline (given, else
+    `baseline_length` before the window: see the module). `prepared`: a span whose events
+    `window_signals.prepare` parsed already (used when it holds the window and its baseline)."""
     import time
     started = time.perf_counter()
     window = sql.Span(_naive(start), _naive(end))
     _check_window(con, window)
-    chosen, source = _baseline(con, window, baseline)
+    chosen, source = _baseline(con, window, baseline, baseline_length)
     try:
         requests = sql.stage(con, window, chosen, prepared)
         signals = all_signals(con)
@@ -121,7 +126,7 @@ def _check_window(con: duckdb.DuckDBPyConnection, window: sql.Span) -> None:
                                  f"the warehouse holds {held}")
 
 
-def _baseline(con, window: sql.Span, given) -> tuple[sql.Span, str]:
+def _baseline(con, window: sql.Span, given, length: timedelta) -> tuple[sql.Span, str]:
     if given is not None:
         chosen = sql.Span(_naive(given[0]), _naive(given[1]))
         if chosen.end <= chosen.start:
@@ -129,7 +134,7 @@ def _baseline(con, window: sql.Span, given) -> tuple[sql.Span, str]:
         if _requests(con, chosen) == 0:
             raise InvestigationError(f"no request in the baseline {chosen.start:%Y-%m-%d %H:%M}–{chosen.end:%H:%M} UTC")
         return chosen, "given"
-    length = max(DEFAULT_BASELINE, window.end - window.start)
+    length = max(length, window.end - window.start)
     before = sql.Span(window.start - length, window.start)
     if _requests(con, before):
         return before, "minutes before"

@@ -9,6 +9,7 @@ import pytest
 
 from logintel.adapters.otlp_spans import parse_trace_document
 from logintel.analysis.investigation import InvestigationError, investigate
+from logintel.analysis.investigation.investigation import DEFAULT_BASELINE
 from logintel.store.landing_files import FileLandingZone
 from logintel.store.warehouse import connect, load_hour
 from logintel.trust.entities import KnownEntities
@@ -73,7 +74,7 @@ def test_a_callee_slower_in_its_own_time_ranks_before_the_callers_that_waited(tm
     assert first["evidence"]["p90_ms_window"] > 3 * first["evidence"]["p90_ms_baseline"]
     assert first["path"] == ["frontend", "orders", "payments"]
     assert {c["service"] for c in result.candidates} == {"payments"}  # callers' own time did not move
-    assert result.baseline == (T0, WINDOW[0]) and result.baseline_source == "minutes before"
+    assert result.baseline == (WINDOW[0] - DEFAULT_BASELINE, WINDOW[0]) and result.baseline_source == "minutes before"
     assert "payments" in result.text and result.grounding["grounded"] is True
 
 
