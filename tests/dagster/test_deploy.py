@@ -3,7 +3,6 @@ compose file's five services run commands that exist here, its dagster.yaml open
 and the code server, webserver and daemon it starts serve, queue and run a materialization together."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -142,21 +141,6 @@ def test_the_commands_a_service_runs_exist_here_and_take_their_options(service):
             if option.startswith("-"):
                 assert option in out.stdout.split() or f"{option}," in out.stdout, \
                     f"{' '.join(command[:first_option])}: no option {option}"
-
-
-@pytest.fixture
-def deploy_env(tmp_path, fresh_postgres_url):
-    """The environment the image gives its services, pointed here: DAGSTER_HOME a copy of deploy/ with
-    dagster.yaml alone, the instance and the landing zone in a fresh database of the throwaway cluster."""
-    dagster_home = tmp_path / "dagster_home"
-    dagster_home.mkdir()
-    shutil.copy(DEPLOY / "dagster.yaml", dagster_home / "dagster.yaml")
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("LOGINTEL_", "DAGSTER_"))}
-    env.update(PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}", LOGINTEL_HOME=str(tmp_path / "home"),
-               DAGSTER_HOME=str(dagster_home), DAGSTER_STORAGE_DIR=str(tmp_path / "home/dagster/storage"),
-               DAGSTER_COMPUTE_LOGS_DIR=str(tmp_path / "home/dagster/logs"), LOGINTEL_POSTGRES_URL=fresh_postgres_url,
-               LOGINTEL_DAGSTER_POSTGRES_URL=fresh_postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    return env
 
 
 def test_the_deploy_instance_config_validates_and_opens_postgres(deploy_env, monkeypatch, fresh_postgres_url):
