@@ -16,7 +16,8 @@ Then the call graph: errors and log patterns travel up a call chain (a caller lo
 so a changed service whose change is of those kinds, and which calls (directly or further down) a service with
 a change a fault makes (slower self time or network gap, errors, a warning or error template more or new, an info
 template fewer or vanished: a code path no longer taken), is **explained** by it: it ranks after every
-unexplained service. More or new info lines follow what a service is asked; fewer warnings are a recovery: neither
+unexplained service — except a code path no longer taken (an info template fewer or vanished), which only a
+callee's errors or log patterns explain (`can_explain`): a slower answer is still the answer. More or new info lines follow what a service is asked; fewer warnings are a recovery: neither
 explains anybody. Self time excludes the time spent waiting on calls, and a network gap is already blamed on the
 callee, so those are never explained away.
 """
@@ -155,8 +156,8 @@ def rank(signals: list[Signal], edges: dict[tuple[str, str], int]) -> list[tuple
     ranked = []
     for service, signal in any_change.items():
         signal = faults.get(service, signal)
-        below = sorted((other for other in downstream(edges, service) if other in faults),
-                       key=lambda other: -faults[other].score)
+        below = sorted((other for other in downstream(edges, service) if other in faults
+                        and can_explain(faults[other], signal)), key=lambda other: -faults[other].score)
         explained = below[0] if below and signal.kind in PROPAGATING_KINDS else None
         if explained is None and signal.kind == "network_gap" and signal.attribute != BOTH_ENDS_GAP:
             explained = gap_owner(signal, edges, at_both_ends)
@@ -173,6 +174,16 @@ def rank(signals: list[Signal], edges: dict[tuple[str, str], int]) -> list[tuple
     causes, others = [row for row in ranked if row[0].faulty], [row for row in ranked if not row[0].faulty]
     return causes + [(signal, None, False) for signal in sorted(hints.values(), key=lambda s: (-s.score, s.service))] \
         + others
+
+
+def can_explain(callee: Signal, caller: Signal) -> bool:
+    """Whether a callee's change can be what its caller's change shows. A code path no longer taken (an info
+    line fewer or vanished) follows a callee that failed or answered otherwise (its errors, its log patterns),
+    not one that answered slower: a slower answer is still the answer, and the caller's code goes on as before."""
+    if caller.kind == "log_pattern" and caller.evidence.get("change") in ("fewer", "vanished") \
+            and not caller.evidence.get("warning_or_worse"):
+        return callee.kind in PROPAGATING_KINDS
+    return True
 
 
 def gap_owner(calls_in: Signal, edges: dict[tuple[str, str], int], at_both_ends: dict[str, Signal]) -> str | None:

@@ -156,3 +156,45 @@ def test_a_change_no_fault_makes_comes_after_a_fault_like_hint_and_is_no_cause()
     text, _ = describe((T0, T0 + timedelta(minutes=3)), candidates, 200)
     assert "no service changed the way a fault does" in text
     assert "strongest hint, below the bar for a change, is contacts" in text and "likeliest cause" not in text
+
+
+def _checkout_day(window_payments, orders_writes_in_window: bool) -> Day:
+    """orders calls payments (one trace) 20 times a minute and logs "order placed" under each request; in the
+    window payments does `window_payments(rng)` → (self ms, failing), and orders writes its line or not."""
+    rng, day = random.Random(7), Day()
+    steady(day, rng, range(13))
+    for minute in range(13):
+        for k in range(20):
+            at, in_window = minute * 60 + k * 3, minute >= 10
+            pay_ms, failing = window_payments(rng) if in_window else (rng.uniform(10, 20), False)
+            lines = [] if in_window and not orders_writes_in_window else [("o.OrderService", "order placed")]
+            day.request(at, "orders", "/orders", rng.uniform(5, 9) + pay_ms, lines)
+            caller = day.records[-1 - len(lines)]
+            caller["attributes"]["self_ms"] = caller["duration_ms"] - pay_ms
+            day.n += 1
+            day.records.append({"event_id": f"r{day.n}", "service": "payments", "route": "/pay",
+                                "timestamp": (T0 + timedelta(seconds=at, milliseconds=1)).isoformat() + "Z",
+                                "duration_ms": pay_ms, "level": "error" if failing else "info",
+                                "status": 500 if failing else 200, "trace_id": caller["trace_id"],
+                                "attributes": {"self_ms": pay_ms, "span.kind": "server"}})
+    return day
+
+
+def test_a_code_path_no_longer_taken_is_not_explained_by_a_callee_that_only_answered_slower(tmp_path):
+    """orders stops writing its "order placed" line (its own fault) while payments, below it, answers 1.8× slower:
+    a slower answer is still the answer, so orders' vanished line is a change of its own, unexplained, among the
+    causes (both are certain here, z at the cap: the larger shift goes first)."""
+    day = _checkout_day(lambda rng: (rng.uniform(18, 36), False), orders_writes_in_window=False)
+    result = investigate(day.warehouse(tmp_path), *WINDOW)
+    ranked = [(c["service"], c["kind"], c["explained_by"], c["changed"]) for c in result.candidates]
+    assert ranked[:2] == [("payments", "self_time", None, True), ("orders", "log_pattern", None, True)], ranked
+    assert result.candidates[1]["evidence"]["change"] == "vanished"
+
+
+def test_a_code_path_no_longer_taken_is_explained_by_a_callee_that_fails(tmp_path):
+    """The same vanished line while payments fails every call: the failure is what orders' code stopped on."""
+    day = _checkout_day(lambda rng: (rng.uniform(10, 20), True), orders_writes_in_window=False)
+    result = investigate(day.warehouse(tmp_path), *WINDOW)
+    ranked = [(c["service"], c["kind"], c["explained_by"]) for c in result.candidates]
+    assert ranked[0][:2] == ("payments", "errors"), ranked
+    assert ("orders", "log_pattern", "payments") in ranked
