@@ -17,6 +17,17 @@ from logintel.analysis.root_cause.scopes import ContrastScope
 from logintel.store.schema import ERROR_SQL, SERVER_ERROR_SQL
 
 MAX_VALUE_CHARS = 200
+# Attributes that describe the failure, never its cause: OpenTelemetry's `error.*` and `exception.*` (the class
+# of error the operation ended with, the exception it raised) and logintel's own `error.source` (how the failure
+# was known: `log` when only its log lines said so). Failing events carry them because they failed, so against a
+# baseline of healthy requests they are always "overrepresented" — and every failure of a system that reports
+# them would share that one "cause" (on Train-Ticket's day, error.source=log chained four faults of four
+# services into one incident).
+DESCRIBES_FAILURE = ("error.", "exception.")
+# Attributes that say what an event is, not what it met: `span.kind` (a server span, a consumer's; log lines have
+# none). An operation's kind never changes, so it looks overrepresented only where a group of log lines and a
+# group of requests are compared together.
+DESCRIBES_EVENT = ("span.kind",)
 # Top-level fields that can carry a cause (the others define the failing set or are unique per event).
 TOP_LEVEL_FIELDS = ("user_agent", "client_ip", "method")
 CATEGORICAL_TYPES = "('VARCHAR', 'BOOLEAN')"
@@ -100,7 +111,9 @@ def load_sides(con: duckdb.DuckDBPyConnection, scopes: list[ContrastScope]) -> N
         FROM leaves
         WHERE json_type(j) IN {CATEGORICAL_TYPES} OR json_type(j) IN {NUMERIC_TYPES}
         UNION ALL {top_rows}""")
-    con.execute(f"DELETE FROM rc_values WHERE value IS NULL OR length(value) > {MAX_VALUE_CHARS}")
+    describes = " OR ".join([f"starts_with(lower(attribute), '{prefix}')" for prefix in DESCRIBES_FAILURE]
+                            + [f"lower(attribute) = '{name}'" for name in DESCRIBES_EVENT])
+    con.execute(f"DELETE FROM rc_values WHERE value IS NULL OR length(value) > {MAX_VALUE_CHARS} OR {describes}")
 
 
 def unit_totals(con: duckdb.DuckDBPyConnection) -> list[tuple]:
