@@ -21,8 +21,8 @@ MAX_VALUE_CHARS = 200
 # of error the operation ended with, the exception it raised) and logintel's own `error.source` (how the failure
 # was known: `log` when only its log lines said so). Failing events carry them because they failed, so against a
 # baseline of healthy requests they are always "overrepresented" — and every failure of a system that reports
-# them would share that one "cause" (on Train-Ticket's day, error.source=log chained four faults of four
-# services into one incident).
+# them would share that one "cause" (on Train-Ticket's day, error.source=log chained four faults at travel and
+# travel2 into one incident opened for verification-code's).
 DESCRIBES_FAILURE = ("error.", "exception.")
 # Attributes that say what an event is, not what it met: `span.kind` (a server span, a consumer's; log lines have
 # none). An operation's kind never changes, so it looks overrepresented only where a group of log lines and a
