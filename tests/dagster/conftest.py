@@ -1,14 +1,10 @@
 """Fixtures of the deploy/ tests."""
 import os
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.support.deploy_files import DEPLOY
-
-VENV_BIN = Path(sys.executable).parent
+from tests.support.deploy_files import DEPLOY, VENV_BIN
 
 
 @pytest.fixture

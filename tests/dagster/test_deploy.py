@@ -4,7 +4,6 @@ and the code server, webserver and daemon it starts serve, queue and run a mater
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -14,13 +13,12 @@ import yaml
 
 from logintel.config import load_settings
 from tests.support import REPO_ROOT
-from tests.support.deploy_files import (DEPLOY, compose, dockerfile_instructions, dotenv, env_of, image_files,
-                                        interpolate, local_path)
+from tests.support.deploy_files import (DEPLOY, VENV_BIN, compose, dockerfile_instructions, dotenv, env_of,
+                                        image_files, interpolate, local_path)
 from tests.support.postgres_cluster import free_port
 from tests.support.services import running, tail, wait_until
 
 SERVICES = {"postgres", "code-server", "webserver", "daemon", "receiver"}
-VENV_BIN = Path(sys.executable).parent
 HOUR_KEY = "2026-11-23-10:00"
 # What Dagster itself creates in DAGSTER_HOME whatever the instance's storage (telemetry off: empty).
 DAGSTER_BOOKKEEPING = {"logs", ".logs_queue", ".nux", ".telemetry"}

@@ -60,7 +60,8 @@ def test_the_run_containers_are_the_compose_projects_image_network_and_volume():
     assert any(v.startswith("/var/run/docker.sock:") for v in override["services"]["daemon"]["volumes"])
     assert not any("docker.sock" in str(s.get("volumes")) for n, s in override["services"].items() if n != "daemon")
     # DAGSTER_HOME there is the image's copy of workers/dagster.yaml, which logintel may write (bookkeeping).
-    files, instructions = image_files(dockerfile_instructions()), dockerfile_instructions()
+    instructions = dockerfile_instructions()
+    files = image_files(instructions)
     dagster_home = override_environment("daemon", dotenv())["DAGSTER_HOME"]
     assert local_path(dagster_home + "/dagster.yaml", files) == WORKERS
     assert any(k == "RUN" and "chown" in a and dagster_home in a.split() for k, a in instructions)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import posixpath
 import shlex
+import sys
 from pathlib import Path
 
 import yaml
@@ -13,6 +14,7 @@ import yaml
 from tests.support import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
+VENV_BIN = Path(sys.executable).parent  # where the compose commands' programs are installed here
 
 
 def dockerfile_instructions(path: Path = DEPLOY / "Dockerfile") -> list[tuple[str, str]]:
