@@ -129,10 +129,12 @@ def test_the_root_cause_text_names_values_as_they_are_not_as_redacted(con):
 def test_what_describes_a_failure_is_never_its_cause(con):
     """Two services fail one after the other, each for a reason of its own; their failed requests carry what
     describes the failure — OpenTelemetry's error.type and exception.type, logintel's error.source=log (known
-    only from their log lines). Those are on every failure because it failed: no incident names them, and the
-    two failures are not one incident through them."""
+    only from their log lines), OpenTracing's error=true, the span status as Jaeger exporters tag it. Those are
+    on every failure because it failed: no incident names them, and the two failures are not one incident
+    through them."""
     describing = {"error.source": "log", "error.type": "java.lang.RuntimeException",
-                  "exception.type": "java.lang.RuntimeException"}
+                  "exception.type": "java.lang.RuntimeException", "error": True, "otel.status_code": "ERROR",
+                  "otel.status_description": "java.lang.RuntimeException: lookup failed"}
     events = steady(H, 1, 6, service="travel", route="/trips") + steady(H, 1, 6, service="route", route="/routes")
     events += burst(H + timedelta(minutes=10), 5, 60, service="travel", route="/trips", status=500,
                     message="trip lookup failed", **describing)
@@ -140,6 +142,6 @@ def test_what_describes_a_failure_is_never_its_cause(con):
                     message="route lookup failed", **describing)
     found = warehouse(con, events)
     named = {(i.root_cause or {}).get("attribute") for i in found.all}
-    assert not {a for a in named if a and a.startswith(("error.", "exception."))}, named
+    assert not {a for a in named if a and (a.startswith(("error.", "exception.", "otel.")) or a == "error")}, named
     standing_services = [set(i.services) for i in standing(found)]
     assert {"travel"} in standing_services and {"route"} in standing_services, standing_services

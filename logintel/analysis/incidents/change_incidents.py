@@ -21,7 +21,7 @@ candidates when it has none).
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import duckdb
 
@@ -44,13 +44,22 @@ CANDIDATES_KEPT = 5
 # 20.8 s with 30, for the same incidents on the simulator's days and the same faults blamed on Train-Ticket's
 # (docs/benchmarks.md).
 ONSET_BASELINE = timedelta(minutes=10)
+# A window is examined once it has ended by the clock and its events are in: the data reaches into its last
+# minute (the allowance by which an incident reaching the data's end is still open), or it ended WAIT ago, by when
+# a quiet or paused system has nothing more to send for it. An hour's run sees its own events only (the next
+# hour's are not loaded yet), which end some seconds before the hour does, or minutes before when traffic paused:
+# waiting for an event at or past a window's end left every hour's last window unexamined.
+DATA_REACHES = timedelta(minutes=1)
+WAIT = timedelta(minutes=5)
 
 
 def detect_change_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, data_end: datetime | None = None,
-                            investigated: dict[datetime, list[dict]] | None = None) -> list[Incident]:
-    """The hour's change incidents, from its 5-minute windows that the data covers whole. Given `investigated`,
-    each window's ranked candidates are left there too, by the window's start (what `candidates_at_onset` gives
-    the hour's other incidents)."""
+                            investigated: dict[datetime, list[dict]] | None = None,
+                            now: datetime | None = None) -> list[Incident]:
+    """The hour's change incidents, from its 5-minute windows whose events are in (`window_is_in`; `now` the clock,
+    UTC, by default the wall clock). Given `investigated`, each window's ranked candidates are left there too, by
+    the window's start (what `candidates_at_onset` gives the hour's other incidents)."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
     start = hour.replace(tzinfo=None, minute=0, second=0, microsecond=0)
     found: list[tuple[datetime, dict, dict]] = []  # (window start, the opening candidate, the investigation)
     prepared = Span(start - ONSET_BASELINE, start + timedelta(hours=1))
@@ -58,7 +67,7 @@ def detect_change_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, data
     try:
         for k in range(int(timedelta(hours=1) / WINDOW)):
             window = (start + k * WINDOW, start + (k + 1) * WINDOW)
-            if data_end is not None and window[1] > data_end.replace(tzinfo=None):
+            if not window_is_in(window[1], data_end, now):
                 break
             try:
                 result = investigate(con, *window, prepared=prepared, baseline_length=ONSET_BASELINE)
@@ -72,6 +81,15 @@ def detect_change_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, data
     finally:
         unprepare(con)
     return _incidents(start, found)
+
+
+def window_is_in(end: datetime, data_end: datetime | None, now: datetime) -> bool:
+    """Whether a window ending at `end` has its events: it has ended by the clock `now`, and the data reaches into
+    its last minute or it ended WAIT ago (naive UTC times)."""
+    if end > now:
+        return False
+    reached = data_end is not None and end - DATA_REACHES <= data_end.replace(tzinfo=None)
+    return reached or end + WAIT <= now
 
 
 def _opening(candidates: list[dict]) -> dict | None:

@@ -118,7 +118,7 @@ def _minute_of(hour_start: datetime, at: datetime) -> int:
     return int((at - hour_start).total_seconds() // 60)
 
 
-def _cluster_id(groups: list[tuple], first_window: datetime) -> str:
+def cluster_id(groups: list[tuple], first_window: datetime) -> str:
     key = "cluster|" + ";".join(sorted(group_keys(groups))) + "|" + first_window.isoformat()
     return "inc-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
@@ -212,7 +212,7 @@ def cluster_candidates(con: duckdb.DuckDBPyConnection, hour: datetime, threshold
             continue
         _, _, first_minute, last_minute = _peak_and_burst(candidate["minutes"], window_minutes)
         seg_start, seg_end = start + timedelta(minutes=first_minute), start + timedelta(minutes=last_minute)
-        found.append(ClusterCandidate(key=_cluster_id(groups, seg_start), rows=rows, minutes=candidate["minutes"],
+        found.append(ClusterCandidate(key=cluster_id(groups, seg_start), rows=rows, minutes=candidate["minutes"],
                                       clusters=candidate["clusters"], start=seg_start, end=seg_end))
     return found
 
@@ -269,7 +269,7 @@ def build_cluster_incident(con: duckdb.DuckDBPyConnection, hour: datetime, candi
         GROUP BY trace_id ORDER BY min(ts) LIMIT {MAX_RELATED_TRACES}""", segment).fetchall()]
     # only a burst at the top of the hour carries on one that ran up to its end
     continued = _continued_id(con, start, groups) if seg_start < start + timedelta(minutes=window_minutes) else None
-    incident_id, first_seen = continued if continued else (_cluster_id(groups, seg_start), seg_start)
+    incident_id, first_seen = continued if continued else (cluster_id(groups, seg_start), seg_start)
     users, trace_total, requests, p99 = int(facts[0]), int(facts[1]), int(facts[2]), facts[3]
     examples = [{"trace_id": t, "time": f"{ts:%H:%M:%S}", "service": svc, "error_code": code,
                  "message": redact(msg)[:200] if msg else None}

@@ -5,7 +5,8 @@ folded into the incident that covers it, and the latency incidents (routes much 
 baseline, one per slowed component; folded into an error incident of the same services and minutes); last,
 a failure seen at several hops of a call chain becomes one incident blaming the deepest (`call_path`); and
 the change incidents (a service whose own behaviour changed sharply in a 5-minute window; folded into an
-error or latency incident that holds its service in the same minutes)."""
+error or latency incident that holds its service in the same minutes). A cluster incident carries on the previous
+hour's only when its cause is the same (`continuation`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from logintel.analysis.incidents.cluster_incidents import (
     fold_rule_incidents,
     merge_candidates,
 )
+from logintel.analysis.incidents.continuation import split_changed_causes
 from logintel.analysis.incidents.incident import Incident
 from logintel.analysis.investigation import InvestigationError, investigate
 from logintel.analysis.investigation.investigation import kept_candidates
@@ -89,9 +91,11 @@ def _recorded(cause, analysis: RootCauseAnalysis, key: str) -> dict:
 
 def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds: Thresholds,
                           spec: WindowSpec, redact: Callable[[str], str],
-                          latency_rules: LatencyRules = LatencyRules(), changes: bool = True) -> HourIncidents:
+                          latency_rules: LatencyRules = LatencyRules(), changes: bool = True,
+                          now: datetime | None = None) -> HourIncidents:
     """`redact` cleans the example messages kept as evidence (they reach prompts and the UI); `changes`: whether
-    to look for change incidents (the setting LOGINTEL_CHANGE_INCIDENTS)."""
+    to look for change incidents (the setting LOGINTEL_CHANGE_INCIDENTS); `now`: the clock that tells which of the
+    hour's windows have ended (by default the wall clock)."""
     data_end = latest_event_time(con)
     rules = detect_incidents(con, hour, thresholds, spec,
                              data_end=data_end + timedelta(microseconds=1) if data_end else None)
@@ -137,10 +141,11 @@ def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresh
     fold_into_errors(found.latency, [i for i in found.clusters + rules if not i.merged_into])
     fold_along_calls(found.clusters + found.rules)
     _rank_candidates(con, [i for i in found.clusters + found.rules if not i.merged_into and len(i.services) > 1])
+    split_changed_causes(con, hour, found.clusters, found.rules + found.latency)
     if changes:
         investigated: dict = {}
         found.changes = detect_change_incidents(con, hour, data_end + timedelta(microseconds=1) if data_end else None,
-                                                investigated)
+                                                investigated, now=now)
         standing = [i for i in found.all if not i.merged_into and i.kind != CHANGE]
         fold_into_standing(found.changes, standing)
         candidates_at_onset(standing, investigated)

@@ -18,12 +18,15 @@ from logintel.store.schema import ERROR_SQL, SERVER_ERROR_SQL
 
 MAX_VALUE_CHARS = 200
 # Attributes that describe the failure, never its cause: OpenTelemetry's `error.*` and `exception.*` (the class
-# of error the operation ended with, the exception it raised) and logintel's own `error.source` (how the failure
-# was known: `log` when only its log lines said so). Failing events carry them because they failed, so against a
-# baseline of healthy requests they are always "overrepresented" — and every failure of a system that reports
-# them would share that one "cause" (on Train-Ticket's day, error.source=log chained four faults at travel and
-# travel2 into one incident opened for verification-code's).
-DESCRIBES_FAILURE = ("error.", "exception.")
+# of error the operation ended with, the exception it raised), logintel's own `error.source` (how the failure
+# was known: `log` when only its log lines said so), OpenTracing's and Jaeger's `error` tag (true on a failed
+# span) and the span status as Jaeger and Zipkin exporters write it into tags (`otel.status_code`,
+# `otel.status_description`). Failing events carry them because they failed, so against a baseline of healthy
+# requests they are always "overrepresented" — and every failure of a system that reports them would share that
+# one "cause" (on Train-Ticket's day, error.source=log chained four faults at travel and travel2 into one
+# incident opened for verification-code's).
+DESCRIBES_FAILURE = ("error.", "exception.")                                   # prefixes
+DESCRIBES_FAILURE_NAMES = ("error", "otel.status_code", "otel.status_description")  # whole names
 # Attributes that say what an event is, not what it met: `span.kind` (a server span, a consumer's; log lines have
 # none). An operation's kind never changes, so it looks overrepresented only where a group of log lines and a
 # group of requests are compared together.
@@ -112,7 +115,7 @@ def load_sides(con: duckdb.DuckDBPyConnection, scopes: list[ContrastScope]) -> N
         WHERE json_type(j) IN {CATEGORICAL_TYPES} OR json_type(j) IN {NUMERIC_TYPES}
         UNION ALL {top_rows}""")
     describes = " OR ".join([f"starts_with(lower(attribute), '{prefix}')" for prefix in DESCRIBES_FAILURE]
-                            + [f"lower(attribute) = '{name}'" for name in DESCRIBES_EVENT])
+                            + [f"lower(attribute) = '{name}'" for name in DESCRIBES_FAILURE_NAMES + DESCRIBES_EVENT])
     con.execute(f"DELETE FROM rc_values WHERE value IS NULL OR length(value) > {MAX_VALUE_CHARS} OR {describes}")
 
 

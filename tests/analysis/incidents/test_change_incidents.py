@@ -1,10 +1,12 @@
 """Change incidents on hand-made events in a real DuckDB warehouse: a service that stops taking a code path (no
 error, no slowdown) opens one, blaming it, with its text grounded; a quiet hour opens none; a change at a service
-an error incident already holds folds into it."""
+an error incident already holds folds into it; the hour's last window is examined once its events are in."""
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import pytest
 
 from logintel.analysis.incidents.change_incidents import KIND, candidates_at_onset
 from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
@@ -20,16 +22,16 @@ from tests.analysis.investigation.test_investigation_signals import T0, Day, ste
 HOUR = datetime(T0.year, T0.month, T0.day, T0.hour)
 
 
-def hour_of(day: Day, tmp_path):
+def hour_of(day: Day, tmp_path, now: datetime | None = None):
     con = day.warehouse(tmp_path)
     compute_windows(con, HOUR)
-    found = detect_hour_incidents(con, HOUR, Thresholds(), WindowSpec(), redact=lambda text: text)
+    found = detect_hour_incidents(con, HOUR, Thresholds(), WindowSpec(), redact=lambda text: text, now=now)
     return con, found
 
 
-def orders(day: Day, rng: random.Random, skips_check, failing=lambda minute: False) -> None:
+def orders(day: Day, rng: random.Random, skips_check, failing=lambda minute: False, minutes=range(60)) -> None:
     """Ten order reads a minute for the hour, each logging its read and (unless `skips_check`) its price check."""
-    for minute in range(60):
+    for minute in minutes:
         for k in range(10):
             lines = [("o.OrderService", "order read")]
             if not skips_check(minute):
@@ -50,6 +52,21 @@ def test_a_code_path_no_longer_taken_opens_a_change_incident_blaming_its_service
     write_summaries(con, found.all, LLMGateway(LLMConfig()), Redactor(secret="test"))
     assert "orders" in change.summary and change.grounding["ratio"] == 1.0
     assert not [i for i in found.all if i.kind != KIND and not i.merged_into]  # no error, no slowdown
+
+
+@pytest.mark.parametrize("last_minute, clock, examined", [
+    (60, timedelta(hours=1, seconds=30), True),    # the hour's run sees its own events, which end at 59:54
+    (58, timedelta(hours=1, minutes=10), True),    # traffic paused at 58:00, and the window ended 10 minutes ago
+    (58, timedelta(hours=1, minutes=2), False),    # ... 2 minutes ago: its last events may still be on their way
+    (60, timedelta(minutes=57), False),            # the hour is still open: its last window has not ended
+])
+def test_the_hours_last_window_is_examined_once_its_events_are_in(tmp_path, last_minute, clock, examined):
+    rng, day = random.Random(8), Day()
+    steady(day, rng, range(last_minute))
+    orders(day, rng, skips_check=lambda minute: minute >= 55, minutes=range(last_minute))
+    _, found = hour_of(day, tmp_path, now=HOUR + clock)
+    changes = [(i.service, i.start_time.minute) for i in found.all if i.kind == KIND and not i.merged_into]
+    assert changes == ([("orders", 55)] if examined else [])
 
 
 def test_a_quiet_hour_opens_no_change_incident(tmp_path):
