@@ -141,7 +141,7 @@ def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresh
     fold_into_errors(found.latency, [i for i in found.clusters + rules if not i.merged_into])
     fold_along_calls(found.clusters + found.rules)
     _rank_candidates(con, [i for i in found.clusters + found.rules if not i.merged_into and len(i.services) > 1])
-    split_changed_causes(con, hour, found.clusters, found.rules + found.latency)
+    split_changed_causes(con, hour, found.clusters, found.clusters + found.rules + found.latency)
     if changes:
         investigated: dict = {}
         found.changes = detect_change_incidents(con, hour, data_end + timedelta(microseconds=1) if data_end else None,
