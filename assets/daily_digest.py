@@ -29,7 +29,7 @@ def daily_digest(context: dg.AssetExecutionContext, warehouse: DuckDBResource, l
     calls = CallLog()
     with warehouse.get_connection() as con:
         written = write_daily_digest(con, day, logintel.settings(), llm.gateway(calls, logintel.redactor()))
-        calls.write_to_duckdb(con, asset="daily_digest", partition=context.partition_key)
+    calls.write_to(logintel.state_store(), asset="daily_digest", partition=context.partition_key)
     document = written.document
     for note in written.notes:
         context.log.warning(note)

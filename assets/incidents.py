@@ -33,7 +33,7 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
         write_summaries(con, found, llm.gateway(calls, redactor), redactor)
         replace_incidents(con, hour, found)
         resolved_earlier = resolve_ended(con, hour, logintel.window_spec().step_minutes)
-        calls.write_to_duckdb(con, asset="incidents", partition=context.partition_key)
+    calls.write_to(logintel.state_store(), asset="incidents", partition=context.partition_key)
     for note in hour_incidents.notes:
         context.log.warning(note)
     share = ClaimShare(claims=sum(i.grounding.get("claims", 0) for i in found),

@@ -19,7 +19,7 @@ def incident_summaries_grounded(context: dg.AssetCheckExecutionContext, warehous
                                 logintel: LogintelSettings) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         verdict = incident_grounding(con, partition_hour(context), logintel.min_grounded_ratio)
-        usage = recorded_usage(con, asset="incidents", partition=context.partition_key)
+    usage = recorded_usage(logintel.state_store(), asset="incidents", partition=context.partition_key)
     return dg.AssetCheckResult(
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity.ERROR if verdict.invented else dg.AssetCheckSeverity.WARN,

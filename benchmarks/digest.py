@@ -39,7 +39,9 @@ def _digest(con, day, tmp: Path) -> tuple[dict, float, float]:
     t0 = time.perf_counter()
     compute_route_metrics(con, day)
     t1 = time.perf_counter()
-    facts = gather_facts(con, day, load_slos(None), dead_letter_dir=tmp / "dl", dumps_dir=tmp / "dumps")
+    from logintel.store.state_store import StateStore
+    facts = gather_facts(con, day, load_slos(None), dead_letter_dir=tmp / "dl", dumps_dir=tmp / "dumps",
+                         state=StateStore(path=tmp / "state.db"))
     document = compose_digest(con, facts, LLMGateway(LLMConfig()))
     return document, t1 - t0, time.perf_counter() - t1
 

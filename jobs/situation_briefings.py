@@ -42,7 +42,7 @@ def write_situation_briefing(context: dg.OpExecutionContext, config: BriefingCon
             # not a failure: what its scope became has an id of its own, briefed in its turn
             context.log.warning(f"{gone}: its scope was materialized again since; nothing to brief")
             return
-        calls.write_to_duckdb(con, asset="situation_briefings", partition=subject.id)
+    calls.write_to(logintel.state_store(), asset="situation_briefings", partition=subject.id)
     document = briefing.to_dict()
     path = write_briefing(document, settings.briefings_dir)
     markdown = briefing_markdown(document)

@@ -65,34 +65,48 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_migrate(args) -> int:
-    """The DuckDB warehouse's hourly tables into the lake, verified hour by hour."""
+    """The DuckDB warehouse's LLM call log and digest history into the state store, and (with the lake on) its
+    hourly tables into the lake, verified hour by hour."""
     from logintel.store.lake import LAKE_TABLES, open_lake
     from logintel.store.lake.migration import migrate
+    from logintel.store.state_store import import_from_warehouse, open_state_store
     from logintel.store.warehouse import connect
     settings = load_settings()
-    if not settings.lake.iceberg:
-        print("error: logintel migrate moves the warehouse into the lake: set LOGINTEL_TABLE_FORMAT=iceberg (and, "
-              "beyond one machine, LOGINTEL_LAKE_WAREHOUSE and LOGINTEL_LAKE_CATALOG_URL)", file=sys.stderr)
-        return 2
     if not settings.warehouse_path.exists():
         print(f"error: no warehouse at {settings.warehouse_path}: nothing to migrate", file=sys.stderr)
         return 2
-    lake = open_lake(settings.lake_location)
+    store = open_state_store(settings)
     source = connect(settings.warehouse_path, read_only=True)
     try:
+        try:
+            calls, days = import_from_warehouse(source, store)
+        except Exception as problem:  # noqa: BLE001 - a database the URL names may be down or refuse us
+            print(f"error: the state store at {store.where}: {type(problem).__name__}: {problem}", file=sys.stderr)
+            return 1
+        state = {"where": store.where, "llm_calls_added": calls, "digest_days": days}
+        if not settings.lake.iceberg:
+            print(f"the LLM call log and the digest history are in {store.where} ({calls:,} calls added, {days} "
+                  "digest days); the hourly tables stay in the DuckDB file: set LOGINTEL_TABLE_FORMAT=iceberg (and, "
+                  "beyond one machine, LOGINTEL_LAKE_WAREHOUSE and LOGINTEL_LAKE_CATALOG_URL) to move them into the "
+                  "lake", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"state": state, "tables": []}, indent=2))
+            return 0
+        lake = open_lake(settings.lake_location)
         results = migrate(source, lake, progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True))
     finally:
         source.close()
     report = [{"table": r.table, "hours": r.hours, "rows": r.rows, "verified": r.verified,
                "mismatched_hours": [h.isoformat() for h in r.mismatched_hours]} for r in results]
     if args.json:
-        print(json.dumps({"lake": lake.describe(), "tables": report}, indent=2))
+        print(json.dumps({"lake": lake.describe(), "state": state, "tables": report}, indent=2))
     else:
+        print(f"the LLM call log and the digest history: {store.where} ({calls:,} calls added, {days} digest days)")
         print(f"into {lake.describe()}:")
         for row in report:
-            state = "verified: every hour's rows and checksum match" if row["verified"] else \
+            verdict = "verified: every hour's rows and checksum match" if row["verified"] else \
                 f"MISMATCH in {len(row['mismatched_hours'])} hour(s): {', '.join(row['mismatched_hours'][:5])}"
-            print(f"  {row['table']:<20} {row['hours']:>5} hours {row['rows']:>12,} rows  {state}")
+            print(f"  {row['table']:<20} {row['hours']:>5} hours {row['rows']:>12,} rows  {verdict}")
         print(f"The warehouse file still holds them ({settings.warehouse_path}); the lake's tables ({', '.join(LAKE_TABLES)}) "
               "are what every reader sees from now on.")
     return 0 if all(r.verified for r in results) else 1
@@ -338,8 +352,9 @@ def build_parser(extra_commands: Iterable[Callable] = ()) -> argparse.ArgumentPa
     p.add_argument("--format", default="auto", choices=["auto", "jsonl", "json", "otlp", "text"])
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("migrate", help="move the DuckDB warehouse's hourly tables (raw_events, spans, windows) into "
-                                       "the lake (LOGINTEL_TABLE_FORMAT=iceberg), verified hour by hour")
+    p = sub.add_parser("migrate", help="move the DuckDB warehouse's LLM call log and digest history into the state "
+                                       "store, and its hourly tables (raw_events, spans, windows) into the lake "
+                                       "(LOGINTEL_TABLE_FORMAT=iceberg), verified hour by hour")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_migrate)
 

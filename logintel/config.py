@@ -231,6 +231,11 @@ class Settings:
     def templates_state_path(self) -> Path:
         return self.home / "state" / "templates.json"
 
+    @property
+    def state_db_path(self) -> Path:
+        """The LLM call log and the digest history, when no PostgreSQL is configured (`store.state_store`)."""
+        return self.home / "state" / "state.db"
+
 
 def parse_threshold_overrides(text: str) -> dict[tuple[str, str, str], float]:
     """`{"payments|POST /charge|PG_TIMEOUT": 25, "auth|*|*": 50}` -> {(svc, route, code): threshold}."""

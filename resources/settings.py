@@ -14,6 +14,7 @@ from logintel.analysis.windows import WindowSpec
 from logintel.config import LLMConfig, Settings, load_settings
 from logintel.llm.redaction import Redactor
 from logintel.store.dead_letters import DeadLetterStore
+from logintel.store.state_store import StateStore, open_state_store
 from resources.config_fields import ConfigFields
 
 # Settings fields the resource leaves out, each with the reason (they come back as their defaults).
@@ -44,6 +45,10 @@ class LogintelSettings(SETTINGS_FIELDS.model("SettingsFields", dg.ConfigurableRe
 
     def dead_letters(self) -> DeadLetterStore:
         return DeadLetterStore(self.settings().dead_letter_dir)
+
+    def state_store(self) -> StateStore:
+        """The LLM call log and the digest history: PostgreSQL when configured, else SQLite under the home."""
+        return open_state_store(self.settings())
 
     def redactor(self) -> Redactor:
         return Redactor(secret=self.redaction_secret)

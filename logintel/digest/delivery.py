@@ -10,7 +10,6 @@ happened. The webhook URL is a secret: logs and reports show its scheme and host
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import http.client
 import json
@@ -21,14 +20,14 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 from urllib.parse import urlsplit
 
 from logintel.llm.gateway import parse_retry_after
+from logintel.store.file_lock import folder_lock
 
 logger = logging.getLogger("logintel.digest.delivery")
 
@@ -167,12 +166,9 @@ def _move(path: Path, folder: str) -> None:
     os.replace(path, target)
 
 
-@contextmanager
-def _outbox_lock(deliveries_dir: Path) -> Iterator[None]:
+def _outbox_lock(deliveries_dir: Path):
     """One writer at a time: an enqueue never lands between a delivery's POST and its move to sent/."""
-    with open(Path(deliveries_dir) / ".lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+    return folder_lock(deliveries_dir)
 
 
 def _write_atomically(path: Path, text: str) -> None:

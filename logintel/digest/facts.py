@@ -21,6 +21,7 @@ from logintel.digest.pipeline import pipeline_health
 from logintel.digest.slo_items import slo_burn_items
 from logintel.digest.trend_items import history_for, slow_trend_items, traffic_drop_items
 from logintel.store.findings import finding_documents
+from logintel.store.state_store import StateStore
 from logintel.trust import wording as w
 from logintel.trust.item_grounding import ItemFacts
 
@@ -47,8 +48,9 @@ class DigestFacts:
 
 
 def gather_facts(con: duckdb.DuckDBPyConnection, day: DigestDay, slos: SloBook, *, dead_letter_dir: Path,
-                 dumps_dir: Path) -> DigestFacts:
-    """The day's facts from the warehouse (`daily_route_metrics` must hold the day: `compute_route_metrics`)."""
+                 dumps_dir: Path, state: StateStore) -> DigestFacts:
+    """The day's facts from the warehouse (`daily_route_metrics` must hold the day: `compute_route_metrics`) and,
+    for what the LLM calls cost, the state store."""
     covered, missing = hours_covered(day, partition_hours_held(con, day))
     facts = DigestFacts(day, covered, missing)
     routes = route_days(con, day)
@@ -69,7 +71,7 @@ def gather_facts(con: duckdb.DuckDBPyConnection, day: DigestDay, slos: SloBook, 
     if len(trends) > MAX_TRENDS:
         facts.notes.append(f"{len(trends) - MAX_TRENDS} more trends were found than the digest shows")
     facts.recommendations = finding_recommendations + recommendations(routes)
-    facts.pipeline = pipeline_health(con, day, dead_letter_dir, dumps_dir)
+    facts.pipeline = pipeline_health(con, day, dead_letter_dir, dumps_dir, state)
     facts.charts = {"services": _service_points(hours, routes, day),
                     "trends": [t["chart"] for t in facts.trends if t.get("chart")]}
     return facts

@@ -1,6 +1,6 @@
 """What the pipeline itself did over the day: events received and what they stand for after sampling,
 what sampling dropped by level, dead letters by cause, events replayed from dumps, LLM calls, tokens
-and cost. From raw_events, the dead-letter store, the replay reports and llm_calls."""
+and cost. From raw_events, the dead-letter store, the replay reports and the state store's llm_calls."""
 from __future__ import annotations
 
 import json
@@ -16,15 +16,17 @@ from logintel.ingest.reports import REPORTS
 from logintel.store.dead_letters import DeadLetterStore
 from logintel.store.landing import hour_key
 from logintel.store.schema import ensure_tables
+from logintel.store.state_store import StateStore
 from logintel.trust import wording as w
 from logintel.trust.item_grounding import ItemFacts
 
 log = logging.getLogger("logintel.digest")
 
 
-def pipeline_health(con: duckdb.DuckDBPyConnection, day: DigestDay, dead_letter_dir: Path, dumps_dir: Path) -> dict:
+def pipeline_health(con: duckdb.DuckDBPyConnection, day: DigestDay, dead_letter_dir: Path, dumps_dir: Path,
+                    state: StateStore) -> dict:
     """The digest's "What the pipeline did" item: the figures, a sentence and its facts."""
-    ensure_tables(con, "raw_events", "llm_calls")
+    ensure_tables(con, "raw_events")
     received, represented = con.execute(
         "SELECT count(*), coalesce(sum(sample_rate), 0) FROM raw_events WHERE ts >= ? AND ts < ?",
         [day.start, day.end]).fetchone()
@@ -35,12 +37,7 @@ def pipeline_health(con: duckdb.DuckDBPyConnection, day: DigestDay, dead_letter_
     # Calls made for the day's partitions (hourly, or this digest's), whenever they ran; calls tied to no
     # partition by the day they ran in.
     partitions = [partition_key(h) for h in day.hours()] + [day.key]
-    calls, tokens, cost, fallbacks = con.execute("""
-        SELECT count(*), coalesce(sum(prompt_tokens + completion_tokens), 0), coalesce(sum(cost_usd), 0),
-               count(*) FILTER (outcome <> 'ok')
-        FROM llm_calls WHERE list_contains(?, partition)
-           OR (partition IS NULL AND started_at >= ? AND started_at < ?)""",
-                                                   [partitions, day.start, day.end]).fetchone()
+    calls, tokens, cost, fallbacks, _ = state.call_usage(partitions, day.start, day.end)
     keys = {hour_key(h.replace(tzinfo=timezone.utc)) for h in day.hours()}
     dead_letters = _dead_letters(dead_letter_dir, day, keys)
     replayed = _replayed(Path(dumps_dir) / REPORTS, keys)

@@ -19,6 +19,7 @@ from logintel.digest.facts import gather_facts
 from logintel.digest.history import digest_history, record_digest
 from logintel.digest.render import to_markdown, write_digest
 from logintel.llm.gateway import LLMGateway
+from logintel.store.state_store import open_state_store
 
 log = logging.getLogger("logintel.digest")
 
@@ -38,14 +39,16 @@ def write_daily_digest(con: duckdb.DuckDBPyConnection, day: DigestDay, settings:
     """Compose, render, record and (when configured) deliver the digest of `day`; `daily_route_metrics`
     must already hold the day."""
     slos, slo_problem = slo_book(settings)
-    facts = gather_facts(con, day, slos, dead_letter_dir=settings.dead_letter_dir, dumps_dir=settings.dumps_dir)
+    state = open_state_store(settings)
+    facts = gather_facts(con, day, slos, dead_letter_dir=settings.dead_letter_dir, dumps_dir=settings.dumps_dir,
+                         state=state)
     if slo_problem:
         facts.notes.append(slo_problem)
     document = compose_digest(con, facts, gateway)
     document["slo_file"] = slos.source
     paths = write_digest(document, digest_charts(document), settings.digests_dir)
-    record_digest(con, document)
-    written = WrittenDigest(document, paths, to_markdown(document), history_chart(digest_history(con)),
+    record_digest(state, document)
+    written = WrittenDigest(document, paths, to_markdown(document), history_chart(digest_history(state)),
                             notes=list(facts.notes))
     if settings.digest_webhook_url:
         written.delivery = deliver(settings, "digest", day.key, f"Daily digest · {day.key}", written.markdown,

@@ -15,6 +15,7 @@ from logintel.adapters.otel import (is_otlp_document, looks_like_otlp_record, pa
                                     parse_otlp_document)
 from logintel.adapters.plain_text import parse_plain_text
 from logintel.store.dead_letters import DeadLetterStore
+from logintel.store.file_lock import folder_lock
 from logintel.events import MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
 from logintel.ingest.replay import land_new_events
 from logintel.store.landing import LandingZone
@@ -125,9 +126,15 @@ class RetryReport:
                 f"{self.still_failing} still failing; skipped {self.not_due} not yet due, {self.parked} parked")
 
 
+# The lock a retry or a purge holds on the store's folder (`store.file_lock`): they rewrite whole files, so two at
+# once — two runs retrying, a retry beside a purge — would each rewrite what the other had just changed. New letters
+# always go to new files and take no lock.
+QUEUE_LOCK = ".queue.lock"
+
+
 class DeadLetterQueue:
-    """Reads and rewrites the store's files. Run one retry or purge at a time per store: they rewrite
-    whole files (new letters always go to new files, so concurrent writers are safe)."""
+    """Reads and rewrites the store's files. A retry or a purge holds the store's lock (`QUEUE_LOCK`), so any
+    number of processes may run them: one at a time, each seeing what the one before left."""
 
     def __init__(self, store: DeadLetterStore, policy: RetryPolicy | None = None):
         self.store = store
@@ -174,8 +181,12 @@ class DeadLetterQueue:
         every letter (e.g. after a parser fix). `deliver` lands events (default: only ids not landed yet,
         so a sweep interrupted between landing and rewriting its file adds nothing twice next time).
         """
-        now = now or datetime.now(timezone.utc)
-        deliver = deliver or land_new_events
+        with folder_lock(self.store.root, QUEUE_LOCK):
+            return self._retry(landing, cause, include_parked, now or datetime.now(timezone.utc),
+                               deliver or land_new_events)
+
+    def _retry(self, landing: LandingZone, cause: str | None, include_parked: bool, now: datetime,
+               deliver: Callable[[LandingZone, list[WideEvent]], int]) -> RetryReport:
         report = RetryReport()
         failing: Counter[str] = Counter()
         by_file: dict[Path, list[QueuedLetter]] = defaultdict(list)
@@ -220,7 +231,10 @@ class DeadLetterQueue:
     def purge(self, cause: str | None = None, older_than: timedelta | None = None,
               now: datetime | None = None) -> int:
         """Delete letters of `cause` (all causes when None) last failing more than `older_than` ago."""
-        now = now or datetime.now(timezone.utc)
+        with folder_lock(self.store.root, QUEUE_LOCK):
+            return self._purge(cause, older_than, now or datetime.now(timezone.utc))
+
+    def _purge(self, cause: str | None, older_than: timedelta | None, now: datetime) -> int:
         removed = 0
         by_file: dict[Path, list[QueuedLetter]] = defaultdict(list)
         for letter in self.letters():

@@ -1,12 +1,13 @@
-"""The ledger of LLM calls: one record per call (fallbacks included), their totals, and `llm_calls`."""
+"""The ledger of LLM calls: one record per call (fallbacks included), their totals, and `llm_calls` in the state
+store (`store.state_store`)."""
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
-from logintel.store.schema import ensure_tables, has_table
+from logintel.store.state_store import CALL_COLUMNS, StateStore
 
 OK = "ok"
 FALLBACK = "fallback"
@@ -33,7 +34,7 @@ class CallRecord:
     partition: str | None = None
 
 
-_COLUMNS = tuple(f.name for f in fields(CallRecord))
+_COLUMNS = CALL_COLUMNS  # CallRecord's fields, in order (tests/llm/test_call_log.py)
 
 
 class CallLog:
@@ -78,26 +79,20 @@ class CallLog:
             "by_writer": dict(by_writer),
         }
 
-    def write_to_duckdb(self, con, asset: str | None = None, partition: str | None = None) -> int:
-        """Insert the records not yet in `llm_calls`; `asset`/`partition` fill in records that lack them.
+    def write_to(self, store: StateStore, asset: str | None = None, partition: str | None = None) -> int:
+        """Insert the records not yet in the store's `llm_calls`; `asset`/`partition` fill in records that lack
+        them. Returns how many were new.
 
         Idempotent by call_id, also across logs and processes, so a retried asset run adds nothing twice.
         """
-        ensure_tables(con, "llm_calls")
         with self._lock:
             pending = [record for record in self._records if record.call_id not in self._written]
         if not pending:
             return 0
-        ids = [record.call_id for record in pending]
-        present = {row[0] for row in con.execute(
-            "SELECT call_id FROM llm_calls WHERE list_contains(?, call_id)", [ids]).fetchall()}
-        rows = [_row(record, asset, partition) for record in pending if record.call_id not in present]
-        if rows:
-            placeholders = ", ".join("?" for _ in _COLUMNS)
-            con.executemany(f"INSERT INTO llm_calls ({', '.join(_COLUMNS)}) VALUES ({placeholders})", rows)
+        added = store.add_calls([tuple(_row(record, asset, partition)) for record in pending])
         with self._lock:
-            self._written.update(ids)
-        return len(rows)
+            self._written.update(record.call_id for record in pending)
+        return added
 
 
 def _row(record: CallRecord, asset: str | None, partition: str | None) -> list:
@@ -121,12 +116,8 @@ def _percentile(ordered: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def recorded_usage(con, asset: str, partition: str) -> dict:
-    """What one asset's partition spent on LLM calls, from `llm_calls` (zeros when nothing was recorded)."""
-    if not has_table(con, "llm_calls"):
-        return {"calls": 0, "tokens": 0, "cost_usd": 0.0, "latency_ms_p95": 0.0}
-    calls, tokens, cost, p95 = con.execute("""
-        SELECT count(*), coalesce(sum(prompt_tokens + completion_tokens), 0), coalesce(sum(cost_usd), 0),
-               coalesce(quantile_cont(latency_ms, 0.95), 0)
-        FROM llm_calls WHERE asset = $a AND partition = $p""", {"a": asset, "p": partition}).fetchone()
-    return {"calls": int(calls), "tokens": int(tokens), "cost_usd": float(cost), "latency_ms_p95": float(p95)}
+def recorded_usage(store: StateStore, asset: str, partition: str) -> dict:
+    """What one asset's partition spent on LLM calls, from the store's `llm_calls` (zeros when nothing was
+    recorded)."""
+    calls, tokens, cost, _, latencies = store.call_usage([partition], asset=asset)
+    return {"calls": calls, "tokens": tokens, "cost_usd": cost, "latency_ms_p95": _percentile(latencies, 0.95)}

@@ -76,14 +76,6 @@ CREATE TABLE IF NOT EXISTS incidents (
     summary VARCHAR NOT NULL, writer VARCHAR NOT NULL,
     related_traces VARCHAR[] NOT NULL, related_traces_total BIGINT NOT NULL, evidence JSON, grounding JSON
 )""",
-    "llm_calls": """
-CREATE TABLE IF NOT EXISTS llm_calls (
-    call_id VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, prompt_name VARCHAR NOT NULL,
-    prompt_version VARCHAR NOT NULL, writer VARCHAR NOT NULL, model VARCHAR, latency_ms DOUBLE NOT NULL,
-    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL,
-    cost_usd DOUBLE NOT NULL, attempts INTEGER NOT NULL, outcome VARCHAR NOT NULL, fallback_reason VARCHAR,
-    asset VARCHAR, partition VARCHAR
-)""",
 }
 
 

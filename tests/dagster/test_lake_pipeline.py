@@ -84,9 +84,12 @@ def test_migrate_moves_the_warehouses_hours_into_the_lake_and_readers_see_the_sa
     assert after == before
     again = json.loads(_logintel(home, "iceberg", "migrate", "--json"))  # a second run replaces, adds nothing
     assert [t["rows"] for t in again["tables"]] == [t["rows"] for t in report["tables"]]
-    refused = subprocess.run([sys.executable, "-m", "launch.cli", "migrate"], capture_output=True, text=True,
-                             cwd=REPO_ROOT, env=dict(os.environ, LOGINTEL_HOME=str(home), LOGINTEL_TABLE_FORMAT="duckdb"))
-    assert refused.returncode == 2 and "LOGINTEL_TABLE_FORMAT=iceberg" in refused.stderr
+    assert report["state"]["where"] == str(home / "state" / "state.db")
+    state_only = subprocess.run([sys.executable, "-m", "launch.cli", "migrate", "--json"], capture_output=True,
+                                text=True, cwd=REPO_ROOT,
+                                env=dict(os.environ, LOGINTEL_HOME=str(home), LOGINTEL_TABLE_FORMAT="duckdb"))
+    assert state_only.returncode == 0 and "LOGINTEL_TABLE_FORMAT=iceberg" in state_only.stderr  # how to move the rest
+    assert json.loads(state_only.stdout)["tables"] == []
 
 
 @pytest.mark.subprocess

@@ -1,5 +1,5 @@
 """The hourly Dagster job with a hallucinating model behind the fake LLM server: the run records its LLM
-calls (in the incidents' metadata and the warehouse's llm_calls table); the hallucinated sentence gives way to
+calls (in the incidents' metadata and the state store's llm_calls table); the hallucinated sentence gives way to
 its draft before the incident is stored, so the trust check passes and counts the replacement."""
 from datetime import datetime, timezone
 
@@ -31,8 +31,10 @@ def test_the_dagster_run_records_llm_calls_and_the_hallucination_never_reaches_t
     assert meta["llm_calls"].value == 1 and meta["llm_prompt_tokens"].value > 0
     from logintel.store.warehouse import connect
     con = connect(home / "warehouse.duckdb", read_only=True)
-    rows = con.execute("SELECT prompt_name, writer, outcome, partition FROM llm_calls").fetchall()
     summaries = [r[0] for r in con.execute("SELECT summary FROM incidents").fetchall()]
     con.close()
+    from logintel.store.state_store import StateStore
+    rows = [(c["prompt_name"], c["writer"], c["outcome"], c["partition"])
+            for c in StateStore(path=home / "state" / "state.db").calls()]
     assert summaries and not [s for s in summaries if "billing" in s]
     assert rows == [("incident_summary", "openai:gpt-4o-mini", "ok", "2026-11-23-10:00")]

@@ -26,6 +26,7 @@ from logintel.digest.render import write_digest
 from logintel.llm.call_log import CallLog
 from logintel.llm.gateway import LLMGateway
 from logintel.store.landing import HourBatch
+from logintel.store.state_store import StateStore
 from logintel.store.warehouse import load_hour
 from logintel.trust.item_grounding import ItemFacts, summarize
 from tests.support.fake_llm_server import Raw
@@ -50,7 +51,8 @@ def warehouse(con, tmp_path):
 
 
 def _facts(con, tmp_path):
-    return gather_facts(con, DAY, load_slos(None), dead_letter_dir=tmp_path / "dl", dumps_dir=tmp_path / "dumps")
+    return gather_facts(con, DAY, load_slos(None), dead_letter_dir=tmp_path / "dl", dumps_dir=tmp_path / "dumps",
+                        state=StateStore(path=tmp_path / "state.db"))
 
 
 def _drafts(request: dict) -> list[dict]:

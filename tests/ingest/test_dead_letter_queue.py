@@ -130,3 +130,41 @@ def test_a_payload_with_a_lone_surrogate_is_stored_and_reads_back_the_same(tmp_p
     assert store.write([DeadLetter("emit", "sdk", "validation:route", "bad \udfff route", payload)]) == 1
     (record,) = store.records()
     assert record["payload"] == payload and record["reason"] == "bad \udfff route"
+
+
+def _slow_delivery(log_path: str):
+    """A delivery that takes its time and notes each letter it landed (one line per call)."""
+    import time
+
+    def deliver(zone, events):
+        time.sleep(0.05)
+        with open(log_path, "a", encoding="utf-8") as fh:
+            fh.write(f"{events[0].event_id}\n")
+        return len(events)
+    return deliver
+
+
+def _retry_in_a_process(root: str, landing: str, log_path: str, later: datetime) -> None:
+    queue = DeadLetterQueue(DeadLetterStore(root))
+    queue.retry(FileLandingZone(landing), now=later, deliver=_slow_delivery(log_path))
+
+
+def test_two_processes_retrying_at_once_deliver_each_letter_once(store, tmp_path, later):
+    """A retry holds the store's lock: the second waits, then finds nothing left to deliver. Without it both read
+    the same letters, both deliver them, and each rewrites the file the other just changed."""
+    import multiprocessing
+    events = [event(H + timedelta(seconds=k)) for k in range(20)]
+    store.write([letter("transport_unavailable", e.to_json()) for e in events])
+    log_path = tmp_path / "delivered.log"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_retry_in_a_process,
+                               args=(str(store.root), str(tmp_path / "landing"), str(log_path), later))
+               for _ in range(2)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(120)
+    assert [p.exitcode for p in workers] == [0, 0]
+    delivered = log_path.read_text(encoding="utf-8").split()
+    assert sorted(delivered) == sorted(e.event_id for e in events)  # each once
+    assert DeadLetterQueue(store).letters() == []

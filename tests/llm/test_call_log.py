@@ -5,10 +5,10 @@ import json
 import threading
 from datetime import datetime, timezone
 
-import duckdb
 import pytest
 
 from logintel.llm.call_log import CallLog, CallRecord
+from logintel.store.state_store import CALL_COLUMNS, StateStore
 from logintel.llm.gateway import LLMGateway, LLMRequest
 from logintel.llm.prices import PriceTable
 from tests.support.fake_llm_server import Reply, Status, fake_llm  # noqa: F401
@@ -80,38 +80,32 @@ def test_appends_from_many_threads_are_all_kept():
     assert len(log.records) == 1600
 
 
-def test_write_to_duckdb_does_not_duplicate(tmp_path):
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+def test_writing_to_the_state_store_does_not_duplicate(tmp_path):
+    store = StateStore(path=tmp_path / "state.db")
     log = CallLog()
     log.append(record("a"))
     log.append(record("b", asset="rca_report", partition="2025-03-01-11:00"))
 
-    assert log.write_to_duckdb(con, asset="incident_summaries", partition="2025-03-01-12:00") == 2
-    assert log.write_to_duckdb(con, asset="incident_summaries", partition="2025-03-01-12:00") == 0
+    assert log.write_to(store, asset="incident_summaries", partition="2025-03-01-12:00") == 2
+    assert log.write_to(store, asset="incident_summaries", partition="2025-03-01-12:00") == 0
     log.append(record("c", writer="openai:gpt-4o-mini", outcome="ok", fallback_reason=None, attempts=1))
-    assert log.write_to_duckdb(con) == 1
+    assert log.write_to(store) == 1
     # Another log holding the same calls (a retried run) adds nothing either.
     again = CallLog()
     for copy in log.records:
         again.append(copy)
-    assert again.write_to_duckdb(con) == 0
+    assert again.write_to(store) == 0
 
-    rows = con.execute("SELECT call_id, asset, partition, started_at, outcome FROM llm_calls ORDER BY call_id"
-                       ).fetchall()
+    rows = [(c["call_id"], c["asset"], c["partition"], c["started_at"], c["outcome"]) for c in store.calls()]
     assert rows == [
         ("a", "incident_summaries", "2025-03-01-12:00", datetime(2025, 3, 1, 12, 0), "fallback"),
         ("b", "rca_report", "2025-03-01-11:00", datetime(2025, 3, 1, 12, 0), "fallback"),
         ("c", None, None, datetime(2025, 3, 1, 12, 0), "ok"),
     ]
-    con.close()
 
 
-def test_table_columns_are_the_record_fields(tmp_path):
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    CallLog().write_to_duckdb(con)
-    columns = [row[0] for row in con.execute("DESCRIBE llm_calls").fetchall()]
-    assert columns == list(CallRecord.__dataclass_fields__)
-    con.close()
+def test_table_columns_are_the_record_fields():
+    assert list(CALL_COLUMNS) == list(CallRecord.__dataclass_fields__)
 
 
 def test_prices_per_million_tokens_with_cached_input_discounted():

@@ -32,6 +32,7 @@ from logintel.llm.redaction import Redactor
 from logintel.narration.incident_text import write_summaries
 from logintel.simulate import simulate
 from logintel.simulate.injected_attacks import BRUTE_FORCE_IP
+from logintel.store.state_store import StateStore
 from logintel.trust.entities import KnownEntities
 from logintel.trust.item_grounding import attribute_lookup
 from logintel.digest.facts import gather_facts
@@ -96,7 +97,8 @@ def day_prompts(tmp_path_factory):
         for report in reports.values():
             replace_findings(con, report)
         compute_route_metrics(con, DAY)
-        facts = gather_facts(con, DAY, load_slos(None), dead_letter_dir=root / "dl", dumps_dir=root / "dumps")
+        facts = gather_facts(con, DAY, load_slos(None), dead_letter_dir=root / "dl", dumps_dir=root / "dumps",
+                             state=StateStore(path=root / "state.db"))
         compose_digest(con, facts, gateway)
         hostile = next(i for i in incidents if HOSTILE_ROUTE in i.routes and not i.merged_into)
         compose(con, IncidentSubject(hostile.incident_id), gateway)
