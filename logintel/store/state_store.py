@@ -113,11 +113,16 @@ class StateStore:
         if self._ready:
             return
         with closing(self._connect()) as con:
-            for statement in _DDL:
-                if self.path is not None:
+            if self.path is not None:
+                for statement in _DDL:
                     con.execute(statement.replace("DOUBLE PRECISION", "REAL"))
-                else:
-                    con.execute(statement)
+            else:
+                # Two sessions running CREATE TABLE IF NOT EXISTS at once can both try to create it (PostgreSQL
+                # checks for the name, then inserts it): the first runs alone.
+                with con.transaction():
+                    con.execute("SELECT pg_advisory_xact_lock(hashtext('logintel.state_store'))")
+                    for statement in _DDL:
+                        con.execute(statement)
         self._ready = True
 
     # -- the LLM call log ----------------------------------------------------------------------------------------
