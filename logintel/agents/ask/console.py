@@ -4,6 +4,7 @@ is analysed on the spot."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import duckdb
@@ -20,6 +21,7 @@ from logintel.daily.partition_span import check_day
 from logintel.llm.call_log import CallLog
 from logintel.llm.redaction.redactor import Redactor
 from logintel.store.schema import has_table
+from logintel.store.state_store import open_state_store
 from logintel.store import warehouse_access
 from logintel.trust.claim_share import NOTHING_TO_VERIFY, ClaimShare
 from logintel.trust.entities import KnownEntities
@@ -78,6 +80,7 @@ def ask_output(settings: Settings, question: str, day_text: str | None, as_json:
     if not question.strip():
         raise ValueError("ask needs a question, e.g. logintel ask \"are we under attack?\"")
     started = time.perf_counter()
+    calls = CallLog()
     con = open_warehouse(settings)
     try:
         day = chosen_day(con, settings, day_text)
@@ -86,11 +89,12 @@ def ask_output(settings: Settings, question: str, day_text: str | None, as_json:
             answer = investigation_answer(con, question, window)
         else:
             answer = ask(question, lambda agent: day_report(con, agent, day, settings), gateway_config=settings.llm,
-                         calls=CallLog(), redactor=Redactor(settings.redaction_secret),
+                         calls=calls, redactor=Redactor(settings.redaction_secret),
                          known=KnownEntities.from_warehouse(con), day=day.day,
                          exists=attribute_lookup(con, day.start, day.end))
     finally:
         con.close()
+    _record(calls, settings)
     answer = {**answer, "date": day.key, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
     if as_json:
         return json.dumps(answer, indent=2, default=str)
@@ -100,6 +104,17 @@ def ask_output(settings: Settings, question: str, day_text: str | None, as_json:
     share = ClaimShare(claims=grounding.get("claims", 0), grounded=grounding.get("grounded", 0))
     return (f"{answer['answer']}\n\n— routed to {', '.join(answer['routed_to'])}; {len(answer['findings'])} "
             f"finding(s) cited; {share.describe()}; written by {grounding['writer']}; {day.key}\n")
+
+
+def _record(calls: CallLog, settings: Settings) -> None:
+    """The question's LLM calls into the call log (asset `ask`, no partition: the digest counts them on the day they
+    ran). The state store is not the warehouse, so a question needs no write lock; a store that cannot be written
+    costs the record, never the answer."""
+    try:
+        calls.write_to(open_state_store(settings), asset="ask")
+    except Exception as problem:  # noqa: BLE001 - the answer is already computed and must reach the user
+        print(f"warning: the LLM calls of this question were not recorded: {type(problem).__name__}: {problem}",
+              file=sys.stderr)
 
 
 def _investigation_output(answer: dict, day_key: str) -> str:

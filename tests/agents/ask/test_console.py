@@ -5,8 +5,10 @@ from datetime import timedelta
 import pytest
 
 from logintel import cli
+from logintel.store.state_store import StateStore
 from logintel.store.warehouse import connect, ensure_schema
 from tests.agents.sre.test_sre_analyst import DAY, add_traffic
+from tests.support.fake_llm_server import Reply, ToolCall, fake_llm  # noqa: F401
 
 
 @pytest.fixture
@@ -53,6 +55,19 @@ def test_ask_routes_a_security_question_and_cites_its_findings(warehouse, capsys
     assert answer["findings"] and "203.0.113.9" in answer["answer"]
     assert answer["grounding"]["writer"] == "offline/v1" and answer["grounding"]["ratio"] == 1.0
     assert {"tokens", "cost_usd", "latency_ms"} <= set(answer["llm"]) and answer["llm"]["tokens"] == 0
+
+
+def test_a_question_put_to_a_model_leaves_its_calls_in_the_call_log(warehouse, fake_llm, monkeypatch, capsys):
+    """Beside the pipeline's, in the state store (no warehouse write: `ask` opens the warehouse read-only); the
+    digest counts calls of no partition on the day they ran."""
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    fake_llm.script([ToolCall("security_findings"), Reply({"sentences": []})])
+    assert cli.main(["ask", "are we under attack?", "--json", "--date", DAY.key]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    recorded = StateStore(path=warehouse / "state" / "state.db").calls()
+    assert recorded and {c["asset"] for c in recorded} == {"ask"} and {c["partition"] for c in recorded} == {None}
+    assert sum(c["prompt_tokens"] + c["completion_tokens"] for c in recorded) == answer["llm"]["tokens"] > 0
 
 
 def test_a_cost_question_goes_to_the_efficiency_analyst(warehouse, capsys):
