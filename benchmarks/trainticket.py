@@ -209,10 +209,8 @@ def detect(zone, work: Path) -> list[dict]:
 def blamed(incident: dict) -> list[str]:
     """The services an incident blames, most likely first: its cause's service, then its ranked candidates,
     then (an incident with neither) its own services."""
-    cause = incident.get("root_cause") or {}
-    names = [cause.get("service")] + [c.get("service") for c in cause.get("candidates") or []]
-    names = [n for n in dict.fromkeys(names) if n]
-    return names or list(incident.get("services") or [incident["service"]])
+    from logintel.analysis.incidents.continuation import blamed as blamed_by
+    return blamed_by(incident.get("root_cause")) or list(incident.get("services") or [incident["service"]])
 
 
 def detection(incidents: list[dict], fault_list: list[dict]) -> list[dict]:

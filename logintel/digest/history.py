@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from logintel.store.state_store import StateStore, naive_utc
+from logintel.store.state_store import StateStore
 
 TABLE = "daily_digests"
 
@@ -14,7 +14,7 @@ def record_digest(store: StateStore, document: dict) -> None:
     """Replace the day's row with the digest just written."""
     g, llm = document["grounding"], document["llm"]
     store.record_digests([(
-        date.fromisoformat(document["date"]), naive_utc(datetime.fromisoformat(document["created_at"])),
+        date.fromisoformat(document["date"]), datetime.fromisoformat(document["created_at"]),  # kept as naive UTC
         document["writer"], g["claims"], g["grounded"], g["ratio"], len(g["invented"]), len(document["top_issues"]),
         len(document["trends"]), len(document["recommendations"]), llm["tokens"], llm["cost_usd"], llm["latency_ms"],
         len(document["hours_covered"]), len(document["hours_missing"]))])

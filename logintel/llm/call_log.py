@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from logintel.store.state_store import CALL_COLUMNS, StateStore
 
@@ -99,11 +99,7 @@ def _row(record: CallRecord, asset: str | None, partition: str | None) -> list:
     values = asdict(record)
     values["asset"] = record.asset if record.asset is not None else asset
     values["partition"] = record.partition if record.partition is not None else partition
-    started = record.started_at
-    # Stored as naive UTC, like every other timestamp in the warehouse.
-    if started.tzinfo is not None:
-        values["started_at"] = started.astimezone(timezone.utc).replace(tzinfo=None)
-    return [values[column] for column in _COLUMNS]
+    return [values[column] for column in _COLUMNS]  # the store keeps started_at as naive UTC
 
 
 def _percentile(ordered: list[float], q: float) -> float:
