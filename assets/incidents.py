@@ -7,6 +7,7 @@ from assets.metadata import llm_metadata, markdown_table
 from assets.partitions import hourly_asset, partition_hour
 from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
 from logintel.analysis.incidents.incident import replace_incidents, resolve_ended
+from logintel.analysis.incidents.window_changes import read_window_changes
 from logintel.briefings.incident_briefing import incident_candidates
 from logintel.llm.call_log import CallLog
 from logintel.narration.incident_text import write_summaries
@@ -17,7 +18,7 @@ from resources.settings import LogintelSettings
 
 
 @hourly_asset(group_name="incidents",
-              deps=["windowed_aggregates", "clusters"],
+              deps=["windowed_aggregates", "clusters", "window_changes"],
               description="Rule incidents: every (service, route, error_code) whose errors in a window exceed its "
                           "threshold; one incident per run of consecutive breaching windows, stable ids across hours; "
                           "a grounded one-line summary each.")
@@ -27,8 +28,10 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
     calls = CallLog()
     redactor = logintel.redactor()
     with warehouse.get_connection() as con:
+        examined = read_window_changes(con, hour)  # None: that step has not run for the hour, so it is done here
         hour_incidents = detect_hour_incidents(con, hour, logintel.thresholds(), logintel.window_spec(),
-                                               redactor.redact, changes=logintel.settings().change_incidents)
+                                               redactor.redact, changes=logintel.settings().change_incidents,
+                                               examined=examined)
         found = hour_incidents.all
         write_summaries(con, found, llm.gateway(calls, redactor), redactor)
         replace_incidents(con, hour, found)

@@ -17,12 +17,19 @@ lake_steps_job = dg.define_asset_job(
     "hourly_lake_steps", selection=LAKE_STEPS, partitions_def=hourly_partitions,
     description="raw_events → windowed_aggregates for one hour, with their checks: on the lake, any number of hours "
                 "at once.")
+# window_changes investigates each window against the 10 minutes before it, so it reads the previous hour's events:
+# its own pass, once every hour's lake steps are done, again any number of hours at once.
+WINDOW_CHANGES = dg.AssetSelection.assets("window_changes")
+window_changes_job = dg.define_asset_job(
+    "hourly_window_changes", selection=WINDOW_CHANGES, partitions_def=hourly_partitions,
+    description="window_changes for one hour whose events (and the previous hour's) are loaded: on the lake, any "
+                "number of hours at once.")
 after_lake_steps_job = dg.define_asset_job(
     "hourly_after_lake_steps",
-    selection=dg.AssetSelection.groups("events", "patterns", "incidents", "security") - LAKE_STEPS,
+    selection=dg.AssetSelection.groups("events", "patterns", "incidents", "security") - LAKE_STEPS - WINDOW_CHANGES,
     partitions_def=hourly_partitions,
-    description="The hourly graph after raw_events and windowed_aggregates (templates → embeddings → clusters → "
-                "incidents, security findings), for one hour whose lake steps ran.")
+    description="The hourly graph after raw_events, windowed_aggregates and window_changes (templates → embeddings "
+                "→ clusters → incidents, security findings), for one hour whose lake steps ran.")
 
 hourly_schedule = dg.build_schedule_from_partitioned_job(
     incident_job, minute_of_hour=5, description="Materialize each hour five minutes after it closes.")

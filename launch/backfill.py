@@ -61,19 +61,24 @@ def main(args) -> int:
     tags = {"logintel/trigger": "backfill"}
 
     lake_runs: list[dict] = []
+    change_runs: list[dict] = []
 
     def work(stop) -> tuple[list[dict], list[dict]]:
         with dg.DagsterInstance.get() as instance:
             print(f"==> {len(hourly)} hourly partitions ({hourly[0]} … {hourly[-1]})", file=out, flush=True)
-            if parallel > 1:  # the lake's steps of N hours at once, then the rest hour by hour
+            if parallel > 1:  # the lake's steps of N hours at once, then window_changes so, then the rest hour by hour
                 print(f"    raw_events → windowed_aggregates, {parallel} hours at once:", file=out, flush=True)
                 lake_runs.extend(materialize_at_once("hourly_lake_steps", [(k, tags) for k in hourly], parallel,
                                                      out, stop))
-                ready = [r["partition"] for r in lake_runs if r["success"]]
+                loaded = [r["partition"] for r in lake_runs if r["success"]]
+                print(f"    window_changes, {parallel} hours at once:", file=out, flush=True)
+                change_runs.extend(materialize_at_once("hourly_window_changes", [(k, tags) for k in loaded], parallel,
+                                                       out, stop))
+                ready = [r["partition"] for r in change_runs if r["success"]]
                 print("    the rest of the hourly graph, hour by hour:", file=out, flush=True)
                 hourly_runs = materialize(defs.resolve_job_def("hourly_after_lake_steps"), instance,
                                           [(k, tags) for k in ready], out, stop)
-                hourly_runs += [r for r in lake_runs if not r["success"]]
+                hourly_runs += [r for r in lake_runs + change_runs if not r["success"]]
             else:
                 hourly_runs = materialize(defs.resolve_job_def("hourly_incidents"), instance,
                                           [(k, tags) for k in hourly], out, stop)
@@ -89,7 +94,8 @@ def main(args) -> int:
     ran_hours = {r["partition"] for r in hourly_runs}
     not_run = [k for k in hourly if k not in ran_hours] + daily[len(daily_runs):]
     if args.json:
-        print(json.dumps({"hourly": hourly_runs, "lake_steps": lake_runs, "daily": daily_runs, "failed": failures,
+        print(json.dumps({"hourly": hourly_runs, "lake_steps": lake_runs,
+                          "window_changes": change_runs, "daily": daily_runs, "failed": failures,
                           "not_run": not_run,
                           "stopped_by": stop.signal_name, "succeeded": not failures and not not_run}, indent=2))
     else:

@@ -45,7 +45,8 @@ def _add_backfill(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the runs as JSON (progress goes to stderr)")
     p.add_argument("--parallel", type=int, default=1, metavar="N",
                    help="with the lake (LOGINTEL_TABLE_FORMAT=iceberg): run raw_events and windowed_aggregates for "
-                        "N hours at once, each in a process of its own, then the rest of the graph hour by hour")
+                        "N hours at once, each in a process of its own, then window_changes so, then the rest of the "
+                        "graph hour by hour")
     p.set_defaults(func=_backfill)
 
 

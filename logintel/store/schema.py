@@ -65,6 +65,11 @@ CREATE TABLE IF NOT EXISTS pattern_clusters (
     partition_hour TIMESTAMP NOT NULL, pattern_id VARCHAR NOT NULL, cluster INTEGER NOT NULL,
     x DOUBLE NOT NULL, y DOUBLE NOT NULL, embedder VARCHAR NOT NULL, method VARCHAR NOT NULL
 )""",
+    "window_changes": """
+CREATE TABLE IF NOT EXISTS window_changes (
+    partition_hour TIMESTAMP NOT NULL, window_start TIMESTAMP NOT NULL, window_end TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL, investigation JSON
+)""",
     "incidents": """
 CREATE TABLE IF NOT EXISTS incidents (
     incident_id VARCHAR NOT NULL, partition_hour TIMESTAMP NOT NULL, kind VARCHAR NOT NULL,

@@ -24,7 +24,8 @@ def test_definitions_load_with_assets_checks_sensor_and_schedule():
     from definitions import defs
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert keys == {"raw_events", "windowed_aggregates", "event_templates", "embeddings", "clusters", "incidents",
+    assert keys == {"raw_events", "windowed_aggregates", "window_changes", "event_templates", "embeddings", "clusters",
+                    "incidents",
                     "daily_metrics", "daily_digest", "situation_briefings", "sre_findings", "security_findings",
                     "efficiency_findings", "hourly_security_findings"}
     assert {s.name for s in repo.sensor_defs} == {"error_threshold_sensor", "dump_files_sensor",
@@ -57,6 +58,8 @@ def test_partitions_materialize_into_incidents_with_passing_checks(defs, home):
         assert window_meta["errors"].value == 120 and window_meta["requests"].value == 720
         incident_meta = result.asset_materializations_for_node("incidents")[0].metadata
         assert incident_meta["incidents"].value == 2  # the burst's rule incident and its change, folded into it
+        change_meta = result.asset_materializations_for_node("window_changes")[0].metadata
+        assert change_meta["windows"].value == 12 and change_meta["opening_change_incidents"].value >= 1
     con = connect(home / "warehouse.duckdb", read_only=True)
     rows = list_incidents(con)
     con.close()

@@ -50,10 +50,10 @@ def test_the_lake_gives_the_same_incidents_and_digest_as_the_duckdb_warehouse(tm
     # the events and their windows are in the lake, not in the DuckDB file
     import duckdb
     lake_files = list((tmp_path / "iceberg" / "lake").rglob("*.parquet"))
-    for table in ("raw_events", "spans", "windowed_aggregates"):
+    for table in ("raw_events", "spans", "windowed_aggregates", "window_changes"):
         assert {p.parent.name for p in lake_files if table in p.parts} <= \
             {"partition_hour=2026-11-23T09%3A00%3A00", "partition_hour=2026-11-23T10%3A00%3A00"}
-    assert len([p for p in lake_files if "raw_events" in p.parts or "windowed_aggregates" in p.parts]) == 4
+    assert len([p for p in lake_files if {"raw_events", "windowed_aggregates", "window_changes"} & set(p.parts)]) == 6
     warehouse = duckdb.connect(str(tmp_path / "iceberg" / "warehouse.duckdb"), read_only=True)
     assert warehouse.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'raw_events' "
                              "AND table_type = 'BASE TABLE'").fetchone()[0] == 0 or \
@@ -75,8 +75,9 @@ def test_migrate_moves_the_warehouses_hours_into_the_lake_and_readers_see_the_sa
     before = json.loads(_logintel(home, "duckdb", *window))
     report = json.loads(_logintel(home, "iceberg", "migrate", "--json"))
     tables = {t["table"]: t for t in report["tables"]}
-    assert set(tables) == {"raw_events", "spans", "windowed_aggregates"}
+    assert set(tables) == {"raw_events", "spans", "windowed_aggregates", "window_changes"}
     assert all(t["verified"] for t in tables.values())
+    assert tables["window_changes"]["hours"] == 2 and tables["window_changes"]["rows"] == 2 * 12  # every window
     assert tables["raw_events"]["hours"] == 2 and tables["raw_events"]["rows"] == 2 * 60 * 4 + 80
     after = json.loads(_logintel(home, "iceberg", *window))  # now read from the lake's views
     for by_design in ("elapsed_s",):

@@ -4,8 +4,9 @@ or slowdown past a fixed threshold needed.
 Rule and latency incidents wait for errors over a threshold or a route far slower than its past hours. A fault
 that makes a service take another code path (a value returned wrong, an exception caught and logged), starve
 for CPU on a handful of requests, or stop calling what it called, opens neither. Every 5-minute window of the
-hour is investigated against the 10 minutes before it (`analysis.investigation`: the same statistics, one scale
-for every kind of change, the deepest unexplained service first); the first-ranked service opens a change
+hour is investigated against the 10 minutes before it (`window_changes`, a step of its own that hours run at once;
+`analysis.investigation`: the same statistics, one scale for every kind of change, the deepest unexplained
+service first); the first-ranked service opens a change
 incident when its change is a fault's (not merely other info lines, nor fewer warnings), unexplained by a
 service below it, and beyond what a day of such comparisons shows by chance:
 
@@ -21,78 +22,46 @@ candidates when it has none).
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import duckdb
 
 from logintel.analysis.incidents.incident import Incident
-from logintel.analysis.investigation import InvestigationError, investigate
+from logintel.analysis.incidents.window_changes import (CANDIDATES_KEPT, EXAMINED, WINDOW, WindowChange,
+                                                        examine_windows)
 from logintel.analysis.investigation.investigation import kept_candidates
 from logintel.analysis.investigation.signal_scores import fault_like
-from logintel.analysis.investigation.window_signals import Span, prepare, unprepare
 from logintel.analysis.root_cause.scopes import overlaps
 
 KIND = "change"
 OPEN_Z = 5.0
 MIN_RATE_RATIO = 2.0
-WINDOW = timedelta(minutes=5)
-CANDIDATES_KEPT = 5
-# The minutes before each window it is compared with: shorter than `investigate`'s own default (30), which keeps
-# an earlier fault a minority of the baseline. This step asks whether a fault began — a window against the minutes
-# just before it; a fault already running is an open incident that continues. Its cost grows with the baseline
-# (every window of every hour): at 1,000,000 events an hour the incidents step took 15.8 s with 10 minutes,
-# 20.8 s with 30, for the same incidents on the simulator's days and the same faults blamed on Train-Ticket's
-# (docs/benchmarks.md).
-ONSET_BASELINE = timedelta(minutes=10)
-# A window is examined once it has ended by the clock and its events are in: the data reaches into its last
-# minute (the allowance by which an incident reaching the data's end is still open), or it ended WAIT ago, by when
-# a quiet or paused system has nothing more to send for it. An hour's run sees its own events only (the next
-# hour's are not loaded yet), which end some seconds before the hour does, or minutes before when traffic paused:
-# waiting for an event at or past a window's end left every hour's last window unexamined.
-DATA_REACHES = timedelta(minutes=1)
-WAIT = timedelta(minutes=5)
 
 
 def detect_change_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, data_end: datetime | None = None,
                             investigated: dict[datetime, list[dict]] | None = None,
-                            now: datetime | None = None) -> list[Incident]:
-    """The hour's change incidents, from its 5-minute windows whose events are in (`window_is_in`; `now` the clock,
-    UTC, by default the wall clock). Given `investigated`, each window's ranked candidates are left there too, by
-    the window's start (what `candidates_at_onset` gives the hour's other incidents)."""
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
+                            now: datetime | None = None, examined: list[WindowChange] | None = None) -> list[Incident]:
+    """The hour's change incidents, from its 5-minute windows whose events are in (`window_changes`: `examined`, as
+    the window_changes step left them, else investigated here; `now` the clock, UTC, by default the wall clock).
+    Given `investigated`, each window's ranked candidates are left there too, by the window's start (what
+    `candidates_at_onset` gives the hour's other incidents)."""
+    if examined is None:
+        now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
+        examined = examine_windows(con, hour, data_end, now)
     start = hour.replace(tzinfo=None, minute=0, second=0, microsecond=0)
     found: list[tuple[datetime, dict, dict]] = []  # (window start, the opening candidate, the investigation)
-    prepared = Span(start - ONSET_BASELINE, start + timedelta(hours=1))
-    prepare(con, prepared)  # the hour and the minutes before it, parsed once for its twelve windows
-    try:
-        for k in range(int(timedelta(hours=1) / WINDOW)):
-            window = (start + k * WINDOW, start + (k + 1) * WINDOW)
-            if not window_is_in(window[1], data_end, now):
-                break
-            try:
-                result = investigate(con, *window, prepared=prepared, baseline_length=ONSET_BASELINE)
-            except InvestigationError:  # no request in the window, or nothing to compare it with
-                continue
-            if investigated is not None:
-                investigated[window[0]] = kept_candidates(result.candidates, CANDIDATES_KEPT)
-            opening = _opening(result.candidates)
-            if opening is not None:
-                found.append((window[0], opening, result.to_dict() | {"text": result.text, "facts": result.facts}))
-    finally:
-        unprepare(con)
+    for window in examined:
+        if window.status != EXAMINED:
+            continue
+        if investigated is not None:
+            investigated[window.start] = kept_candidates(window.candidates, CANDIDATES_KEPT)
+        first = opening(window.candidates)
+        if first is not None:
+            found.append((window.start, first, window.investigation))
     return _incidents(start, found)
 
 
-def window_is_in(end: datetime, data_end: datetime | None, now: datetime) -> bool:
-    """Whether a window ending at `end` has its events: it has ended by the clock `now`, and the data reaches into
-    its last minute or it ended WAIT ago (naive UTC times)."""
-    if end > now:
-        return False
-    reached = data_end is not None and end - DATA_REACHES <= data_end.replace(tzinfo=None)
-    return reached or end + WAIT <= now
-
-
-def _opening(candidates: list[dict]) -> dict | None:
+def opening(candidates: list[dict]) -> dict | None:
     """The first candidate when it is a fault's change, unexplained and sharp enough to open an incident."""
     if not candidates:
         return None

@@ -35,6 +35,7 @@ from logintel.analysis.incidents.latency_incidents import detect_latency_inciden
 from logintel.analysis.incidents.latency_rules import LatencyRules
 from logintel.analysis.incidents.log_twins import fold_log_twins
 from logintel.analysis.incidents.rule_incidents import detect_incidents
+from logintel.analysis.incidents.window_changes import WindowChange
 from logintel.analysis.root_cause import ContrastScope, Episode, RootCause, RootCauseAnalysis, analyse, contrast_scopes
 from logintel.analysis.root_cause.scopes import overlaps
 from logintel.analysis.thresholds import Thresholds
@@ -92,10 +93,11 @@ def _recorded(cause, analysis: RootCauseAnalysis, key: str) -> dict:
 def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds: Thresholds,
                           spec: WindowSpec, redact: Callable[[str], str],
                           latency_rules: LatencyRules = LatencyRules(), changes: bool = True,
-                          now: datetime | None = None) -> HourIncidents:
+                          now: datetime | None = None, examined: list[WindowChange] | None = None) -> HourIncidents:
     """`redact` cleans the example messages kept as evidence (they reach prompts and the UI); `changes`: whether
     to look for change incidents (the setting LOGINTEL_CHANGE_INCIDENTS); `now`: the clock that tells which of the
-    hour's windows have ended (by default the wall clock)."""
+    hour's windows have ended (by default the wall clock); `examined`: the hour's windows as the window_changes
+    step investigated them (None: investigated here, the same way)."""
     data_end = latest_event_time(con)
     rules = detect_incidents(con, hour, thresholds, spec,
                              data_end=data_end + timedelta(microseconds=1) if data_end else None)
@@ -145,7 +147,7 @@ def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresh
     if changes:
         investigated: dict = {}
         found.changes = detect_change_incidents(con, hour, data_end + timedelta(microseconds=1) if data_end else None,
-                                                investigated, now=now)
+                                                investigated, now=now, examined=examined)
         standing = [i for i in found.all if not i.merged_into and i.kind != CHANGE]
         fold_into_standing(found.changes, standing)
         candidates_at_onset(standing, investigated)

@@ -11,7 +11,7 @@ from logintel.store.schema import TABLES
 
 # The hourly tables the lake holds: the events, and what is a function of an hour's events alone. The others stay
 # in the DuckDB warehouse file (docs/table-format.md says why).
-LAKE_TABLES = ("raw_events", "spans", "windowed_aggregates")
+LAKE_TABLES = ("raw_events", "spans", "windowed_aggregates", "window_changes")
 PARTITION_COLUMN = "partition_hour"
 
 
