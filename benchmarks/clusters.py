@@ -21,11 +21,12 @@ sys.path.insert(0, str(ROOT))
 
 
 def pipeline_hour(con, zone, hour, miner, timings: dict | None = None):
-    """raw_events → windows → patterns → embeddings → clusters → incidents for one hour, timed by stage, with
-    the settings of the environment (LOGINTEL_EMBEDDER, LOGINTEL_CLUSTER_*) as the assets have them."""
+    """raw_events → windows → patterns → embeddings → clusters → window_changes → incidents for one hour, timed by
+    stage, with the settings of the environment (LOGINTEL_EMBEDDER, LOGINTEL_CLUSTER_*) as the assets have them."""
     from logintel.analysis.clustering import ClusterConfig
     from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
     from logintel.analysis.incidents.incident import replace_incidents
+    from logintel.analysis.incidents.window_changes import examine_hour, read_window_changes, replace_window_changes
     from logintel.analysis.pattern_clusters import cluster_partition, embed_partition
     from logintel.analysis.patterns import mine_patterns
     from logintel.analysis.thresholds import Thresholds
@@ -53,9 +54,11 @@ def pipeline_hour(con, zone, hour, miner, timings: dict | None = None):
     timed("templates", lambda: mine_patterns(con, hour, miner))
     timed("embeddings", lambda: embed_partition(con, hour, embedder))
     timed("clusters", lambda: cluster_partition(con, hour, embedder, cluster_config))
+    timed("window_changes", lambda: replace_window_changes(con, hour, examine_hour(con, hour)))
 
     def incidents():
-        found = detect_hour_incidents(con, hour, Thresholds(), WindowSpec(), redactor.redact).all
+        found = detect_hour_incidents(con, hour, Thresholds(), WindowSpec(), redactor.redact,
+                                      examined=read_window_changes(con, hour)).all
         write_summaries(con, found, LLMGateway(LLMConfig(base_url=None, api_key=None)), redactor)
         replace_incidents(con, hour, found)
         return found
@@ -129,10 +132,10 @@ def cost(args) -> int:
             con.close()
         results.append((events, patterns, timings))
     print(f"\nUMAP/numba first-call compile: {compile_s:.1f}s (once per process, not counted below)\n")
-    stages = ["raw_events", "windows", "templates", "embeddings", "clusters", "incidents"]
+    stages = ["raw_events", "windows", "templates", "embeddings", "clusters", "window_changes", "incidents"]
     print(f"{'events':>10} {'patterns':>8} " + " ".join(f"{s:>11}" for s in stages) + f" {'semantic':>9} {'total':>8}")
     for events, patterns, t in results:
-        semantic = sum(t[s] for s in ("templates", "embeddings", "clusters", "incidents"))
+        semantic = sum(t[s] for s in ("templates", "embeddings", "clusters", "window_changes", "incidents"))
         print(f"{events:>10,} {patterns:>8} " + " ".join(f"{t[s]:>10.2f}s" for s in stages)
               + f" {semantic:>8.2f}s {sum(t.values()):>7.2f}s")
     if len(results) >= 2:
