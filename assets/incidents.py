@@ -62,5 +62,8 @@ def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logi
         # what situation_briefing_sensor reads (it never opens the warehouse)
         "briefing_candidates": dg.MetadataValue.json(incident_candidates(found)),
         "notes": "; ".join(hour_incidents.notes) or "none",
+        # where the change incidents were decided from: the window_changes step's table, or investigated here
+        "change_windows": ("off" if not logintel.settings().change_incidents else
+                           "window_changes" if examined is not None else "investigated here (window_changes not run)"),
         **llm_metadata(calls),
     })

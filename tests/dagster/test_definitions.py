@@ -60,6 +60,7 @@ def test_partitions_materialize_into_incidents_with_passing_checks(defs, home):
         assert incident_meta["incidents"].value == 2  # the burst's rule incident and its change, folded into it
         change_meta = result.asset_materializations_for_node("window_changes")[0].metadata
         assert change_meta["windows"].value == 12 and change_meta["opening_change_incidents"].value >= 1
+        assert incident_meta["change_windows"].text == "window_changes"  # decided from that table, not again
     con = connect(home / "warehouse.duckdb", read_only=True)
     rows = list_incidents(con)
     con.close()
