@@ -211,7 +211,7 @@ def main(args) -> int:
     report = ingest_paths([broken], zone, DeadLetterStore(settings.dead_letter_dir))
     print("    " + report.summary().replace("\n", "\n    "))
 
-    _step(f"materializing {args.hours} hourly partitions (raw_events → windows, templates → embeddings → clusters → incidents, + checks)")
+    _step(f"materializing {args.hours} hourly partitions (raw_events → windows, window changes, templates → embeddings → clusters → incidents, + checks)")
     import dagster as dg
     prepare_dagster_home(settings)
     defs = load_definitions()
