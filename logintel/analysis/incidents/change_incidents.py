@@ -22,7 +22,7 @@ candidates when it has none).
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime
 
 import duckdb
 
@@ -46,7 +46,6 @@ def detect_change_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, data
     Given `investigated`, each window's ranked candidates are left there too, by the window's start (what
     `candidates_at_onset` gives the hour's other incidents)."""
     if examined is None:
-        now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
         examined = examine_windows(con, hour, data_end, now)
     start = hour.replace(tzinfo=None, minute=0, second=0, microsecond=0)
     found: list[tuple[datetime, dict, dict]] = []  # (window start, the opening candidate, the investigation)

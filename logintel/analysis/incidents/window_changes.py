@@ -5,8 +5,8 @@ run at once — while the incidents step, which carries state from hour to hour,
 
 Every one of the hour's twelve windows has a row: `examined` (its investigation: the window, the baseline, the
 first CANDIDATES_KEPT ranked candidates, the text and its facts), `nothing to compare` (no request in the window
-or in the minutes before it; the investigation's reason kept), or `not in yet` (it has not ended by the clock, or its events may still come:
-`window_is_in`). An hour with no rows was never examined (the table is newer than the hour, or the step has not
+or in the minutes before it; the investigation's reason kept), or `not in yet` (it has not ended by the clock, or
+its events may still come: `window_is_in`). An hour with no rows was never examined (the table is newer than the hour, or the step has not
 run): the incidents step then investigates the windows itself, the same way.
 """
 from __future__ import annotations
@@ -65,9 +65,10 @@ def window_is_in(end: datetime, data_end: datetime | None, now: datetime) -> boo
 
 
 def examine_windows(con: duckdb.DuckDBPyConnection, hour: datetime, data_end: datetime | None,
-                    now: datetime) -> list[WindowChange]:
+                    now: datetime | None = None) -> list[WindowChange]:
     """Each of the hour's twelve windows, investigated against the ONSET_BASELINE before it when its events are in
-    (`now`: naive UTC)."""
+    (`now`: the clock, UTC, by default the wall clock)."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
     start = hour.replace(tzinfo=None, minute=0, second=0, microsecond=0)
     found: list[WindowChange] = []
     prepared = Span(start - ONSET_BASELINE, start + timedelta(hours=1))
@@ -95,7 +96,6 @@ def examine_windows(con: duckdb.DuckDBPyConnection, hour: datetime, data_end: da
 def examine_hour(con: duckdb.DuckDBPyConnection, hour: datetime, now: datetime | None = None) -> list[WindowChange]:
     """`examine_windows` with the data's end from the warehouse and the wall clock (UTC) unless `now` is given: what
     the window_changes step runs, and the incidents step when that step has not run."""
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
     data_end = latest_event_time(con)
     return examine_windows(con, hour, data_end + timedelta(microseconds=1) if data_end else None, now)
 
