@@ -15,9 +15,8 @@ Each injection runs in a transaction that is rolled back: the warehouse is left 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,13 +46,18 @@ def busiest_callees(con) -> list[str]:
         GROUP BY 1 ORDER BY 2 DESC, 1""").fetchall()]
 
 
+def delayed_service(busy: list[str], faulty: str, n: int) -> str:
+    """The service the n-th fault's window delays: one of the six busiest callees other than the faulty one, in turn."""
+    return [s for s in busy if s != faulty][n % 6]
+
+
 def injected_ranks(con, faults: list[dict], delay_ms: float) -> list[dict]:
     from logintel.analysis.investigation import investigate
     busy = busiest_callees(con)
     rows = []
     for n, fault in enumerate(faults):
         at, faulty = fault["at"], fault["service"]
-        delayed = [s for s in busy if s != faulty][n % 6]
+        delayed = delayed_service(busy, faulty, n)
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"SELECT setseed({SEED})")
@@ -74,12 +78,12 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/logintel-trainticket"))
     ap.add_argument("--delays", default="5,20,100", help="milliseconds, comma-separated")
     a = ap.parse_args()
+    from benchmarks.trainticket import faults as labelled_faults
     from logintel.store.warehouse import connect
     warehouse, labels = a.work / "warehouse.duckdb", a.work / "otlp" / "day" / "labels.json"
     if not warehouse.exists() or not labels.exists():
         sys.exit(f"no loaded Train-Ticket run in {a.work}: run benchmarks/trainticket.py --work {a.work} first")
-    faults = [{"at": datetime.fromisoformat(f["inject_time"].replace("Z", "")), "service": f["service"]}
-              for f in json.loads(labels.read_text())]
+    faults = labelled_faults(labels)
     con = connect(warehouse)
     try:
         summary = []

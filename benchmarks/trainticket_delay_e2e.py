@@ -124,7 +124,7 @@ def main() -> None:
     ap.add_argument("--delays", default="20,100,500", help="milliseconds, comma-separated")
     a = ap.parse_args()
     from benchmarks.trainticket import detect, detection, faults, ingest
-    from benchmarks.trainticket_delay import busiest_callees
+    from benchmarks.trainticket_delay import busiest_callees, delayed_service
     from logintel.store.warehouse import connect
     day, baseline = a.work / "otlp" / "day", a.work / "otlp" / "baseline"
     if not (a.work / "warehouse.duckdb").exists() or not (day / "labels.json").exists():
@@ -133,7 +133,7 @@ def main() -> None:
     con = connect(a.work / "warehouse.duckdb", read_only=True)
     busy = busiest_callees(con)
     con.close()
-    plan = [(f["at"], [s for s in busy if s != f["service"]][n % 6]) for n, f in enumerate(fault_list)]
+    plan = [(f["at"], delayed_service(busy, f["service"], n)) for n, f in enumerate(fault_list)]
     summary = []
     for delay in (float(d) for d in a.delays.split(",")):
         run = a.work / f"delayed-{delay:g}ms"
