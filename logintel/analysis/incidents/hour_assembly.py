@@ -28,6 +28,7 @@ from logintel.analysis.incidents.cluster_incidents import (
 )
 from logintel.analysis.incidents.continuation import split_changed_causes
 from logintel.analysis.incidents.incident import Incident
+from logintel.analysis.incidents.incident_onset import onset_window
 from logintel.analysis.investigation import InvestigationError, investigate
 from logintel.analysis.investigation.investigation import kept_candidates
 from logintel.analysis.incidents.latency_groups import fold_into_errors, group_latency
@@ -156,12 +157,13 @@ def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresh
 
 def _rank_candidates(con: duckdb.DuckDBPyConnection, incidents: list[Incident], limit: int = 5) -> None:
     """Each incident of several services gets `root_cause.candidates`: the services ranked as its cause by an
-    investigation of its minutes against the minutes before (`analysis.investigation`, `source` "investigation",
+    investigation of the minutes it began in (`incident_onset`) against the minutes before (`analysis.investigation`, `source` "investigation",
     `score` its z), the first `limit`; the service its cause blames comes first when it has no events of its own
     to be ranked by (an external callee: `source` "call path", `score` the verdict's confidence)."""
     for incident in incidents:
         try:
-            found = investigate(con, incident.start_time, incident.end_time)
+            onset = onset_window(con, incident)
+            found = investigate(con, *onset)
         except InvestigationError as error:
             incident.root_cause["candidates"] = []
             incident.root_cause["candidates_note"] = str(error)
@@ -174,6 +176,7 @@ def _rank_candidates(con: duckdb.DuckDBPyConnection, incidents: list[Incident], 
                               "value": cause.get("value"), "score": cause.get("confidence"), "evidence": top,
                               "source": "call path"})
         incident.root_cause["candidates"] = [c | {"rank": n} for n, c in enumerate(ranked[:limit], start=1)]
+        incident.root_cause["candidates_window"] = [onset[0].isoformat(), onset[1].isoformat()]
 
 
 def _measure_again(con: duckdb.DuckDBPyConnection, incidents: list[Incident], cardinality: dict[str, int]) -> float:

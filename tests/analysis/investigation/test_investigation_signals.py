@@ -24,9 +24,10 @@ class Day:
         self.records, self.n = [], 0
 
     def request(self, at_s: float, service: str, route: str, self_ms: float, lines=(), level="info",
-                failing: bool = False) -> None:
+                failing: bool = False, trace: str | None = None) -> str:
+        """One request (`trace`: the trace it belongs to, else a trace of its own); returns its trace id."""
         self.n += 1
-        trace, ts = f"{self.n:032x}", T0 + timedelta(seconds=at_s)
+        trace, ts = trace or f"{self.n:032x}", T0 + timedelta(seconds=at_s)
         self.records.append({"event_id": f"r{self.n}", "timestamp": ts.isoformat() + "Z", "service": service,
                              "route": route, "duration_ms": self_ms, "level": "error" if failing else "info",
                              "status": 500 if failing else 200, "trace_id": trace,
@@ -37,6 +38,7 @@ class Day:
                                  "duration_ms": 0, "level": level, "trace_id": trace,
                                  "error.message": f"{line} for request {self.n}",
                                  "attributes": {"code.namespace": namespace, "code.lineno": 10 + k}})
+        return trace
 
     def warehouse(self, tmp_path):
         zone = FileLandingZone(tmp_path / "landing")
