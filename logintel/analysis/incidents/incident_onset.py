@@ -2,10 +2,12 @@
 
 An incident's cause is what changed when its failures rose, so its candidates come from an investigation of its
 onset, not of its whole span:
-- it starts at the incident's **leading edge**, the first minute whose errors reach ONSET_SHARE of its busiest
-  minute's (the usual way to time a rise above a background: a burst's edge may reach back to a stray background
-  error, and a service that errs all day is in many bursts; the minutes before the rise are healthy traffic that
-  dilutes the change the investigation looks for);
+- it starts at the **leading edge of the incident's first burst**, the first minute whose errors reach
+  ONSET_SHARE of that burst's peak (`first_burst_edge`; timing a rise at half its height is the usual way to
+  tell it from a background: a burst's edge may reach back to a stray background error, and a service that errs
+  all day is in many bursts; the minutes before the rise are healthy traffic that dilutes the change the
+  investigation looks for). The first burst, not the loudest: an incident holding two faults, the second
+  louder, is about the first;
 - it lasts at most ONSET_LENGTH (the change incidents' window), since an incident that runs on can take in the next
   fault's minutes (a second fault beginning while the first one's errors still run), whose changes are not its
   cause.
