@@ -30,7 +30,8 @@ KIND_LABELS = {"self_time": "self time", "network_gap": "network gap", "errors":
 
 
 def candidates_label(cause: dict | None, limit: int = 3) -> str:
-    """Where to look first: `payments (network gap, z 8.0) · orders (errors, z 4.1, hint)`, or ``."""
+    """Where to look first: `payments (network gap, z 8.0) · orders (errors, z 4.1, hint)`, or ``; with the
+    minutes they were ranked over when the incident keeps them (`candidates_window`): `… — over 10:20–10:25`."""
     out = []
     for c in ((cause or {}).get("candidates") or [])[:limit]:
         score = c.get("score")
@@ -40,7 +41,9 @@ def candidates_label(cause: dict | None, limit: int = 3) -> str:
         if c.get("changed") is False:
             what.append("hint")
         out.append(f"{c.get('service')} ({', '.join(what)})")
-    return " · ".join(out)
+    window = (cause or {}).get("candidates_window")
+    over = f" — over {window[0][11:16]}–{window[1][11:16]}" if out and window and len(window) == 2 else ""
+    return " · ".join(out) + over
 
 
 def format_incident_table(rows: list[dict]) -> str:

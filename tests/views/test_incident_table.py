@@ -17,6 +17,10 @@ def test_where_to_look_names_the_first_three_with_their_kind_and_strength():
     assert label == ("acme-psp (dependency, confidence 0.97) · payments (network gap, z 8.0) · "
                      "orders (errors, z 2.4, hint)")
     assert candidates_label({"kind": "attribute"}) == "" and candidates_label(None) == ""
+    over = candidates_label({"candidates": CANDIDATES[2:3],
+                             "candidates_window": ["2026-12-06T10:20:00", "2026-12-06T10:25:00"]})
+    assert over == "orders (errors, z 2.4, hint) — over 10:20–10:25"  # the minutes they were ranked over
+    assert candidates_label({"candidates": [], "candidates_window": ["2026-12-06T10:20:00", "2026-12-06T10:25:00"]}) == ""
 
 
 def test_the_terminal_table_shows_where_to_look_under_a_standing_incident_only():
