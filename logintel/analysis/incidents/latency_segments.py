@@ -94,17 +94,19 @@ def _slowdowns(cur, bounds: dict, facts: list[LatencyFacts]) -> None:
     during vs before; attributes flattened one nested level deep, as the root-cause analysis does. Only what
     a comparison reads is flattened: the `duration_ms` attributes and the attributes of their namespaces (on
     the simulator's 1M-event hour, 1.7M of the 4.3M values; the rest — hosts, regions, versions — were
-    flattened for nothing). An event whose attributes nest an object is flattened whole, as before."""
+    flattened for nothing). An event whose attributes may nest an object, or whose text escapes a character, is
+    flattened whole, as before."""
     cur.execute("""
         CREATE OR REPLACE TEMP TABLE ls_events AS
         SELECT row_number() OVER () AS rid, s.sid, e.ts >= s.start AS now, e.attributes AS j,
-               strpos(e.attributes[2:], '{') > 0 AS nested
+               strpos(e.attributes[2:], '{') > 0 OR strpos(e.attributes, '\\') > 0 AS nested
         FROM (SELECT ts, service, route, attributes FROM raw_events
               WHERE ts >= $lo AND ts < $hi AND attributes IS NOT NULL) e
         JOIN ls_segments s ON e.service = s.service AND e.route = s.route
          AND ((e.ts >= s.before AND e.ts < s.onset) OR (e.ts >= s.start AND e.ts < s.end))""", bounds)
-    # Events that may nest an object (a '{' past the first character, in a nested object or only in a string):
-    # every leaf, one level deep.
+    # Events that may nest an object (a '{' past the first character, in a nested object or only in a string), or
+    # whose text escapes a character (a key holding a quote cannot be written as a JSON path): every leaf, one level
+    # deep.
     cur.execute("""
         CREATE OR REPLACE TEMP TABLE ls_values AS
         WITH level1 AS (
@@ -123,17 +125,11 @@ def _slowdowns(cur, bounds: dict, facts: list[LatencyFacts]) -> None:
         SELECT DISTINCT k FROM (SELECT unnest(json_keys(j)) AS k FROM ls_events WHERE NOT nested)
         UNION SELECT DISTINCT attribute FROM ls_values""").fetchall()}
     namespaces = {_namespace(k) for k in keys if k.endswith("duration_ms")} - {""}
-    wanted = sorted(k for k in keys if k.endswith("duration_ms")
-                    or any(k == ns or k.startswith(ns + ".") for ns in namespaces))
-    if not wanted:
-        return
-    if any('"' in k or "\\" in k for k in wanted):  # not writable as a JSON path: one key at a time
-        cur.execute("""
-            INSERT INTO ls_values
-            SELECT rid, sid, now, k AS attribute, json_type(j -> k) AS t, json_extract_string(j -> k, '$') AS value
-            FROM (SELECT rid, sid, now, j, unnest(json_keys(j)) AS k FROM ls_events WHERE NOT nested)
-            WHERE list_contains($wanted, k)""", {"wanted": wanted})
-    else:  # every wanted key of an event read in one pass over its text
+    # A key holding a quote or a backslash is escaped in its event's text, so it came from the events above; every
+    # other key is a JSON path, and an event's wanted keys are read in one pass over its text.
+    wanted = sorted(k for k in keys if '"' not in k and "\\" not in k and (
+        k.endswith("duration_ms") or any(k == ns or k.startswith(ns + ".") for ns in namespaces)))
+    if wanted:
         cur.execute("""
             INSERT INTO ls_values
             SELECT rid, sid, now, attribute, json_type(v) AS t, json_extract_string(v, '$') AS value
