@@ -3,12 +3,14 @@
 `logintel ingest` of the same events from a file, in the same run.
 
     .venv/bin/python benchmarks/receiver.py [--records 204800] [--connections 1,4] [--workers 1,2]
+                                            [--segments parquet,jsonl]
 
 The receiver runs as its own process (`logintel serve`, as a user starts it); the load generator is a
 second process that pre-builds every request body, then sends them over keep-alive connections, each
 waiting for its answer (a request is answered once its events are durable). Printed per format:
 records/s end to end, p50/p99 request latency, and the ratio to `logintel ingest` (the whole CLI run,
-start-up included, over the same events written as one JSONL file).
+start-up included, over the same events written as one JSONL file). --segments runs each configuration once per
+landing layout (LOGINTEL_LANDING_SEGMENTS): columnar segments cost the receiver a parse of what it lands.
 Targets on this machine (reported, not asserted): OTLP >= 30,000 records/s, NDJSON >= 50,000 events/s,
 p99 <= 50 ms per batch.
 """
@@ -29,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.support.landing import landed_lines  # noqa: E402
 from tests.support.receiver import LOGINTEL, receiver_env, start_receiver  # noqa: E402
 
 
@@ -112,11 +115,13 @@ def _load(port: int, path: str, content_type: str, bodies: list[bytes], connecti
     out.send({"wall_s": time.perf_counter() - started, "latencies": latencies, "statuses": statuses})
 
 
-def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int, workers: int = 1) -> dict:
+def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int, workers: int = 1,
+                 segments: str = "parquet") -> dict:
     path, content_type = {"otlp": ("/v1/logs", "application/x-protobuf"),
                           "ndjson": ("/v1/events", "application/x-ndjson")}[kind]
     with tempfile.TemporaryDirectory(prefix=f"bench-receiver-{kind}-") as tmp:
-        proc, port = start_receiver(Path(tmp), "--workers", str(workers), stdout=subprocess.DEVNULL)
+        proc, port = start_receiver(Path(tmp), "--workers", str(workers), stdout=subprocess.DEVNULL,
+                                    env={"LOGINTEL_LANDING_SEGMENTS": segments})
         try:
             ctx = multiprocessing.get_context("spawn")
             mine, theirs = ctx.Pipe()
@@ -127,7 +132,7 @@ def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int,
         finally:
             proc.terminate()
             _, err = proc.communicate(timeout=60)
-        landed = sum(1 for p in (Path(tmp) / "landing").rglob("*.jsonl") for line in p.open() if line.strip())
+        landed = len(landed_lines(Path(tmp) / "landing"))
     lat = sorted(result["latencies"])
     return {"kind": kind, "records": records, "landed": landed, "wall_s": result["wall_s"],
             "rate": records / result["wall_s"], "p50_ms": 1000 * statistics.median(lat),
@@ -151,6 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=204_800)
     parser.add_argument("--workers", default="1", help="receiver worker processes, one run per value (e.g. 1,2)")
+    parser.add_argument("--segments", default="parquet", help="landing layouts, one run each (parquet,jsonl)")
     parser.add_argument("--connections", default="1,4",
                         help="concurrent keep-alive connections, one run per value (1: latency is the service "
                              "time of a batch; more: throughput at saturation, latency includes queueing)")
@@ -163,23 +169,25 @@ def main() -> None:
     rows = []
     for workers in [int(w) for w in str(args.workers).split(",")]:
         for connections in [int(c) for c in str(args.connections).split(",")]:
-            for kind, bodies in (("otlp", otlp), ("ndjson", ndjson)):
-                print(f"sending {kind} over {connections} connection(s) to {workers} worker(s)…", file=sys.stderr)
-                rows.append({**run_receiver(kind, bodies, args.records, connections, workers),
-                             "connections": connections, "workers": workers})
+            for segments in args.segments.split(","):
+                for kind, bodies in (("otlp", otlp), ("ndjson", ndjson)):
+                    print(f"sending {kind} over {connections} connection(s) to {workers} worker(s), landing "
+                          f"{segments}…", file=sys.stderr)
+                    rows.append({**run_receiver(kind, bodies, args.records, connections, workers, segments),
+                                 "connections": connections, "workers": workers, "segments": segments})
     print("running logintel ingest on the same events from a file…", file=sys.stderr)
     baseline = run_ingest(events)
 
-    print(f"\n{'path':<22}{'workers':>8}{'conns':>6}{'records':>10}{'landed':>10}{'seconds':>9}{'records/s':>11}{'p50 ms':>8}{'p99 ms':>8}"
+    print(f"\n{'path':<22}{'landing':>8}{'workers':>8}{'conns':>6}{'records':>10}{'landed':>10}{'seconds':>9}{'records/s':>11}{'p50 ms':>8}{'p99 ms':>8}"
           f"{'non-200':>9}{'x ingest':>9}")
     for row in rows:
-        print(f"{('serve ' + row['kind']):<22}{row['workers']:>8}{row['connections']:>6}{row['records']:>10,}{row['landed']:>10,}{row['wall_s']:>9.2f}"
+        print(f"{('serve ' + row['kind']):<22}{row['segments']:>8}{row['workers']:>8}{row['connections']:>6}{row['records']:>10,}{row['landed']:>10,}{row['wall_s']:>9.2f}"
               f"{row['rate']:>11,.0f}{row['p50_ms']:>8.1f}{row['p99_ms']:>8.1f}{row['non_200']:>9}"
               f"{row['rate'] / baseline['rate']:>9.2f}")
-    print(f"{baseline['kind']:<36}{baseline['records']:>10,}{'':>10}{baseline['wall_s']:>9.2f}{baseline['rate']:>11,.0f}")
+    print(f"{baseline['kind']:<44}{baseline['records']:>10,}{'':>10}{baseline['wall_s']:>9.2f}{baseline['rate']:>11,.0f}")
     print(f"\ntargets: OTLP >= 30,000/s, NDJSON >= 50,000/s, p99 <= 50 ms per batch")
     for row in rows:
-        print(f"  {row['kind']} {row['workers']}w x{row['connections']}: {row['account']}")
+        print(f"  {row['kind']} {row['segments']} {row['workers']}w x{row['connections']}: {row['account']}")
 
 
 if __name__ == "__main__":

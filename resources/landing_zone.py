@@ -1,4 +1,4 @@
-"""The landing zone as a Dagster resource: JSONL files by default, PostgreSQL when a URL is set."""
+"""The landing zone as a Dagster resource: segment files by default, PostgreSQL when a URL is set."""
 from __future__ import annotations
 
 from pathlib import Path

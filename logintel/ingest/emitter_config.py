@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from logintel.config import default_home
 
 TRANSPORT_KINDS = ("kafka", "postgres", "files")
+FILE_SEGMENTS = ("parquet", "jsonl")  # how the files transport lays out a segment (`store.landing_files`)
 FSYNC_POLICIES = ("batch", "always", "never")
 ENV_PREFIX = "LOGINTEL_EMIT_"
 
@@ -114,6 +115,8 @@ class EmitterConfig:
         for spec in data["transports"]:
             if spec["type"] == "kafka" and env.get(ENV_PREFIX + "KAFKA_TOPIC"):
                 spec["topic"] = env[ENV_PREFIX + "KAFKA_TOPIC"]
+            if spec["type"] == "files" and env.get(ENV_PREFIX + "FILES_SEGMENTS"):
+                spec["segments"] = env[ENV_PREFIX + "FILES_SEGMENTS"]
         return cls.from_dict(data)
 
     def with_overrides(self, **changes: Any) -> EmitterConfig:
@@ -131,10 +134,16 @@ def _transport(item: Any) -> TransportSpec:
     if kind == "kafka":
         return TransportSpec(kind="kafka", target=str(target) if target else "",
                              options=_kafka_options(item, common))
+    if kind == "files" and "segments" in item:
+        if item["segments"] not in FILE_SEGMENTS:
+            raise ValueError(f"transports: files segments must be one of {', '.join(FILE_SEGMENTS)}, "
+                             f"got {item['segments']!r}")
+        common = common | {"segments"}
     unknown = set(item) - common
     if unknown:
         raise ValueError(f"transports: unknown key(s) {sorted(unknown)} in {kind!r}")
-    return TransportSpec(kind=str(kind), target=str(target) if target else "")
+    options = (("segments", item["segments"]),) if kind == "files" and "segments" in item else ()
+    return TransportSpec(kind=str(kind), target=str(target) if target else "", options=options)
 
 
 def _kafka_options(item: Mapping[str, Any], common: set[str]) -> tuple[tuple[str, Any], ...]:

@@ -68,6 +68,7 @@ def emitter_config(settings: Settings) -> EmitterConfig:
     # files), unless LOGINTEL_EMIT_TRANSPORTS names another chain; the local dump is always the last resort.
     env["LOGINTEL_EMIT_TRANSPORTS"] = "postgres" if settings.postgres_url else "files"
     env.update({"LOGINTEL_EMIT_FILES_DIR": str(settings.landing_dir),
+                "LOGINTEL_EMIT_FILES_SEGMENTS": settings.landing_segments,
                 "LOGINTEL_EMIT_DUMP_DIR": str(settings.dumps_dir),
                 "LOGINTEL_EMIT_DEAD_LETTER_DIR": str(settings.dead_letter_dir)})
     if settings.postgres_url:

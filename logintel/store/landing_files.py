@@ -1,4 +1,4 @@
-"""JSONL segment files as the landing zone: <root>/events/hour=<YYYY-MM-DDTHH>/<segment>.jsonl.
+"""Segment files as the landing zone: <root>/events/hour=<YYYY-MM-DDTHH>/<segment>.canonical.parquet (or .jsonl).
 
 Segments are written under a hidden `.partial` name, fsynced, then renamed into place, so a
 reader never sees half a batch from this writer. Other writers (the SDK's local dumps, a crash)
@@ -7,6 +7,12 @@ can still leave a torn last line; `read_hour` turns it into a dead letter instea
 A segment written here from validated events in canonical form is named `*.canonical.jsonl`: the
 warehouse may read such a file with DuckDB's own reader instead of line by line
 (`store.segment_reader`), and still falls back to the exact path for one that does not pass whole.
+
+By default (`segments="parquet"`, the setting LOGINTEL_LANDING_SEGMENTS) a writer of canonical lines lands them
+as a columnar segment instead, `*.canonical.parquet` with raw_events' own columns (`store.parquet_segments`): the
+warehouse then reads no JSON at all, and the lake commits a file that passes whole as it is. Lines the columnar
+form cannot hold exactly land as a JSON segment. Every reader of lines reads a columnar segment as its
+canonical lines (`read_hour`).
 """
 from __future__ import annotations
 
@@ -18,19 +24,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
+from logintel.store import parquet_segments
 from logintel.store.dead_letters import DeadLetter
 from logintel.events import WideEvent
 from logintel.store.landing import HourBatch, LandingChanges, hour_floor, hour_key, parse_hour_key
 
 MAX_SEGMENT_EVENTS = 200_000
 CANONICAL = ".canonical.jsonl"  # a segment of canonical lines this class wrote (`write_lines`)
+COLUMNAR = parquet_segments.SUFFIX  # the same, as raw_events' columns
+SEGMENT_FORMATS = ("parquet", "jsonl")
 WATERMARK_HOURS = 168
 
 
 class FileLandingZone:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, segments: str = "parquet"):
+        if segments not in SEGMENT_FORMATS:
+            raise ValueError(f"landing segments: parquet or jsonl (got {segments!r})")
         self.root = Path(root)
         self.events_dir = self.root / "events"
+        self.segment_format = segments
 
     def describe(self) -> str:
         return str(self.events_dir)
@@ -50,10 +62,23 @@ class FileLandingZone:
         return written
 
     def write_lines(self, hour: datetime, lines: list[str]) -> Path:
-        """Write already-canonical JSON lines as one segment of `hour`."""
+        """Write already-canonical JSON lines as one segment of `hour` (columnar when this zone writes Parquet and
+        the lines allow it)."""
         folder = self.hour_dir(hour)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{datetime.utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}{CANONICAL}"
+        stem = f"{datetime.utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+        if self.segment_format == "parquet" and lines:
+            try:
+                table = parquet_segments.columns(lines, hour_floor(hour))
+            except parquet_segments.SegmentFormatError:
+                table = None  # landed as JSON lines below, as exact as ever
+            if table is not None:
+                path = folder / f"{stem}{COLUMNAR}"
+                tmp = folder / f".{path.name}.partial"
+                parquet_segments.write(tmp, table)
+                os.replace(tmp, path)
+                return path
+        path = folder / f"{stem}{CANONICAL}"
         tmp = folder / f".{path.name}.partial"
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write("\n".join(lines))
@@ -67,7 +92,7 @@ class FileLandingZone:
         folder = self.hour_dir(hour)
         if not folder.exists():
             return []
-        return sorted(p for p in folder.iterdir() if p.suffix == ".jsonl" and not p.name.startswith("."))
+        return sorted(p for p in folder.iterdir() if _is_segment(p.name))
 
     def hours(self) -> list[datetime]:
         if not self.events_dir.exists():
@@ -86,8 +111,10 @@ class FileLandingZone:
         `files`, for the warehouse's own reader."""
         batch = HourBatch(hour=hour_floor(hour))
         for path in self.segments(hour):
-            if canonical_as_files and path.name.endswith(CANONICAL):
+            if canonical_as_files and path.name.endswith((CANONICAL, COLUMNAR)):
                 batch.files.append(str(path))
+            elif path.name.endswith(COLUMNAR):
+                read_columnar_segment(path, batch)
             else:
                 read_segment(path, batch)
         return batch
@@ -114,7 +141,7 @@ class FileLandingZone:
                     continue
                 count, newest = 0, 0
                 for entry in os.scandir(folder):
-                    if entry.name.endswith(".jsonl") and not entry.name.startswith("."):
+                    if _is_segment(entry.name):
                         count += 1
                         newest = max(newest, entry.stat().st_mtime_ns)
                 if not count:
@@ -127,6 +154,26 @@ class FileLandingZone:
         # and a change there is simply reported again).
         kept = dict(sorted(current.items())[-WATERMARK_HOURS:])
         return LandingChanges(watermark=json.dumps(kept, separators=(",", ":")), hours=hours)
+
+
+def _is_segment(name: str) -> bool:
+    return name.endswith((".jsonl", COLUMNAR)) and not name.startswith(".")
+
+
+def read_columnar_segment(path: Path, batch: HourBatch) -> None:
+    """Add the rows of one columnar segment to `batch` as canonical lines (source `file:row`); a file that cannot
+    be read as one is a single dead letter naming it (the file itself stays in the landing zone)."""
+    try:
+        lines = parquet_segments.canonical_lines(path)
+    except Exception as exc:  # noqa: BLE001 - Arrow's errors, OSError, a foreign file: each says what it is
+        batch.rejects.append(DeadLetter(
+            stage="raw_events", source=str(path), cause="unreadable_segment",
+            reason=f"columnar segment cannot be read ({type(exc).__name__}: {str(exc)[:300]}); the file is kept "
+                   "in the landing zone", payload=str(path), partition=hour_key(batch.hour)))
+        return
+    for index, line in enumerate(lines):
+        batch.lines.append(line)
+        batch.sources.append(f"{path}:{index + 1}")
 
 
 def read_segment(path: Path, batch: HourBatch) -> None:

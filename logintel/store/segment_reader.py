@@ -13,12 +13,17 @@ size limit), goes to the exact path whole, so each of its bad lines still become
 and line. A file not named canonical (placed by hand, written by another tool or an older logintel) always
 takes the exact path: the reader ignores keys it was not asked for, so only a canonical writer's lines are
 safe to read this way.
+
+A columnar segment (`parquet_segments`: raw_events' own columns) is read by `read_parquet` instead, with the same
+checks; a file whose columns are not those (or that cannot be read) goes to the exact path, which reads its rows
+back as canonical lines.
 """
 from __future__ import annotations
 
 import duckdb
 
 from logintel.events import COLUMNS, LEVELS, MAX_DURATION_MS, MAX_STRING_CHARS
+from logintel.store.parquet_segments import SCHEMA as COLUMNAR_SCHEMA, SUFFIX as COLUMNAR
 
 SEGMENT_ROWS = "segment_rows"
 
@@ -35,9 +40,12 @@ _STAGED = """event_id, try_strptime("timestamp", '%Y-%m-%dT%H:%M:%S.%fZ') AS ts,
     TRY_CAST(status AS INTEGER) AS status, duration_ms, level, "error.code" AS error_code,
     "error.type" AS error_type, "error.message" AS error_message, trace_id, request_id, user_id, client_ip,
     user_agent, TRY_CAST(sample_rate AS INTEGER) AS sample_rate, coalesce(attributes, '{}')::JSON AS attributes"""
+# The same from a columnar segment, whose columns are already raw_events' (a missing one fails the read).
+_STAGED_COLUMNAR = ", ".join(f"coalesce({name}, '{{}}')::JSON AS {name}" if name == "attributes" else name
+                             for name in COLUMNAR_SCHEMA.names if name != "partition_hour")
 
 
-def _checks(string_limits: dict[str, int], default_limit: int) -> str:
+def segment_checks(string_limits: dict[str, int], default_limit: int) -> str:
     """True for a row the contract accepts as it stands (the exact path's checks, on typed columns)."""
     longest = " AND ".join(f"coalesce(length({COLUMNS[name]}), 0) <= {string_limits.get(name, default_limit)}"
                            for name, kind in _TYPES.items() if kind == "VARCHAR" and name != "timestamp")
@@ -56,14 +64,23 @@ def _checks(string_limits: dict[str, int], default_limit: int) -> str:
 
 def _read(con: duckdb.DuckDBPyConnection, files: list[str], table: str, checks: str = "true", start=None,
           end=None) -> None:
-    """Read `files` into `table` in one pass: `filename`, `seq`, the staged columns, and `ok` (the checks)."""
+    """Read `files` into `table` in one pass: `filename`, `seq`, the staged columns, and `ok` (the checks). JSON
+    segments are read first, then columnar ones (`seq` runs on across both)."""
+    lines = [path for path in files if not path.endswith(COLUMNAR)]
+    columnar = [path for path in files if path.endswith(COLUMNAR)]
+    sources = []
+    if lines:
+        sources.append(f"""SELECT filename, {_STAGED} FROM read_json($lines, format = 'newline_delimited',
+            columns = {_SPEC}, filename = true, maximum_object_size = {MAX_LINE_BYTES})""")
+    if columnar:
+        sources.append(f"SELECT filename, {_STAGED_COLUMNAR} FROM read_parquet($columnar, filename = true)")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {table} AS
         SELECT *, {checks} AS ok FROM (
-            SELECT filename, row_number() OVER () AS seq, {_STAGED}
-            FROM read_json($files, format = 'newline_delimited', columns = {_SPEC}, filename = true,
-                           maximum_object_size = {MAX_LINE_BYTES}))""",
-                {"files": files} | ({"start": start, "end": end} if checks != "true" else {}))
+            SELECT filename, row_number() OVER () AS seq, * EXCLUDE (filename)
+            FROM ({" UNION ALL ".join(sources) or "SELECT 1 WHERE false"}))""",
+                ({"lines": lines} if lines else {}) | ({"columnar": columnar} if columnar else {})
+                | ({"start": start, "end": end} if checks != "true" else {}))
 
 
 def stage_segments(con: duckdb.DuckDBPyConnection, files: list[str], start, end,
@@ -71,7 +88,7 @@ def stage_segments(con: duckdb.DuckDBPyConnection, files: list[str], start, end,
     """Stage the rows of every file in `files` that passes whole into temp table SEGMENT_ROWS (`filename`, `seq`,
     the typed columns, `ok`); returns how many rows were staged (0: no table) and the files left to the exact
     path, in order."""
-    readable, checks = list(files), _checks(string_limits, default_limit)
+    readable, checks = list(files), segment_checks(string_limits, default_limit)
     try:
         _read(con, readable, SEGMENT_ROWS, checks, start, end)
     except duckdb.Error:  # which file: each alone, then the readable ones together

@@ -17,12 +17,13 @@ import duckdb
 import pyarrow as pa
 
 from logintel.store.dead_letters import DeadLetter
-from logintel.events import LEVELS, MAX_DURATION_MS, EventValidationError, parse_json_line
+from logintel.events import LEVELS, MAX_DURATION_MS, MAX_STRING_CHARS, EventValidationError, parse_json_line
 from logintel.store.landing import HOUR, HourBatch, hour_key
-from logintel.store.landing_files import read_segment
+from logintel.store.landing_files import COLUMNAR, read_columnar_segment, read_segment
 from logintel.store.schema import ensure_tables
 from logintel.store.log_errors import mark_failed_by_logs
-from logintel.store.segment_reader import SEGMENT_ROWS, drop_segment_rows, stage_segments
+from logintel.store.segment_adoption import ADOPTED_FILES, accepts_files, candidates
+from logintel.store.segment_reader import SEGMENT_ROWS, drop_segment_rows, segment_checks, stage_segments
 from logintel.store.span_rows import IS_CARRIER, STRIPPED_ATTRIBUTES, replace_spans
 
 
@@ -71,6 +72,7 @@ class LoadReport:
     spans: int = 0  # rows written to the spans table (span events carry them)
     failed_by_logs: int = 0  # requests marked failed by an error line written inside their spans (`log_errors`)
     fast_lines: int = 0  # lines read from canonical segments by DuckDB's reader (`segment_reader`)
+    adopted_lines: int = 0  # rows of columnar segments the lake committed as they are (`segment_adoption`)
     late_span_carriers: int = 0  # carriers of late spans: their spans went to the spans table, no event stored
     dead_letters: list[DeadLetter] = field(default_factory=list)
     elapsed_s: float = 0.0
@@ -160,8 +162,27 @@ _NULL_COLUMNS = ", ".join(["NULL::VARCHAR AS event_id", "NULL::TIMESTAMP AS ts"]
 _PARSED_SQL = f"json_type(line, {_PATH_LIST}) AS t, json_extract_string(line, {_PATH_LIST}) AS v"
 
 
+class _NotAdoptable(Exception):
+    """The hour has a duplicate or a span event: no file is committed as it is (`segment_adoption`)."""
+
+
 def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | None = None) -> LoadReport:
-    """Replace partition `batch.hour` of raw_events with the valid, de-duplicated lines of `batch`."""
+    """Replace partition `batch.hour` of raw_events with the valid, de-duplicated lines of `batch`. On a connection
+    that commits whole data files (the lake's hour session), columnar segments that pass whole are left to it
+    instead of being copied row by row (`segment_adoption`): the hour's rows are the same either way."""
+    start = batch.hour.replace(tzinfo=None)
+    if batch.files and accepts_files(con):
+        adoptable = candidates(con, batch.files, segment_checks(_STRING_LIMITS, MAX_STRING_CHARS), start, start + HOUR)
+        if adoptable:
+            try:
+                return _load_hour(con, batch, now, adoptable)
+            except _NotAdoptable:
+                pass
+    return _load_hour(con, batch, now, {})
+
+
+def _load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | None,
+               adopted: dict[str, int]) -> LoadReport:
     started = time.perf_counter()
     start = batch.hour.replace(tzinfo=None)
     end = start + HOUR
@@ -169,10 +190,12 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
     report = LoadReport(partition=partition)
     ensure_schema(con)
     params = {"start": start, "end": end}
-    if batch.files:  # canonical segments: DuckDB's reader, each file whole or not at all
-        report.fast_lines, exact = stage_segments(con, batch.files, start, end, _STRING_LIMITS)
+    files = [path for path in batch.files if path not in adopted]
+    if files:  # canonical segments: DuckDB's reader, each file whole or not at all
+        report.fast_lines, exact = stage_segments(con, files, start, end, _STRING_LIMITS)
         batch = _with_segments(batch, exact)
-    report.lines = len(batch.lines) + len(batch.rejects) + report.fast_lines
+    report.adopted_lines = sum(adopted.values())
+    report.lines = len(batch.lines) + len(batch.rejects) + report.fast_lines + report.adopted_lines
     report.dead_letters.extend(batch.rejects)
 
     staged_lines = pa.table({"line": pa.array(batch.lines, pa.string()),
@@ -226,6 +249,8 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
         good += f" UNION ALL SELECT seq + {len(batch.lines)} AS line_no, * EXCLUDE (filename, seq, ok) FROM {SEGMENT_ROWS}"
     # Duplicates are rare (a replay, a retried batch); only pay for de-duplication when present.
     good_lines, distinct = con.execute(f"SELECT count(*), count(DISTINCT event_id) FROM ({good})").fetchall()[0]
+    if adopted:
+        distinct = _adoptable_distinct(con, good, list(adopted), good_lines + report.adopted_lines)
     dedupe = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY line_no) = 1" if good_lines > distinct else ""
     rows = f"(SELECT * FROM ({good}) {dedupe})"
 
@@ -240,7 +265,9 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
             if report.spans:
                 report.failed_by_logs = mark_failed_by_logs(con, start)
             report.loaded = con.execute("SELECT count(*) FROM raw_events WHERE partition_hour = $start",
-                                        {"start": start}).fetchone()[0]
+                                        {"start": start}).fetchone()[0] + report.adopted_lines
+            if adopted:
+                con.executemany(f"INSERT INTO main.{ADOPTED_FILES} VALUES ('raw_events', ?, ?)", list(adopted.items()))
         # one row per event id was kept, and every kept row not a carrier was stored
         report.late_span_carriers = distinct - report.loaded
     finally:
@@ -251,6 +278,20 @@ def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | 
     return report
 
 
+def _adoptable_distinct(con: duckdb.DuckDBPyConnection, good: str, adopted: list[str], rows: int) -> int:
+    """The distinct event ids of the hour with the `adopted` files' rows; _NotAdoptable when any id repeats or a
+    span event is among the other rows (see `segment_adoption`)."""
+    distinct, spans = con.execute(f"""
+        SELECT count(DISTINCT event_id), count(*) FILTER (WHERE span_event) FROM (
+            SELECT event_id, starts_with(event_id, 'span-') AS span_event FROM ({good})
+            UNION ALL SELECT event_id, false FROM read_parquet($adopted))""", {"adopted": adopted}).fetchone()
+    if distinct < rows or spans:
+        con.execute("DROP TABLE IF EXISTS staged")
+        drop_segment_rows(con)
+        raise _NotAdoptable
+    return distinct
+
+
 def _with_segments(batch: HourBatch, paths: list[str]) -> HourBatch:
     """`batch` with the lines of these segment files added (the files the fast reader left to the exact path)."""
     if not paths:
@@ -258,7 +299,7 @@ def _with_segments(batch: HourBatch, paths: list[str]) -> HourBatch:
     more = HourBatch(hour=batch.hour, lines=list(batch.lines), sources=list(batch.sources),
                      rejects=list(batch.rejects))
     for path in paths:
-        read_segment(Path(path), more)
+        (read_columnar_segment if path.endswith(COLUMNAR) else read_segment)(Path(path), more)
     return more
 
 

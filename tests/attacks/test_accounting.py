@@ -14,6 +14,7 @@ from logintel.ingest import Emitter
 from logintel.store.dead_letters import DeadLetterStore
 from tests.attacks.strategies import almost_events, json_values
 from tests.ingest.test_emitter import config
+from tests.support.landing import landed_lines
 
 
 @settings(max_examples=40)  # an emitter starts and stops per example
@@ -38,7 +39,6 @@ def test_every_record_handed_over_is_delivered_dumped_dead_lettered_or_counted(r
 
 
 def landed(root: Path) -> list[bytes]:
-    """Landed lines as the landing zone's reader splits them: at "\n" only (a JSON string may hold U+2028,
-    which str.splitlines would also split at)."""
-    return [line for path in sorted(root.glob("events/hour=*/*.jsonl"))
-            for line in path.read_bytes().split(b"\n") if line]
+    """Landed lines as the landing zone's reader gives them (a JSON string may hold U+2028, which str.splitlines
+    would split at: the reader does not)."""
+    return [line.encode("utf-8", "surrogatepass") for line in landed_lines(root)]

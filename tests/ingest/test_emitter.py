@@ -17,6 +17,7 @@ from logintel.ingest.emitter import build_transports
 from logintel.ingest.transports.base import Transport
 from logintel.store.landing import LandingUnavailable
 from tests.support.factories import event
+from tests.support.landing import landed_lines
 
 
 def config(tmp_path: Path, **overrides) -> EmitterConfig:
@@ -25,11 +26,6 @@ def config(tmp_path: Path, **overrides) -> EmitterConfig:
               "batch_size": 50, "flush_interval_s": 0.05, "backoff_base_s": 0.01, "backoff_cap_s": 0.05}
     values.update(overrides)
     return EmitterConfig.from_dict(values)
-
-
-def landed_lines(root: Path) -> list[str]:
-    return [line for path in sorted(root.glob("events/hour=*/*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def dumped_lines(root: Path) -> list[str]:

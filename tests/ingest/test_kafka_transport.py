@@ -13,6 +13,7 @@ from logintel.ingest import Emitter, EmitterConfig
 from logintel.ingest.buffer import Item
 from logintel.ingest.transports.kafka import KafkaTransport, KafkaUnavailable
 from tests.support.factories import event
+from tests.support.landing import landed_lines
 
 kafka = pytest.importorskip("confluent_kafka")
 
@@ -52,8 +53,10 @@ def config(tmp_path: Path, transports: list, **overrides) -> EmitterConfig:
 
 
 def file_ids(root: Path) -> list[str]:
-    return [parse_json_line(line).event_id for path in sorted(root.rglob("*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines()]
+    """The event ids of a landing zone (root/events) or of a dump folder's JSONL segments."""
+    lines = landed_lines(root) if (root / "events").exists() else [
+        line for path in sorted(root.rglob("*.jsonl")) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [parse_json_line(line).event_id for line in lines]
 
 
 def test_emitter_delivers_to_kafka_and_a_consumer_reads_every_event(tmp_path, mock_brokers, topic, now):

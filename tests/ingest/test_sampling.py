@@ -15,6 +15,7 @@ from logintel.ingest.policy import SamplingPolicy
 from logintel.ingest.sampling import DynamicSampler, keeps
 from logintel.simulate import simulate
 from tests.support.factories import event
+from tests.support.landing import landed_lines
 
 
 class Clock:
@@ -218,8 +219,7 @@ def emitter_config(tmp_path: Path, **overrides) -> EmitterConfig:
 
 
 def landed(root: Path) -> list[dict]:
-    return [json.loads(line) for path in sorted(root.glob("events/hour=*/*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in landed_lines(root)]
 
 
 def test_emitter_counts_sampled_out_events_and_keeps_the_invariant(tmp_path, now):

@@ -13,6 +13,7 @@ import pytest
 from tests.receiver.otlp_requests import many
 from tests.support.postgres_cluster import free_port
 from tests.support.receiver import LOGINTEL, receiver_env, start_receiver
+from tests.support.landing import landed_lines
 
 pytestmark = pytest.mark.subprocess
 
@@ -25,7 +26,7 @@ def test_binding_a_public_address_without_a_token_is_refused_with_the_reason(tmp
 
 
 def _landed(home) -> int:
-    return sum(1 for path in (home / "landing").rglob("*.jsonl") for line in path.read_text().splitlines() if line)
+    return len(landed_lines(home / "landing"))
 
 
 def test_sigterm_drains_in_flight_requests_then_prints_a_balanced_account(tmp_path):

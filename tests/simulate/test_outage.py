@@ -10,6 +10,7 @@ from logintel.store.dead_letters import DeadLetterStore
 from logintel.simulate.outage import OutageWindow, emit_with_outage
 from logintel.store.landing_files import FileLandingZone
 from tests.support.factories import burst
+from tests.support.landing import landed_lines
 
 START = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
 
@@ -22,8 +23,7 @@ def config(tmp_path) -> EmitterConfig:
 
 
 def landed_ids(root) -> list[str]:
-    return [json.loads(line)["event_id"] for path in sorted(root.rglob("*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line)["event_id"] for line in landed_lines(root)]
 
 
 def test_events_inside_the_outage_are_dumped_the_rest_delivered_and_replay_completes_the_hours(tmp_path):

@@ -9,6 +9,7 @@ import signal
 from datetime import datetime, timedelta
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from logintel.config import LakeConfig, LakeLocation, load_settings
@@ -16,6 +17,7 @@ from logintel.store.cursors import own_cursor
 from logintel.store.lake import LakeError, open_lake
 from logintel.store.lake.mount import mount
 from logintel.store.lake.partitions import replace_partition
+from logintel.store import parquet_segments
 from logintel.store.schema import TABLES
 
 HOUR = datetime(2026, 5, 4, 10)
@@ -141,7 +143,7 @@ def s3_endpoint(monkeypatch):
 
 
 @pytest.mark.slow
-def test_on_object_storage_with_the_catalog_in_postgresql(s3_endpoint, fresh_postgres_url):
+def test_on_object_storage_with_the_catalog_in_postgresql(s3_endpoint, fresh_postgres_url, tmp_path):
     """Production's shape: data files on S3, snapshots committed in PostgreSQL; a second process sees them."""
     catalog = "postgresql+psycopg2://" + fresh_postgres_url.split("://", 1)[1]
     settings = load_settings({"LOGINTEL_HOME": "/nonexistent", "LOGINTEL_TABLE_FORMAT": "iceberg",
@@ -154,10 +156,16 @@ def test_on_object_storage_with_the_catalog_in_postgresql(s3_endpoint, fresh_pos
     with multiprocessing.get_context("spawn").Pool(1) as pool:  # another process, another catalog connection
         pool.starmap(_write_hour, [(location, HOUR + timedelta(hours=1), 5)])
     assert _count(open_lake(location)) == 30
+    # a local data file (a columnar landing segment a load adopted) is uploaded beside the table's own files
+    later = HOUR + timedelta(hours=2)
+    segment = tmp_path / "segment.parquet"
+    pq.write_table(_rows(later, 4).cast(parquet_segments.SCHEMA), segment)
+    replace_partition(lake, "raw_events", later, None, [str(segment)])
+    assert _count(open_lake(location)) == 34 and _count(lake, where=f"partition_hour = '{later}'") == 4
     import boto3
     keys = [o["Key"] for o in boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
             .list_objects_v2(Bucket="lake")["Contents"]]
-    assert sum(k.endswith(".parquet") for k in keys) == 2 and all(k.startswith("warehouse/") for k in keys)
+    assert sum(k.endswith(".parquet") for k in keys) == 3 and all(k.startswith("warehouse/") for k in keys)
 
 
 def test_an_hour_session_publishes_its_tables_hour_when_it_ends_and_nothing_when_it_fails(tmp_path):

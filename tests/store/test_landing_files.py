@@ -27,7 +27,7 @@ def pause_for_mtime() -> None:
 
 @pytest.fixture
 def zone(tmp_path):
-    return FileLandingZone(tmp_path / "landing")
+    return FileLandingZone(tmp_path / "landing", "jsonl")
 
 
 def test_round_trip_by_hour(zone):

@@ -20,7 +20,7 @@ HOUR = datetime.fromtimestamp(START_NS / 1e9, tz=timezone.utc).replace(minute=0,
 @pytest.fixture
 def zone(tmp_path):
     """An hour in three canonical segments: requests and errors, a trace with its spans, and a resent copy."""
-    zone = FileLandingZone(tmp_path / "landing")
+    zone = FileLandingZone(tmp_path / "landing", "jsonl")
     requests = burst(HOUR + timedelta(minutes=1), 50, 400, service="orders", route="/orders/{id}")
     errors = burst(HOUR + timedelta(minutes=20), 5, 60, service="payments", route="/pay", error_code="PG_TIMEOUT",
                    message="card processor timed out after 5000 ms", **{"peer.service": "acme-psp"})

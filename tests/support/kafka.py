@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from logintel.ingest import Emitter, EmitterConfig
+from tests.support.landing import landed_lines
 
 
 def emit_to_kafka(tmp_path: Path, brokers: str, topic: str, events) -> dict:
@@ -24,5 +25,4 @@ def emit_to_kafka(tmp_path: Path, brokers: str, topic: str, events) -> dict:
 
 def landed_ids(root: Path) -> list[str]:
     """The event ids of every line of every landing file under `root`, duplicates included."""
-    return [json.loads(line)["event_id"] for path in sorted(root.rglob("*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line)["event_id"] for line in landed_lines(root)]

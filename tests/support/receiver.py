@@ -19,6 +19,7 @@ import uvicorn
 from logintel.config import load_settings
 from logintel.receiver.server import Running, build
 from tests.support.postgres_cluster import free_port
+from tests.support.landing import landed_lines
 
 
 @dataclass
@@ -55,8 +56,7 @@ class Served:
 
     def landed(self) -> list[dict]:
         """Every event in the files landing zone."""
-        return [json.loads(line) for path in sorted((self.home / "landing").rglob("*.jsonl"))
-                for line in path.read_text().splitlines() if line]
+        return [json.loads(line) for line in landed_lines(self.home / "landing")]
 
 
 @contextlib.contextmanager
@@ -90,10 +90,11 @@ def receiver_env(home: Path) -> dict[str, str]:
     return {**env, "LOGINTEL_HOME": str(home)}
 
 
-def start_receiver(home: Path, *args: str, stdout=subprocess.PIPE) -> tuple[subprocess.Popen, int]:
-    """`logintel serve --port <free> *args` as its own process (receiver_env), once it answers /healthz."""
+def start_receiver(home: Path, *args: str, stdout=subprocess.PIPE,
+                   env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+    """`logintel serve --port <free> *args` as its own process (receiver_env, and `env`), once it answers /healthz."""
     port = free_port()
-    proc = subprocess.Popen([LOGINTEL, "serve", "--port", str(port), *args], env=receiver_env(home),
+    proc = subprocess.Popen([LOGINTEL, "serve", "--port", str(port), *args], env={**receiver_env(home), **(env or {})},
                             stdout=stdout, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:

@@ -29,8 +29,8 @@ RESCAN_EVERY_S = 1.0
 class FileTransport(Transport):
     name = "files"
 
-    def __init__(self, root: str | Path):
-        self.zone = FileLandingZone(Path(root))
+    def __init__(self, root: str | Path, segments: str = "parquet"):
+        self.zone = FileLandingZone(Path(root), segments)
 
     def send(self, items: Sequence[Item]) -> None:
         for hour, lines in by_hour(items).items():

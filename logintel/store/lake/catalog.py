@@ -24,7 +24,8 @@ _CREATE_ATTEMPTS = 5
 # Row groups of DuckDB's own size (pyiceberg's default is a million rows, so an hour was one row group): a reader
 # scans a file's row groups in parallel and skips those whose min/max (ts, service) a filter rules out, as it does
 # in its own tables.
-TABLE_PROPERTIES = {"write.parquet.row-group-limit": "122880"}
+ROW_GROUP_ROWS = 122880
+TABLE_PROPERTIES = {"write.parquet.row-group-limit": str(ROW_GROUP_ROWS)}
 
 
 class LakeError(RuntimeError):

@@ -1,8 +1,13 @@
 """An hourly step on the lake: it runs in a scratch in-memory DuckDB of its own run, with the other lake tables
 mounted (`mount`), writes its tables there as it would in the warehouse file, and each table's hour is then
-published to the lake in one commit. No file is shared with another run, so any number of hours run at once."""
+published to the lake in one commit. No file is shared with another run, so any number of hours run at once.
+
+The session commits whole data files too: a load that adopts columnar landing segments (`segment_adoption`) lists
+them in the session's ADOPTED_FILES, and they join the table's hour in the same commit as its rows."""
 from __future__ import annotations
 
+import os
+import uuid
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator
@@ -11,8 +16,10 @@ import duckdb
 
 from logintel.store.lake.catalog import Lake
 from logintel.store.lake.mount import mount
-from logintel.store.lake.partitions import replace_partition
-from logintel.store.lake.tables import LAKE_TABLES
+from logintel.store.lake.catalog import ROW_GROUP_ROWS
+from logintel.store.lake.partitions import replace_partition, scratch_folder
+from logintel.store.lake.tables import LAKE_TABLES, column_types
+from logintel.store.segment_adoption import adopted_files, create_adopted_files
 
 
 @contextmanager
@@ -25,10 +32,32 @@ def hour_session(lake: Lake, hour: datetime, writes: tuple[str, ...],
     con = duckdb.connect(config={"threads": threads} if threads else {})
     try:
         mount(con, lake, tuple(name for name in LAKE_TABLES if name not in writes))
+        create_adopted_files(con)
         yield con
         reader = con.cursor()  # the block may have left a result unread on its connection
-        for name in writes:  # main.: the block's own table, never a view of the same name
-            rows = reader.sql(f"SELECT * FROM main.{name} WHERE partition_hour = $h", params={"h": hour}).to_arrow_table()
-            replace_partition(lake, name, hour, rows)
+        for name in writes:
+            written = _write_hour(reader, lake, name, hour)
+            try:
+                replace_partition(lake, name, hour, None, ([written] if written else []) + adopted_files(reader, name))
+            finally:
+                if written:
+                    os.unlink(written)  # the table holds its own link or copy
     finally:
         con.close()
+
+
+def _write_hour(con: duckdb.DuckDBPyConnection, lake: Lake, name: str, hour: datetime) -> str | None:
+    """The block's rows of `name` for `hour` as one Parquet data file of the table's columns, written by DuckDB
+    (rows never pass through Python); None when there are none. main.: the block's own table, never a mounted view
+    of the same name. A JSON column is text in the lake, as everywhere in it."""
+    columns = ", ".join(f'"{column}"::VARCHAR AS "{column}"' if kind == "JSON" else f'"{column}"'
+                        for column, kind in column_types(name))
+    path = os.path.join(scratch_folder(lake), f"{uuid.uuid4().hex}-{name}.parquet")
+    quoted = path.replace("'", "''")  # a quote in the lake's folder name stays a character of the path
+    copied = con.execute(f"""COPY (SELECT {columns} FROM main.{name} WHERE partition_hour = $h) TO '{quoted}'
+                             (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})""",
+                         {"h": hour}).fetchone()[0]
+    if copied:
+        return path
+    os.unlink(path)
+    return None

@@ -2,13 +2,19 @@
 
 `replace_partition` is one Iceberg snapshot: the hour's old data files leave and its new ones arrive together,
 so a reader sees the hour before or after, never half of it; a run that dies before its commit leaves only
-unreferenced files behind (the table still points at the previous snapshot). `data_files` lists what the
-current snapshot holds, for DuckDB to read directly.
+unreferenced files behind (the table still points at the previous snapshot). Whole files (columnar landing
+segments a load adopted) are copied into the table's folder — a hard link where the lake is on the same disk — and
+join the hour in that same snapshot. `data_files` lists what the current snapshot holds, for DuckDB to read
+directly.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import uuid
 import warnings
 from datetime import datetime
+from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,26 +23,67 @@ from logintel.store.lake.catalog import Lake, LakeError
 from logintel.store.lake.tables import PARTITION_COLUMN
 
 
-def replace_partition(lake: Lake, name: str, hour: datetime, rows: pa.Table) -> int:
-    """Replace hour `hour` of lake table `name` with `rows` (every one of that hour) in one commit; returns the
-    rows written. A concurrent writer of other hours is merged by the retrying commit; one of the same hour makes
-    this commit fail with a LakeError naming the hour."""
+def replace_partition(lake: Lake, name: str, hour: datetime, rows: pa.Table | None = None,
+                      files: list[str] | tuple[str, ...] = ()) -> int:
+    """Replace hour `hour` of lake table `name` with `rows` and the rows of data `files` (local Parquet files of
+    exactly the table's columns, every row of that hour) in one commit; returns the rows written from `rows`. A
+    concurrent writer of other hours is merged by the retrying commit; one of the same hour makes this commit fail
+    with a LakeError naming the hour."""
     from pyiceberg.exceptions import CommitFailedException, ValidationException
     from pyiceberg.expressions import EqualTo
     hour = hour.replace(tzinfo=None)
     table = lake.table(name)
-    rows = _conformed(rows, table)
-    hours = pc.unique(rows[PARTITION_COLUMN]).to_pylist()
-    if hours not in ([], [hour]):
-        raise LakeError(f"lake table {name}: rows for hour {hour:%Y-%m-%d %H:00} include other hours")
+    if rows is not None:
+        rows = _conformed(rows, table)
+        hours = pc.unique(rows[PARTITION_COLUMN]).to_pylist()
+        if hours not in ([], [hour]):
+            raise LakeError(f"lake table {name}: rows for hour {hour:%Y-%m-%d %H:00} include other hours")
+    this_hour = EqualTo(PARTITION_COLUMN, hour.isoformat())
     try:
         with warnings.catch_warnings():  # an hour written the first time has nothing to replace: no news
             warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-            table.overwrite(rows, overwrite_filter=EqualTo(PARTITION_COLUMN, hour.isoformat()))
+            placed = [_place(table, hour, path) for path in files]
+            with table.transaction() as change:
+                if rows is not None and rows.num_rows:
+                    change.overwrite(rows, overwrite_filter=this_hour)
+                else:
+                    change.delete(this_hour)
+                if placed:
+                    change.add_files(placed, check_duplicate_files=False)  # fresh names: none can be there yet
     except (CommitFailedException, ValidationException) as exc:
         raise LakeError(f"lake table {name}: hour {hour:%Y-%m-%d %H:00} was replaced by another run at the same "
                         f"time ({exc.__class__.__name__}); run the hour again") from exc
-    return rows.num_rows
+    return rows.num_rows if rows is not None else 0
+
+
+def scratch_folder(lake: Lake) -> str:
+    """Where a run writes a data file before it joins the table: beside the table's files when the lake is local
+    (so joining it is a hard link), else this machine's temporary folder (joining it is an upload)."""
+    warehouse = lake.location.warehouse
+    if warehouse.startswith("file:"):
+        folder = os.path.join(urlparse(warehouse).path, ".scratch")
+    else:
+        import tempfile
+        folder = os.path.join(tempfile.gettempdir(), "logintel-lake-scratch")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def _place(table, hour: datetime, path: str) -> str:
+    """A copy of data file `path` in `table`'s folder for `hour` (a hard link when it can be), where the table's
+    own files are: the lake never references the landing zone, which keeps its own retention."""
+    target = f"{table.location().rstrip('/')}/data/{PARTITION_COLUMN}={hour.isoformat()}/{uuid.uuid4().hex}-{os.path.basename(path)}"
+    if target.startswith(("file:", "/")):
+        local = urlparse(target).path if target.startswith("file:") else target
+        os.makedirs(os.path.dirname(local), exist_ok=True)
+        try:
+            os.link(path, local)
+        except OSError:  # another disk, or links not allowed
+            shutil.copyfile(path, local)
+        return target
+    with open(path, "rb") as source, table.io.new_output(target).create() as sink:
+        shutil.copyfileobj(source, sink, 8 * 1024 * 1024)
+    return target
 
 
 def data_files(lake: Lake, name: str) -> tuple[list[str], bool]:
