@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.support.landing import landed_lines
 
 
 @pytest.mark.slow
@@ -34,7 +35,7 @@ def test_demo_simulates_materializes_and_reports(tmp_path):
     emitted, delivered, dumped = (int(g.replace(",", "")) for g in delivery.groups())
     assert dumped > 0 and delivered + dumped == emitted
     assert f"{dumped:,} events replayed, 0 already landed" in out.stdout
-    landed = [line for path in (home / "landing").rglob("*.jsonl") for line in path.read_text().splitlines()]
+    landed = landed_lines(home / "landing")
     assert len(landed) == emitted == len({json.loads(line)["event_id"] for line in landed})
     assert not list((home / "dumps").glob("20*/*.jsonl")) and list((home / "dumps" / "archive").rglob("*.jsonl"))
     # the demo ends with the digest of the day(s) it simulated, grounded, and briefs its critical incidents

@@ -14,7 +14,7 @@ import shutil
 import uuid
 import warnings
 from datetime import datetime
-from urllib.parse import urlparse
+from urllib.parse import quote_plus, urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -72,7 +72,8 @@ def scratch_folder(lake: Lake) -> str:
 def _place(table, hour: datetime, path: str) -> str:
     """A copy of data file `path` in `table`'s folder for `hour` (a hard link when it can be), where the table's
     own files are: the lake never references the landing zone, which keeps its own retention."""
-    target = f"{table.location().rstrip('/')}/data/{PARTITION_COLUMN}={hour.isoformat()}/{uuid.uuid4().hex}-{os.path.basename(path)}"
+    folder = f"{PARTITION_COLUMN}={quote_plus(hour.isoformat())}"  # the hour's folder, named as pyiceberg names it
+    target = f"{table.location().rstrip('/')}/data/{folder}/{uuid.uuid4().hex}-{os.path.basename(path)}"
     if target.startswith(("file:", "/")):
         local = urlparse(target).path if target.startswith("file:") else target
         os.makedirs(os.path.dirname(local), exist_ok=True)
