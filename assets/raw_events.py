@@ -31,6 +31,7 @@ def raw_events(context: dg.AssetExecutionContext, landing: LandingZoneResource, 
         "loaded": dg.MetadataValue.int(report.loaded),
         "duplicates": report.duplicates,
         "read_fast": dg.MetadataValue.int(report.fast_lines),
+        "committed_as_landed": dg.MetadataValue.int(report.adopted_lines),  # columnar segments the lake took whole
         "spans": dg.MetadataValue.int(report.spans),
         "late_span_carriers": dg.MetadataValue.int(report.late_span_carriers),
         "failed_by_logs": dg.MetadataValue.int(report.failed_by_logs),

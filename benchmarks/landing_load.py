@@ -129,7 +129,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="logintel-landing-load-"))
     try:
         hour, lines = copied_lines(a.landing, a.hour) if a.landing else simulated_lines(a.events, a.seed)
-        zones = {"json": FileLandingZone(work / "json", "jsonl"), "columnar": FileLandingZone(work / "columnar")}
+        zones = {"json": FileLandingZone(work / "json", "jsonl"),
+                 "columnar": FileLandingZone(work / "columnar", "parquet")}
         cost = {name: land(zone, hour, lines, a.segment_events) for name, zone in zones.items()}
         sizes = {name: sum(p.stat().st_size for p in zone.segments(hour)) for name, zone in zones.items()}
         print(f"landed hour {hour:%Y-%m-%dT%H}: {len(lines):,} events in segments of {a.segment_events:,}")

@@ -3,14 +3,15 @@
 `logintel ingest` of the same events from a file, in the same run.
 
     .venv/bin/python benchmarks/receiver.py [--records 204800] [--connections 1,4] [--workers 1,2]
-                                            [--segments parquet,jsonl]
+                                            [--segments auto,parquet,jsonl]
 
 The receiver runs as its own process (`logintel serve`, as a user starts it); the load generator is a
 second process that pre-builds every request body, then sends them over keep-alive connections, each
 waiting for its answer (a request is answered once its events are durable). Printed per format:
 records/s end to end, p50/p99 request latency, and the ratio to `logintel ingest` (the whole CLI run,
 start-up included, over the same events written as one JSONL file). --segments runs each configuration once per
-landing layout (LOGINTEL_LANDING_SEGMENTS): columnar segments cost the receiver a parse of what it lands.
+landing layout (LOGINTEL_LANDING_SEGMENTS; auto lands the receiver's small flushes as JSON lines): columnar
+segments cost the receiver a parse of what it lands.
 Targets on this machine (reported, not asserted): OTLP >= 30,000 records/s, NDJSON >= 50,000 events/s,
 p99 <= 50 ms per batch.
 """
@@ -116,7 +117,7 @@ def _load(port: int, path: str, content_type: str, bodies: list[bytes], connecti
 
 
 def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int, workers: int = 1,
-                 segments: str = "parquet") -> dict:
+                 segments: str = "auto") -> dict:
     path, content_type = {"otlp": ("/v1/logs", "application/x-protobuf"),
                           "ndjson": ("/v1/events", "application/x-ndjson")}[kind]
     with tempfile.TemporaryDirectory(prefix=f"bench-receiver-{kind}-") as tmp:
@@ -156,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=204_800)
     parser.add_argument("--workers", default="1", help="receiver worker processes, one run per value (e.g. 1,2)")
-    parser.add_argument("--segments", default="parquet", help="landing layouts, one run each (parquet,jsonl)")
+    parser.add_argument("--segments", default="auto", help="landing layouts, one run each (auto,parquet,jsonl)")
     parser.add_argument("--connections", default="1,4",
                         help="concurrent keep-alive connections, one run per value (1: latency is the service "
                              "time of a batch; more: throughput at saturation, latency includes queueing)")

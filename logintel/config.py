@@ -77,7 +77,7 @@ class LLMConfig:
 
 TABLE_FORMATS = ("duckdb", "iceberg")
 # The catalog drivers pyiceberg's SQL catalog is given: a SQLite file, or PostgreSQL (either psycopg).
-LANDING_SEGMENTS = ("parquet", "jsonl")
+LANDING_SEGMENTS = ("auto", "parquet", "jsonl")
 LAKE_CATALOG_SCHEMES = ("sqlite", "postgresql+psycopg2", "postgresql+psycopg")
 
 
@@ -154,8 +154,9 @@ class Settings:
     cluster_temporal_weight: float | None = None  # None: the clustering's own default
     cluster_projection: str = "pca"
     # How writers of the file landing zone lay out a segment: "parquet" (raw_events' columns, read without a JSON
-    # parse and committed to the lake as it is) or "jsonl" (one canonical line an event). Readers take both.
-    landing_segments: str = "parquet"
+    # parse, and committed to the lake as it is when big), "jsonl" (one canonical line an event), or "auto": columns
+    # for a segment big enough for the lake to take whole. Readers take both.
+    landing_segments: str = "auto"
     # Change incidents (a service whose own behaviour changed sharply in a 5-minute window): on by default;
     # they cost about 0.5 s an hour at 100,000 events and 6–10 s at 1,000,000.
     change_incidents: bool = True
@@ -297,7 +298,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cluster_method=_setting(env, "LOGINTEL_CLUSTER_METHOD"),
         cluster_temporal_weight=_number(weight, None, float, "LOGINTEL_CLUSTER_TEMPORAL_WEIGHT"),
         cluster_projection=_setting(env, "LOGINTEL_CLUSTER_PROJECTION") or "pca",
-        landing_segments=_choice(_setting(env, "LOGINTEL_LANDING_SEGMENTS") or "parquet", LANDING_SEGMENTS,
+        landing_segments=_choice(_setting(env, "LOGINTEL_LANDING_SEGMENTS") or "auto", LANDING_SEGMENTS,
                                  "LOGINTEL_LANDING_SEGMENTS"),
         change_incidents=_flag(_setting(env, "LOGINTEL_CHANGE_INCIDENTS"), True, "LOGINTEL_CHANGE_INCIDENTS"),
         dagster_postgres_url=_dagster_postgres_url(_setting(env, "LOGINTEL_DAGSTER_POSTGRES_URL")),

@@ -76,7 +76,7 @@ def build_transports(config: EmitterConfig) -> list[Transport]:
             transports.append(PostgresTransport(spec.target, config.postgres_connect_timeout_s))
         else:
             from logintel.ingest.transports.disk import FileTransport
-            transports.append(FileTransport(spec.target, dict(spec.options).get("segments", "parquet")))
+            transports.append(FileTransport(spec.target, dict(spec.options).get("segments", "auto")))
     return transports
 
 

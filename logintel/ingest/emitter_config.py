@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from logintel.config import default_home
 
 TRANSPORT_KINDS = ("kafka", "postgres", "files")
-FILE_SEGMENTS = ("parquet", "jsonl")  # how the files transport lays out a segment (`store.landing_files`)
+FILE_SEGMENTS = ("auto", "parquet", "jsonl")  # how the files transport lays out a segment (`store.landing_files`)
 FSYNC_POLICIES = ("batch", "always", "never")
 ENV_PREFIX = "LOGINTEL_EMIT_"
 

@@ -28,6 +28,9 @@ from logintel.ingest.transports.kafka import KafkaUnavailable, _import_kafka
 from logintel.store.landing import LandingZone, hour_floor, hour_key
 
 STAGE = "kafka"
+# Events a landing segment: at least segment_adoption.MIN_ROWS, so the lake commits it as it is, and about 70 MB of
+# messages in hand at most.
+SEGMENT_EVENTS = 100_000
 DEFAULT_GROUP = "logintel-landing"
 
 
@@ -133,9 +136,15 @@ class KafkaSink:
 
     def drain(self, zone: LandingZone, dead_letters: DeadLetterStore, max_seconds: float = 60.0,
               batch_size: int = 5000, now: Callable[[], datetime] | None = None,
-              progress: Callable[[DrainReport], None] | None = None) -> DrainReport:
+              progress: Callable[[DrainReport], None] | None = None,
+              segment_events: int = SEGMENT_EVENTS) -> DrainReport:
         """Consume until every partition is read to the end offset it had when last asked (caught
         up), or `max_seconds` pass; what arrives later is the next drain's.
+
+        Messages are consumed `batch_size` at a time and landed `segment_events` at a time (or when
+        the topic is caught up, or time is up): a segment big enough for the lake to commit as it is
+        (`store.segment_adoption`). Offsets are committed only once their messages are landed, so a
+        drain that dies with messages still in hand reads them again next time.
 
         Raises KafkaUnavailable when the consumer reports an error other than reaching the end of a
         partition, and LandingUnavailable when the landing zone refuses a write: in both cases the
@@ -148,15 +157,23 @@ class KafkaSink:
         hours: Counter = Counter()
         late: set[datetime] = set()
         report.caught_up = not self._assign()  # no topic yet: nothing to read
+        pending: list = []
+
+        def land() -> None:
+            self._land(pending, zone, dead_letters, report, causes, hours, late, clock())
+            pending.clear()
+            if progress is not None:
+                progress(report)
         while not report.caught_up and time.monotonic() - started < max_seconds:
             messages = self._consumer.consume(num_messages=batch_size, timeout=0.5)
             records = [m for m in messages if not self._skip(m)]
-            if records:
-                self._land(records, zone, dead_letters, report, causes, hours, late, clock())
-                if progress is not None:
-                    progress(report)
-            else:
+            pending.extend(records)
+            if len(pending) >= segment_events or (pending and not records):
+                land()
+            if not records:
                 report.caught_up = self._caught_up()
+        if pending:  # time is up: land what is in hand, so its offsets are committed
+            land()
         report.by_cause = dict(causes)
         report.by_hour = {hour_key(h): hours[h] for h in sorted(hours)}
         report.partitions = [hour_key(h) for h in sorted(late)]

@@ -8,11 +8,12 @@ A segment written here from validated events in canonical form is named `*.canon
 warehouse may read such a file with DuckDB's own reader instead of line by line
 (`store.segment_reader`), and still falls back to the exact path for one that does not pass whole.
 
-By default (`segments="parquet"`, the setting LOGINTEL_LANDING_SEGMENTS) a writer of canonical lines lands them
-as a columnar segment instead, `*.canonical.parquet` with raw_events' own columns (`store.parquet_segments`): the
-warehouse then reads no JSON at all, and the lake commits a file that passes whole as it is. Lines the columnar
-form cannot hold exactly land as a JSON segment. Every reader of lines reads a columnar segment as its
-canonical lines (`read_hour`).
+A writer of canonical lines may land them as a columnar segment instead, `*.canonical.parquet` with raw_events'
+own columns (`store.parquet_segments`): the warehouse then reads no JSON at all, and the lake commits a big one
+that passes whole as it is. `segments` (the setting LOGINTEL_LANDING_SEGMENTS) says when: "auto", the default, for
+a segment of at least AUTO_COLUMNAR_LINES lines; "parquet" always; "jsonl" never. Lines the columnar form cannot
+hold exactly land as a JSON segment. Every reader of lines reads a columnar segment as its canonical lines
+(`read_hour`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Iterable
 
 from logintel.store import parquet_segments
+from logintel.store.segment_adoption import MIN_ROWS
 from logintel.store.dead_letters import DeadLetter
 from logintel.events import WideEvent
 from logintel.store.landing import HourBatch, LandingChanges, hour_floor, hour_key, parse_hour_key
@@ -32,14 +34,19 @@ from logintel.store.landing import HourBatch, LandingChanges, hour_floor, hour_k
 MAX_SEGMENT_EVENTS = 200_000
 CANONICAL = ".canonical.jsonl"  # a segment of canonical lines this class wrote (`write_lines`)
 COLUMNAR = parquet_segments.SUFFIX  # the same, as raw_events' columns
-SEGMENT_FORMATS = ("parquet", "jsonl")
+SEGMENT_FORMATS = ("auto", "parquet", "jsonl")
+# "auto" lands a segment as columns when the lake would commit it as it is (`segment_adoption.MIN_ROWS`). A smaller
+# one — the receiver flushes at most 2,048 events a request's wait — would be copied by the load anyway, where its
+# columns save 1.2x (an hour landed 2,048 events a segment), while making them costs the writer about 8 µs an event
+# on its request's path (the receiver's NDJSON answers 34% slower at one connection; docs/table-format.md).
+AUTO_COLUMNAR_LINES = MIN_ROWS
 WATERMARK_HOURS = 168
 
 
 class FileLandingZone:
-    def __init__(self, root: Path, segments: str = "parquet"):
+    def __init__(self, root: Path, segments: str = "auto"):
         if segments not in SEGMENT_FORMATS:
-            raise ValueError(f"landing segments: parquet or jsonl (got {segments!r})")
+            raise ValueError(f"landing segments: auto, parquet or jsonl (got {segments!r})")
         self.root = Path(root)
         self.events_dir = self.root / "events"
         self.segment_format = segments
@@ -62,12 +69,12 @@ class FileLandingZone:
         return written
 
     def write_lines(self, hour: datetime, lines: list[str]) -> Path:
-        """Write already-canonical JSON lines as one segment of `hour` (columnar when this zone writes Parquet and
-        the lines allow it)."""
+        """Write already-canonical JSON lines as one segment of `hour` (columnar when this zone's `segments` says so
+        and the lines allow it)."""
         folder = self.hour_dir(hour)
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"{datetime.utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
-        if self.segment_format == "parquet" and lines:
+        if self.columnar(len(lines)):
             try:
                 table = parquet_segments.columns(lines, hour_floor(hour))
             except parquet_segments.SegmentFormatError:
@@ -87,6 +94,11 @@ class FileLandingZone:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         return path
+
+    def columnar(self, lines: int) -> bool:
+        """Whether a segment of `lines` lines is written as columns."""
+        return lines > 0 and (self.segment_format == "parquet"
+                              or (self.segment_format == "auto" and lines >= AUTO_COLUMNAR_LINES))
 
     def segments(self, hour: datetime) -> list[Path]:
         folder = self.hour_dir(hour)

@@ -7,7 +7,7 @@ from logintel.config import Settings
 from logintel.store.landing import LandingZone
 
 
-def open_landing(landing_dir: Path, postgres_url: str | None = None, segments: str = "parquet") -> LandingZone:
+def open_landing(landing_dir: Path, postgres_url: str | None = None, segments: str = "auto") -> LandingZone:
     if postgres_url:
         from logintel.store.landing_postgres import PostgresLandingZone
         return PostgresLandingZone(postgres_url)

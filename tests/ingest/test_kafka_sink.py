@@ -6,6 +6,7 @@ import json
 import re
 from datetime import timedelta
 
+import pyarrow.parquet as pq
 import pytest
 
 from logintel.store.dead_letters import DeadLetterStore
@@ -63,6 +64,22 @@ def test_emitted_events_reach_the_landing_zone_and_offsets_are_committed(tmp_pat
         report = sink.drain(zone, letters, max_seconds=30)
     assert report.caught_up and (report.messages, report.landed) == (5, 5)
     assert sorted(landed_ids(tmp_path / "landing")) == sorted(e.event_id for e in events + later)
+
+
+def test_a_drain_lands_segments_of_many_consumed_batches(tmp_path, mock_brokers, topic, now):
+    """Messages are consumed a batch at a time but landed a segment at a time, so a segment is big enough for the
+    lake to commit as it is; the last one holds what is left once the topic is caught up."""
+    events = [event(now) for _ in range(250)]
+    emit_to_kafka(tmp_path, mock_brokers, topic, events)
+    zone = FileLandingZone(tmp_path / "landing", "parquet")
+    with KafkaSink(mock_brokers, topic, group_id=f"g-{topic}") as sink:
+        report = sink.drain(zone, DeadLetterStore(tmp_path / "dl"), max_seconds=60, batch_size=40,
+                            segment_events=100)
+    assert report.caught_up and report.landed == 250 and sink.lag() in (0, None)
+    hour = zone.hours()[0]
+    sizes = sorted(pq.read_metadata(path).num_rows for path in zone.segments(hour))
+    assert sum(sizes) == 250 and len(sizes) <= 3 and all(size >= 100 for size in sizes[1:])  # one remainder
+    assert sorted(landed_ids(tmp_path / "landing")) == sorted(e.event_id for e in events)
 
 
 def test_a_topic_nobody_wrote_yet_is_an_empty_drain(tmp_path, mock_brokers, topic):

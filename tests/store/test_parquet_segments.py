@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from logintel.events import WideEvent
-from logintel.store import parquet_segments
+from logintel.store import parquet_segments, segment_adoption
 from logintel.store.landing_files import FileLandingZone
 from logintel.store.schema import TABLES
 from logintel.store.warehouse import connect, load_hour
@@ -43,7 +43,7 @@ def _events() -> list[WideEvent]:
 
 def test_canonical_lines_land_as_columns_and_read_back_byte_for_byte(tmp_path):
     events = _events()
-    zone = FileLandingZone(tmp_path / "landing")
+    zone = FileLandingZone(tmp_path / "landing", "parquet")
     zone.write(events)
     (segment,) = zone.segments(HOUR)
     assert segment.name.endswith(".canonical.parquet")
@@ -59,7 +59,7 @@ def test_canonical_lines_land_as_columns_and_read_back_byte_for_byte(tmp_path):
 
 
 def test_lines_not_in_canonical_form_land_as_json_lines(tmp_path):
-    zone = FileLandingZone(tmp_path / "landing")
+    zone = FileLandingZone(tmp_path / "landing", "parquet")
     # attributes not last: another writer's order; the columnar form cannot slice the object out
     line = '{"event_id":"x","attributes":{},"timestamp":"2026-05-04T10:00:00.000000Z","service":"s","route":"/",' \
            '"duration_ms":1.0,"level":"info"}'
@@ -71,7 +71,7 @@ def test_lines_not_in_canonical_form_land_as_json_lines(tmp_path):
 
 def test_a_json_zone_and_a_columnar_zone_load_the_same_rows_by_either_path(tmp_path):
     events = _events()
-    json_zone, columnar_zone = FileLandingZone(tmp_path / "j", "jsonl"), FileLandingZone(tmp_path / "p")
+    json_zone, columnar_zone = FileLandingZone(tmp_path / "j", "jsonl"), FileLandingZone(tmp_path / "p", "parquet")
     json_zone.write(events)
     columnar_zone.write(events)
     assert json_zone.segments(HOUR)[0].name.endswith(".jsonl")
@@ -98,7 +98,7 @@ def _hand_written(path, rows: list[dict]) -> None:
 
 
 def test_a_segment_with_a_bad_row_goes_to_the_exact_path_and_only_that_row_is_a_dead_letter(tmp_path):
-    zone = FileLandingZone(tmp_path / "landing")
+    zone = FileLandingZone(tmp_path / "landing", "parquet")
     zone.write(_events()[:10])
     good = pq.read_table(zone.segments(HOUR)[0]).to_pylist()
     bad = [dict(row) for row in good[:3]]
@@ -114,7 +114,7 @@ def test_a_segment_with_a_bad_row_goes_to_the_exact_path_and_only_that_row_is_a_
 
 
 def test_an_unreadable_or_foreign_columnar_segment_is_one_dead_letter_naming_it_and_its_neighbours_load(tmp_path):
-    zone = FileLandingZone(tmp_path / "landing")
+    zone = FileLandingZone(tmp_path / "landing", "parquet")
     zone.write(_events()[:10])
     folder = zone.hour_dir(HOUR)
     (folder / "torn.canonical.parquet").write_bytes(b"PAR1 not really")
@@ -134,6 +134,9 @@ def test_the_setting_picks_the_writers_layout_and_refuses_another(tmp_path):
     from logintel.store.landing_zones import open_landing_zone
     settings = load_settings({"LOGINTEL_HOME": str(tmp_path), "LOGINTEL_LANDING_SEGMENTS": "jsonl"})
     assert open_landing_zone(settings).segment_format == "jsonl"
-    assert open_landing_zone(load_settings({"LOGINTEL_HOME": str(tmp_path)})).segment_format == "parquet"
+    default = open_landing_zone(load_settings({"LOGINTEL_HOME": str(tmp_path)}))
+    assert default.segment_format == "auto"
+    # auto: columns for a segment the lake would take whole, JSON lines for a receiver's small flush
+    assert default.columnar(segment_adoption.MIN_ROWS) and not default.columnar(2048) and not default.columnar(0)
     with pytest.raises(ValueError, match="LOGINTEL_LANDING_SEGMENTS"):
         load_settings({"LOGINTEL_HOME": str(tmp_path), "LOGINTEL_LANDING_SEGMENTS": "csv"})

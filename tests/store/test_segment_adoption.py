@@ -63,7 +63,7 @@ def _warehouse_rows(tmp_path, zone):
 
 
 def test_segments_that_pass_whole_are_committed_as_they_are_and_hold_the_warehouses_rows(tmp_path):
-    zone = FileLandingZone(tmp_path / "landing")
+    zone = FileLandingZone(tmp_path / "landing", "parquet")
     for part in range(3):
         zone.write(_events(f"p{part}", 20))
     lake = _lake(tmp_path)
@@ -84,7 +84,7 @@ def test_segments_that_pass_whole_are_committed_as_they_are_and_hold_the_warehou
 
 
 def test_a_duplicate_across_segments_makes_the_hour_copy_its_rows_and_keeps_one(tmp_path):
-    zone = FileLandingZone(tmp_path / "landing")
+    zone = FileLandingZone(tmp_path / "landing", "parquet")
     zone.write(_events("a", 20))
     zone.write(_events("a", 5, start=18))  # a resent batch overlapping the first: a-18, a-19 twice
     lake = _lake(tmp_path)
@@ -95,7 +95,7 @@ def test_a_duplicate_across_segments_makes_the_hour_copy_its_rows_and_keeps_one(
 
 
 def test_a_bad_row_sends_only_its_segment_to_the_exact_path(tmp_path):
-    zone = FileLandingZone(tmp_path / "landing")
+    zone = FileLandingZone(tmp_path / "landing", "parquet")
     zone.write(_events("good", 10))
     written = zone.write_lines(HOUR, [e.to_json() for e in _events("bad", 4)])
     rows = pq.read_table(written).to_pylist()
@@ -112,7 +112,7 @@ def test_a_bad_row_sends_only_its_segment_to_the_exact_path(tmp_path):
 
 
 def test_an_hour_with_span_events_copies_its_rows(tmp_path):
-    zone = FileLandingZone(tmp_path / "landing")
+    zone = FileLandingZone(tmp_path / "landing", "parquet")
     zone.write(_events("plain", 6))
     zone.write([WideEvent(event_id="span-t1-s1", timestamp=HOUR + timedelta(seconds=3), service="orders",
                           route="/checkout", duration_ms=9.0, level="info", trace_id="t1")])
@@ -128,7 +128,7 @@ def test_json_segments_and_a_duckdb_warehouse_are_untouched_by_adoption(tmp_path
     zone.write(_events("j", 8))
     lake = _lake(tmp_path)
     assert _load_lake(lake, zone).adopted_lines == 0 and len(_lake_rows(lake)) == 8
-    columnar = FileLandingZone(tmp_path / "columnar")
+    columnar = FileLandingZone(tmp_path / "columnar", "parquet")
     columnar.write(_events("c", 8))
     con = connect(tmp_path / "w.duckdb")  # no hour session: nothing to commit whole files to
     report = load_hour(con, columnar.read_hour(HOUR, canonical_as_files=True))
@@ -137,7 +137,7 @@ def test_json_segments_and_a_duckdb_warehouse_are_untouched_by_adoption(tmp_path
 
 def test_segments_below_the_floor_are_copied_into_the_hours_one_file(tmp_path, monkeypatch):
     monkeypatch.setattr(segment_adoption, "MIN_ROWS", 21)
-    zone = FileLandingZone(tmp_path / "landing")
+    zone = FileLandingZone(tmp_path / "landing", "parquet")
     zone.write(_events("big", 30))
     for part in range(4):
         zone.write(_events(f"small{part}", 20, start=30))

@@ -29,7 +29,7 @@ RESCAN_EVERY_S = 1.0
 class FileTransport(Transport):
     name = "files"
 
-    def __init__(self, root: str | Path, segments: str = "parquet"):
+    def __init__(self, root: str | Path, segments: str = "auto"):
         self.zone = FileLandingZone(Path(root), segments)
 
     def send(self, items: Sequence[Item]) -> None:
