@@ -77,6 +77,7 @@ class LLMConfig:
 
 TABLE_FORMATS = ("duckdb", "iceberg")
 # The catalog drivers pyiceberg's SQL catalog is given: a SQLite file, or PostgreSQL (either psycopg).
+# How a writer of the file landing zone lays out a segment (`store.landing_files`).
 LANDING_SEGMENTS = ("auto", "parquet", "jsonl")
 LAKE_CATALOG_SCHEMES = ("sqlite", "postgresql+psycopg2", "postgresql+psycopg")
 

@@ -10,10 +10,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from logintel.config import default_home
+from logintel.config import LANDING_SEGMENTS, default_home
 
 TRANSPORT_KINDS = ("kafka", "postgres", "files")
-FILE_SEGMENTS = ("auto", "parquet", "jsonl")  # how the files transport lays out a segment (`store.landing_files`)
 FSYNC_POLICIES = ("batch", "always", "never")
 ENV_PREFIX = "LOGINTEL_EMIT_"
 
@@ -135,8 +134,8 @@ def _transport(item: Any) -> TransportSpec:
         return TransportSpec(kind="kafka", target=str(target) if target else "",
                              options=_kafka_options(item, common))
     if kind == "files" and "segments" in item:
-        if item["segments"] not in FILE_SEGMENTS:
-            raise ValueError(f"transports: files segments must be one of {', '.join(FILE_SEGMENTS)}, "
+        if item["segments"] not in LANDING_SEGMENTS:
+            raise ValueError(f"transports: files segments must be one of {', '.join(LANDING_SEGMENTS)}, "
                              f"got {item['segments']!r}")
         common = common | {"segments"}
     unknown = set(item) - common

@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
+from logintel.config import LANDING_SEGMENTS
 from logintel.store import parquet_segments
 from logintel.store.segment_adoption import MIN_ROWS
 from logintel.store.dead_letters import DeadLetter
@@ -34,7 +35,6 @@ from logintel.store.landing import HourBatch, LandingChanges, hour_floor, hour_k
 MAX_SEGMENT_EVENTS = 200_000
 CANONICAL = ".canonical.jsonl"  # a segment of canonical lines this class wrote (`write_lines`)
 COLUMNAR = parquet_segments.SUFFIX  # the same, as raw_events' columns
-SEGMENT_FORMATS = ("auto", "parquet", "jsonl")
 # "auto" lands a segment as columns when the lake would commit it as it is (`segment_adoption.MIN_ROWS`). A smaller
 # one — the receiver flushes at most 2,048 events a request's wait — would be copied by the load anyway, where its
 # columns save 1.2x (an hour landed 2,048 events a segment), while making them costs the writer about 8 µs an event
@@ -45,8 +45,8 @@ WATERMARK_HOURS = 168
 
 class FileLandingZone:
     def __init__(self, root: Path, segments: str = "auto"):
-        if segments not in SEGMENT_FORMATS:
-            raise ValueError(f"landing segments: auto, parquet or jsonl (got {segments!r})")
+        if segments not in LANDING_SEGMENTS:
+            raise ValueError(f"landing segments: one of {', '.join(LANDING_SEGMENTS)} (got {segments!r})")
         self.root = Path(root)
         self.events_dir = self.root / "events"
         self.segment_format = segments
@@ -78,8 +78,8 @@ class FileLandingZone:
             try:
                 table = parquet_segments.columns(lines, hour_floor(hour))
             except parquet_segments.SegmentFormatError:
-                table = None  # landed as JSON lines below, as exact as ever
-            if table is not None:
+                pass  # landed as JSON lines below, as exact as ever
+            else:
                 path = folder / f"{stem}{COLUMNAR}"
                 tmp = folder / f".{path.name}.partial"
                 parquet_segments.write(tmp, table)

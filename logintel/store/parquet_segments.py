@@ -25,22 +25,18 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from logintel.events import encode_record, format_timestamp
+from logintel.events import COLUMNS as CONTRACT_COLUMNS, encode_record, format_timestamp
 
 SUFFIX = ".canonical.parquet"
 COMPRESSION = "zstd"  # an hour of the simulator's events: 78 MB against 733 MB of JSON lines (snappy: 134 MB)
 
-# raw_events' columns (`schema.TABLES["raw_events"]`), in its order, as Arrow types, and the contract's name of each.
-COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
-    ("event_id", "event_id", pa.string()), ("ts", "timestamp", pa.timestamp("us")),
-    ("service", "service", pa.string()), ("route", "route", pa.string()), ("method", "method", pa.string()),
-    ("status", "status", pa.int32()), ("duration_ms", "duration_ms", pa.float64()), ("level", "level", pa.string()),
-    ("error_code", "error.code", pa.string()), ("error_type", "error.type", pa.string()),
-    ("error_message", "error.message", pa.string()), ("trace_id", "trace_id", pa.string()),
-    ("request_id", "request_id", pa.string()), ("user_id", "user_id", pa.string()),
-    ("client_ip", "client_ip", pa.string()), ("user_agent", "user_agent", pa.string()),
-    ("sample_rate", "sample_rate", pa.int32()), ("attributes", "attributes", pa.string()),
-    ("partition_hour", None, pa.timestamp("us")))
+# raw_events' columns (`schema.TABLES["raw_events"]`), in its order: each with the contract's name of it
+# (`events.COLUMNS`, None for the hour it is stored under) and its Arrow type (text unless named here).
+_NOT_TEXT = {"ts": pa.timestamp("us"), "status": pa.int32(), "duration_ms": pa.float64(), "sample_rate": pa.int32(),
+             "partition_hour": pa.timestamp("us")}
+COLUMNS: tuple[tuple[str, str | None, pa.DataType], ...] = tuple(
+    (column, field, _NOT_TEXT.get(column, pa.string()))
+    for field, column in (*CONTRACT_COLUMNS.items(), (None, "partition_hour")))
 SCHEMA = pa.schema([(name, kind) for name, _, kind in COLUMNS])
 _FLAT = pa.schema([(field, pa.timestamp("us", tz="UTC") if name == "ts" else kind)
                    for name, field, kind in COLUMNS if field not in (None, "attributes")])
@@ -78,7 +74,7 @@ def columns(lines: list[str], hour: datetime) -> pa.Table:
 def _attributes(data: bytes, count: int) -> pa.Array:
     """Each line's `attributes` object as the exact text it holds. A canonical line ends with it (`..."attributes":
     {...}}`), and the first `,"attributes":` of a line is that key: no string value holds `,"` unescaped, and the
-    keys before it are the contract's, in order. Cut out of `data` in one copy, not string by string."""
+    keys before it are the contract's, in order. Built from byte slices of `data`, never from Python strings."""
     starts, stops, begin = [], [], 0
     for _ in range(count):
         end = data.find(b"\n", begin)  # a canonical line holds no raw newline: JSON escapes it
