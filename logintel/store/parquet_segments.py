@@ -49,7 +49,10 @@ class SegmentFormatError(ValueError):
 
 def columns(lines: list[str], hour: datetime) -> pa.Table:
     """The canonical `lines` of hour `hour` as raw_events' columns (SCHEMA)."""
-    data = ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
+    try:
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # Arrow would store the bytes, and no reader could read the file back
+        raise SegmentFormatError("a line holds a lone surrogate (not UTF-8)") from None
     attributes = _attributes(data, len(lines))
     longest = max(map(len, lines), default=0) * 4 + 2  # a block must hold a whole line (in UTF-8 bytes)
     try:
@@ -91,7 +94,7 @@ def _attributes(data: bytes, count: int) -> pa.Array:
         try:
             orjson.loads(piece)
         except orjson.JSONDecodeError:
-            raise SegmentFormatError("a line not in canonical form (attributes not its last key)") from None
+            raise SegmentFormatError("a line whose attributes are not one JSON value (not its last key)") from None
     values = b"".join(pieces)
     offsets = np.zeros(count + 1, np.int64)
     np.cumsum(np.subtract(stops, starts), out=offsets[1:])

@@ -67,6 +67,11 @@ def test_lines_not_in_canonical_form_land_as_json_lines(tmp_path):
         parquet_segments.columns([line], HOUR)
     path = zone.write_lines(HOUR, [line])
     assert path.name.endswith(".canonical.jsonl") and zone.read_hour(HOUR).lines == [line]
+    # a lone surrogate is no UTF-8: Arrow would store its bytes and no reader could read the file back
+    lone = WideEvent(event_id="s", timestamp=HOUR, service="orders\ud800", route="/", duration_ms=1.0,
+                     level="info").to_json()
+    with pytest.raises(parquet_segments.SegmentFormatError, match="surrogate"):
+        parquet_segments.columns([lone], HOUR)
 
 
 def test_a_json_zone_and_a_columnar_zone_load_the_same_rows_by_either_path(tmp_path):
