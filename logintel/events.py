@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import reprlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from collections.abc import Mapping
@@ -171,7 +172,15 @@ def encode_record(record: Mapping[str, Any]) -> str:
     try:
         return orjson.dumps(record, option=_ORJSON_OPTIONS).decode("utf-8")
     except orjson.JSONEncodeError:
-        return _ENCODER.encode(_wide_integers_as_text(record))
+        return _LONE_SURROGATE.sub(REPLACEMENT_CHARACTER, _ENCODER.encode(_wide_integers_as_text(record)))
+
+
+# A lone surrogate (a string decoded from "\ud800", or from bytes with errors="surrogateescape") is no character:
+# it has no UTF-8 form, so a line holding it could not be written, and its escape is refused by DuckDB's JSON
+# reader, so the hour holding it would never load. It becomes U+FFFD, as a UTF-8 decoder does for bytes that are
+# no text: the event lands and loads, the rest of its text unchanged.
+_LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
+REPLACEMENT_CHARACTER = "\ufffd"
 
 
 def _wide_integers_as_text(value: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 from logintel.adapters.otel import (is_otlp_document, looks_like_otlp_record, parse_otel_record,
                                     parse_otlp_document)
 from logintel.adapters.plain_text import parse_plain_text
-from logintel.store.dead_letters import DeadLetterStore
+from logintel.store.dead_letters import DeadLetterStore, record_line
 from logintel.store.file_lock import folder_lock
 from logintel.events import MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
 from logintel.ingest.replay import land_new_events
@@ -306,7 +306,7 @@ def _rewrite(path: Path, records: Iterable[dict]) -> None:
     tmp = path.with_name("." + path.name + ".partial")
     with open(tmp, "w", encoding="utf-8") as fh:
         for record in records:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            fh.write(record_line(record) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)

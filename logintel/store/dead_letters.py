@@ -49,7 +49,7 @@ class DeadLetter:
         return record
 
 
-def _line(record: dict) -> str:
+def record_line(record: dict) -> str:
     """The record as one JSON line: UTF-8 text as it is, unless a string holds what UTF-8 cannot (a lone
     surrogate from a stdlib-decoded \\ud800): then \\u escapes, which read back to the very same string."""
     line = json.dumps(record, ensure_ascii=False)
@@ -76,7 +76,7 @@ class DeadLetterStore:
         tmp = path.with_name("." + path.name + ".partial")
         with open(tmp, "w", encoding="utf-8") as fh:
             for letter in letters:
-                fh.write(_line(letter.to_record()) + "\n")
+                fh.write(record_line(letter.to_record()) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -130,6 +130,11 @@ def test_a_payload_with_a_lone_surrogate_is_stored_and_reads_back_the_same(tmp_p
     assert store.write([DeadLetter("emit", "sdk", "validation:route", "bad \udfff route", payload)]) == 1
     (record,) = store.records()
     assert record["payload"] == payload and record["reason"] == "bad \udfff route"
+    # a retry that fails again rewrites the letter's file: that write raised too, and stopped `dlq retry`
+    report = DeadLetterQueue(store).retry(FileLandingZone(tmp_path / "landing"), include_parked=True)
+    assert (report.considered, report.delivered, report.still_failing) == (1, 0, 1)
+    (again,) = store.records()
+    assert again["payload"] == payload and again["attempts"] == 2
 
 
 def _slow_delivery(log_path: str):

@@ -140,6 +140,28 @@ def test_ingest_accounts_for_every_non_blank_line(messy_jsonl, stores):
     assert "9 dead-lettered" in report.summary() and "validation:timestamp 2" in report.summary()
 
 
+
+def test_a_lone_surrogate_lands_as_a_replacement_character_and_its_hour_loads(tmp_path, stores):
+    # "\ud800" is JSON syntax for no character. Before, the landing line held it raw, which has no UTF-8 form: the
+    # write failed and `logintel ingest` stopped with the whole file's good lines unlanded. Escaped instead, DuckDB's
+    # JSON reader refuses it and the hour would never load.
+    from logintel.store.warehouse import connect, load_hour
+    landing, dead = stores
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(line(event("before")) + line(event("odd", **{"error.message": "name=XX end", "attributes": {
+        "fileXX": "XX"}})).replace(b"XX", b"\\udcff") + line(event("after")))
+    report = ingest_paths([path], landing, dead)
+    assert (report.accepted, report.dead_lettered, report.landed) == (3, 0, 3)
+    odd = next(e for e in landed_events(landing) if e.event_id == "odd")
+    assert odd.error_message == "name=\ufffd end" and odd.attributes == {"file\ufffd": "\ufffd"}
+    (hour,) = landing.hours()
+    for fast in (False, True):
+        con = connect(tmp_path / f"w{fast}.duckdb")
+        loaded = load_hour(con, landing.read_hour(hour, canonical_as_files=fast))
+        assert loaded.loaded == 3 and not loaded.dead_letters
+        assert con.execute("SELECT error_message FROM raw_events WHERE event_id = 'odd'").fetchone() == ("name=\ufffd end",)
+        con.close()
+
 def test_a_last_line_without_newline_that_is_complete_is_accepted(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_bytes(line(event("one")) + line(event("two")).rstrip(b"\n"))

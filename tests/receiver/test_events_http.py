@@ -213,3 +213,17 @@ def test_a_body_opening_with_a_utf8_byte_order_mark_is_read_like_a_file(tmp_path
         got, _, data = rx.request("POST", "/v1/events", body, {"Content-Type": "application/x-ndjson"})
         landed = rx.landed()
     assert got == 200 and json.loads(data)["accepted"] == 2 and len(landed) == 2
+
+
+
+def test_a_lone_surrogate_escape_is_refused_by_line_with_its_reason_and_the_neighbours_land(tmp_path):
+    body = (json.dumps(_event(1)) + "\n" + json.dumps(_event(2, error_message="name=XX end")).replace("XX", "\\ud800")
+            + "\n").encode()
+    assert b'"name=\\ud800 end"' in body
+    with serving(tmp_path) as rx:
+        got, _, data = rx.request("POST", "/v1/events", body, {"Content-Type": "application/x-ndjson"})
+        landed = rx.landed()
+    answer = json.loads(data)
+    assert got == 200 and (answer["accepted"], answer["rejected"]) == (1, 1)
+    assert answer["errors"][0]["line"] == 2 and "surrogate" in answer["errors"][0]["reason"]
+    assert [e["event_id"] for e in landed] == ["ev-1"]

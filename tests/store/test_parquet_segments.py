@@ -67,9 +67,10 @@ def test_lines_not_in_canonical_form_land_as_json_lines(tmp_path):
         parquet_segments.columns([line], HOUR)
     path = zone.write_lines(HOUR, [line])
     assert path.name.endswith(".canonical.jsonl") and zone.read_hour(HOUR).lines == [line]
-    # a lone surrogate is no UTF-8: Arrow would store its bytes and no reader could read the file back
-    lone = WideEvent(event_id="s", timestamp=HOUR, service="orders\ud800", route="/", duration_ms=1.0,
-                     level="info").to_json()
+    # a lone surrogate is no UTF-8: Arrow would store its bytes and no reader could read the file back (the
+    # canonical encoder writes U+FFFD for one, so such a line comes only from a writer of its own)
+    lone = WideEvent(event_id="s", timestamp=HOUR, service="orders", route="/", duration_ms=1.0,
+                     level="info").to_json().replace("orders", "orders\ud800")
     with pytest.raises(parquet_segments.SegmentFormatError, match="surrogate"):
         parquet_segments.columns([lone], HOUR)
 
