@@ -1,10 +1,9 @@
 """incidents: groups over their error threshold, consecutive windows merged, each with a one-line
 summary written through the LLM gateway and grounded against the warehouse."""
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from assets.metadata import llm_metadata, markdown_table
-from assets.partitions import hourly_asset, partition_hour
+from assets.partitions import LAKE, hourly_asset, partition_hour
 from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
 from logintel.analysis.incidents.incident import replace_incidents, resolve_ended
 from logintel.analysis.incidents.window_changes import read_window_changes
@@ -15,19 +14,22 @@ from logintel.trust.claim_share import ClaimShare
 from logintel.views.incident_table import candidates_label, cause_label
 from resources.llm import LLMResource
 from resources.settings import LogintelSettings
+from resources.warehouse import WarehouseResource
 
 
-@hourly_asset(group_name="incidents",
+# On the lake, incidents is a lake table written in the hour's own session, which starts with every hour's incidents
+# (continued and resolved across hours); the step stays in the warehouse pool, one hour at a time, for that reason.
+@hourly_asset(group_name="incidents", kinds={"iceberg"} if LAKE else {"duckdb"},
               deps=["windowed_aggregates", "clusters", "window_changes"],
               description="Rule incidents: every (service, route, error_code) whose errors in a window exceed its "
                           "threshold; one incident per run of consecutive breaching windows, stable ids across hours; "
                           "a grounded one-line summary each.")
-def incidents(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logintel: LogintelSettings,
+def incidents(context: dg.AssetExecutionContext, warehouse: WarehouseResource, logintel: LogintelSettings,
               llm: LLMResource) -> dg.MaterializeResult:
     hour = partition_hour(context)
     calls = CallLog()
     redactor = logintel.redactor()
-    with warehouse.get_connection() as con:
+    with warehouse.hour_connection(hour, writes=("incidents",), history=("incidents",)) as con:
         examined = read_window_changes(con, hour)  # None: that step has not run for the hour, so it is done here
         hour_incidents = detect_hour_incidents(con, hour, logintel.thresholds(), logintel.window_spec(),
                                                redactor.redact, changes=logintel.settings().change_incidents,

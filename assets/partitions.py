@@ -10,8 +10,9 @@ _SETTINGS = loaded_settings()
 hourly_partitions = dg.HourlyPartitionsDefinition(start_date=_SETTINGS.partitions_start, end_offset=1)
 
 WAREHOUSE_POOL = "warehouse"  # DuckDB allows one writing process: every warehouse writer joins this pool
-# LOGINTEL_TABLE_FORMAT=iceberg: raw_events, spans and windowed_aggregates are lake tables, each hour one commit of
-# its own run, so their writers and readers of only those join no pool (docs/table-format.md).
+# LOGINTEL_TABLE_FORMAT=iceberg: the hourly tables are lake tables, each hour one commit of its own run. Writers of
+# the hour's function alone (raw_events, windowed_aggregates, window_changes) and readers of only those join no
+# pool; the patterns, clusters and incidents keep it, since they carry state from hour to hour (docs/table-format.md).
 LAKE = _SETTINGS.lake.iceberg
 LAKE_POOL = None if LAKE else WAREHOUSE_POOL
 

@@ -233,7 +233,7 @@ def main(args) -> int:
         failures += _materialize(defs.resolve_job_def("daily_briefing"), instance,
                                  [(day, {"logintel/trigger": "demo"}) for day in days])
 
-    rows, matches = scored_incidents(settings.warehouse_path, sim.labels)
+    rows, matches = scored_incidents(settings, sim.labels)
     outputs = write_report(settings.outputs_dir, rows, matches)
     print()
     print(format_incident_table(rows))

@@ -115,7 +115,7 @@ def cmd_migrate(args) -> int:
 def cmd_incidents(args) -> int:
     from logintel.views.incident_table import format_incident_table, load_incidents
     settings = load_settings()
-    rows = load_incidents(settings.warehouse_path)
+    rows = load_incidents(settings)
     if rows is None:
         print(f"error: no warehouse at {settings.warehouse_path}; run `logintel demo` or materialize the assets",
               file=sys.stderr)

@@ -85,7 +85,7 @@ LAKE_CATALOG_SCHEMES = ("sqlite", "postgresql+psycopg2", "postgresql+psycopg")
 @dataclass(frozen=True)
 class LakeConfig:
     """Where the hourly tables live (docs/table-format.md). `duckdb`: in the one warehouse file, as always.
-    `iceberg`: raw_events, spans and windowed_aggregates are Apache Iceberg tables — data files under `warehouse`
+    `iceberg`: the hourly tables (lake/tables.py) are Apache Iceberg tables — data files under `warehouse`
     (a folder, `file://…` or `s3://bucket/prefix`), their snapshots in a SQL catalog (`catalog_url`: SQLite or
     PostgreSQL) — which any number of hours write at once and any Iceberg engine reads."""
     table_format: str = "duckdb"

@@ -41,15 +41,16 @@ def embed_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Em
 
 
 def cluster_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Embedder, config: ClusterConfig,
-                      plot_path: Path | None = None) -> dict:
-    """Replace partition `hour` of pattern_clusters; returns what the asset shows."""
+                      plot_path: Path | None = None, cache_con: duckdb.DuckDBPyConnection | None = None) -> dict:
+    """Replace partition `hour` of pattern_clusters; returns what the asset shows. `cache_con`: where the embedding
+    cache is when it is not beside the patterns (the DuckDB file, while `con` is an hour's lake session)."""
     from logintel.analysis.cluster_plot import plot_as_markdown, plot_clusters
     started = time.perf_counter()
     start = hour.replace(tzinfo=None)
     ensure_tables(con, "pattern_clusters")
     rows = _patterns(con, start)
     ids = [r[0] for r in rows]
-    vectors = EmbeddingCache().get_or_embed(con, embedder, [r[1] for r in rows])
+    vectors = EmbeddingCache().get_or_embed(cache_con or con, embedder, [r[1] for r in rows])
     weights = np.array([r[2] for r in rows], dtype=float)
     activity = np.zeros((len(rows), 60))
     index = {pid: i for i, pid in enumerate(ids)}

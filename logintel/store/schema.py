@@ -79,7 +79,9 @@ CREATE TABLE IF NOT EXISTS incidents (
     errors BIGINT NOT NULL, requests BIGINT NOT NULL, error_rate DOUBLE NOT NULL,
     users_affected BIGINT NOT NULL, p99_ms DOUBLE, severity VARCHAR NOT NULL, status VARCHAR NOT NULL,
     summary VARCHAR NOT NULL, writer VARCHAR NOT NULL,
-    related_traces VARCHAR[] NOT NULL, related_traces_total BIGINT NOT NULL, evidence JSON, grounding JSON
+    related_traces VARCHAR[] NOT NULL, related_traces_total BIGINT NOT NULL, evidence JSON, grounding JSON,
+    services VARCHAR[], routes VARCHAR[], error_codes VARCHAR[], root_cause_analysis VARCHAR, merged_into VARCHAR,
+    root_cause JSON
 )""",
 }
 

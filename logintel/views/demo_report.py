@@ -6,16 +6,18 @@ from pathlib import Path
 
 from logintel.analysis.ground_truth import score_scenarios
 from logintel.analysis.incidents.incident import list_incidents
-from logintel.store.warehouse import connect
+from logintel.config import Settings
+from logintel.store.warehouse_access import open_warehouse
 
 
-def scored_incidents(warehouse_path: Path, labels) -> tuple[list[dict], list[dict]]:
-    """The incidents (merged across hours) and each labelled scenario's score; empty without a warehouse."""
-    if not warehouse_path.exists():
+def scored_incidents(settings: Settings, labels) -> tuple[list[dict], list[dict]]:
+    """The incidents (merged across hours, the lake's when the table format is Iceberg) and each labelled
+    scenario's score; empty without a warehouse."""
+    if not settings.warehouse_path.exists():
         return [], []
     # Read-write like the runs before it in the same process: DuckDB refuses a second configuration for a
     # file that a connection (say one kept alive by a failed step's traceback) still holds open.
-    con = connect(warehouse_path)
+    con = open_warehouse(settings)
     try:
         return list_incidents(con), score_scenarios(con, labels)
     finally:

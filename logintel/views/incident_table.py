@@ -1,17 +1,17 @@
 """The incident table a terminal shows: one line per incident, its root cause under it."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from logintel.analysis.incidents.incident import list_incidents
-from logintel.store.warehouse import connect
+from logintel.config import Settings
+from logintel.store.warehouse_access import open_warehouse
 
 
-def load_incidents(warehouse_path: Path) -> list[dict] | None:
-    """The warehouse's incidents merged across hours; None when there is no warehouse yet."""
-    if not warehouse_path.exists():
+def load_incidents(settings: Settings) -> list[dict] | None:
+    """The warehouse's incidents merged across hours (the lake's, when the table format is Iceberg); None when there
+    is no warehouse yet."""
+    if not settings.warehouse_path.exists():
         return None
-    con = connect(warehouse_path, read_only=True)
+    con = open_warehouse(settings, read_only=True)
     try:
         return list_incidents(con)
     finally:

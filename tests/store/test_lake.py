@@ -190,6 +190,56 @@ def test_an_hour_session_publishes_its_tables_hour_when_it_ends_and_nothing_when
     assert _count(lake, "windowed_aggregates", "requests = 12") == 1 and _count(lake, "windowed_aggregates") == 1
 
 
+
+def _incident(con, hour: datetime, incident_id: str, status: str = "open") -> None:
+    con.execute("""INSERT INTO incidents (incident_id, partition_hour, kind, service, route, start_time, end_time,
+                   first_seen, breached_windows, threshold, peak_errors, errors, requests, error_rate, users_affected,
+                   severity, status, summary, writer, related_traces, related_traces_total, services, root_cause)
+                   VALUES ($id, $h, 'threshold', 'orders', '/r', $h, $h + INTERVAL 10 MINUTE, $h, 2, 5, 9, 12, 40,
+                   0.3, 3, 'high', $status, 'orders failing', 'offline/v1', ['t1', 't2'], 2, ['orders', 'db'],
+                   '{"service": "db"}'::JSON)""", {"id": incident_id, "h": hour, "status": status})
+
+
+def test_an_hour_session_with_history_publishes_the_earlier_hours_it_changed_in_the_same_commit(tmp_path):
+    """The incidents step reads every hour's incidents and resolves earlier ones: its session starts with all of
+    them and publishes its own hour and every hour whose rows it changed as one snapshot; the rest stay as they
+    were (their data files untouched), and a failure publishes nothing."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    from logintel.store.lake.hour_runs import hour_session
+    from logintel.store.lake.partitions import data_files
+    from logintel.analysis.incidents.incident import ensure_schema
+    location = _local(tmp_path)
+    lake = open_lake(location)
+    hours = [HOUR + timedelta(hours=i) for i in range(3)]
+    for number, hour in enumerate(hours[:2]):
+        with hour_session(lake, hour, ("incidents",), history=("incidents",)) as con:
+            ensure_schema(con)
+            _incident(con, hour, f"inc-{number}")
+    untouched = [f for f in data_files(lake, "incidents")[0] if "T11" in f]
+    commits = len(lake.table("incidents").metadata.metadata_log)  # one entry per commit of the table
+    with hour_session(lake, hours[2], ("incidents",), history=("incidents",)) as con:
+        ensure_schema(con)
+        assert con.execute("SELECT incident_id FROM incidents ORDER BY 1").fetchall() == [("inc-0",), ("inc-1",)]
+        con.execute("UPDATE incidents SET status = 'resolved' WHERE incident_id = 'inc-0'")
+        _incident(con, hours[2], "inc-2")
+    assert len(lake.table("incidents").metadata.metadata_log) == commits + 1  # hours 10 and 12 in one commit
+    assert [f for f in data_files(lake, "incidents")[0] if "T11" in f] == untouched
+    read = duckdb.connect()
+    mount(read, lake)
+    assert read.execute("SELECT incident_id, status, services, root_cause->>'service' FROM incidents ORDER BY 1"
+                        ).fetchall() == [("inc-0", "resolved", ["orders", "db"], "db"),
+                                         ("inc-1", "open", ["orders", "db"], "db"),
+                                         ("inc-2", "open", ["orders", "db"], "db")]
+    with pytest.raises(RuntimeError, match="the step failed"):
+        with hour_session(lake, hours[2], ("incidents",), history=("incidents",)) as con:
+            con.execute("UPDATE incidents SET status = 'open'")
+            raise RuntimeError("the step failed")
+    assert len(lake.table("incidents").metadata.metadata_log) == commits + 1
+    # another engine reads the lists as lists
+    catalog = SqlCatalog("logintel", uri=location.catalog_url, warehouse=location.warehouse)
+    rows = catalog.load_table("logintel.incidents").scan().to_arrow().sort_by("incident_id")
+    assert rows["related_traces"].to_pylist() == [["t1", "t2"]] * 3 and rows["status"][0].as_py() == "resolved"
+
 def test_another_engine_reads_the_same_tables_through_the_catalog(tmp_path):
     """pyiceberg's own reader (what Spark, Trino or ClickHouse do through the same catalog): the rows DuckDB sees,
     partition pruning by hour included."""

@@ -97,17 +97,22 @@ def _load_or_create(catalog, name: str):
 
 def _iceberg_schema(name: str):
     """The DDL's columns as Iceberg fields, in order. All optional: DuckDB exports every column as nullable, and
-    the DDL's NOT NULLs are kept by the rows' one writer (the hour's load) before they reach the lake."""
+    the DDL's NOT NULLs are kept by the rows' one writer (the hour's load) before they reach the lake. A list of
+    text (VARCHAR[]) is a list of strings, its element's field id numbered after the columns'."""
     from pyiceberg import types
     from pyiceberg.schema import Schema
     iceberg = {"VARCHAR": types.StringType, "JSON": types.StringType, "TIMESTAMP": types.TimestampType,
                "INTEGER": types.IntegerType, "BIGINT": types.LongType, "DOUBLE": types.DoubleType,
                "BOOLEAN": types.BooleanType}
+    columns = column_types(name)
     fields = []
-    for number, (column, kind) in enumerate(column_types(name), start=1):
-        if kind not in iceberg:
+    for number, (column, kind) in enumerate(columns, start=1):
+        element = kind[:-2] if kind.endswith("[]") else None
+        if (element or kind) not in iceberg:
             raise LakeError(f"lake table {name}: column {column} has type {kind}, which the lake does not map")
-        fields.append(types.NestedField(field_id=number, name=column, field_type=iceberg[kind](), required=False))
+        field_type = iceberg[kind]() if element is None else types.ListType(
+            element_id=len(columns) + number, element_type=iceberg[element](), element_required=False)
+        fields.append(types.NestedField(field_id=number, name=column, field_type=field_type, required=False))
     return Schema(*fields)
 
 

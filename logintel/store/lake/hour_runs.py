@@ -1,6 +1,8 @@
 """An hourly step on the lake: it runs in a scratch in-memory DuckDB of its own run, with the other lake tables
 mounted (`mount`), writes its tables there as it would in the warehouse file, and each table's hour is then
-published to the lake in one commit. No file is shared with another run, so any number of hours run at once.
+published to the lake in one commit. No file is shared with another run, so any number of hours run at once —
+unless the step carries state from hour to hour (the incidents: its session starts with every hour of its table,
+`history`), which its pool keeps to one hour at a time.
 
 The session commits whole data files too: a load that adopts columnar landing segments (`segment_adoption`) lists
 them in the session's ADOPTED_FILES, and they join the table's hour in the same commit as its rows."""
@@ -17,33 +19,67 @@ import duckdb
 from logintel.store.lake.catalog import Lake
 from logintel.store.lake.mount import mount
 from logintel.store.lake.catalog import ROW_GROUP_ROWS
-from logintel.store.lake.partitions import replace_partition, scratch_folder
+from logintel.store.lake.partitions import replace_hours, scratch_folder
 from logintel.store.lake.tables import LAKE_TABLES, column_types
 from logintel.store.segment_adoption import adopted_files, create_adopted_files
 
 
 @contextmanager
-def hour_session(lake: Lake, hour: datetime, writes: tuple[str, ...],
-                 threads: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def hour_session(lake: Lake, hour: datetime, writes: tuple[str, ...], threads: int | None = None,
+                 history: tuple[str, ...] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
     """A scratch connection with every lake table but `writes` mounted; when the block ends without an error, hour
     `hour` of each of `writes` (in that order: a table its readers reach through another goes first) is replaced
-    with the rows the block left for that hour. An error publishes nothing."""
+    with the rows the block left for that hour. An error publishes nothing.
+
+    A table of `writes` also in `history` is one whose step reads (and may change) its other hours: the block
+    starts with all of its rows, and every hour whose rows the block changed is published with `hour`, in the
+    same commit (the incidents step carries incidents across hours and resolves earlier ones)."""
     hour = hour.replace(tzinfo=None)
     con = duckdb.connect(config={"threads": threads} if threads else {})
     try:
         mount(con, lake, tuple(name for name in LAKE_TABLES if name not in writes))
+        for name in history:
+            _copy_in(con, lake, name)
         create_adopted_files(con)
         yield con
         reader = con.cursor()  # the block may have left a result unread on its connection
         for name in writes:
-            written = _write_hour(reader, lake, name, hour)
+            hours = [hour] + (_changed_hours(reader, name, hour) if name in history else [])
+            written = {h: _write_hour(reader, lake, name, h) for h in hours}
             try:
-                replace_partition(lake, name, hour, None, ([written] if written else []) + adopted_files(reader, name))
+                files = {h: ([path] if path else []) for h, path in written.items()}
+                files[hour] += adopted_files(reader, name)
+                replace_hours(lake, name, files)
             finally:
-                if written:
-                    os.unlink(written)  # the table holds its own link or copy
+                for path in written.values():
+                    if path:
+                        os.unlink(path)  # the table holds its own link or copy
     finally:
         con.close()
+
+
+_BEFORE = "lake_before_{}"  # a history table's rows as the lake held them when the block began (in main: the
+# connection is in memory, and a cursor sees no temporary table)
+
+
+def _copy_in(con: duckdb.DuckDBPyConnection, lake: Lake, name: str) -> None:
+    """`main.<name>` holding every row of the lake's table, and a copy as it was, to tell which hours changed."""
+    mount(con, lake, (name,))
+    con.execute(f"CREATE TABLE main.{name} AS SELECT * FROM temp.{name}")
+    con.execute(f"DROP VIEW temp.{name}")
+    con.execute(f"CREATE TABLE main.{_BEFORE.format(name)} AS SELECT * FROM main.{name}")
+
+
+def _changed_hours(con: duckdb.DuckDBPyConnection, name: str, hour: datetime) -> list[datetime]:
+    """The hours other than `hour` whose rows differ from the lake's when the block began (rows added, removed or
+    changed: a multiset difference either way)."""
+    before = _BEFORE.format(name)
+    rows = con.execute(f"""
+        SELECT DISTINCT partition_hour FROM (
+            (SELECT * FROM main.{name} EXCEPT ALL SELECT * FROM {before})
+            UNION ALL (SELECT * FROM {before} EXCEPT ALL SELECT * FROM main.{name}))
+        WHERE partition_hour <> $h ORDER BY 1""", {"h": hour}).fetchall()
+    return [row[0] for row in rows]
 
 
 def _write_hour(con: duckdb.DuckDBPyConnection, lake: Lake, name: str, hour: datetime) -> str | None:

@@ -38,22 +38,54 @@ def replace_partition(lake: Lake, name: str, hour: datetime, rows: pa.Table | No
         hours = pc.unique(rows[PARTITION_COLUMN]).to_pylist()
         if hours not in ([], [hour]):
             raise LakeError(f"lake table {name}: rows for hour {hour:%Y-%m-%d %H:00} include other hours")
+    if rows is None or not rows.num_rows:
+        replace_hours(lake, name, {hour: list(files)})
+        return 0
     this_hour = EqualTo(PARTITION_COLUMN, hour.isoformat())
     try:
         with warnings.catch_warnings():  # an hour written the first time has nothing to replace: no news
             warnings.filterwarnings("ignore", message="Delete operation did not match any records")
             placed = [_place(table, hour, path) for path in files]
             with table.transaction() as change:
-                if rows is not None and rows.num_rows:
-                    change.overwrite(rows, overwrite_filter=this_hour)
-                else:
-                    change.delete(this_hour)
+                change.overwrite(rows, overwrite_filter=this_hour)
                 if placed:
                     change.add_files(placed, check_duplicate_files=False)  # fresh names: none can be there yet
     except (CommitFailedException, ValidationException) as exc:
-        raise LakeError(f"lake table {name}: hour {hour:%Y-%m-%d %H:00} was replaced by another run at the same "
-                        f"time ({exc.__class__.__name__}); run the hour again") from exc
-    return rows.num_rows if rows is not None else 0
+        raise _replaced_meanwhile(name, [hour], exc) from exc
+    return rows.num_rows
+
+
+def replace_hours(lake: Lake, name: str, files_by_hour: dict[datetime, list[str]]) -> None:
+    """Replace each hour of lake table `name` in `files_by_hour` with the rows of its data files (local Parquet
+    files of the table's columns, every row of that hour; none: the hour is emptied), all in one commit: a reader
+    sees every one of those hours before or every one after. A step that changes rows of earlier hours too (the
+    incidents step resolves incidents of earlier hours) publishes them with its own hour."""
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
+    from pyiceberg.expressions import EqualTo, In
+    hours = sorted(hour.replace(tzinfo=None) for hour in files_by_hour)
+    if not hours:
+        return
+    table = lake.table(name)
+    # one hour as EqualTo: the filter an hour's replacement has always used (In of one value is the same rows)
+    chosen = EqualTo(PARTITION_COLUMN, hours[0].isoformat()) if len(hours) == 1 else \
+        In(PARTITION_COLUMN, [hour.isoformat() for hour in hours])
+    try:
+        with warnings.catch_warnings():  # an hour written the first time has nothing to replace: no news
+            warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+            placed = [_place(table, hour.replace(tzinfo=None), path)
+                      for hour, paths in files_by_hour.items() for path in paths]
+            with table.transaction() as change:
+                change.delete(chosen)
+                if placed:
+                    change.add_files(placed, check_duplicate_files=False)  # fresh names: none can be there yet
+    except (CommitFailedException, ValidationException) as exc:
+        raise _replaced_meanwhile(name, hours, exc) from exc
+
+
+def _replaced_meanwhile(name: str, hours: list[datetime], exc: Exception) -> LakeError:
+    which = ", ".join(f"{hour:%Y-%m-%d %H:00}" for hour in hours)
+    return LakeError(f"lake table {name}: hour {which} was replaced by another run at the same time "
+                     f"({exc.__class__.__name__}); run the hour again")
 
 
 def scratch_folder(lake: Lake) -> str:

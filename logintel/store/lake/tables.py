@@ -9,9 +9,11 @@ import duckdb
 
 from logintel.store.schema import TABLES
 
-# The hourly tables the lake holds: the events, and what is a function of an hour's events alone. The others stay
-# in the DuckDB warehouse file (docs/table-format.md says why).
-LAKE_TABLES = ("raw_events", "spans", "windowed_aggregates", "window_changes")
+# The hourly tables the lake holds: the events, what is a function of an hour's events alone, the hour's patterns
+# and their clusters, and the incidents. What stays in the DuckDB warehouse file is not hourly: the embedding cache,
+# the analysts' findings, the daily tables (docs/table-format.md says why).
+LAKE_TABLES = ("raw_events", "spans", "windowed_aggregates", "window_changes", "event_patterns", "pattern_activity",
+               "pattern_clusters", "incidents")
 PARTITION_COLUMN = "partition_hour"
 
 
