@@ -21,16 +21,22 @@ from logintel.agents.run import run_analyst
 from logintel.agents.saved_findings import replace_findings
 from logintel.briefings.finding_briefing import finding_candidates
 from logintel.daily.days import DigestDay
+from logintel.store.findings import RUNS_TABLE, TABLE, scope_partition
 from logintel.trust.claim_share import grounded_pct
 from resources.settings import LogintelSettings
+from resources.warehouse import WarehouseResource
 
 HOURS = dg.TimeWindowPartitionMapping()
+FINDINGS_TABLES = (TABLE, RUNS_TABLE)
 COLUMNS = ["severity", "kind", "finding", "confidence", "grounded", "text"]
 
 
-def _materialize(context, warehouse: DuckDBResource, logintel: LogintelSettings, agent: str,
+def _materialize(context, warehouse: WarehouseResource, logintel: LogintelSettings, agent: str,
                  scope: Scope) -> tuple[AnalystReport, dict]:
-    with warehouse.get_connection() as con:
+    # On the lake the findings are lake tables, partitioned by their scope's hour or day, which the analysts of a day
+    # share: the session starts with every run's rows and publishes the partition this run replaced.
+    with warehouse.hour_connection(scope_partition(scope.key, scope.day.day), writes=FINDINGS_TABLES,
+                                   history=FINDINGS_TABLES) as con:
         report = run_analyst(con, agent, scope, logintel.settings())
         replace_findings(con, report)
     for note in report.notes:
@@ -54,7 +60,7 @@ def _materialize(context, warehouse: DuckDBResource, logintel: LogintelSettings,
 
 def _daily(agent: str, description: str, deps: list):
     @daily_asset(name=f"{agent}_findings", group_name="analysts", deps=deps, description=description)
-    def findings(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+    def findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                  logintel: LogintelSettings) -> dg.MaterializeResult:
         _, metadata = _materialize(context, warehouse, logintel, agent, Scope.whole_day(partition_day(context)))
         return dg.MaterializeResult(metadata=metadata)
@@ -78,7 +84,7 @@ efficiency_findings = _daily("efficiency", "Where the day's processing and datab
 @hourly_asset(group_name="security", deps=["raw_events"],
               description="The security analyst over one hour, so an attack is seen within the hour; a high or "
                           "critical finding asks for a situation briefing (its briefing_candidates).")
-def hourly_security_findings(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+def hourly_security_findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                              logintel: LogintelSettings) -> dg.MaterializeResult:
     hour, zone = partition_hour(context), logintel.settings().digest_timezone
     day = DigestDay(DigestDay(hour.date(), zone).local(hour).date(), zone)

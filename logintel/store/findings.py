@@ -8,26 +8,31 @@ from datetime import date, datetime, timezone
 
 import duckdb
 
-from logintel.store.schema import has_table
+from logintel.store.schema import TABLES, has_table
 
 TABLE = "findings"
-DDL = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    finding_id VARCHAR NOT NULL, agent VARCHAR NOT NULL, scope VARCHAR NOT NULL, day DATE NOT NULL,
-    kind VARCHAR NOT NULL, severity VARCHAR NOT NULL, confidence DOUBLE NOT NULL, title VARCHAR NOT NULL,
-    text VARCHAR NOT NULL, grounded BOOLEAN, document JSON NOT NULL, created_at TIMESTAMP NOT NULL
-)"""
 RUNS_TABLE = "analyst_runs"
-RUNS_DDL = f"""
-CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
-    agent VARCHAR NOT NULL, scope VARCHAR NOT NULL, day DATE NOT NULL, findings INTEGER NOT NULL,
-    summary VARCHAR NOT NULL, report JSON NOT NULL, created_at TIMESTAMP NOT NULL
-)"""
+DDL, RUNS_DDL = TABLES[TABLE], TABLES[RUNS_TABLE]
+
+
+def scope_partition(scope: str, day: date) -> datetime:
+    """The partition a run's rows are kept in (`partition_hour`, as every hourly table's; the lake's partition): an
+    hourly scope's UTC hour (`2026-12-01-13:00`), a daily scope's date at 00:00."""
+    if len(scope) > 10:
+        return datetime.strptime(scope, "%Y-%m-%d-%H:%M")
+    return datetime(day.year, day.month, day.day)
+
+
+# scope_partition in SQL, for rows stored before the column (a warehouse's own, or one `logintel migrate` reads).
+PARTITION_SQL = "CASE WHEN length(scope) > 10 THEN strptime(scope, '%Y-%m-%d-%H:%M') ELSE CAST(day AS TIMESTAMP) END"
 
 
 def ensure_findings_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
     con.execute(RUNS_DDL)
+    for table in (TABLE, RUNS_TABLE):  # warehouses from before the column
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS partition_hour TIMESTAMP")
+        con.execute(f"UPDATE {table} SET partition_hour = {PARTITION_SQL} WHERE partition_hour IS NULL")
 
 
 def replace_run(con: duckdb.DuckDBPyConnection, agent: str, scope: str, day: date, findings: list[dict],
@@ -36,14 +41,16 @@ def replace_run(con: duckdb.DuckDBPyConnection, agent: str, scope: str, day: dat
     agent's result for `scope`: whatever an earlier run of it said is dropped."""
     ensure_findings_tables(con)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
+    partition = scope_partition(scope, day)
     con.execute(f"DELETE FROM {TABLE} WHERE agent = ? AND scope = ?", [agent, scope])
     con.execute(f"DELETE FROM {RUNS_TABLE} WHERE agent = ? AND scope = ?", [agent, scope])
     rows = [(f["finding_id"], agent, scope, day, f["kind"], f["severity"], f["confidence"], f["title"], f["text"],
-             (f.get("grounding") or {}).get("grounded"), json.dumps(f, default=str), now) for f in findings]
+             (f.get("grounding") or {}).get("grounded"), json.dumps(f, default=str), now, partition)
+            for f in findings]
     if rows:
-        con.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    con.execute(f"INSERT INTO {RUNS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [agent, scope, day, len(rows), run.get("summary") or "", json.dumps(run, default=str), now])
+        con.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.execute(f"INSERT INTO {RUNS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [agent, scope, day, len(rows), run.get("summary") or "", json.dumps(run, default=str), now, partition])
     return len(rows)
 
 

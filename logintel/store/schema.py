@@ -83,6 +83,20 @@ CREATE TABLE IF NOT EXISTS incidents (
     services VARCHAR[], routes VARCHAR[], error_codes VARCHAR[], root_cause_analysis VARCHAR, merged_into VARCHAR,
     root_cause JSON
 )""",
+    # The analysts' runs: each run's findings for its scope (a day, or an hour for the hourly security pass) as JSON
+    # documents, replaced whole on a re-run (`store.findings`); partition_hour: the scope's (`scope_partition`).
+    "findings": """
+CREATE TABLE IF NOT EXISTS findings (
+    finding_id VARCHAR NOT NULL, agent VARCHAR NOT NULL, scope VARCHAR NOT NULL, day DATE NOT NULL,
+    kind VARCHAR NOT NULL, severity VARCHAR NOT NULL, confidence DOUBLE NOT NULL, title VARCHAR NOT NULL,
+    text VARCHAR NOT NULL, grounded BOOLEAN, document JSON NOT NULL, created_at TIMESTAMP NOT NULL,
+    partition_hour TIMESTAMP
+)""",
+    "analyst_runs": """
+CREATE TABLE IF NOT EXISTS analyst_runs (
+    agent VARCHAR NOT NULL, scope VARCHAR NOT NULL, day DATE NOT NULL, findings INTEGER NOT NULL,
+    summary VARCHAR NOT NULL, report JSON NOT NULL, created_at TIMESTAMP NOT NULL, partition_hour TIMESTAMP
+)""",
 }
 
 

@@ -74,13 +74,17 @@ def test_migrate_moves_the_warehouses_hours_into_the_lake_and_readers_see_the_sa
     window = ["investigate", "--start", "2026-11-23T09:28", "--end", "2026-11-23T09:42", "--json"]
     before = json.loads(_logintel(home, "duckdb", *window))
     incidents_before = json.loads(_logintel(home, "duckdb", "incidents", "--json"))
+    findings = ["findings", "--date", "2026-11-23", "--json"]
+    findings_before = json.loads(_logintel(home, "duckdb", *findings))
     report = json.loads(_logintel(home, "iceberg", "migrate", "--json"))
     tables = {t["table"]: t for t in report["tables"]}
     assert set(tables) == {"raw_events", "spans", "windowed_aggregates", "window_changes", "event_patterns",
-                           "pattern_activity", "pattern_clusters", "incidents"}
+                           "pattern_activity", "pattern_clusters", "incidents", "findings", "analyst_runs"}
     assert all(t["verified"] for t in tables.values())
     assert tables["incidents"]["rows"] > 0 and tables["event_patterns"]["rows"] > 0
+    assert tables["analyst_runs"]["rows"] > 0  # every analyst's run is kept, with or without findings
     assert incidents_before and json.loads(_logintel(home, "iceberg", "incidents", "--json")) == incidents_before
+    assert json.loads(_logintel(home, "iceberg", *findings)) == findings_before
     assert tables["window_changes"]["hours"] == 2 and tables["window_changes"]["rows"] == 2 * 12  # every window
     assert tables["raw_events"]["hours"] == 2 and tables["raw_events"]["rows"] == 2 * 60 * 4 + 80
     after = json.loads(_logintel(home, "iceberg", *window))  # now read from the lake's views

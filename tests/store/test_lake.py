@@ -283,3 +283,27 @@ def test_a_lake_under_a_folder_with_a_quote_in_its_name_mounts(tmp_path):
     lake = open_lake(location)
     replace_partition(lake, "raw_events", HOUR, _rows(HOUR, 3))
     assert _count(lake) == 3
+
+
+def test_findings_stored_before_their_partition_column_migrate_with_it_derived_from_their_scope(tmp_path):
+    """A warehouse whose findings predate `partition_hour` is only read by `migrate`: the column comes from the
+    scope (an hour's UTC hour, a day's date at 00:00), and the copy is verified row for row."""
+    from logintel.store.findings import scope_partition
+    from logintel.store.lake.migration import migrate
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute(TABLES["findings"].replace(",\n    partition_hour TIMESTAMP", ""))
+    old.execute("""INSERT INTO findings VALUES
+        ('f-1', 'security', '2026-05-04-10:00', '2026-05-04', 'brute_force', 'high', 0.9, 't', 'x', true, '{}', $now),
+        ('f-2', 'sre', '2026-05-04', '2026-05-04', 'burn_rate_page', 'critical', 0.99, 't', 'y', true, '{}', $now)""",
+                {"now": HOUR})
+    old.close()
+    source = duckdb.connect(str(path), read_only=True)
+    lake = open_lake(_local(tmp_path))
+    (result,) = migrate(source, lake, tables=("findings",))
+    assert result.verified and (result.hours, result.rows) == (2, 2)
+    read = duckdb.connect()
+    mount(read, lake)
+    assert read.execute("SELECT finding_id, partition_hour FROM findings ORDER BY 1").fetchall() == [
+        ("f-1", scope_partition("2026-05-04-10:00", HOUR.date())), ("f-2", datetime(2026, 5, 4))]
+    assert scope_partition("2026-05-04-10:00", HOUR.date()) == HOUR

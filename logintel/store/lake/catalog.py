@@ -103,7 +103,7 @@ def _iceberg_schema(name: str):
     from pyiceberg.schema import Schema
     iceberg = {"VARCHAR": types.StringType, "JSON": types.StringType, "TIMESTAMP": types.TimestampType,
                "INTEGER": types.IntegerType, "BIGINT": types.LongType, "DOUBLE": types.DoubleType,
-               "BOOLEAN": types.BooleanType}
+               "BOOLEAN": types.BooleanType, "DATE": types.DateType}
     columns = column_types(name)
     fields = []
     for number, (column, kind) in enumerate(columns, start=1):

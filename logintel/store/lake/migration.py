@@ -14,6 +14,7 @@ from logintel.store.lake.catalog import Lake
 from logintel.store.lake.mount import mount
 from logintel.store.lake.partitions import replace_partition
 from logintel.store.lake.tables import LAKE_TABLES
+from logintel.store.findings import PARTITION_SQL, RUNS_TABLE as RUNS, TABLE as FINDINGS
 
 _CHECKSUM = "count(*), coalesce(sum(hash(COLUMNS(* EXCLUDE (partition_hour)))), 0)"
 
@@ -40,10 +41,11 @@ def migrate(source: duckdb.DuckDBPyConnection, lake: Lake, tables: tuple[str, ..
         if not _held(source, table):
             done.append(result)
             continue
+        relation = _relation(source, table)
         hours = [row[0] for row in source.execute(
-            f"SELECT DISTINCT partition_hour FROM main.{table} ORDER BY 1").fetchall()]
+            f"SELECT DISTINCT partition_hour FROM {relation} ORDER BY 1").fetchall()]
         for number, hour in enumerate(hours, start=1):
-            rows = source.sql(f"SELECT * FROM main.{table} WHERE partition_hour = $h",
+            rows = source.sql(f"SELECT * FROM {relation} WHERE partition_hour = $h",
                               params={"h": hour}).to_arrow_table()
             result.rows += replace_partition(lake, table, hour, rows)
             progress(f"{table}: hour {number}/{len(hours)} ({hour:%Y-%m-%d %H:00}), {rows.num_rows:,} rows")
@@ -51,6 +53,19 @@ def migrate(source: duckdb.DuckDBPyConnection, lake: Lake, tables: tuple[str, ..
         result.mismatched_hours = _mismatches(source, lake, table)
         done.append(result)
     return done
+
+
+def _relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Where the file's rows of `table` are read from: the table, or for findings stored before their partition
+    column (a warehouse the findings step has not written since), a view adding it (the file is only read)."""
+    columns = {row[0] for row in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? "
+        "AND database_name = current_database()", [table]).fetchall()}
+    if "partition_hour" in columns or table not in (FINDINGS, RUNS):
+        return f"main.{table}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW migrating_{table} AS "
+                f"SELECT *, {PARTITION_SQL} AS partition_hour FROM main.{table}")
+    return f"migrating_{table}"
 
 
 def _held(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -66,7 +81,7 @@ def _mismatches(source: duckdb.DuckDBPyConnection, lake: Lake, table: str) -> li
         lake_sums = dict(_sums(mounted, table))
     finally:
         mounted.close()
-    return [hour for hour, sums in _sums(source, f"main.{table}") if lake_sums.get(hour) != sums]
+    return [hour for hour, sums in _sums(source, _relation(source, table)) if lake_sums.get(hour) != sums]
 
 
 def _sums(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[datetime, tuple]]:
