@@ -34,6 +34,8 @@ def hour_session(lake: Lake, hour: datetime, writes: tuple[str, ...], threads: i
     A table of `writes` also in `history` is one whose step reads (and may change) its other hours: the block
     starts with all of its rows, and every hour whose rows the block changed is published with `hour`, in the
     same commit (the incidents step carries incidents across hours and resolves earlier ones)."""
+    if not set(history) <= set(writes):
+        raise ValueError(f"history {history} names tables the session does not write ({writes})")
     hour = hour.replace(tzinfo=None)
     con = duckdb.connect(config={"threads": threads} if threads else {})
     try:
