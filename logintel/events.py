@@ -420,6 +420,29 @@ def cap_attributes(attributes: dict[str, Any], limit: int = MAX_ATTRIBUTE_KEYS) 
     return kept
 
 
+def loads_json(data: bytes | str) -> Any:
+    """A JSON text's value: orjson's, or where orjson refuses what the stdlib reads (NaN, integers past 64 bits, lone
+    surrogates: a writer's mistake in one string) the stdlib's, so a receiver takes what `logintel ingest` takes and
+    one odd string does not cost a whole request. Raises orjson.JSONDecodeError (a ValueError) naming the problem
+    when neither reads it."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as refused:
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError):
+            raise refused from None
+
+
+def dumps_json(value: Any) -> bytes:
+    """`value` as compact JSON bytes for a dead letter's payload: orjson's, or where it refuses (a lone surrogate,
+    an integer past 64 bits) the stdlib's with non-ASCII escaped, which reads back to the very same value."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode("ascii")
+
+
 def parse_json_line(line: bytes | str, now: datetime | None = None) -> WideEvent:
     """Decode and validate one JSONL line; decoding problems are EventValidationErrors too."""
     if isinstance(line, bytes):

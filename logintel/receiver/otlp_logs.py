@@ -14,7 +14,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from logintel.adapters.nesting import parse_otlp_document_within
 from logintel.adapters.otel import OtlpRecordError, is_otlp_document
 from logintel.adapters.otlp_proto import OtlpBodyError, decode_request, parse_export_request
-from logintel.events import WideEvent
+from logintel.events import WideEvent, dumps_json, loads_json
 from logintel.store.dead_letters import DeadLetter
 
 PROTOBUF = "application/x-protobuf"
@@ -60,7 +60,7 @@ def parse_logs(body: bytes, kind: str, default_service: str = "unknown") -> Pars
         items = parse_export_request(decode_request(body), default_service=default_service)
     else:
         try:
-            document = orjson.loads(body) if body.strip() else {}
+            document = loads_json(body) if body.strip() else {}
         except orjson.JSONDecodeError as exc:
             raise OtlpBodyError(f"the body is not JSON: {exc}") from None
         if document == {}:
@@ -82,7 +82,7 @@ def otlp_dead_letter(error: OtlpRecordError, source: str, payload: bytes = b"") 
     reads back), else `payload` (a resource or scope rejected whole has no one record to keep)."""
     document = error.replay_document()
     if document is not None:
-        payload = orjson.dumps(document)
+        payload = dumps_json(document)
     return DeadLetter(stage="ingest", source=source, cause=error.dead_letter_cause,
                       reason=f"{error.location}: {error}", payload=payload)
 

@@ -23,6 +23,7 @@ from logintel.adapters.otlp_spans import is_trace_document, parse_trace_document
 from logintel.adapters.pending_spans import HOLD, NS_PER_MINUTE, PendingSpans
 from logintel.adapters.spans import TraceBatch
 from logintel.receiver.otlp_logs import PROTOBUF, ParsedLogs, otlp_dead_letter, rejection_summary
+from logintel.events import loads_json
 
 SOURCE = "receiver /v1/traces"
 
@@ -57,7 +58,7 @@ def parse_traces(body: bytes, kind: str, default_service: str = "unknown",
 
 def _json_request(body: bytes) -> dict:
     try:
-        document = orjson.loads(body) if body.strip() else {}
+        document = loads_json(body) if body.strip() else {}
     except orjson.JSONDecodeError as exc:
         raise OtlpBodyError(f"the body is not JSON: {exc}") from None
     if document == {}:  # an empty request, as protobuf's JSON mapping writes one

@@ -15,7 +15,7 @@ import orjson
 from logintel.adapters.nesting import (NestingError, clipped, may_be_too_deep, parse_otlp_document_within,
                                        text_nesting_depth, too_deep)
 from logintel.adapters.otel import OtlpRecordError, is_otlp_document
-from logintel.events import MAX_NESTING_DEPTH, MAX_RECORD_BYTES, WideEvent
+from logintel.events import MAX_NESTING_DEPTH, MAX_RECORD_BYTES, WideEvent, dumps_json, loads_json
 from logintel.ingest.log_files import adapt_value
 from logintel.receiver.otlp_logs import otlp_dead_letter
 from logintel.store.dead_letters import DeadLetter
@@ -81,7 +81,7 @@ def parse_events(body: bytes, default_service: str = "unknown", ndjson: bool = F
     body = body.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark, as `logintel ingest` reads files
     if not ndjson and body.lstrip().startswith(b"["):
         try:
-            values = orjson.loads(body)
+            values = loads_json(body)
         except orjson.JSONDecodeError as exc:
             raise EventsBodyError(f"the body starts a JSON array that does not parse: {exc}") from None
         for index, value in enumerate(values, start=1):
@@ -100,7 +100,7 @@ def _line(parsed: ParsedEvents, number: int, line: bytes, default_service: str) 
         parsed.add(number, source, _oversized(source, len(line), line))
         return
     try:
-        value = orjson.loads(line)
+        value = loads_json(line)
     except orjson.JSONDecodeError as exc:
         # The decoder stops at 1,024 levels: a line deeper still is rejected for its nesting, not its syntax.
         if text_nesting_depth(line) > MAX_NESTING_DEPTH:
@@ -140,7 +140,7 @@ def _encoded(value) -> bytes:
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:
-        return orjson.dumps(clipped(value))
+        return dumps_json(clipped(value))
 
 
 def _dead(source: str, cause: str, reason: str, payload: bytes) -> DeadLetter:

@@ -57,6 +57,27 @@ def test_a_batch_with_bad_records_is_a_partial_success_and_the_bad_ones_are_dead
     assert "resourceLogs" in json.loads(letters[0]["payload"])  # one-record OTLP/JSON, readable by logintel ingest
 
 
+
+def test_a_lone_surrogate_in_one_otlp_json_record_does_not_cost_the_batch(tmp_path):
+    # orjson refused the escape, so the whole export was a 400, which a Collector does not retry: every record in
+    # it was lost for one odd string. Now the batch lands; the odd string holds U+FFFD, and a rejected record's dead
+    # letter keeps it exactly.
+    def log(text, when_ns):
+        return {"timeUnixNano": str(when_ns), "severityNumber": 17, "body": {"stringValue": text}}
+    now = time.time_ns()
+    document = {"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "orders"}}]},
+                                  "scopeLogs": [{"logRecords": [log("ok", now), log("odd XX", now), log("late XX", 0)]}]}]}
+    body = json.dumps(document).replace("XX", "\\udcff").encode()
+    with serving(tmp_path) as rx:
+        status, _, answer = rx.post("/v1/logs", body, "application/json")
+        landed = rx.landed()
+    assert status == 200 and json.loads(answer)["partialSuccess"]["rejectedLogRecords"] == "1"
+    assert sorted(e["error.message"] for e in landed) == ["odd \ufffd", "ok"]
+    (letter,) = [json.loads(line) for path in (tmp_path / "deadletters").rglob("*.jsonl")
+                 for line in path.read_text().splitlines()]
+    assert json.loads(letter["payload"])["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"] == {
+        "stringValue": "late \udcff"}
+
 def test_a_resent_batch_makes_the_same_event_ids(tmp_path):
     body = many(20).SerializeToString()
     with serving(tmp_path) as rx:

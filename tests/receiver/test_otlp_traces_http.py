@@ -90,6 +90,17 @@ def test_json_is_answered_in_json_and_a_resent_batch_makes_the_same_event_ids(tm
     assert landed[0]["attributes"]["self_ms"] == 20.0
 
 
+
+def test_a_lone_surrogate_escape_in_a_span_does_not_cost_the_batch(tmp_path):
+    # as on /v1/logs: orjson refused it and the whole export was a 400, which a Collector drops
+    body = json.dumps(checkout_trace()).replace('"checkout-7d9f-abcde"', '"checkout-\\ud800"').encode()
+    assert b"checkout-\\ud800" in body
+    with serving(tmp_path) as rx:
+        status, _, answer = rx.post("/v1/traces", body, "application/json")
+        landed = rx.landed()
+    assert status == 200 and json.loads(answer) == {}
+    assert [e["attributes"]["k8s.pod.name"] for e in landed] == ["checkout-\ufffd"]
+
 def test_a_bad_span_is_a_partial_success_and_a_call_whose_request_comes_later_is_held_for_it(tmp_path):
     doc = document(("checkout", [
         span("a000000000000001", "GET /ok", SERVER, 0, 10),
