@@ -4,12 +4,13 @@ import dagster as dg
 
 from assets.metadata import llm_metadata, markdown_table
 from assets.partitions import LAKE, hourly_asset, partition_hour
-from logintel.analysis.incidents.hour_assembly import detect_hour_incidents
+from logintel.analysis.incidents.hour_assembly import OPEN_INCIDENTS, detect_hour_incidents, incidents_read_back
 from logintel.analysis.incidents.incident import replace_incidents, resolve_ended
 from logintel.analysis.incidents.window_changes import read_window_changes
 from logintel.briefings.incident_briefing import incident_candidates
 from logintel.llm.call_log import CallLog
 from logintel.narration.incident_text import write_summaries
+from logintel.store.lake.hour_runs import HistoryReach
 from logintel.trust.claim_share import ClaimShare
 from logintel.views.incident_table import candidates_label, cause_label
 from resources.llm import LLMResource
@@ -29,7 +30,8 @@ def incidents(context: dg.AssetExecutionContext, warehouse: WarehouseResource, l
     hour = partition_hour(context)
     calls = CallLog()
     redactor = logintel.redactor()
-    with warehouse.hour_connection(hour, writes=("incidents",), history=("incidents",)) as con:
+    reach = HistoryReach(incidents_read_back(logintel.window_spec()), also=OPEN_INCIDENTS)
+    with warehouse.hour_connection(hour, writes=("incidents",), history=("incidents",), reach=reach) as con:
         examined = read_window_changes(con, hour)  # None: that step has not run for the hour, so it is done here
         hour_incidents = detect_hour_incidents(con, hour, logintel.thresholds(), logintel.window_spec(),
                                                redactor.redact, changes=logintel.settings().change_incidents,

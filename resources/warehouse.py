@@ -62,10 +62,12 @@ class WarehouseResource(DuckDBResource):
             con.close()
 
     @contextmanager
-    def hour_connection(self, hour: datetime, writes: tuple[str, ...], history: tuple[str, ...] = ()):
+    def hour_connection(self, hour: datetime, writes: tuple[str, ...], history: tuple[str, ...] = (),
+                        reach=None):
         """Where an hourly step that writes only lake tables (`writes`) runs: with a lake, a scratch connection of
         its own whose hour of each table is committed when the block ends (`lake.hour_runs`; `history`: tables of
-        `writes` whose other hours the step reads and may change); without one, the warehouse's connection."""
+        `writes` whose other hours the step reads and may change, `reach` a `HistoryReach` saying which); without
+        one, the warehouse's connection."""
         location = self._lake()
         if location is None:
             with self.get_connection() as con:
@@ -73,5 +75,5 @@ class WarehouseResource(DuckDBResource):
             return
         from logintel.store.lake import open_lake
         from logintel.store.lake.hour_runs import hour_session
-        with hour_session(open_lake(location), hour, writes, history=history) as con:
+        with hour_session(open_lake(location), hour, writes, history=history, reach=reach) as con:
             yield con

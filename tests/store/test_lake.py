@@ -240,6 +240,35 @@ def test_an_hour_session_with_history_publishes_the_earlier_hours_it_changed_in_
     rows = catalog.load_table("logintel.incidents").scan().to_arrow().sort_by("incident_id")
     assert rows["related_traces"].to_pylist() == [["t1", "t2"]] * 3 and rows["status"][0].as_py() == "resolved"
 
+
+def test_a_reach_copies_only_the_hours_a_step_can_read_or_change(tmp_path):
+    """An incidents table grows for as long as logintel runs: the session copies the hours from `back` before its
+    own and any hour holding an open incident, not the rest, which keep their data files; what it changes in an
+    old open one is published as before."""
+    from logintel.store.lake.hour_runs import HistoryReach, hour_session
+    from logintel.store.lake.partitions import data_files
+    from logintel.analysis.incidents.incident import ensure_schema
+    lake = open_lake(_local(tmp_path))
+    old_closed, old_open, recent = HOUR - timedelta(days=3), HOUR - timedelta(days=2), HOUR - timedelta(hours=1)
+    for hour, incident_id, status in ((old_closed, "closed", "resolved"), (old_open, "stale", "open"),
+                                      (recent, "recent", "resolved")):
+        with hour_session(lake, hour, ("incidents",), history=("incidents",)) as con:
+            ensure_schema(con)
+            _incident(con, hour, incident_id, status)
+    kept = [f for f in data_files(lake, "incidents")[0] if "T10" in f and "2026-05-01" in f]
+    assert len(kept) == 1
+    reach = HistoryReach(back=timedelta(hours=2), also="status = 'open'")
+    with hour_session(lake, HOUR, ("incidents",), history=("incidents",), reach=reach) as con:
+        ensure_schema(con)
+        assert con.execute("SELECT incident_id FROM incidents ORDER BY 1").fetchall() == [("recent",), ("stale",)]
+        con.execute("UPDATE incidents SET status = 'resolved' WHERE incident_id = 'stale'")
+        _incident(con, HOUR, "now")
+    assert [f for f in data_files(lake, "incidents")[0] if "T10" in f and "2026-05-01" in f] == kept
+    read = duckdb.connect()
+    mount(read, lake)
+    assert read.execute("SELECT incident_id, status FROM incidents ORDER BY 1").fetchall() == [
+        ("closed", "resolved"), ("now", "open"), ("recent", "resolved"), ("stale", "resolved")]
+
 def test_another_engine_reads_the_same_tables_through_the_catalog(tmp_path):
     """pyiceberg's own reader (what Spark, Trino or ClickHouse do through the same catalog): the rows DuckDB sees,
     partition pruning by hour included."""

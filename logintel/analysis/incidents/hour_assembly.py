@@ -44,6 +44,8 @@ from logintel.analysis.windows import WindowSpec
 from logintel.store.schema import has_table
 from logintel.store.warehouse import covered_hours, latest_event_time
 
+HOUR = timedelta(hours=1)
+
 CLUSTER_TABLES = ("pattern_clusters", "event_patterns", "pattern_activity")
 
 
@@ -89,6 +91,19 @@ def _recorded(cause, analysis: RootCauseAnalysis, key: str) -> dict:
     found = analysis.scopes.get(key)
     baselines = [[a.isoformat(), b.isoformat()] for a, b in found.scope.baselines] if found else []
     return cause.to_dict() | {"baselines": baselines}
+
+
+# Incidents of earlier hours an hour may change however old they are: an open one the data has passed is resolved
+# (`incident.resolve_ended`).
+OPEN_INCIDENTS = "status = 'open'"
+
+
+def incidents_read_back(spec: WindowSpec, latency_rules: LatencyRules = LatencyRules()) -> timedelta:
+    """How far before its hour `detect_hour_incidents` reads the incidents table: the previous hour (an incident
+    continued), and the latency rules' reach with the windows' lookback (a route's earlier latency incidents kept
+    out of its baseline); an hour more, since a row's end may run to its hour's end. With OPEN_INCIDENTS, the hours
+    an hour's run can read or change, so a store that copies them need copy no more."""
+    return max(HOUR, timedelta(hours=latency_rules.reach_hours) + spec.lookback) + HOUR
 
 
 def detect_hour_incidents(con: duckdb.DuckDBPyConnection, hour: datetime, thresholds: Thresholds,

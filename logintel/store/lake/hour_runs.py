@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import uuid
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Iterator
 
 import duckdb
@@ -26,14 +27,15 @@ from logintel.store.segment_adoption import adopted_files, create_adopted_files
 
 @contextmanager
 def hour_session(lake: Lake, hour: datetime, writes: tuple[str, ...], threads: int | None = None,
-                 history: tuple[str, ...] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+                 history: tuple[str, ...] = (), reach: HistoryReach | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A scratch connection with every lake table but `writes` mounted; when the block ends without an error, hour
     `hour` of each of `writes` (in that order: a table its readers reach through another goes first) is replaced
     with the rows the block left for that hour. An error publishes nothing.
 
     A table of `writes` also in `history` is one whose step reads (and may change) its other hours: the block
-    starts with all of its rows, and every hour whose rows the block changed is published with `hour`, in the
-    same commit (the incidents step carries incidents across hours and resolves earlier ones)."""
+    starts with its rows — every hour's, or given `reach` the hours the step can read or change — and every hour
+    whose rows the block changed is published with `hour`, in the same commit (the incidents step carries incidents
+    across hours and resolves earlier ones)."""
     if not set(history) <= set(writes):
         raise ValueError(f"history {history} names tables the session does not write ({writes})")
     hour = hour.replace(tzinfo=None)
@@ -41,7 +43,7 @@ def hour_session(lake: Lake, hour: datetime, writes: tuple[str, ...], threads: i
     try:
         mount(con, lake, tuple(name for name in LAKE_TABLES if name not in writes))
         for name in history:
-            _copy_in(con, lake, name)
+            _copy_in(con, lake, name, hour, reach)
         create_adopted_files(con)
         yield con
         reader = con.cursor()  # the block may have left a result unread on its connection
@@ -64,10 +66,26 @@ _BEFORE = "lake_before_{}"  # a history table's rows as the lake held them when 
 # connection is in memory, and a cursor sees no temporary table)
 
 
-def _copy_in(con: duckdb.DuckDBPyConnection, lake: Lake, name: str) -> None:
-    """`main.<name>` holding every row of the lake's table, and a copy as it was, to tell which hours changed."""
+@dataclass(frozen=True)
+class HistoryReach:
+    """The hours of a history table a step can read or change: those from `back` before its hour on, and any hour
+    holding a row that `also` (SQL over the table's columns) selects, however old. Whole hours are copied, since a
+    changed hour is published whole; hours outside stay as the lake holds them."""
+    back: timedelta
+    also: str | None = None
+
+
+def _copy_in(con: duckdb.DuckDBPyConnection, lake: Lake, name: str, hour: datetime,
+             reach: HistoryReach | None) -> None:
+    """`main.<name>` holding the lake's rows of the hours the step reaches (all, without `reach`), and a copy as
+    it was, to tell which hours changed."""
     mount(con, lake, (name,))
-    con.execute(f"CREATE TABLE main.{name} AS SELECT * FROM temp.{name}")
+    if reach is None:
+        chosen = ""
+    else:
+        also = f" OR partition_hour IN (SELECT partition_hour FROM temp.{name} WHERE {reach.also})" if reach.also else ""
+        chosen = f" WHERE partition_hour >= TIMESTAMP '{hour - reach.back:%Y-%m-%d %H:%M:%S}'{also}"
+    con.execute(f"CREATE TABLE main.{name} AS SELECT * FROM temp.{name}{chosen}")
     con.execute(f"DROP VIEW temp.{name}")
     con.execute(f"CREATE TABLE main.{_BEFORE.format(name)} AS SELECT * FROM main.{name}")
 
