@@ -1,6 +1,8 @@
 """The analysts' findings: SRE, security and efficiency for each day, and security again every hour so an
 attack is seen within the hour; each stored in the warehouse's findings table, shown as a table here, with
 a grounding check. A high or critical hourly security finding asks for a situation briefing."""
+from datetime import timedelta
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -22,6 +24,7 @@ from logintel.agents.saved_findings import replace_findings
 from logintel.briefings.finding_briefing import finding_candidates
 from logintel.daily.days import DigestDay
 from logintel.store.findings import RUNS_TABLE, TABLE, scope_partition
+from logintel.store.lake.hour_runs import HistoryReach
 from logintel.trust.claim_share import grounded_pct
 from resources.settings import LogintelSettings
 from resources.warehouse import WarehouseResource
@@ -34,9 +37,10 @@ COLUMNS = ["severity", "kind", "finding", "confidence", "grounded", "text"]
 def _materialize(context, warehouse: WarehouseResource, logintel: LogintelSettings, agent: str,
                  scope: Scope) -> tuple[AnalystReport, dict]:
     # On the lake the findings are lake tables, partitioned by their scope's hour or day, which the analysts of a day
-    # share: the session starts with every run's rows and publishes the partition this run replaced.
+    # share: the session starts with the other runs' rows of that partition (an analyst reads no findings and
+    # replaces only its own scope's, so no earlier partition) and publishes the partition this run replaced.
     with warehouse.hour_connection(scope_partition(scope.key, scope.day.day), writes=FINDINGS_TABLES,
-                                   history=FINDINGS_TABLES) as con:
+                                   history=FINDINGS_TABLES, reach=HistoryReach(back=timedelta(0))) as con:
         report = run_analyst(con, agent, scope, logintel.settings())
         replace_findings(con, report)
     for note in report.notes:
