@@ -72,6 +72,12 @@ def cmd_migrate(args) -> int:
     from logintel.store.state_store import import_from_warehouse, open_state_store
     from logintel.store.warehouse import connect
     settings = load_settings()
+    tables = tuple(t.strip() for t in args.tables.split(",") if t.strip()) if args.tables else LAKE_TABLES
+    unknown = [t for t in tables if t not in LAKE_TABLES]
+    if unknown or not tables:
+        print(f"error: --tables {args.tables!r}: {', '.join(unknown) or 'none named'} — the lake's tables are "
+              f"{', '.join(LAKE_TABLES)}", file=sys.stderr)
+        return 2
     if not settings.warehouse_path.exists():
         print(f"error: no warehouse at {settings.warehouse_path}: nothing to migrate", file=sys.stderr)
         return 2
@@ -93,7 +99,8 @@ def cmd_migrate(args) -> int:
                 print(json.dumps({"state": state, "tables": []}, indent=2))
             return 0
         lake = open_lake(settings.lake_location)
-        results = migrate(source, lake, progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True))
+        results = migrate(source, lake, tables,
+                          progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True))
     finally:
         source.close()
     report = [{"table": r.table, "hours": r.hours, "rows": r.rows, "verified": r.verified,
@@ -353,8 +360,10 @@ def build_parser(extra_commands: Iterable[Callable] = ()) -> argparse.ArgumentPa
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("migrate", help="move the DuckDB warehouse's LLM call log and digest history into the state "
-                                       "store, and its hourly tables (raw_events, spans, windows) into the lake "
+                                       "store, and its hourly tables into the lake "
                                        "(LOGINTEL_TABLE_FORMAT=iceberg), verified hour by hour")
+    p.add_argument("--tables", help="only these lake tables, comma-separated (default: all of them); e.g. after an "
+                                    "upgrade that made more tables lake tables, only those")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_migrate)
 

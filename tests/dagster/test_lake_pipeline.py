@@ -93,6 +93,14 @@ def test_migrate_moves_the_warehouses_hours_into_the_lake_and_readers_see_the_sa
     assert after == before
     again = json.loads(_logintel(home, "iceberg", "migrate", "--json"))  # a second run replaces, adds nothing
     assert [t["rows"] for t in again["tables"]] == [t["rows"] for t in report["tables"]]
+    # after an upgrade that made more tables lake tables, only those
+    some = json.loads(_logintel(home, "iceberg", "migrate", "--tables", "incidents,findings", "--json"))
+    assert [(t["table"], t["rows"], t["verified"]) for t in some["tables"]] == [
+        ("incidents", tables["incidents"]["rows"], True), ("findings", tables["findings"]["rows"], True)]
+    unknown = subprocess.run([sys.executable, "-m", "launch.cli", "migrate", "--tables", "incidents,alerts"],
+                             capture_output=True, text=True, cwd=REPO_ROOT,
+                             env=dict(os.environ, LOGINTEL_HOME=str(home), LOGINTEL_TABLE_FORMAT="iceberg"))
+    assert unknown.returncode == 2 and "alerts" in unknown.stderr and "analyst_runs" in unknown.stderr
     assert report["state"]["where"] == str(home / "state" / "state.db")
     state_only = subprocess.run([sys.executable, "-m", "launch.cli", "migrate", "--json"], capture_output=True,
                                 text=True, cwd=REPO_ROOT,
