@@ -18,6 +18,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from logintel.adapters.otel import (SEVERITY_LEVELS, LogRecordParts, OtlpRecordError, body_message, build_otel_event,
                                     record_level)
+from logintel.adapters.lenient_protobuf import repaired
 from logintel.events import EventValidationError, WideEvent
 
 
@@ -29,11 +30,15 @@ class OtlpBodyError(ValueError):
 
 
 def decode_request(body: bytes, message: type = ExportLogsServiceRequest):
-    """The export request (`message`: logs by default, or ExportTraceServiceRequest) in a protobuf body."""
+    """The export request (`message`: logs by default, or ExportTraceServiceRequest) in a protobuf body. A string
+    field that is not UTF-8 costs only its own bytes (U+FFFD), not the request (`lenient_protobuf`)."""
     try:
         return message.FromString(body)
     except (DecodeError, RuntimeError, ValueError) as exc:
-        raise OtlpBodyError(f"the body is not an OTLP {message.__name__} in protobuf: {exc}") from None
+        try:
+            return repaired(body, message)
+        except (DecodeError, RuntimeError, ValueError):
+            raise OtlpBodyError(f"the body is not an OTLP {message.__name__} in protobuf: {exc}") from None
 
 
 def parse_export_request(request: ExportLogsServiceRequest, *, default_service: str = "unknown",

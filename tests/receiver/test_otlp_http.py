@@ -78,6 +78,20 @@ def test_a_lone_surrogate_in_one_otlp_json_record_does_not_cost_the_batch(tmp_pa
     assert json.loads(letter["payload"])["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["body"] == {
         "stringValue": "late \udcff"}
 
+
+def test_a_protobuf_record_whose_text_is_not_utf8_does_not_cost_the_batch(tmp_path):
+    # Protobuf's decoder refuses a message with one string that is not UTF-8, which a Collector can send (a line
+    # read in Latin-1): the 400 lost every record of the batch. The odd bytes become U+FFFD; the rest land as sent.
+    body = request([record("ok 1"), record("caf\u00e9 ABCD"), record("ok 2")]).SerializeToString()
+    assert body.count(b"ABCD") == 1
+    with serving(tmp_path) as rx:
+        status, _, answer = rx.post("/v1/logs", body.replace(b"ABCD", b"\xe9t\xe9!"), PROTOBUF)
+        garbage, _, _ = rx.post("/v1/logs", b"\x0a\x05trunc", PROTOBUF)
+        landed = rx.landed()
+    assert status == 200 and not ExportLogsServiceResponse.FromString(answer).HasField("partial_success")
+    assert sorted(e["error.message"] for e in landed) == ["caf\u00e9 \ufffdt\ufffd!", "ok 1", "ok 2"]
+    assert garbage == 400  # what is no request at all is still refused
+
 def test_a_resent_batch_makes_the_same_event_ids(tmp_path):
     body = many(20).SerializeToString()
     with serving(tmp_path) as rx:

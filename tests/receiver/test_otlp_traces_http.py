@@ -101,6 +101,17 @@ def test_a_lone_surrogate_escape_in_a_span_does_not_cost_the_batch(tmp_path):
     assert status == 200 and json.loads(answer) == {}
     assert [e["attributes"]["k8s.pod.name"] for e in landed] == ["checkout-\ufffd"]
 
+
+def test_a_protobuf_span_whose_text_is_not_utf8_does_not_cost_the_batch(tmp_path):
+    body = as_protobuf(checkout_trace()).SerializeToString()
+    assert body.count(b"checkout-7d9f-abcde") == 1
+    with serving(tmp_path) as rx:
+        status, _, answer = rx.post("/v1/traces", body.replace(b"checkout-7d9f-abcde", b"checkout-7d9f-\xffbcde"),
+                                    PROTOBUF)
+        landed = rx.landed()
+    assert status == 200 and not ExportTraceServiceResponse.FromString(answer).HasField("partial_success")
+    assert [e["attributes"]["k8s.pod.name"] for e in landed] == ["checkout-7d9f-\ufffdbcde"]
+
 def test_a_bad_span_is_a_partial_success_and_a_call_whose_request_comes_later_is_held_for_it(tmp_path):
     doc = document(("checkout", [
         span("a000000000000001", "GET /ok", SERVER, 0, 10),
