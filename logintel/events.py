@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-import reprlib
 import re
+import reprlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from collections.abc import Mapping
