@@ -18,8 +18,9 @@ from resources.settings import LogintelSettings
 from resources.warehouse import WarehouseResource
 
 
-# On the lake, incidents is a lake table written in the hour's own session, which starts with every hour's incidents
-# (continued and resolved across hours); the step stays in the warehouse pool, one hour at a time, for that reason.
+# On the lake, incidents is a lake table written in the hour's own session, which starts with the hours of incidents
+# the step can read or change (continued and resolved across hours); the step stays in the warehouse pool, one hour
+# at a time, for that reason.
 @hourly_asset(group_name="incidents", kinds={"iceberg"} if LAKE else {"duckdb"},
               deps=["windowed_aggregates", "clusters", "window_changes"],
               description="Rule incidents: every (service, route, error_code) whose errors in a window exceed its "

@@ -26,7 +26,7 @@ def repaired(body: bytes, message: type):
 def _repair(value, original) -> None:
     for field, content in value.ListFields():
         kind = original.fields_by_name[field.name]
-        repeated = kind.label == FieldDescriptor.LABEL_REPEATED
+        repeated = kind.is_repeated
         if kind.type == FieldDescriptor.TYPE_STRING:
             if repeated:
                 content[:] = [_text(item) for item in content]

@@ -1,8 +1,8 @@
 """An hourly step on the lake: it runs in a scratch in-memory DuckDB of its own run, with the other lake tables
 mounted (`mount`), writes its tables there as it would in the warehouse file, and each table's hour is then
 published to the lake in one commit. No file is shared with another run, so any number of hours run at once —
-unless the step carries state from hour to hour (the incidents: its session starts with every hour of its table,
-`history`), which its pool keeps to one hour at a time.
+unless the step carries state from hour to hour (the incidents: its session starts with the hours of its table it
+can read or change, `history` and `reach`), which its pool keeps to one hour at a time.
 
 The session commits whole data files too: a load that adopts columnar landing segments (`segment_adoption`) lists
 them in the session's ADOPTED_FILES, and they join the table's hour in the same commit as its rows."""
@@ -41,9 +41,9 @@ def hour_session(lake: Lake, hour: datetime, writes: tuple[str, ...], threads: i
     hour = hour.replace(tzinfo=None)
     con = duckdb.connect(config={"threads": threads} if threads else {})
     try:
-        mount(con, lake, tuple(name for name in LAKE_TABLES if name not in writes))
+        mount(con, lake, tuple(name for name in LAKE_TABLES if name not in writes or name in history))
         for name in history:
-            _copy_in(con, lake, name, hour, reach)
+            _copy_in(con, name, hour, reach)
         create_adopted_files(con)
         yield con
         reader = con.cursor()  # the block may have left a result unread on its connection
@@ -75,11 +75,9 @@ class HistoryReach:
     also: str | None = None
 
 
-def _copy_in(con: duckdb.DuckDBPyConnection, lake: Lake, name: str, hour: datetime,
-             reach: HistoryReach | None) -> None:
-    """`main.<name>` holding the lake's rows of the hours the step reaches (all, without `reach`), and a copy as
-    it was, to tell which hours changed."""
-    mount(con, lake, (name,))
+def _copy_in(con: duckdb.DuckDBPyConnection, name: str, hour: datetime, reach: HistoryReach | None) -> None:
+    """`main.<name>` holding the lake's rows (its mounted view's, which then goes) of the hours the step reaches
+    (all, without `reach`), and a copy as it was, to tell which hours changed."""
     if reach is None:
         chosen = ""
     else:

@@ -13,7 +13,9 @@ import os
 import shutil
 import uuid
 import warnings
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Iterator
 from urllib.parse import quote_plus, urlparse
 
 import pyarrow as pa
@@ -29,7 +31,6 @@ def replace_partition(lake: Lake, name: str, hour: datetime, rows: pa.Table | No
     exactly the table's columns, every row of that hour) in one commit; returns the rows written from `rows`. A
     concurrent writer of other hours is merged by the retrying commit; one of the same hour makes this commit fail
     with a LakeError naming the hour."""
-    from pyiceberg.exceptions import CommitFailedException, ValidationException
     from pyiceberg.expressions import EqualTo
     hour = hour.replace(tzinfo=None)
     table = lake.table(name)
@@ -41,17 +42,12 @@ def replace_partition(lake: Lake, name: str, hour: datetime, rows: pa.Table | No
     if rows is None or not rows.num_rows:
         replace_hours(lake, name, {hour: list(files)})
         return 0
-    this_hour = EqualTo(PARTITION_COLUMN, hour.isoformat())
-    try:
-        with warnings.catch_warnings():  # an hour written the first time has nothing to replace: no news
-            warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-            placed = [_place(table, hour, path) for path in files]
-            with table.transaction() as change:
-                change.overwrite(rows, overwrite_filter=this_hour)
-                if placed:
-                    change.add_files(placed, check_duplicate_files=False)  # fresh names: none can be there yet
-    except (CommitFailedException, ValidationException) as exc:
-        raise _replaced_meanwhile(name, [hour], exc) from exc
+    with _replacing(name, [hour]):
+        placed = [_place(table, hour, path) for path in files]
+        with table.transaction() as change:
+            change.overwrite(rows, overwrite_filter=EqualTo(PARTITION_COLUMN, hour.isoformat()))
+            if placed:
+                change.add_files(placed, check_duplicate_files=False)  # fresh names: none can be there yet
     return rows.num_rows
 
 
@@ -60,7 +56,6 @@ def replace_hours(lake: Lake, name: str, files_by_hour: dict[datetime, list[str]
     files of the table's columns, every row of that hour; none: the hour is emptied), all in one commit: a reader
     sees every one of those hours before or every one after. A step that changes rows of earlier hours too (the
     incidents step resolves incidents of earlier hours) publishes them with its own hour."""
-    from pyiceberg.exceptions import CommitFailedException, ValidationException
     from pyiceberg.expressions import EqualTo, In
     hours = sorted(hour.replace(tzinfo=None) for hour in files_by_hour)
     if not hours:
@@ -69,23 +64,28 @@ def replace_hours(lake: Lake, name: str, files_by_hour: dict[datetime, list[str]
     # one hour as EqualTo: the filter an hour's replacement has always used (In of one value is the same rows)
     chosen = EqualTo(PARTITION_COLUMN, hours[0].isoformat()) if len(hours) == 1 else \
         In(PARTITION_COLUMN, [hour.isoformat() for hour in hours])
+    with _replacing(name, hours):
+        placed = [_place(table, hour.replace(tzinfo=None), path)
+                  for hour, paths in files_by_hour.items() for path in paths]
+        with table.transaction() as change:
+            change.delete(chosen)
+            if placed:
+                change.add_files(placed, check_duplicate_files=False)  # fresh names: none can be there yet
+
+
+@contextmanager
+def _replacing(name: str, hours: list[datetime]) -> Iterator[None]:
+    """Around a commit replacing `hours` of table `name`: an hour written the first time has nothing to replace (no
+    news), and losing the race to another run of the same hour is a LakeError naming the hours."""
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
     try:
-        with warnings.catch_warnings():  # an hour written the first time has nothing to replace: no news
+        with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-            placed = [_place(table, hour.replace(tzinfo=None), path)
-                      for hour, paths in files_by_hour.items() for path in paths]
-            with table.transaction() as change:
-                change.delete(chosen)
-                if placed:
-                    change.add_files(placed, check_duplicate_files=False)  # fresh names: none can be there yet
+            yield
     except (CommitFailedException, ValidationException) as exc:
-        raise _replaced_meanwhile(name, hours, exc) from exc
-
-
-def _replaced_meanwhile(name: str, hours: list[datetime], exc: Exception) -> LakeError:
-    which = ", ".join(f"{hour:%Y-%m-%d %H:00}" for hour in hours)
-    return LakeError(f"lake table {name}: hour {which} was replaced by another run at the same time "
-                     f"({exc.__class__.__name__}); run the hour again")
+        which = ", ".join(f"{hour:%Y-%m-%d %H:00}" for hour in hours)
+        raise LakeError(f"lake table {name}: hour {which} was replaced by another run at the same time "
+                        f"({exc.__class__.__name__}); run the hour again") from exc
 
 
 def scratch_folder(lake: Lake) -> str:
