@@ -7,7 +7,8 @@ Any day of the dataset in that layout: --day names it (default: the one `trainti
 its fault-free minute is the time its `construct_data` traces cover (none: that method is left out).
 
 Stages, each timed: unpack the day (zstd), convert it to OTLP/JSON minute files with the shared tool
-(`../shared/tools/trainticket_otlp.py`), ingest the trace and log files into a file landing zone, load each hour
+(`../shared/tools/trainticket_otlp.py`; its per-pod metrics with `benchmarks/trainticket_metrics.py` unless
+--no-metrics), ingest the trace, log and metric files into a file landing zone, load each hour
 into a DuckDB warehouse, then for each labelled fault at t investigate [t, t+3 min) and score AS@1 / AS@3 (the
 injected service ranked first / within the first three), overall and per fault type, three ways:
 
@@ -77,8 +78,8 @@ def unpack(data: Path, work: Path) -> Path:
     return raw
 
 
-def convert(raw: Path, work: Path) -> tuple[Path, Path]:
-    """The fault day and the fault-free minute as OTLP/JSON minute files (traces/, logs/, labels.json)."""
+def convert(raw: Path, work: Path, metrics: bool = True) -> tuple[Path, Path]:
+    """The fault day and the fault-free minute as OTLP/JSON minute files (traces/, logs/, metrics/, labels.json)."""
     tool = ROOT.parent / "shared" / "tools" / "trainticket_otlp.py"
     day_out, baseline_out = work / "otlp" / "day", work / "otlp" / "baseline"
     shutil.rmtree(work / "otlp", ignore_errors=True)
@@ -87,18 +88,23 @@ def convert(raw: Path, work: Path) -> tuple[Path, Path]:
                     "--labels", str(day_dir / f"{DAY}-fault_list.json")], check=True, capture_output=True)
     subprocess.run([sys.executable, str(tool), str(raw / "construct_data" / DAY), str(baseline_out)],
                    check=True, capture_output=True)
+    if metrics:
+        from benchmarks.trainticket_metrics import convert_metrics
+        for source, out in ((day_dir, day_out), (raw / "construct_data" / DAY, baseline_out)):
+            if (source / "metric").is_dir():
+                convert_metrics(source, out)
     return day_out, baseline_out
 
 
 def ingest(folders: list[Path], work: Path):
-    """Every trace and log file into a file landing zone under work/landing (dead letters beside it)."""
+    """Every trace, log and metric file into a file landing zone under work/landing (dead letters beside it)."""
     from logintel.ingest.log_files import ingest_paths
     from logintel.store.dead_letters import DeadLetterStore
     from logintel.store.landing_files import FileLandingZone
     shutil.rmtree(work / "landing", ignore_errors=True)
     shutil.rmtree(work / "dead_letters", ignore_errors=True)
     zone = FileLandingZone(work / "landing")
-    paths = [folder / kind for folder in folders for kind in ("traces", "logs") if (folder / kind).is_dir()]
+    paths = [folder / kind for folder in folders for kind in ("traces", "logs", "metrics") if (folder / kind).is_dir()]
     report = ingest_paths(paths, zone, DeadLetterStore(work / "dead_letters"), fmt="otlp")
     return zone, report
 
@@ -332,6 +338,7 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="score an earlier run's warehouse again")
     ap.add_argument("--no-scale", action="store_true", help="skip the 250,000-span-event hour")
     ap.add_argument("--no-detect", action="store_true", help="skip the hourly graph's incidents (end to end)")
+    ap.add_argument("--no-metrics", action="store_true", help="leave the pods' metrics out (traces and logs only)")
     a = ap.parse_args()
     global DAY
     DAY = day_of(a.data, a.day)
@@ -342,7 +349,7 @@ def main() -> None:
         raw = unpack(a.data, a.work)
         stages["unpack"] = time.perf_counter() - started
         started = time.perf_counter()
-        day_out, baseline_out = convert(raw, a.work)
+        day_out, baseline_out = convert(raw, a.work, metrics=not a.no_metrics)
         stages["convert"] = time.perf_counter() - started
         started = time.perf_counter()
         zone, report = ingest([day_out, baseline_out], a.work)

@@ -441,8 +441,9 @@ def build_parser(extra_commands: Iterable[Callable] = ()) -> argparse.ArgumentPa
                    help="environment variable holding the bearer token for updates")
     p.set_defaults(func=cmd_policy_server)
 
-    p = sub.add_parser("serve", help="receive OTLP/HTTP logs (POST /v1/logs) and NDJSON wide events "
-                                     "(POST /v1/events) into the landing zone; /healthz, /readyz, /metrics")
+    p = sub.add_parser("serve", help="receive OTLP/HTTP logs, traces and metrics (POST /v1/logs, /v1/traces, "
+                                     "/v1/metrics) and NDJSON wide events (POST /v1/events) into the landing zone; "
+                                     "/healthz, /readyz, /metrics")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (a non-loopback one needs LOGINTEL_RECEIVER_TOKEN)")
     p.add_argument("--port", type=int, default=4318, help="port (4318: the OTLP/HTTP default)")

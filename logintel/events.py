@@ -44,6 +44,9 @@ SPANS_KEY = "otel.spans"
 # Spans no unit of work took travel on a carrier (`adapters.late_spans`): its id starts so and its route is this;
 # loading moves its spans into the spans table and stores no event.
 LATE_SPANS_PREFIX, LATE_SPANS_ROUTE = "span-late-", "(spans)"
+# OpenTelemetry metrics' data points travel on carriers too (`adapters.otlp_metrics`): id prefix and route these,
+# the points under METRICS_KEY; loading moves them into the metric_points table and stores no event.
+METRICS_KEY, METRICS_PREFIX, METRICS_ROUTE = "otel.metrics", "metrics-", "(metrics)"
 # U+0000 cannot be stored as PostgreSQL text: every string field keeps U+FFFD in its place.
 NUL, REPLACEMENT = "\x00", "\ufffd"
 

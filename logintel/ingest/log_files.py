@@ -1,4 +1,4 @@
-"""File ingestion: log and trace files (JSON lines, OTLP/JSON logs and traces, JSON arrays, plain text) →
+"""File ingestion: log and trace files (JSON lines, OTLP/JSON logs, traces and metrics, JSON arrays, plain text) →
 landing zone + dead letters.
 
 Files are read as bytes, one line (or one JSON value) at a time, so a multi-GB dump never sits in
@@ -18,12 +18,13 @@ from typing import IO, Any, Callable, Iterable, Iterator
 
 from logintel.adapters.otel import (OtlpRecordError, is_otlp_document, looks_like_otlp_record,
                                     parse_otel_record, parse_otlp_document)
+from logintel.adapters.otlp_metrics import is_metrics_document, parse_metrics_document
 from logintel.adapters.otlp_spans import is_trace_document, parse_trace_document
 from logintel.adapters.late_spans import late_span_events
 from logintel.adapters.pending_spans import PendingSpans
 from logintel.adapters.plain_text import parse_plain_text
 from logintel.store.dead_letters import DeadLetter, DeadLetterStore
-from logintel.events import LATE_SPANS_ROUTE, MAX_RECORD_BYTES, EventValidationError, WideEvent, parse_event
+from logintel.events import LATE_SPANS_ROUTE, MAX_RECORD_BYTES, METRICS_ROUTE, EventValidationError, WideEvent, parse_event
 from logintel.ingest.json_stream import BrokenDocument, JsonValues
 from logintel.ingest.lines import MAX_DEAD_LETTER_PAYLOAD, RawLine, read_lines
 from logintel.ingest.stack_traces import Folding, is_continuation
@@ -52,6 +53,8 @@ class FileTally:
     pending: PendingSpans | None = None
     spans_folded: int = 0     # summarised onto a unit of work's event read here (held ones of earlier files too)
     spans_released: int = 0   # unjoined: held ones let go while this file was read
+    metric_points: int = 0        # data points of OTLP metrics documents, landed on carriers (`otlp_metrics`)
+    metric_points_empty: int = 0  # data points with no recorded value: nothing to keep
 
 
 def read_input(path: Path, fmt: str = "auto", *, default_service: str = "unknown",
@@ -235,6 +238,15 @@ def adapt_value(value: Any, payload: bytes, source: str, default_service: str,
         for item in batch.items():
             yield item if isinstance(item, WideEvent) else _rejected(item, source, payload)
         return
+    if is_metrics_document(value):
+        metrics = parse_metrics_document(value, default_service=default_service)
+        if tally is not None:
+            tally.metric_points += metrics.points
+            tally.metric_points_empty += metrics.empty
+        yield from metrics.events
+        for error in metrics.rejected:
+            yield _rejected(error, source, payload)
+        return
     if is_otlp_document(value):
         for item in parse_otlp_document(value, default_service=default_service):
             if isinstance(item, WideEvent):
@@ -290,7 +302,8 @@ def _read_json_document(path: Path, tally: FileTally, default_service: str) -> I
                 tally.values += 1
                 source = f"{path}:{line}"
                 payload = text.encode("utf-8", "surrogatepass")
-                if not (is_otlp_document(value) or is_trace_document(value)) and len(payload) > MAX_RECORD_BYTES:
+                if not (is_otlp_document(value) or is_trace_document(value) or is_metrics_document(value)) \
+                        and len(payload) > MAX_RECORD_BYTES:
                     yield _oversized(source, len(payload), payload[:MAX_DEAD_LETTER_PAYLOAD])
                     continue
                 yield from adapt_value(value, payload, source, default_service, tally)
@@ -321,6 +334,9 @@ class IngestReport:
     # or past the hold window: `adapters.pending_spans`), which land as late spans for the spans table.
     spans_folded: int = 0
     spans_unjoined: int = 0
+    # Data points of OTLP metrics documents: landed on carriers for the metric_points table, or empty (no value).
+    metric_points: int = 0
+    metric_points_empty: int = 0
 
     def summary(self) -> str:
         causes = ", ".join(f"{cause} {count:,}" for cause, count in
@@ -337,6 +353,9 @@ class IngestReport:
             text += (f"; {self.spans_folded:,} span(s) summarised onto their request's event, "
                      f"{self.spans_unjoined:,} unjoined (their request's span never came within the hold window: "
                      f"kept as late spans, for the call graph)")
+        if self.metric_points or self.metric_points_empty:
+            text += (f"; {self.metric_points:,} metric data point(s) landed for the metric_points table"
+                     + (f", {self.metric_points_empty:,} with no recorded value" if self.metric_points_empty else ""))
         return text
 
 
@@ -361,7 +380,8 @@ def ingest_paths(paths: Iterable[Path], landing: LandingZone, dead_letters: Dead
         for item in read_input(path, fmt, default_service=default_service, tally=tally):
             if isinstance(item, WideEvent):
                 events.append(item)
-                accepted += item.route != LATE_SPANS_ROUTE  # a carrier of late spans is landed, not an event read
+                # a carrier of late spans or of metric points is landed, not an event read
+                accepted += item.route not in (LATE_SPANS_ROUTE, METRICS_ROUTE)
                 if len(events) >= batch_size:
                     report.landed += landing.write(events)
                     events = []
@@ -377,6 +397,8 @@ def ingest_paths(paths: Iterable[Path], landing: LandingZone, dead_letters: Dead
         report.folded += tally.folded
         report.spans_folded += tally.spans_folded
         report.spans_unjoined += tally.spans_released
+        report.metric_points += tally.metric_points
+        report.metric_points_empty += tally.metric_points_empty
         causes.update(file_causes)
         report.per_file[str(path)] = {
             "format": tally.format, "lines": tally.lines, "values": tally.values,

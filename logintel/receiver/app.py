@@ -29,7 +29,7 @@ from logintel.adapters.late_spans import late_span_events
 from logintel.adapters.pending_spans import PendingSpans
 from logintel.events import MAX_NESTING_DEPTH
 from logintel.ingest.bearer_auth import bearer_token, same_token
-from logintel.receiver import otlp_traces
+from logintel.receiver import otlp_metrics, otlp_traces
 from logintel.receiver.bodies import DEFAULT_MAX_BODY_BYTES, BodyError, content_encoding, decode_body, read_body
 from logintel.receiver.metrics import ReceiverMetrics
 from logintel.receiver.otlp_logs import JSON, media_type, parse_logs, rejection_summary, status_body, success_body
@@ -57,6 +57,7 @@ class OtlpSignal:
 
 LOGS = OtlpSignal(parse_logs, lambda kind, parsed: success_body(kind, len(parsed.rejected),
                                                                 rejection_summary(parsed.rejected)))
+METRICS = OtlpSignal(otlp_metrics.parse_metrics, otlp_metrics.success_body)
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,14 @@ class Receiver:
     async def traces(self, request: Request) -> Response:
         return await self._timed("/v1/traces", request, lambda request, endpoint: self._otlp(request, endpoint, self._traces))
 
+    async def metrics_export(self, request: Request) -> Response:
+        return await self._timed("/v1/metrics", request, lambda request, endpoint: self._otlp(request, endpoint, METRICS))
+
     async def events(self, request: Request) -> Response:
         return await self._timed("/v1/events", request, self._events)
 
     async def _otlp(self, request: Request, endpoint: str, signal: OtlpSignal) -> Response:
-        """An OTLP/HTTP export (logs or traces): refused whole, or landed and answered with partial success."""
+        """An OTLP/HTTP export (logs, traces or metrics): refused whole, or landed and answered with partial success."""
         kind = media_type(request.headers.get("content-type"))
         reply = kind or JSON
 
@@ -271,6 +275,7 @@ def build_app(receiver: Receiver, on_shutdown: Callable[[], None] | None = None)
     routes = [
         Route("/v1/logs", receiver.logs, methods=["POST"]),
         Route("/v1/traces", receiver.traces, methods=["POST"]),
+        Route("/v1/metrics", receiver.metrics_export, methods=["POST"]),
         Route("/v1/events", receiver.events, methods=["POST"]),
         Route("/healthz", receiver.healthz, methods=["GET"]),
         Route("/readyz", receiver.readyz, methods=["GET"]),

@@ -118,8 +118,8 @@ def serve(settings: Settings, host: str, port: int, *, access_log: bool = False,
     if workers < 1:
         raise ReceiverConfigError(f"--workers must be at least 1 (got {workers})")
     transports = ", ".join(t.kind for t in emitter_config(settings).transports) or "none (dump only)"
-    banner = (f"logintel serve: listening on http://{host}:{port} (POST /v1/logs, /v1/events; GET /healthz, "
-              f"/readyz, /metrics); landing through {transports}, dump {settings.dumps_dir}"
+    banner = (f"logintel serve: listening on http://{host}:{port} (POST /v1/logs, /v1/traces, /v1/metrics, "
+              f"/v1/events; GET /healthz, /readyz, /metrics); landing through {transports}, dump {settings.dumps_dir}"
               f"{'; bearer token required' if settings.receiver_token else ''}")
     if workers > 1:
         return _serve_workers(host, port, workers, access_log, banner)

@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS spans (
     event_id VARCHAR NOT NULL, service VARCHAR NOT NULL, kind VARCHAR, name VARCHAR, start_ts TIMESTAMP NOT NULL,
     duration_ms DOUBLE NOT NULL, status VARCHAR, peer_service VARCHAR, db_system VARCHAR
 )""",
+    "metric_points": """
+CREATE TABLE IF NOT EXISTS metric_points (
+    partition_hour TIMESTAMP NOT NULL, ts TIMESTAMP NOT NULL, start_ts TIMESTAMP, service VARCHAR NOT NULL,
+    instance VARCHAR, name VARCHAR NOT NULL, unit VARCHAR, kind VARCHAR NOT NULL, temporality VARCHAR,
+    monotonic BOOLEAN, value DOUBLE, count BIGINT, attributes JSON, event_id VARCHAR NOT NULL
+)""",
     "windowed_aggregates": """
 CREATE TABLE IF NOT EXISTS windowed_aggregates (
     partition_hour TIMESTAMP NOT NULL, window_start TIMESTAMP NOT NULL, window_end TIMESTAMP NOT NULL,

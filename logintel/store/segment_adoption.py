@@ -9,7 +9,7 @@ as the rows it did rewrite: reading the checked columns is all the load does for
 What is adopted is decided in two steps, each conservative:
 - `candidates`: files of at least MIN_ROWS rows whose footer shows exactly raw_events' columns and whose rows all
   pass the checks, lie in the hour, and have no event id starting `span-` (a span event or a carrier of late
-  spans);
+  spans) or `metrics-` (a carrier of metrics' data points: neither is stored as it stands);
 - then the load adopts them only if the hour, candidates included, has no duplicate event id and no span event
   anywhere (span events may mark other rows failed by their logs, which needs every row in one table); otherwise
   the hour loads as if nothing were adopted.
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow.parquet as pq
+
+from logintel.events import METRICS_PREFIX
 
 from logintel.store.parquet_segments import SCHEMA, SUFFIX
 
@@ -56,7 +58,8 @@ def candidates(con: duckdb.DuckDBPyConnection, files: list[str], checks: str, st
         verdicts = con.execute(f"""
             SELECT filename, count(*) AS rows,
                    bool_and(coalesce({checks}, false) AND partition_hour = $start
-                            AND NOT starts_with(event_id, 'span-')) AS whole
+                            AND NOT starts_with(event_id, 'span-')
+                            AND NOT starts_with(event_id, '{METRICS_PREFIX}')) AS whole
             FROM read_parquet($files, filename = true)
             GROUP BY filename""", {"files": shaped, "start": start, "end": end}).fetchall()
     except duckdb.Error:  # one of them cannot be read whole: the load's own reader sorts them out

@@ -24,6 +24,7 @@ from logintel.store.schema import ensure_tables
 from logintel.store.log_errors import mark_failed_by_logs
 from logintel.store.segment_adoption import ADOPTED_FILES, accepts_files, candidates
 from logintel.store.segment_reader import SEGMENT_ROWS, drop_segment_rows, segment_checks, stage_segments
+from logintel.store.metric_rows import IS_METRICS_CARRIER, replace_metric_points
 from logintel.store.span_rows import IS_CARRIER, STRIPPED_ATTRIBUTES, replace_spans
 
 
@@ -43,7 +44,7 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    ensure_tables(con, "raw_events", "spans")
+    ensure_tables(con, "raw_events", "spans", "metric_points")
 
 
 def latest_event_time(con: duckdb.DuckDBPyConnection) -> datetime | None:
@@ -74,6 +75,8 @@ class LoadReport:
     fast_lines: int = 0  # lines read from canonical segments by DuckDB's reader (`segment_reader`)
     adopted_lines: int = 0  # rows of columnar segments the lake committed as they are (`segment_adoption`)
     late_span_carriers: int = 0  # carriers of late spans: their spans went to the spans table, no event stored
+    metric_carriers: int = 0  # carriers of metrics' data points (`metric_rows`): no event stored
+    metric_points: int = 0  # rows written to the metric_points table
     dead_letters: list[DeadLetter] = field(default_factory=list)
     elapsed_s: float = 0.0
 
@@ -86,8 +89,9 @@ class LoadReport:
         return dict(Counter(d.cause for d in self.dead_letters))
 
     def accounted(self) -> bool:
-        """Every line read is loaded, a duplicate, a dead letter, or a carrier of late spans."""
-        return self.lines == self.loaded + self.duplicates + self.dead_lettered + self.late_span_carriers
+        """Every line read is loaded, a duplicate, a dead letter, or a carrier of late spans or of metrics."""
+        return self.lines == (self.loaded + self.duplicates + self.dead_lettered + self.late_span_carriers
+                              + self.metric_carriers)
 
 
 # Every path is read in one JSON parse per line: json_type / json_extract_string take a list of paths.
@@ -259,9 +263,11 @@ def _load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime |
             con.execute("DELETE FROM raw_events WHERE partition_hour = $start", {"start": start})
             con.execute(f"""
                 INSERT INTO raw_events ({', '.join(_COLUMNS)})
-                SELECT {_STORED_COLUMNS}, $start FROM {rows} WHERE NOT {IS_CARRIER}
+                SELECT {_STORED_COLUMNS}, $start FROM {rows} WHERE NOT {IS_CARRIER} AND NOT {IS_METRICS_CARRIER}
             """, {"start": start})
             report.spans = replace_spans(con, rows, start)
+            report.metric_points = replace_metric_points(con, rows, start)
+            report.metric_carriers = con.execute(f"SELECT count(*) FROM {rows} WHERE {IS_METRICS_CARRIER}").fetchone()[0]
             if report.spans:
                 report.failed_by_logs = mark_failed_by_logs(con, start)
             report.loaded = con.execute("SELECT count(*) FROM raw_events WHERE partition_hour = $start",
@@ -269,11 +275,12 @@ def _load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime |
             if adopted:
                 con.executemany(f"INSERT INTO main.{ADOPTED_FILES} VALUES ('raw_events', ?, ?)", list(adopted.items()))
         # one row per event id was kept, and every kept row not a carrier was stored
-        report.late_span_carriers = distinct - report.loaded
+        report.late_span_carriers = distinct - report.loaded - report.metric_carriers
     finally:
         con.execute("DROP TABLE IF EXISTS staged")
         drop_segment_rows(con)
-    report.duplicates = report.lines - report.loaded - report.dead_lettered - report.late_span_carriers
+    report.duplicates = (report.lines - report.loaded - report.dead_lettered - report.late_span_carriers
+                         - report.metric_carriers)
     report.elapsed_s = time.perf_counter() - started
     return report
 

@@ -52,3 +52,22 @@ def test_a_trace_document_on_one_line_may_be_longer_than_a_record(tmp_path):
     assert path.stat().st_size > MAX_RECORD_BYTES
     events = list(read_input(path, "otlp"))
     assert len(events) == 2599 and {event.route for event in events} == {"/items/{id}"}
+
+
+def test_a_metrics_file_lands_its_points_on_carriers_counted_apart_from_events(tmp_path):
+    from tests.adapters.test_otlp_metrics import T0, gauge, point
+    from tests.adapters.test_otlp_metrics import document as metrics_document
+    path = tmp_path / "metrics.json"  # a Collector's file exporter: one request a line, beside a trace request
+    good = metrics_document(gauge("k8s.pod.cpu.usage", point(T0, 0.25), point(T0 + 10**9, "NaN")))
+    bad = metrics_document(gauge("k8s.pod.cpu.usage", point(T0, 0.5), {"asDouble": 1.0}))
+    path.write_text(json.dumps(good) + "\n" + json.dumps(checkout_trace()) + "\n" + json.dumps(bad) + "\n")
+    landing, dead = FileLandingZone(tmp_path / "landing"), DeadLetterStore(tmp_path / "dead")
+    assert sniff_format(path) == "otlp"
+    report = ingest_paths([path], landing, dead)
+    assert (report.accepted, report.metric_points, report.metric_points_empty) == (1, 2, 1)
+    assert report.by_cause == {"validation:timestamp": 1}
+    assert "2 metric data point(s) landed for the metric_points table, 1 with no recorded value" in report.summary()
+    routes = sorted(event.route for event in landed(landing))
+    assert routes == ["(metrics)", "(metrics)", "/checkout"]
+    (letter,) = dead.records()
+    assert letter["source"] == f"{path}:3" and "resourceMetrics" in json.loads(letter["payload"])

@@ -150,3 +150,22 @@ def test_segments_below_the_floor_are_copied_into_the_hours_one_file(tmp_path, m
         files[1].removeprefix("file://")).num_rows == 110
     expected, _ = _warehouse_rows(tmp_path, zone)
     assert _lake_rows(lake) == expected
+
+
+def test_a_segment_holding_metric_carriers_is_copied_and_its_points_reach_the_lakes_metric_points(tmp_path):
+    from logintel.adapters.otlp_metrics import parse_metrics_document
+    from tests.adapters.test_otlp_metrics import document, gauge, point
+    t0 = int(HOUR.timestamp() * 10**9)
+    carriers = parse_metrics_document(document(gauge("k8s.pod.cpu.usage", *[point(t0 + i * 10**9, 0.1 * i)
+                                                                            for i in range(8)]))).events
+    zone = FileLandingZone(tmp_path / "landing", "parquet")
+    zone.write(_events("p0", 20))
+    zone.write(carriers + _events("p1", 10))
+    lake = _lake(tmp_path)
+    report = _load_lake(lake, zone)
+    assert report.accounted() and report.metric_carriers == 1 and report.metric_points == 8
+    assert report.adopted_lines == 20 and report.loaded == 30  # the segment with the carrier was copied
+    con = duckdb.connect()
+    mount(con, lake)
+    assert con.execute("SELECT count(*), sum(value) FROM metric_points").fetchone() == (8, pytest.approx(2.8))
+    assert con.execute("SELECT count(*) FROM raw_events WHERE route = '(metrics)'").fetchone()[0] == 0

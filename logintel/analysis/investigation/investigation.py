@@ -85,7 +85,7 @@ def investigate(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, 
     chosen, source = _baseline(con, window, baseline, baseline_length)
     try:
         requests = sql.stage(con, window, chosen, prepared)
-        signals = all_signals(con)
+        signals = all_signals(con, window, chosen)
         edges = sql.call_edges(con)
     finally:
         sql.drop(con)

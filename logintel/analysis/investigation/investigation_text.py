@@ -7,7 +7,7 @@ from datetime import datetime
 from logintel.analysis.investigation.signal_scores import fault_like
 
 KIND_WORDS = {"self_time": "its own (self) time", "network_gap": "the network gap in front of it",
-              "errors": "its errors", "log_pattern": "its log patterns"}
+              "errors": "its errors", "log_pattern": "its log patterns", "resource": "its resource use (metrics)"}
 
 
 def describe(window: tuple[datetime, datetime], candidates: list[dict], requests: int) -> tuple[str, dict]:
@@ -49,6 +49,12 @@ def _evidence(candidate: dict, facts: dict) -> str:
     if kind == "errors":
         facts["counts"] += [float(e["errors_window"]), float(e["errors_baseline"])]
         return f"{e['errors_window']:,} errors in the window against {e['errors_baseline']:,} in the baseline"
+    if kind == "resource":
+        facts["values"] += [e["mean_baseline"], e["mean_window"], e["times_baseline"]]
+        facts["counts"] += [float(e["points_window"])]
+        return (f"its metric {candidate['attribute']} averaged {e['mean_window']:g} over {e['points_window']:,} "
+                f"points in the window against {e['mean_baseline']:g} in the baseline ({e['times_baseline']:g} times), "
+                f"more than its traffic grew")
     facts["counts"] += [float(e["lines_window"]), float(e["lines_baseline"])]
     change = {"new": "a new log pattern", "vanished": "a log pattern vanished", "more": "a log pattern rose",
               "fewer": "a log pattern fell"}[e["change"]]

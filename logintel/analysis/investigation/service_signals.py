@@ -1,9 +1,11 @@
-"""The window's counts (`window_signals`) turned into scored signals (`signal_scores`), one list per kind."""
+"""The window's counts (`window_signals`) and its services' metrics (`resource_signals`) turned into scored signals
+(`signal_scores`), one list per kind."""
 from __future__ import annotations
 
 import duckdb
 
 from logintel.analysis.investigation import window_signals as sql
+from logintel.analysis.investigation.resource_signals import resource_signals
 from logintel.analysis.investigation.signal_scores import (
     MIN_EXPOSURE,
     MIN_SHIFT_RATIO,
@@ -14,14 +16,15 @@ from logintel.analysis.investigation.signal_scores import (
 )
 
 
-def all_signals(con: duckdb.DuckDBPyConnection) -> list[Signal]:
-    """Every signal of every service."""
+def all_signals(con: duckdb.DuckDBPyConnection, window: sql.Span, baseline: sql.Span) -> list[Signal]:
+    """Every signal of every service: from the staged events, and from the metrics of the two spans."""
     exposure = sql.exposure(con)
     signals = (_latency(sql.self_time_counts(con), "self_time", "self_ms")
                + _latency(sql.network_gap_counts(con), "network_gap", "network_gap_ms")
                + _latency(sql.both_ends_gap_counts(con), "network_gap", BOTH_ENDS_GAP)
                + _errors(sql.error_counts(con), exposure)
-               + _templates(sql.template_counts(con), sql.route_exposure(con), exposure))
+               + _templates(sql.template_counts(con), sql.route_exposure(con), exposure)
+               + resource_signals(con, window, baseline, exposure))
     return signals
 
 

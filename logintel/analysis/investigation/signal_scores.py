@@ -106,7 +106,7 @@ def fault_like(kind: str, evidence: dict) -> bool:
 class Signal:
     """One kind of change of one service: its z, the attribute and value that show it, and the figures."""
     service: str
-    kind: str  # self_time | network_gap | errors | log_pattern
+    kind: str  # self_time | network_gap | errors | log_pattern | resource (`resource_signals`)
     score: float
     attribute: str
     value: object
