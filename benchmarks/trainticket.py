@@ -90,10 +90,20 @@ def convert(raw: Path, work: Path, metrics: bool = True) -> tuple[Path, Path]:
                    check=True, capture_output=True)
     if metrics:
         from benchmarks.trainticket_metrics import convert_metrics
-        for source, out in ((day_dir, day_out), (raw / "construct_data" / DAY, baseline_out)):
-            if (source / "metric").is_dir():
+        construct = raw / "construct_data" / DAY
+        for source, out in ((day_dir, day_out), (construct, baseline_out)):
+            if (source / "metric").is_dir() and not (source == construct and _same_files(source, day_dir, "metric")):
                 convert_metrics(source, out)
     return day_out, baseline_out
+
+
+def _same_files(one: Path, other: Path, folder: str) -> bool:
+    """Whether every file of one/folder is byte for byte the file of that name in other/folder (the fault-free
+    minute's metric files are the whole day's own on 2023-01-29: converting them twice would only be de-duplicated)."""
+    import filecmp
+    files = sorted(path.name for path in (one / folder).iterdir())
+    match, _, _ = filecmp.cmpfiles(one / folder, other / folder, files, shallow=False)
+    return len(match) == len(files)
 
 
 def ingest(folders: list[Path], work: Path):

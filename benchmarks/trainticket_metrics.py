@@ -109,15 +109,20 @@ def pod_metrics(rows: list[tuple[int, dict]], counts: dict) -> list[dict]:
 def convert_metrics(day_dir: Path, out_dir: Path) -> dict:
     """Write OUT_DIR/metrics/HH_MM.json for DAY_DIR/metric/*_metric.csv; returns the counts."""
     minutes: dict[str, dict[str, list]] = {}  # minute -> pod -> [(seconds, row)]
+    unplaced = 0
     for path in sorted(Path(day_dir, "metric").glob("*_metric.csv")):
         with path.open(newline="") as f:
             for r in csv.DictReader(f):
                 pod = r.get("PodName") or path.name.removesuffix("_metric.csv")
-                seconds = int(float(r["TimeStamp"]))
+                stamp = number(r.get("TimeStamp"))
+                if stamp is None:  # a row without its time says nothing placeable: counted, not converted
+                    unplaced += 1
+                    continue
+                seconds = int(stamp)
                 minute = datetime.fromtimestamp(seconds, timezone.utc).strftime("%H_%M")
                 minutes.setdefault(minute, {}).setdefault(pod, []).append((seconds, r))
     counts = {"files": len(minutes), "pods": len({pod for by_pod in minutes.values() for pod in by_pod}),
-              "points": 0, "skipped": 0}
+              "points": 0, "skipped": 0, "rows_without_time": unplaced}
     (Path(out_dir) / "metrics").mkdir(parents=True, exist_ok=True)
     for minute, by_pod in sorted(minutes.items()):
         resources = []

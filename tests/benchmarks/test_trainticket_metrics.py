@@ -36,14 +36,14 @@ def test_converts_pod_metrics_by_minute(tmp_path):
     metric.mkdir(parents=True)
     (metric / f"{POD_A}_metric.csv").write_text("\n".join([HEADER, row(T0, POD_A), row(T0 + 60, POD_A)]) + "\n")
     (metric / f"{POD_B}_metric.csv").write_text(
-        "\n".join([HEADER, row(T0, POD_B, cpu="NaN", memory_rate="")]) + "\n")
+        "\n".join([HEADER, row(T0, POD_B, cpu="NaN", memory_rate=""), "x,,no-time-pod"]) + "\n")
     (metric / "front_service.csv").write_text(
         "Time,TimeStamp,ServiceName,SuccessRate(%),LatencyP50(s)\nx,1674981669,Frontend,0,0.09\n")
 
     counts = convert_metrics(tmp_path / "day", tmp_path / "out")
 
     assert sorted(p.name for p in (tmp_path / "out" / "metrics").iterdir()) == ["08_41.json", "08_42.json"]
-    assert counts == {"files": 2, "pods": 2, "points": 3 * len(COLUMNS) - 2, "skipped": 2}
+    assert counts == {"files": 2, "pods": 2, "points": 3 * len(COLUMNS) - 2, "skipped": 2, "rows_without_time": 1}
     text = (tmp_path / "out" / "metrics" / "08_41.json").read_text()
     doc = json.loads(text)
     request = Parse(text, ExportMetricsServiceRequest())

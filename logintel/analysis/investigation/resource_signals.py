@@ -14,7 +14,8 @@ What only follows the traffic is no fault: a service asked twice as often uses a
 values are first divided by the service's rise in requests per second, when its requests rose (each side with at
 least `MIN_EXPOSURE` requests); a resource use that rose no more than its traffic is no change. The rest of the
 rule is every signal's: z on one scale, changed at `CHANGED_Z` with a shift of at least `MIN_SHIFT_RATIO`. A resource
-change is the service's own: it propagates to no caller and no callee explains it.
+change is the service's own: no callee explains it, and, like a slowdown, it may explain its callers' errors and
+warnings (`signal_scores.can_explain`).
 """
 from __future__ import annotations
 
