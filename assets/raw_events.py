@@ -34,6 +34,7 @@ def raw_events(context: dg.AssetExecutionContext, landing: LandingZoneResource, 
         "committed_as_landed": dg.MetadataValue.int(report.adopted_lines),  # columnar segments the lake took whole
         "spans": dg.MetadataValue.int(report.spans),
         "late_span_carriers": dg.MetadataValue.int(report.late_span_carriers),
+        "metric_points": dg.MetadataValue.int(report.metric_points),  # OTLP metrics' data points, off their carriers
         "failed_by_logs": dg.MetadataValue.int(report.failed_by_logs),
         "dead_lettered": report.dead_lettered,
         "dead_letters_by_cause": counts_table(report.by_cause, "cause"),

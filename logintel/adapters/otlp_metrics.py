@@ -21,7 +21,7 @@ nothing.
 
 A point with no recorded value (the NO_RECORDED_VALUE flag, a NaN, a histogram with no count) holds nothing to keep
 and is counted as empty. A point without a time, out of range, with an infinite value, no value at all, or
-attributes that are not OTLP's (or nest deeper than an event may) is rejected with its one-point document, as is
+attributes that are not OTLP's (or nest deeper than an event may, or take more than MAX_POINT_BYTES) is rejected with its one-point document, as is
 every point of a metric with no name or no data of a known type; its neighbours land.
 """
 from __future__ import annotations
@@ -52,6 +52,7 @@ from logintel.events import (
 
 KINDS = ("gauge", "sum", "histogram", "exponentialHistogram", "summary")
 KEPT_POINTS, KEPT_BYTES = 1000, 512 * 1024  # a carrier's points: few enough to stay far below an event's size cap
+MAX_POINT_BYTES = 64 * 1024  # one point's record (its attributes, mostly): a carrier of one still lands
 MAX_NAME_CHARS = 255
 _NO_RECORDED_VALUE = 1  # DataPointFlags.FLAG_NO_RECORDED_VALUE
 _TEMPORALITY = {1: "delta", 2: "cumulative", "AGGREGATION_TEMPORALITY_DELTA": "delta",
@@ -166,6 +167,12 @@ def _points(metric: Any, at: str, instance: str | None, limits: tuple[int, int])
             continue
         if record is not None:
             record.update(n=name, u=unit, k=kind, temp=temporality, mono=monotonic, i=instance)
+            size = len(_encoded(record))
+            if size > MAX_POINT_BYTES:  # alone, so it cannot take its carrier's neighbours over an event's cap
+                yield None, (EventValidationError("attributes", None, f"the data point takes {size:,} bytes, over the "
+                                                  f"{MAX_POINT_BYTES:,} a point may"), where,
+                             {**metric, kind: {**data, "dataPoints": [point]}})
+                continue
         yield record, None
 
 

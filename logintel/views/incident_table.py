@@ -26,7 +26,8 @@ def cause_label(cause: dict | None) -> str:
     return f"{cause['kind']} {cause['attribute']}={cause['value']} (confidence {cause.get('confidence', 0):.2f})"
 
 
-KIND_LABELS = {"self_time": "self time", "network_gap": "network gap", "errors": "errors", "log_pattern": "log pattern"}
+KIND_LABELS = {"self_time": "self time", "network_gap": "network gap", "errors": "errors", "log_pattern": "log pattern",
+               "resource": "resource use"}
 
 
 def candidates_label(cause: dict | None, limit: int = 3) -> str:

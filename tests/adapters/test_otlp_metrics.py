@@ -136,3 +136,13 @@ def test_the_protobuf_request_reads_as_its_json_form():
     request = Parse(orjson.dumps(doc), ExportMetricsServiceRequest())
     from_proto, from_json = parse_metrics_request(request), parse_metrics_document(doc)
     assert [e.to_json() for e in from_proto.events] == [e.to_json() for e in from_json.events]
+
+
+def test_a_point_too_big_for_a_carrier_is_rejected_alone_and_its_neighbours_land():
+    from logintel.adapters.otlp_metrics import MAX_POINT_BYTES
+    from logintel.events import MAX_RECORD_BYTES
+    huge = [{"key": "sql", "value": {"stringValue": "x" * (MAX_POINT_BYTES + 1)}}]
+    batch = parse_metrics_document(document(gauge("k8s.pod.cpu.usage", point(T0, 0.1), point(T0, 0.2, attributes=huge),
+                                                  point(T0 + 1, 0.3))))
+    assert batch.points == 2 and [e.field for e in batch.rejected] == ["attributes"]
+    assert all(len(e.to_json()) < MAX_RECORD_BYTES for e in batch.events)

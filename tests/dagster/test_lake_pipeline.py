@@ -67,9 +67,15 @@ def test_the_lake_gives_the_same_incidents_and_digest_as_the_duckdb_warehouse(tm
 @pytest.mark.subprocess
 @pytest.mark.slow
 def test_migrate_moves_the_warehouses_hours_into_the_lake_and_readers_see_the_same(tmp_path):
+    from logintel.adapters.otlp_metrics import parse_metrics_document
+    from tests.adapters.test_otlp_metrics import _resource, document, gauge, point
     home = tmp_path / "home"
+    cpu = [point(int((HOUR + timedelta(minutes=m, seconds=10)).timestamp() * 10**9), 0.9 if 30 <= m < 40 else 0.01)
+           for m in range(120)]  # a pod's CPU a minute, hot in the minutes investigated below
+    metrics = parse_metrics_document(document(gauge("k8s.pod.cpu.usage", *cpu),
+                                              resource=_resource("ledger", "ledger-0"))).events
     FileLandingZone(home / "landing").write(steady(HOUR, 2, 4) + burst(HOUR + timedelta(minutes=30), 10, 80,
-                                                                      error_code="PG_TIMEOUT"))
+                                                                      error_code="PG_TIMEOUT") + metrics)
     _logintel(home, "duckdb", "backfill", "--start", "2026-11-23T09:00", "--end", "2026-11-23T11:00")
     window = ["investigate", "--start", "2026-11-23T09:28", "--end", "2026-11-23T09:42", "--json"]
     before = json.loads(_logintel(home, "duckdb", *window))
@@ -78,8 +84,11 @@ def test_migrate_moves_the_warehouses_hours_into_the_lake_and_readers_see_the_sa
     findings_before = json.loads(_logintel(home, "duckdb", *findings))
     report = json.loads(_logintel(home, "iceberg", "migrate", "--json"))
     tables = {t["table"]: t for t in report["tables"]}
-    assert set(tables) == {"raw_events", "spans", "windowed_aggregates", "window_changes", "event_patterns",
-                           "pattern_activity", "pattern_clusters", "incidents", "findings", "analyst_runs"}
+    assert set(tables) == {"raw_events", "spans", "metric_points", "windowed_aggregates", "window_changes",
+                           "event_patterns", "pattern_activity", "pattern_clusters", "incidents", "findings",
+                           "analyst_runs"}
+    assert tables["metric_points"]["hours"] == 2 and tables["metric_points"]["rows"] == 120
+    assert any(c["kind"] == "resource" and c["service"] == "ledger" for c in before["candidates"])
     assert all(t["verified"] for t in tables.values())
     assert tables["incidents"]["rows"] > 0 and tables["event_patterns"]["rows"] > 0
     assert tables["analyst_runs"]["rows"] > 0  # every analyst's run is kept, with or without findings
