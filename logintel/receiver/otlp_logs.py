@@ -4,7 +4,9 @@ the records dead-lettered) or, for a body refused whole, a google.rpc.Status."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from google.protobuf.json_format import MessageToDict
@@ -59,14 +61,7 @@ def parse_logs(body: bytes, kind: str, default_service: str = "unknown") -> Pars
     if kind == PROTOBUF:
         items = parse_export_request(decode_request(body), default_service=default_service)
     else:
-        try:
-            document = loads_json(body) if body.strip() else {}
-        except orjson.JSONDecodeError as exc:
-            raise OtlpBodyError(f"the body is not JSON: {exc}") from None
-        if document == {}:
-            document = {"resourceLogs": []}
-        if not is_otlp_document(document):
-            raise OtlpBodyError("the body is not an OTLP ExportLogsServiceRequest: no resourceLogs")
+        document = json_request(body, "resourceLogs", "ExportLogsServiceRequest", is_otlp_document)
         items = parse_otlp_document_within(document, default_service=default_service)
     parsed = ParsedLogs()
     for item in items:
@@ -75,6 +70,20 @@ def parse_logs(body: bytes, kind: str, default_service: str = "unknown") -> Pars
         else:
             parsed.rejected.append(otlp_dead_letter(item, f"{SOURCE} {item.location}"))
     return parsed
+
+
+def json_request(body: bytes, key: str, request: str, is_request: Callable[[Any], bool]) -> dict:
+    """An OTLP/JSON body as its document (`{key: []}` for an empty one, as protobuf's JSON mapping writes it);
+    OtlpBodyError when it is not JSON or not that request (`is_request` says, e.g. it holds `key`)."""
+    try:
+        document = loads_json(body) if body.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        raise OtlpBodyError(f"the body is not JSON: {exc}") from None
+    if document == {}:
+        return {key: []}
+    if not is_request(document):
+        raise OtlpBodyError(f"the body is not an OTLP {request}: no {key}")
+    return document
 
 
 def otlp_dead_letter(error: OtlpRecordError, source: str, payload: bytes = b"") -> DeadLetter:

@@ -18,9 +18,14 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 
 from logintel.adapters.otlp_metrics import MetricBatch, is_metrics_document, parse_metrics_document, parse_metrics_request
-from logintel.adapters.otlp_proto import OtlpBodyError, decode_request
-from logintel.events import loads_json
-from logintel.receiver.otlp_logs import PROTOBUF, ParsedLogs, otlp_dead_letter, rejection_summary
+from logintel.adapters.otlp_proto import decode_request
+from logintel.receiver.otlp_logs import (
+    PROTOBUF,
+    ParsedLogs,
+    json_request,
+    otlp_dead_letter,
+    rejection_summary,
+)
 
 SOURCE = "receiver /v1/metrics"
 
@@ -44,20 +49,9 @@ def parse_metrics(body: bytes, kind: str, default_service: str = "unknown") -> P
     if kind == PROTOBUF:
         batch = parse_metrics_request(decode_request(body, ExportMetricsServiceRequest), default_service=default_service)
     else:
-        batch = parse_metrics_document(_json_request(body), default_service=default_service)
+        document = json_request(body, "resourceMetrics", "ExportMetricsServiceRequest", is_metrics_document)
+        batch = parse_metrics_document(document, default_service=default_service)
     return _parsed(batch)
-
-
-def _json_request(body: bytes) -> dict:
-    try:
-        document = loads_json(body) if body.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        raise OtlpBodyError(f"the body is not JSON: {exc}") from None
-    if document == {}:  # an empty request, as protobuf's JSON mapping writes one
-        return {"resourceMetrics": []}
-    if not is_metrics_document(document):
-        raise OtlpBodyError("the body is not an OTLP ExportMetricsServiceRequest: no resourceMetrics")
-    return document
 
 
 def _parsed(batch: MetricBatch) -> ParsedMetrics:

@@ -18,12 +18,17 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from logintel.adapters.otlp_proto import OtlpBodyError, decode_request
+from logintel.adapters.otlp_proto import decode_request
 from logintel.adapters.otlp_spans import is_trace_document, parse_trace_document, parse_trace_request
 from logintel.adapters.pending_spans import HOLD, NS_PER_MINUTE, PendingSpans
 from logintel.adapters.spans import TraceBatch
-from logintel.receiver.otlp_logs import PROTOBUF, ParsedLogs, otlp_dead_letter, rejection_summary
-from logintel.events import loads_json
+from logintel.receiver.otlp_logs import (
+    PROTOBUF,
+    ParsedLogs,
+    json_request,
+    otlp_dead_letter,
+    rejection_summary,
+)
 
 SOURCE = "receiver /v1/traces"
 
@@ -52,20 +57,9 @@ def parse_traces(body: bytes, kind: str, default_service: str = "unknown",
         batch = parse_trace_request(decode_request(body, ExportTraceServiceRequest), default_service=default_service,
                                     pending=pending)
     else:
-        batch = parse_trace_document(_json_request(body), default_service=default_service, pending=pending)
+        document = json_request(body, "resourceSpans", "ExportTraceServiceRequest", is_trace_document)
+        batch = parse_trace_document(document, default_service=default_service, pending=pending)
     return _parsed(batch)
-
-
-def _json_request(body: bytes) -> dict:
-    try:
-        document = loads_json(body) if body.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        raise OtlpBodyError(f"the body is not JSON: {exc}") from None
-    if document == {}:  # an empty request, as protobuf's JSON mapping writes one
-        return {"resourceSpans": []}
-    if not is_trace_document(document):
-        raise OtlpBodyError("the body is not an OTLP ExportTraceServiceRequest: no resourceSpans")
-    return document
 
 
 def _parsed(batch: TraceBatch) -> ParsedSpans:
