@@ -54,7 +54,7 @@ def resource_signals(con: duckdb.DuckDBPyConnection, window: Span, baseline: Spa
     if not _held(con):
         return []
     rows = con.execute(_POINTS_SQL, {"bs": baseline.start, "be": baseline.end, "ws": window.start,
-                                     "we": window.end}).fetchall()
+                                     "we": window.end, "pattern": RESOURCE_USE.pattern}).fetchall()
     series: dict[tuple[str, str], dict[tuple, tuple[list, list]]] = {}
     for service, name, instance, attributes, in_window, value in rows:
         if not resource_metric(name):
@@ -109,14 +109,17 @@ def _held(con: duckdb.DuckDBPyConnection) -> bool:
                                          ).fetchone()[0]
 
 
+# Only the resource-use series leave the database (a Collector may send hundreds of series a pod).
+_SHARED_SQL = " OR ".join(f"starts_with(name, '{prefix}')" for prefix in SHARED_PREFIXES)
 # Each point's value as a level: gauges as they are, a delta sum per second of its interval, a cumulative counter
 # as its rate since the series' previous point (a reset, a fall, gives none); histograms and summaries: their mean.
-_POINTS_SQL = """
+_POINTS_SQL = f"""
 WITH points AS (
-    SELECT service, name, coalesce(instance, '') AS instance, coalesce(CAST(attributes AS VARCHAR), '{}') AS attrs,
+    SELECT service, name, coalesce(instance, '') AS instance, coalesce(CAST(attributes AS VARCHAR), '{{}}') AS attrs,
            ts, start_ts, kind, temporality, monotonic, value
     FROM metric_points
     WHERE ts >= $bs - INTERVAL 10 MINUTE AND ts < $we AND value IS NOT NULL
+      AND regexp_matches(name, $pattern) AND NOT ({_SHARED_SQL})
 ), levels AS (
     SELECT service, name, instance, attrs, ts,
            CASE WHEN kind = 'sum' AND temporality = 'cumulative' AND monotonic THEN
