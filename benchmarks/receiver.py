@@ -1,9 +1,10 @@
-"""Benchmark: `logintel serve` under load — OTLP/protobuf (batches of 512 records) and NDJSON (batches of
-1,000 wide events) from a load generator in another process, into the files landing zone — against
+"""Benchmark: `logintel serve` under load — OTLP/protobuf logs (batches of 512 records), NDJSON (batches of
+1,000 wide events) and OTLP/protobuf metrics (1,000 data points a request: 50 pods' 20 gauges, as a Collector's
+scrape sends them) from a load generator in another process, into the files landing zone — against
 `logintel ingest` of the same events from a file, in the same run.
 
     .venv/bin/python benchmarks/receiver.py [--records 204800] [--connections 1,4] [--workers 1,2]
-                                            [--segments auto,parquet,jsonl]
+                                            [--segments auto,parquet,jsonl] [--kinds otlp,ndjson,metrics]
 
 The receiver runs as its own process (`logintel serve`, as a user starts it); the load generator is a
 second process that pre-builds every request body, then sends them over keep-alive connections, each
@@ -68,6 +69,30 @@ def _otlp_bodies(records: int, batch: int) -> list[bytes]:
     return bodies
 
 
+def _metric_bodies(points: int, batch: int = 1000) -> list[bytes]:
+    """Requests of `batch` gauge points: 50 pods, 20 metrics each, one point a metric, a minute apart per request."""
+    from google.protobuf.json_format import ParseDict
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    start_ns = int(time.time() - 3600) * 10**9
+    bodies = []
+    for n in range(points // batch):
+        t = str(start_ns + n * 60 * 10**9)
+        resources = [{"resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": f"svc-{pod % 10}"}},
+            {"key": "k8s.pod.name", "value": {"stringValue": f"svc-{pod % 10}-pod-{pod}"}}]},
+            "scopeMetrics": [{"metrics": [
+                {"name": f"k8s.pod.metric_{m}", "unit": "1", "gauge": {"dataPoints": [
+                    {"timeUnixNano": t, "asDouble": 0.001 * (pod + m + n)}]}} for m in range(batch // 50)]}]}
+            for pod in range(50)]
+        bodies.append(ParseDict({"resourceMetrics": resources}, ExportMetricsServiceRequest()).SerializeToString())
+    return bodies
+
+
+def _landed_points(landing: Path) -> int:
+    from logintel.events import METRICS_KEY
+    return sum(len(json.loads(line)["attributes"].get(METRICS_KEY) or []) for line in landed_lines(landing))
+
+
 def _wide_events(records: int) -> list[dict]:
     from datetime import datetime, timedelta, timezone
     start = datetime.now(timezone.utc)
@@ -119,7 +144,8 @@ def _load(port: int, path: str, content_type: str, bodies: list[bytes], connecti
 def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int, workers: int = 1,
                  segments: str = "auto") -> dict:
     path, content_type = {"otlp": ("/v1/logs", "application/x-protobuf"),
-                          "ndjson": ("/v1/events", "application/x-ndjson")}[kind]
+                          "ndjson": ("/v1/events", "application/x-ndjson"),
+                          "metrics": ("/v1/metrics", "application/x-protobuf")}[kind]
     with tempfile.TemporaryDirectory(prefix=f"bench-receiver-{kind}-") as tmp:
         proc, port = start_receiver(Path(tmp), "--workers", str(workers), stdout=subprocess.DEVNULL,
                                     env={"LOGINTEL_LANDING_SEGMENTS": segments})
@@ -133,7 +159,7 @@ def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int,
         finally:
             proc.terminate()
             _, err = proc.communicate(timeout=60)
-        landed = len(landed_lines(Path(tmp) / "landing"))
+        landed = (_landed_points if kind == "metrics" else lambda zone: len(landed_lines(zone)))(Path(tmp) / "landing")
     lat = sorted(result["latencies"])
     return {"kind": kind, "records": records, "landed": landed, "wall_s": result["wall_s"],
             "rate": records / result["wall_s"], "p50_ms": 1000 * statistics.median(lat),
@@ -158,23 +184,30 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=204_800)
     parser.add_argument("--workers", default="1", help="receiver worker processes, one run per value (e.g. 1,2)")
     parser.add_argument("--segments", default="auto", help="landing layouts, one run each (auto,parquet,jsonl)")
+    parser.add_argument("--kinds", default="otlp,ndjson,metrics", help="what is sent, one run each "
+                        "(otlp: logs, ndjson: wide events, metrics: data points)")
     parser.add_argument("--connections", default="1,4",
                         help="concurrent keep-alive connections, one run per value (1: latency is the service "
                              "time of a batch; more: throughput at saturation, latency includes queueing)")
     args = parser.parse_args()
-    print(f"building {args.records:,} records as OTLP protobuf (512 a request) and NDJSON (1,000 a request)…",
+    print(f"building {args.records:,} records as OTLP protobuf (512 a request), NDJSON (1,000 a request) and OTLP metric "
+          f"points (1,000 a request)…",
           file=sys.stderr)
     otlp = _otlp_bodies(args.records, 512)
     events = _wide_events(args.records)
     ndjson = _ndjson_bodies(events, 1000)
+    metrics = _metric_bodies(args.records)
+    kinds = [(kind, bodies) for kind, bodies in (("otlp", otlp), ("ndjson", ndjson), ("metrics", metrics))
+             if kind in args.kinds.split(",")]
     rows = []
     for workers in [int(w) for w in str(args.workers).split(",")]:
         for connections in [int(c) for c in str(args.connections).split(",")]:
             for segments in args.segments.split(","):
-                for kind, bodies in (("otlp", otlp), ("ndjson", ndjson)):
+                for kind, bodies in kinds:
                     print(f"sending {kind} over {connections} connection(s) to {workers} worker(s), landing "
                           f"{segments}…", file=sys.stderr)
-                    rows.append({**run_receiver(kind, bodies, args.records, connections, workers, segments),
+                    sent = args.records if kind != "metrics" else len(bodies) * 1000
+                    rows.append({**run_receiver(kind, bodies, sent, connections, workers, segments),
                                  "connections": connections, "workers": workers, "segments": segments})
     print("running logintel ingest on the same events from a file…", file=sys.stderr)
     baseline = run_ingest(events)

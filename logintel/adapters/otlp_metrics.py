@@ -21,8 +21,9 @@ nothing.
 
 A point with no recorded value (the NO_RECORDED_VALUE flag, a NaN, a histogram with no count) holds nothing to keep
 and is counted as empty. A point without a time, out of range, with an infinite value, no value at all, or
-attributes that are not OTLP's (or nest deeper than an event may, or take more than MAX_POINT_BYTES) is rejected with its one-point document, as is
-every point of a metric with no name or no data of a known type; its neighbours land.
+attributes that are not OTLP's (or nest deeper than an event may, or take more than MAX_POINT_BYTES) is rejected
+with its one-point document, as is every point of a metric with no name or no data of a known type; its neighbours
+land.
 """
 from __future__ import annotations
 
@@ -110,7 +111,8 @@ def parse_metrics_document(document: Any, *, default_service: str = "unknown",
     for r, entry in enumerate(entries):
         where = f"resourceMetrics[{r}]"
         if not isinstance(entry, Mapping):
-            batch.rejected.append(OtlpMetricError(EventValidationError("<resource>", entry, "expected an object"), where))
+            error = EventValidationError("<resource>", entry, "expected an object")
+            batch.rejected.append(OtlpMetricError(error, where))
             continue
         resource_raw = entry.get("resource")
         try:
