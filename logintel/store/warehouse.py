@@ -266,8 +266,7 @@ def _load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime |
                 SELECT {_STORED_COLUMNS}, $start FROM {rows} WHERE NOT {IS_CARRIER} AND NOT {IS_METRICS_CARRIER}
             """, {"start": start})
             report.spans = replace_spans(con, rows, start)
-            report.metric_points = replace_metric_points(con, rows, start)
-            report.metric_carriers = con.execute(f"SELECT count(*) FROM {rows} WHERE {IS_METRICS_CARRIER}").fetchone()[0]
+            report.metric_points, report.metric_carriers = replace_metric_points(con, rows, start)
             if report.spans:
                 report.failed_by_logs = mark_failed_by_logs(con, start)
             report.loaded = con.execute("SELECT count(*) FROM raw_events WHERE partition_hour = $start",

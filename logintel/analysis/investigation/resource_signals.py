@@ -20,7 +20,6 @@ warnings (`signal_scores.can_explain`).
 from __future__ import annotations
 
 import math
-import re
 
 import duckdb
 
@@ -29,9 +28,10 @@ from logintel.analysis.investigation.window_signals import Span
 
 KIND = "resource"
 # `<…>.cpu.usage`, `.cpu.utilization`, `.cpu.time`, `.cpu_limit_utilization`, `.memory.usage`, `.memory.working_set`,
-# `.memory.rss`, `.memory_limit_utilization`, `jvm.cpu.recent_utilization`, … (OpenTelemetry's semantic conventions)
-RESOURCE_USE = re.compile(r"(^|\.)(cpu|memory)[._](usage|utilization|time|working_set|rss|recent_utilization|"
-                          r"limit_utilization|request_utilization)$")
+# `.memory.rss`, `.memory_limit_utilization`, `jvm.cpu.recent_utilization`, … (OpenTelemetry's semantic conventions):
+# a regular expression DuckDB matches the names against.
+RESOURCE_USE = (r"(^|\.)(cpu|memory)[._](usage|utilization|time|working_set|rss|recent_utilization|"
+                r"limit_utilization|request_utilization)$")
 # Metrics of what a service shares with its neighbours (its node, its host), not of the service.
 SHARED_PREFIXES = ("k8s.node.", "k8s.cluster.", "k8s.namespace.", "system.", "host.")
 # CPU in cores (`{cpu}`, or a `cpu.time` counter's seconds a second) and any utilisation (a fraction of a limit or
@@ -44,21 +44,15 @@ FLOOR = 0.05
 _ZERO_FRACTION = 0.01
 
 
-def resource_metric(name: str) -> bool:
-    return bool(RESOURCE_USE.search(name)) and not name.startswith(SHARED_PREFIXES)
-
-
 def resource_signals(con: duckdb.DuckDBPyConnection, window: Span, baseline: Span,
                      exposure: dict[str, tuple[int, int, int, int]]) -> list[Signal]:
     """One signal per service and resource-use metric with points on both sides (see the module)."""
     if not _held(con):
         return []
     rows = con.execute(_POINTS_SQL, {"bs": baseline.start, "be": baseline.end, "ws": window.start,
-                                     "we": window.end, "pattern": RESOURCE_USE.pattern}).fetchall()
+                                     "we": window.end, "pattern": RESOURCE_USE}).fetchall()
     series: dict[tuple[str, str], dict[tuple, tuple[list, list]]] = {}
-    for service, name, instance, attributes, in_window, value in rows:
-        if not resource_metric(name):
-            continue
+    for service, name, instance, attributes, in_window, value in rows:  # resource-use series only (the SQL)
         sides = series.setdefault((service, name), {}).setdefault((instance, attributes), ([], []))
         sides[0 if in_window else 1].append(value)
     window_s = (window.end - window.start).total_seconds()
@@ -67,23 +61,24 @@ def resource_signals(con: duckdb.DuckDBPyConnection, window: Span, baseline: Spa
     for (service, name), by_series in series.items():
         traffic = _traffic_rise(exposure.get(service), window_s, baseline_s)
         strata, window_values, baseline_values = [], [], []
-        level = _floored if _has_floor(name) else _level
+        floored = _has_floor(name)
         for in_window, in_baseline in by_series.values():
             if not in_window or not in_baseline:
                 continue
-            floor = max(_ZERO_FRACTION * sum(in_baseline) / len(in_baseline), 1e-12)
-            logs_w = [math.log(level(v, floor)) - math.log(traffic) for v in in_window]
-            logs_b = [math.log(level(v, floor)) for v in in_baseline]
+            zero = max(_ZERO_FRACTION * sum(in_baseline) / len(in_baseline), 1e-12)
+            logs_w = [_log_level(v, floored, zero) - math.log(traffic) for v in in_window]
+            logs_b = [_log_level(v, floored, zero) for v in in_baseline]
             strata.append([len(logs_w), _mean(logs_w), _var(logs_w), len(logs_b), _mean(logs_b), _var(logs_b)])
             window_values += in_window
             baseline_values += in_baseline
         if not strata:
             continue
         z, ratio = log_shift(strata)
-        out.append(Signal(service, KIND, z, name, _round(_mean(window_values)), {
+        mean_window, mean_baseline = _mean(window_values), _mean(baseline_values)
+        out.append(Signal(service, KIND, z, name, _round(mean_window), {
             "metric": name, "points_window": len(window_values), "points_baseline": len(baseline_values),
-            "mean_window": _round(_mean(window_values)), "mean_baseline": _round(_mean(baseline_values)),
-            "times_baseline": _round(_mean(window_values) / max(_mean(baseline_values), 1e-12)),
+            "mean_window": _round(mean_window), "mean_baseline": _round(mean_baseline),
+            "times_baseline": _round(mean_window / max(mean_baseline, 1e-12)),
             "traffic_rise": round(traffic, 2), "ratio": round(ratio, 2), "series": len(strata)},
             large_enough=ratio >= MIN_SHIFT_RATIO))
     return out
@@ -93,12 +88,9 @@ def _has_floor(name: str) -> bool:
     return ".cpu" in name or name.startswith("cpu") or name.endswith("utilization")
 
 
-def _floored(value: float, _floor: float) -> float:
-    return value + FLOOR
-
-
-def _level(value: float, floor: float) -> float:
-    return max(value, floor)
+def _log_level(value: float, floored: bool, zero: float) -> float:
+    """A point's value on the log scale: + FLOOR where the metric has one, else `zero` standing in for 0."""
+    return math.log(value + FLOOR if floored else max(value, zero))
 
 
 def _held(con: duckdb.DuckDBPyConnection) -> bool:
