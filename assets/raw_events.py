@@ -4,7 +4,7 @@ import dagster as dg
 from assets.metadata import counts_table
 from assets.partitions import LAKE, LAKE_POOL, hourly_asset, partition_hour
 from logintel.store.lake.hour_load import HOUR_LOAD_WRITES
-from logintel.store.warehouse import load_hour
+from logintel.store.warehouse import load_landed
 from resources.landing_zone import LandingZoneResource
 from resources.settings import LogintelSettings
 from resources.warehouse import WarehouseResource
@@ -16,9 +16,8 @@ def raw_events(context: dg.AssetExecutionContext, landing: LandingZoneResource, 
                logintel: LogintelSettings) -> dg.MaterializeResult:
     hour = partition_hour(context)
     zone = landing.open()
-    batch = zone.read_hour(hour, canonical_as_files=True)
     with warehouse.hour_connection(hour, writes=HOUR_LOAD_WRITES) as con:  # the lake's: a run of its own
-        report = load_hour(con, batch)
+        report = load_landed(con, zone, hour)
     logintel.dead_letters().write(report.dead_letters)
     if report.dead_lettered:
         context.log.warning(f"{report.dead_lettered} lines dead-lettered: {report.by_cause}")

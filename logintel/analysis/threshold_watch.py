@@ -16,7 +16,7 @@ import duckdb
 from logintel.analysis.thresholds import Thresholds
 from logintel.analysis.windows import WindowSpec, compute_windows
 from logintel.store.landing import HOUR, LandingZone, hour_floor
-from logintel.store.warehouse import load_hour
+from logintel.store.warehouse import load_landed
 
 FIRED_RETENTION = timedelta(hours=48)
 
@@ -60,8 +60,8 @@ class WatchState:
 def _breaches_in_hour(zone: LandingZone, hour: datetime, thresholds: Thresholds, spec: WindowSpec) -> list[Breach]:
     con = duckdb.connect()
     try:
-        load_hour(con, zone.read_hour(hour - HOUR, canonical_as_files=True))
-        load_hour(con, zone.read_hour(hour, canonical_as_files=True))
+        load_landed(con, zone, hour - HOUR)
+        load_landed(con, zone, hour)
         compute_windows(con, hour, spec)
         rows = con.execute("""
             SELECT service, route, error_code, window_start, window_end, errors

@@ -76,7 +76,8 @@ def build_transports(config: EmitterConfig) -> list[Transport]:
             transports.append(PostgresTransport(spec.target, config.postgres_connect_timeout_s))
         else:
             from logintel.ingest.transports.disk import FileTransport
-            transports.append(FileTransport(spec.target, dict(spec.options).get("segments", "auto")))
+            options = dict(spec.options)
+            transports.append(FileTransport(spec.target, options.get("segments", "auto"), options.get("seal", False)))
     return transports
 
 
@@ -277,6 +278,8 @@ class Emitter:
             snapshot["buffer"] = {"events": len(self._buffer), "bytes": self._buffer.bytes}
             snapshot["transports"] = {t.name: h.describe() for t, h in zip(self._transports, self._health)}
         snapshot["dump"] = {"dir": str(self._dump.root), "usage_bytes": self._dump.usage}
+        sealers = [t.sealer for t in self._transports if getattr(t, "sealer", None) is not None]
+        snapshot["sealing"] = sealers[0].describe() if sealers else None  # the files transport's (`sealer`)
         snapshot["policy"] = None if self.sampler is None else self.sampler.describe()
         if self.policy_client is not None:
             snapshot["policy"]["client"] = self.policy_client.describe()

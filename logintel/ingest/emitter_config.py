@@ -21,7 +21,7 @@ ENV_PREFIX = "LOGINTEL_EMIT_"
 class TransportSpec:
     kind: str     # "kafka", "postgres" or "files"
     target: str   # Kafka bootstrap servers, a PostgreSQL URL, or the file landing zone's root directory
-    options: tuple[tuple[str, Any], ...] = ()  # kafka: topic, delivery_timeout_s, producer properties
+    options: tuple[tuple[str, Any], ...] = ()  # kafka: topic, delivery_timeout_s, producer properties; files: segments, seal
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,8 @@ class EmitterConfig:
                 spec["topic"] = env[ENV_PREFIX + "KAFKA_TOPIC"]
             if spec["type"] == "files" and env.get(ENV_PREFIX + "FILES_SEGMENTS"):
                 spec["segments"] = env[ENV_PREFIX + "FILES_SEGMENTS"]
+            if spec["type"] == "files" and env.get(ENV_PREFIX + "FILES_SEAL"):
+                spec["seal"] = env[ENV_PREFIX + "FILES_SEAL"]
         return cls.from_dict(data)
 
     def with_overrides(self, **changes: Any) -> EmitterConfig:
@@ -133,16 +135,32 @@ def _transport(item: Any) -> TransportSpec:
     if kind == "kafka":
         return TransportSpec(kind="kafka", target=str(target) if target else "",
                              options=_kafka_options(item, common))
+    options: tuple[tuple[str, Any], ...] = ()
     if kind == "files" and "segments" in item:
         if item["segments"] not in LANDING_SEGMENTS:
             raise ValueError(f"transports: files segments must be one of {', '.join(LANDING_SEGMENTS)}, "
                              f"got {item['segments']!r}")
         common = common | {"segments"}
+        options += (("segments", item["segments"]),)
+    if kind == "files" and "seal" in item:
+        common = common | {"seal"}
+        options += (("seal", _flag("files seal", item["seal"])),)
     unknown = set(item) - common
     if unknown:
         raise ValueError(f"transports: unknown key(s) {sorted(unknown)} in {kind!r}")
-    options = (("segments", item["segments"]),) if kind == "files" and "segments" in item else ()
     return TransportSpec(kind=str(kind), target=str(target) if target else "", options=options)
+
+
+def _flag(key: str, value: Any) -> bool:
+    """A yes/no setting: a bool, or its usual spellings in text."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"transports: {key} must be true or false, got {value!r}")
 
 
 def _kafka_options(item: Mapping[str, Any], common: set[str]) -> tuple[tuple[str, Any], ...]:

@@ -47,6 +47,8 @@ class ReceiverMetrics:
                              registry=r, multiprocess_mode="livesum")
         self.dump_bytes = Gauge("logintel_receiver_dump_bytes", "bytes in the local dump (shared by the workers)",
                                 registry=r, multiprocess_mode="max")
+        self.sealed = Counter("logintel_receiver_sealed", "small landed segments sealed into columnar ones: "
+                              "segments_written, segments_replaced, events, failures", ["what"], registry=r)
         self._seen: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
@@ -54,8 +56,10 @@ class ReceiverMetrics:
         """Bring the emitter's counters up to its accounting (the increase since the last refresh)."""
         stats = self.emitter.stats()
         with self._lock:
+            sealing = {key: value for key, value in (stats["sealing"] or {}).items()
+                       if key in ("segments_written", "segments_replaced", "events", "failures")}
             for family, counts in (("landed", stats["delivered"]), ("dumped", stats["dumped_by_reason"]),
-                                   ("dropped", stats["dropped"])):
+                                   ("dropped", stats["dropped"]), ("sealed", sealing)):
                 metric = getattr(self, family)
                 for label, count in counts.items():
                     delta = count - self._seen.get((family, label), 0)

@@ -37,6 +37,8 @@ RECEIVER_EMIT_DEFAULTS = {
     "LOGINTEL_EMIT_SEND_TIMEOUT_S": "5.0",
     "LOGINTEL_EMIT_BUFFER_MAX_EVENTS": "200000",
     "LOGINTEL_EMIT_BUFFER_MAX_BYTES": str(256 * 1024 * 1024),
+    # its flushes are small (a request waits on each): sealed into big columnar segments beside the sends
+    "LOGINTEL_EMIT_FILES_SEAL": "1",
 }
 
 

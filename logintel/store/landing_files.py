@@ -30,7 +30,8 @@ from logintel.store import parquet_segments
 from logintel.store.segment_adoption import MIN_ROWS
 from logintel.store.dead_letters import DeadLetter
 from logintel.events import WideEvent
-from logintel.store.landing import HourBatch, LandingChanges, hour_floor, hour_key, parse_hour_key
+from logintel.store.landing import (HourBatch, LandingChanges, LandingUnavailable, hour_floor, hour_key,
+                                    parse_hour_key)
 
 MAX_SEGMENT_EVENTS = 200_000
 CANONICAL = ".canonical.jsonl"  # a segment of canonical lines this class wrote (`write_lines`)
@@ -41,6 +42,13 @@ COLUMNAR = parquet_segments.SUFFIX  # the same, as raw_events' columns
 # on its request's path (the receiver's NDJSON answers 34% slower at one connection; docs/table-format.md).
 AUTO_COLUMNAR_LINES = MIN_ROWS
 WATERMARK_HOURS = 168
+SEAL_MANIFEST = ".sources"  # `.<sealed segment>.sources`: the segments a seal replaces (`segment_sealing`)
+LIST_ATTEMPTS = 5  # listings of an hour a reader tries while a writer seals its segments away (`segment_sealing`)
+
+
+class SegmentVanished(FileNotFoundError):
+    """A segment listed a moment ago is gone: a writer sealed it into a columnar segment (`segment_sealing`), whose
+    rows a fresh listing of the hour finds."""
 
 
 class FileLandingZone:
@@ -101,10 +109,13 @@ class FileLandingZone:
                               or (self.segment_format == "auto" and lines >= AUTO_COLUMNAR_LINES))
 
     def segments(self, hour: datetime) -> list[Path]:
+        """The hour's segments, without those a sealed segment listed with them replaces (`segment_sealing`)."""
         folder = self.hour_dir(hour)
         if not folder.exists():
             return []
-        return sorted(p for p in folder.iterdir() if _is_segment(p.name))
+        names = {entry.name for entry in os.scandir(folder)}
+        replaced = sealed_away(folder, names)
+        return sorted(folder / name for name in names if _is_segment(name) and name not in replaced)
 
     def hours(self) -> list[datetime]:
         if not self.events_dir.exists():
@@ -120,16 +131,22 @@ class FileLandingZone:
 
     def read_hour(self, hour: datetime, canonical_as_files: bool = False) -> HourBatch:
         """Every line of the hour; with `canonical_as_files`, the canonical segments are left unread, as paths in
-        `files`, for the warehouse's own reader."""
-        batch = HourBatch(hour=hour_floor(hour))
-        for path in self.segments(hour):
-            if canonical_as_files and path.name.endswith((CANONICAL, COLUMNAR)):
-                batch.files.append(str(path))
-            elif path.name.endswith(COLUMNAR):
-                read_columnar_segment(path, batch)
-            else:
-                read_segment(path, batch)
-        return batch
+        `files`, for the warehouse's own reader. A segment sealed away while it is read makes the hour listed again."""
+        for _ in range(LIST_ATTEMPTS):
+            batch = HourBatch(hour=hour_floor(hour))
+            try:
+                for path in self.segments(hour):
+                    if canonical_as_files and path.name.endswith((CANONICAL, COLUMNAR)):
+                        batch.files.append(str(path))
+                    elif path.name.endswith(COLUMNAR):
+                        read_columnar_segment(path, batch)
+                    else:
+                        read_segment(path, batch)
+            except SegmentVanished:
+                continue
+            return batch
+        raise LandingUnavailable(f"{self.hour_dir(hour)}: its segments kept vanishing while read "
+                                 f"({LIST_ATTEMPTS} listings); is a writer sealing it in a loop?")
 
     def changes_since(self, watermark: str | None) -> LandingChanges:
         """Hours whose set of segments changed since `watermark`.
@@ -154,8 +171,11 @@ class FileLandingZone:
                 count, newest = 0, 0
                 for entry in os.scandir(folder):
                     if _is_segment(entry.name):
+                        try:
+                            newest = max(newest, entry.stat().st_mtime_ns)
+                        except FileNotFoundError:
+                            continue  # sealed away since the listing: the sealed segment is counted instead
                         count += 1
-                        newest = max(newest, entry.stat().st_mtime_ns)
                 if not count:
                     continue
                 key = folder.name[5:]
@@ -168,6 +188,26 @@ class FileLandingZone:
         return LandingChanges(watermark=json.dumps(kept, separators=(",", ":")), hours=hours)
 
 
+def sealed_away(folder: Path, names: set[str]) -> set[str]:
+    """The names among `names` (a listing of `folder`) that a sealed segment in the same listing replaces: those its
+    manifest (`.<sealed name>.sources`, `segment_sealing`) names."""
+    replaced: set[str] = set()
+    for name in names:
+        if name.startswith(".") and name.endswith(SEAL_MANIFEST) and name[1:-len(SEAL_MANIFEST)] in names:
+            replaced.update(seal_manifest_sources(folder / name))
+    return replaced
+
+
+def seal_manifest_sources(path: Path) -> list[str]:
+    """The segment names a seal manifest lists ([] when it cannot be read: a half-written one was never acted on,
+    since the sealed segment is renamed into view only after its manifest is durable)."""
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [name for name in names if isinstance(name, str) and "/" not in name] if isinstance(names, list) else []
+
+
 def _is_segment(name: str) -> bool:
     return name.endswith((".jsonl", COLUMNAR)) and not name.startswith(".")
 
@@ -177,6 +217,8 @@ def read_columnar_segment(path: Path, batch: HourBatch) -> None:
     be read as one is a single dead letter naming it (the file itself stays in the landing zone)."""
     try:
         lines = parquet_segments.canonical_lines(path)
+    except FileNotFoundError:
+        raise SegmentVanished(str(path)) from None
     except Exception as exc:  # noqa: BLE001 - Arrow's errors, OSError, a foreign file: each says what it is
         batch.rejects.append(DeadLetter(
             stage="raw_events", source=str(path), cause="unreadable_segment",
@@ -190,7 +232,10 @@ def read_columnar_segment(path: Path, batch: HourBatch) -> None:
 
 def read_segment(path: Path, batch: HourBatch) -> None:
     """Add the lines of one segment to `batch` (an undecodable or torn line as a dead letter)."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SegmentVanished(str(path)) from None
     if not data:
         return
     torn = not data.endswith(b"\n")

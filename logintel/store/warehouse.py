@@ -6,6 +6,7 @@ what is valid and why. Re-loading an hour replaces it; duplicates by `event_id` 
 """
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -18,8 +19,8 @@ import pyarrow as pa
 
 from logintel.store.dead_letters import DeadLetter
 from logintel.events import LEVELS, MAX_DURATION_MS, MAX_STRING_CHARS, EventValidationError, parse_json_line
-from logintel.store.landing import HOUR, HourBatch, hour_key
-from logintel.store.landing_files import COLUMNAR, read_columnar_segment, read_segment
+from logintel.store.landing import HOUR, HourBatch, LandingZone, hour_key
+from logintel.store.landing_files import COLUMNAR, LIST_ATTEMPTS, read_columnar_segment, read_segment
 from logintel.store.schema import ensure_tables
 from logintel.store.log_errors import mark_failed_by_logs
 from logintel.store.segment_adoption import ADOPTED_FILES, accepts_files, candidates
@@ -168,6 +169,21 @@ _PARSED_SQL = f"json_type(line, {_PATH_LIST}) AS t, json_extract_string(line, {_
 
 class _NotAdoptable(Exception):
     """The hour has a duplicate or a span event: no file is committed as it is (`segment_adoption`)."""
+
+
+def load_landed(con: duckdb.DuckDBPyConnection, zone: LandingZone, hour: datetime,
+                now: datetime | None = None) -> LoadReport:
+    """Read `hour` from the landing zone and load it (`load_hour`), its canonical segments by DuckDB's own reader. A
+    segment a writer sealed away between the listing and the read (`segment_sealing`: its rows are in the sealed
+    segment by then) makes the hour listed and loaded again; any other failure is raised."""
+    for attempt in range(1, LIST_ATTEMPTS + 1):
+        batch = zone.read_hour(hour, canonical_as_files=True)
+        try:
+            return load_hour(con, batch, now)
+        except (FileNotFoundError, duckdb.Error):
+            if attempt == LIST_ATTEMPTS or all(os.path.exists(path) for path in batch.files):
+                raise
+    raise AssertionError("unreachable")
 
 
 def load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime | None = None) -> LoadReport:

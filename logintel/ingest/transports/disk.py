@@ -18,7 +18,9 @@ from typing import Sequence
 
 from logintel.ingest.buffer import Item
 from logintel.ingest.transports.base import Transport, by_hour
+from logintel.ingest.transports.sealer import Sealer
 from logintel.store.landing_files import FileLandingZone
+from logintel.store.segment_adoption import MIN_ROWS
 
 # A level is dropped once the dump directory would grow past this share of disk_limit_bytes, so
 # the space left is kept for what matters more: error and fatal are the last to go.
@@ -27,14 +29,24 @@ RESCAN_EVERY_S = 1.0
 
 
 class FileTransport(Transport):
+    """The file landing zone. With `seal`, the small segments it lands are sealed into columnar ones beside the
+    sends (`sealer`): the receiver's flushes are small, since a request waits on them."""
     name = "files"
 
-    def __init__(self, root: str | Path, segments: str = "auto"):
+    def __init__(self, root: str | Path, segments: str = "auto", seal: bool = False):
         self.zone = FileLandingZone(Path(root), segments)
+        # "jsonl" asks for no columns at all; a segment the zone lands as columns already is big enough
+        self.sealer = Sealer(self.zone) if seal and segments != "jsonl" else None
 
     def send(self, items: Sequence[Item]) -> None:
         for hour, lines in by_hour(items).items():
             self.zone.write_lines(hour, lines)
+            if self.sealer is not None and len(lines) < MIN_ROWS:
+                self.sealer.landed(hour, len(lines))
+
+    def close(self) -> None:
+        if self.sealer is not None:
+            self.sealer.close()
 
 
 class DumpWriter:

@@ -1,0 +1,229 @@
+"""Sealing an hour's small landed segments into columnar ones: every event read once before, during and after, a crash
+at any step leaves the hour whole, a reader racing the seal reads the hour again, and the lake commits what was sealed
+as it is with the rows the warehouse stores from the unsealed hour."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from logintel.config import load_settings
+from logintel.events import WideEvent
+from logintel.store import parquet_segments, segment_adoption, segment_sealing
+from logintel.store.lake import open_lake
+from logintel.store.lake.hour_load import HOUR_LOAD_WRITES
+from logintel.store.lake.hour_runs import hour_session
+from logintel.store.lake.mount import mount
+from logintel.store.landing_files import FileLandingZone
+from logintel.store.segment_sealing import recover, seal_hour
+from logintel.store.warehouse import connect, load_hour, load_landed
+
+HOUR = datetime(2026, 5, 4, 10, tzinfo=timezone.utc)
+
+
+def _events(prefix: str, n: int) -> list[WideEvent]:
+    return [WideEvent(event_id=f"{prefix}-{i}", timestamp=HOUR + timedelta(seconds=i % 3600, microseconds=i),
+                      service="orders" if i % 3 else "payments", route="/checkout", duration_ms=1.5 + i % 50,
+                      level="error" if i % 4 == 0 else "info", status=500 if i % 4 == 0 else 200, trace_id=f"t{i}",
+                      attributes={"i": i, "s": "é ,\"attributes\":" * (i % 3), "nested": {"k": [i, None]}})
+            for i in range(n)]
+
+
+def _landed(tmp_path, segments: int = 12, size: int = 100) -> tuple[FileLandingZone, list[str]]:
+    """An hour landed as the receiver lands it: many small JSON segments."""
+    zone = FileLandingZone(tmp_path / "landing")
+    for part in range(segments):
+        zone.write_lines(HOUR, [event.to_json() for event in _events(f"s{part:02d}", size)])
+    return zone, zone.read_hour(HOUR).lines
+
+
+def test_a_closed_hour_is_sealed_into_columnar_segments_read_back_as_the_same_lines(tmp_path):
+    zone, before = _landed(tmp_path)
+    report = seal_hour(zone.hour_dir(HOUR), HOUR, final=True, max_rows=500)
+    assert (report.sources, report.rows, len(report.sealed), report.waiting) == (12, 1200, 3, 0)
+    segments = zone.segments(HOUR)
+    assert segments == sorted(report.sealed) and all(p.name.endswith("-sealed.canonical.parquet") for p in segments)
+    assert [parquet_segments.canonical_lines(p) for p in segments] and zone.read_hour(HOUR).lines == before
+    # nothing hidden is left behind: no partial file, no manifest
+    assert sorted(p.name for p in zone.hour_dir(HOUR).iterdir() if p.name.startswith(".")) == [".seal.lock"]
+
+
+def test_an_open_hour_seals_only_whole_segments_and_the_rest_waits(tmp_path):
+    zone, before = _landed(tmp_path)
+    report = seal_hour(zone.hour_dir(HOUR), HOUR, final=False, max_rows=500)
+    # groups of 5 segments (500 rows) are whole; the last 2 segments wait for more
+    assert (report.sources, report.rows, len(report.sealed), report.waiting) == (10, 1000, 2, 200)
+    assert len(zone.segments(HOUR)) == 4 and zone.read_hour(HOUR).lines == before
+    assert seal_hour(zone.hour_dir(HOUR), HOUR, final=False, max_rows=500).sealed == []  # still not a whole one
+    last = seal_hour(zone.hour_dir(HOUR), HOUR, final=True, max_rows=500)
+    assert (last.sources, last.rows) == (2, 200) and zone.read_hour(HOUR).lines == before
+
+
+def test_a_small_sealed_segment_is_sealed_again_with_late_events_and_big_ones_are_left(tmp_path, monkeypatch):
+    monkeypatch.setattr(segment_adoption, "MIN_ROWS", 300)
+    zone, _ = _landed(tmp_path, segments=4)
+    seal_hour(zone.hour_dir(HOUR), HOUR, final=True, max_rows=300)   # 300 rows, then a tail of 100
+    zone.write_lines(HOUR, [event.to_json() for event in _events("late", 10)])
+    expected = zone.read_hour(HOUR).lines
+    report = seal_hour(zone.hour_dir(HOUR), HOUR, final=True, max_rows=300)
+    assert (report.sources, report.rows) == (2, 110)  # the 100-row tail and the late segment; the 300 stay
+    assert sorted(zone.read_hour(HOUR).lines) == sorted(expected) and len(zone.segments(HOUR)) == 2
+
+
+def test_segments_a_seal_cannot_hold_are_kept_as_they_are(tmp_path):
+    zone, _ = _landed(tmp_path, segments=2)
+    folder = zone.hour_dir(HOUR)
+    torn = folder / "20260504T100000-torn.canonical.jsonl"
+    torn.write_text(_events("torn", 1)[0].to_json() + '\n{"event_id": "half')
+    hand = folder / "by-hand.jsonl"  # not a canonical writer's: never touched
+    hand.write_text(json.dumps({"event_id": "h1", "timestamp": "2026-05-04T10:00:00Z", "service": "x",
+                                "route": "/", "level": "info"}) + "\n")
+    odd = folder / "20260504T100001-odd.canonical.jsonl"  # not canonical after all: attributes not the last key
+    odd.write_text('{"event_id":"o1","attributes":{},"timestamp":"2026-05-04T10:00:00.000000Z"}\n')
+    before = zone.read_hour(HOUR)
+    report = seal_hour(folder, HOUR, final=True)
+    assert report.sources == 2 and {k.split(":")[0] for k in report.kept} == {torn.name, odd.name}
+    assert torn.exists() and hand.exists() and odd.exists()
+    after = zone.read_hour(HOUR)
+    assert sorted(after.lines) == sorted(before.lines) and len(after.rejects) == len(before.rejects) == 1
+
+
+def test_a_crash_before_the_rename_leaves_the_sources_and_the_next_seal_cleans_up(tmp_path):
+    zone, before = _landed(tmp_path, segments=3)
+    folder = zone.hour_dir(HOUR)
+    sources = sorted(p.name for p in zone.segments(HOUR))
+    name = "20260504T110000-crash-sealed.canonical.parquet"
+    (folder / f".{name}.partial").write_bytes(b"PAR1 half a file")
+    (folder / f".{name}.sources").write_text(json.dumps(sources))
+    assert zone.read_hour(HOUR).lines == before  # the partial file is hidden, the manifest names no visible segment
+    assert recover(folder) == 1
+    assert sorted(p.name for p in folder.iterdir()) == sorted(sources)
+    assert zone.read_hour(HOUR).lines == before
+
+
+def test_a_crash_after_the_rename_is_read_once_and_finished_by_the_next_seal(tmp_path):
+    zone, before = _landed(tmp_path, segments=3)
+    folder = zone.hour_dir(HOUR)
+    sources = sorted(zone.segments(HOUR))
+    name = "20260504T110000-crash-sealed.canonical.parquet"
+    parquet_segments.write(folder / name, parquet_segments.columns(before, HOUR))
+    (folder / f".{name}.sources").write_text(json.dumps([p.name for p in sources]))
+    # the sources are still there, but a reader skips them: each event is read once
+    assert zone.segments(HOUR) == [folder / name]
+    assert zone.read_hour(HOUR).lines == before
+    con = connect(tmp_path / "w.duckdb")
+    report = load_landed(con, zone, HOUR)
+    assert report.loaded == len(before) and report.duplicates == 0
+    seal_hour(folder, HOUR, final=True)  # recovers first: the sources go, the sealed segment stays
+    assert not any(p.exists() for p in sources) and zone.read_hour(HOUR).lines == before
+
+
+class _SealsAfterListing(FileLandingZone):
+    """A landing zone whose first listing is followed at once by a seal of the hour (a writer's, racing the reader)."""
+
+    def __init__(self, root, seal_in: str):
+        super().__init__(root)
+        self.seal_in = seal_in
+        self.listings = 0
+
+    def segments(self, hour):
+        found = super().segments(hour)
+        self.listings += 1
+        if self.listings == 1 and self.seal_in == "segments":
+            seal_hour(self.hour_dir(hour), hour, final=True)
+        return found
+
+    def read_hour(self, hour, canonical_as_files=False):
+        batch = super().read_hour(hour, canonical_as_files)
+        if self.listings == 1 and self.seal_in == "load":
+            seal_hour(self.hour_dir(hour), hour, final=True)
+        return batch
+
+
+@pytest.mark.parametrize("seal_in", ["segments", "load"])
+def test_a_reader_racing_a_seal_reads_the_hour_again_and_loses_nothing(tmp_path, seal_in):
+    _landed(tmp_path)
+    expected = _landed(tmp_path / "copy")[1]
+    zone = _SealsAfterListing(tmp_path / "landing", seal_in)
+    if seal_in == "segments":  # the reader of lines lists again when a listed segment is gone
+        assert sorted(zone.read_hour(HOUR).lines) == sorted(expected) and zone.listings == 2
+    else:  # the warehouse's load reads the hour again when a file it was handed is gone
+        con = connect(tmp_path / "w.duckdb")
+        report = load_landed(con, zone, HOUR)
+        assert report.loaded == len(expected) and report.accounted() and zone.listings == 2
+        assert con.execute("SELECT count(DISTINCT event_id) FROM raw_events").fetchone()[0] == len(expected)
+
+
+def _seal_in_process(folder: str, rows: int) -> None:
+    seal_hour(Path(folder), HOUR, final=True, max_rows=rows)
+
+
+def test_two_processes_sealing_one_hour_at_once_neither_lose_nor_double_an_event(tmp_path):
+    zone, before = _landed(tmp_path, segments=40, size=200)
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_seal_in_process, args=(str(zone.hour_dir(HOUR)), 1000)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    lines = zone.read_hour(HOUR).lines
+    assert sorted(lines) == sorted(before) and len(zone.segments(HOUR)) == 8
+
+
+def test_the_lake_commits_sealed_segments_as_they_are_with_the_warehouses_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(segment_adoption, "MIN_ROWS", 400)
+    zone, _ = _landed(tmp_path)
+    reference = connect(tmp_path / "reference.duckdb")
+    load_hour(reference, zone.read_hour(HOUR))  # the unsealed hour, line by line
+    expected = reference.execute("SELECT * FROM raw_events ORDER BY event_id").fetchall()
+    reference.close()
+    seal_hour(zone.hour_dir(HOUR), HOUR, final=True, max_rows=500)  # 500, 500 and 200 rows
+    lake = open_lake(load_settings({"LOGINTEL_HOME": str(tmp_path / "home"),
+                                    "LOGINTEL_TABLE_FORMAT": "iceberg"}).lake_location)
+    with hour_session(lake, HOUR, HOUR_LOAD_WRITES) as con:
+        report = load_landed(con, zone, HOUR)
+    assert report.adopted_lines == 1000 and report.loaded == 1200 and report.accounted()
+    con = duckdb.connect()
+    mount(con, lake)
+    assert con.execute("SELECT * FROM raw_events ORDER BY event_id").fetchall() == expected
+
+
+def test_changes_since_sees_a_seal_and_tolerates_segments_vanishing_under_it(tmp_path, monkeypatch):
+    zone, _ = _landed(tmp_path, segments=3)
+    first = zone.changes_since(None)
+    seal_hour(zone.hour_dir(HOUR), HOUR, final=True)
+    assert zone.changes_since(first.watermark).hours == {HOUR}
+    # a segment unlinked between the listing and its stat is skipped, not raised
+    real_scandir = os.scandir
+
+    def scandir_then_vanish(path):
+        entries = list(real_scandir(path))
+        for entry in entries:
+            if entry.name.endswith(".canonical.parquet"):
+                os.unlink(entry.path)
+        return iter(entries)
+    zone.write_lines(HOUR, [event.to_json() for event in _events("more", 3)])
+    monkeypatch.setattr(os, "scandir", scandir_then_vanish)
+    assert zone.changes_since(None).hours == {HOUR}
+
+
+def test_a_seal_that_cannot_write_leaves_every_segment_as_it_was(tmp_path, monkeypatch):
+    zone, before = _landed(tmp_path, segments=3)
+
+    def disk_full(path, table):
+        Path(path).write_bytes(b"PAR1")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(segment_sealing.parquet_segments, "write", disk_full)
+    with pytest.raises(OSError):
+        seal_hour(zone.hour_dir(HOUR), HOUR, final=True)
+    assert zone.read_hour(HOUR).lines == before and len(zone.segments(HOUR)) == 3
+    monkeypatch.undo()
+    report = seal_hour(zone.hour_dir(HOUR), HOUR, final=True)
+    assert report.sources == 3 and zone.read_hour(HOUR).lines == before
+    assert not [p for p in zone.hour_dir(HOUR).iterdir() if p.name.endswith(".partial")]
