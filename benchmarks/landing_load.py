@@ -4,6 +4,7 @@ costs per core.
     .venv/bin/python benchmarks/landing_load.py [--events 1000000] [--seed 7] [--threads 1,2] [--repeat 3]
                                                 [--segment-events 200000]
     .venv/bin/python benchmarks/landing_load.py --landing DIR --hour 2026-12-06T08   # an hour already landed
+    .venv/bin/python benchmarks/landing_load.py --segment-events 2048   # as the receiver lands: sealed, and not
 
 The hour is simulated (traffic calibrated to about --events events) and landed twice from the same canonical lines:
 as JSON segments (`*.canonical.jsonl`) and as columnar ones (`*.canonical.parquet`, raw_events' own columns; the
@@ -17,6 +18,12 @@ count:
 - duckdb columnar: the columnar segments read by DuckDB's Parquet reader;
 - lake fast: JSON segments into the lake (an hour session: rows written, then one Iceberg commit);
 - lake columnar: columnar segments into the lake, each one that passes whole committed as it is.
+
+With --segment-events under a columnar segment's floor (50,000: what the receiver's flushes are), the hour is landed a
+third way, as the receiver lands it — small JSON segments, then sealed into columnar ones (`store.segment_sealing`,
+the CPU time of the seal printed: the receiver's sealer thread pays it) — and loaded by the `sealed` rows; the last
+table then adds the whole way from canonical lines to the hour's rows per CPU-second: writing the segments, sealing
+them where that is done, and the load.
 
 `per CPU-s` is events per second of CPU the whole process used (DuckDB's threads, Arrow's and pyiceberg's
 included), so it is the rate per core whatever the threads. Then every load is compared row for row with the
@@ -126,19 +133,32 @@ def main() -> int:
                     help="events a segment (200,000: `logintel ingest`; the receiver flushes up to 2,048 at a time)")
     a = ap.parse_args()
     from logintel.store.landing_files import FileLandingZone
+    from logintel.store.segment_adoption import MIN_ROWS
+    from logintel.store.segment_sealing import seal_hour
     work = Path(tempfile.mkdtemp(prefix="logintel-landing-load-"))
     try:
         hour, lines = copied_lines(a.landing, a.hour) if a.landing else simulated_lines(a.events, a.seed)
         zones = {"json": FileLandingZone(work / "json", "jsonl"),
                  "columnar": FileLandingZone(work / "columnar", "parquet")}
+        sealing = a.segment_events < MIN_ROWS
+        if sealing:  # as the receiver lands an hour: its small flushes as JSON, then its sealer's columnar segments
+            zones["sealed"] = FileLandingZone(work / "sealed", "auto")
         cost = {name: land(zone, hour, lines, a.segment_events) for name, zone in zones.items()}
+        if sealing:
+            started = time.process_time()
+            seal = seal_hour(zones["sealed"].hour_dir(hour), hour, final=True)
+            cost["seal"] = time.process_time() - started
+            print(f"sealed: {seal.describe()}, sealer CPU {cost['seal']:.2f} s "
+                  f"({cost['seal'] / len(lines) * 1e6:.2f} µs an event)")
         sizes = {name: sum(p.stat().st_size for p in zone.segments(hour)) for name, zone in zones.items()}
         print(f"landed hour {hour:%Y-%m-%dT%H}: {len(lines):,} events in segments of {a.segment_events:,}")
-        for name in zones:
+        for name in ("json", "columnar"):
             print(f"  {name:<9} segments: writer CPU {cost[name]:.2f} s ({cost[name] / len(lines) * 1e6:.2f} µs an "
                   f"event), {sizes[name] / 1e6:,.1f} MB on disk")
         ways = (("duckdb", "exact", "json"), ("duckdb", "fast", "json"), ("duckdb", "columnar", "columnar"),
                 ("lake", "fast", "json"), ("lake", "columnar", "columnar"))
+        if sealing:
+            ways += (("duckdb", "sealed", "sealed"), ("lake", "sealed", "sealed"))
         rows = []
         for threads in [int(t) for t in a.threads.split(",")]:
             results = {}
@@ -162,6 +182,17 @@ def main() -> int:
             print(f"{threads:>7} {target:<6} {path:<9} {lines_:>10,} {loaded:>10,} {fast:>10,} {adopted:>10,} "
                   f"{wall:>7.2f} {cpu:>7.2f} {rate:>10,.0f} {per_cpu:>10,.0f} {ratio:>7.2f}x  {'yes' if same else 'NO'}")
         print("\n`committed`: rows of columnar segments the lake committed as they are (no row copied).")
+        if sealing:  # the whole way from canonical lines, on one core: landing, sealing where done, the load
+            print(f"\n{'threads':>7} {'into':<6} {'landed as':<10} {'land µs':>8} {'seal µs':>8} {'load µs':>8} "
+                  f"{'events per CPU-s, end to end':>29}")
+            for threads, target, path, lines_, *_rest in rows:
+                if path == "exact":
+                    continue
+                landed = {"fast": "json", "columnar": "columnar", "sealed": "sealed"}[path]
+                per = [cost[landed] / len(lines) * 1e6, (cost["seal"] if path == "sealed" else 0) / len(lines) * 1e6,
+                       1e6 / _rest[-3]]
+                print(f"{threads:>7} {target:<6} {landed:<10} {per[0]:>8.2f} {per[1]:>8.2f} {per[2]:>8.2f} "
+                      f"{1e6 / sum(per):>29,.0f}")
         return 0 if all(r[-1] for r in rows) else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -5,6 +5,7 @@ scrape sends them) from a load generator in another process, into the files land
 
     .venv/bin/python benchmarks/receiver.py [--records 204800] [--connections 1,4] [--workers 1,2]
                                             [--segments auto,parquet,jsonl] [--kinds otlp,ndjson,metrics]
+                                            [--seal on,off]
 
 The receiver runs as its own process (`logintel serve`, as a user starts it); the load generator is a
 second process that pre-builds every request body, then sends them over keep-alive connections, each
@@ -12,7 +13,9 @@ waiting for its answer (a request is answered once its events are durable). Prin
 records/s end to end, p50/p99 request latency, and the ratio to `logintel ingest` (the whole CLI run,
 start-up included, over the same events written as one JSONL file). --segments runs each configuration once per
 landing layout (LOGINTEL_LANDING_SEGMENTS; auto lands the receiver's small flushes as JSON lines): columnar
-segments cost the receiver a parse of what it lands.
+segments cost the receiver a parse of what it lands. --seal runs each once with the receiver's sealer on (its default:
+small flushes sealed into columnar segments beside the sends, `store.segment_sealing`) and once off; `segments` and
+`sealed` then say what the landing zone holds at the end (a seal is due each 200,000 events of an hour).
 Targets on this machine (reported, not asserted): OTLP >= 30,000 records/s, NDJSON >= 50,000 events/s,
 p99 <= 50 ms per batch.
 """
@@ -141,14 +144,22 @@ def _load(port: int, path: str, content_type: str, bodies: list[bytes], connecti
     out.send({"wall_s": time.perf_counter() - started, "latencies": latencies, "statuses": statuses})
 
 
+def _layout(landing: Path) -> tuple[int, int]:
+    """The landing zone's segments, and the rows of its sealed ones."""
+    import pyarrow.parquet as pq
+    files = [p for p in (landing / "events").glob("hour=*/*") if not p.name.startswith(".")]
+    return len(files), sum(pq.read_metadata(p).num_rows for p in files if p.name.endswith("-sealed.canonical.parquet"))
+
+
 def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int, workers: int = 1,
-                 segments: str = "auto") -> dict:
+                 segments: str = "auto", seal: str = "on") -> dict:
     path, content_type = {"otlp": ("/v1/logs", "application/x-protobuf"),
                           "ndjson": ("/v1/events", "application/x-ndjson"),
                           "metrics": ("/v1/metrics", "application/x-protobuf")}[kind]
     with tempfile.TemporaryDirectory(prefix=f"bench-receiver-{kind}-") as tmp:
         proc, port = start_receiver(Path(tmp), "--workers", str(workers), stdout=subprocess.DEVNULL,
-                                    env={"LOGINTEL_LANDING_SEGMENTS": segments})
+                                    env={"LOGINTEL_LANDING_SEGMENTS": segments,
+                                         "LOGINTEL_EMIT_FILES_SEAL": "1" if seal == "on" else "0"})
         try:
             ctx = multiprocessing.get_context("spawn")
             mine, theirs = ctx.Pipe()
@@ -160,11 +171,12 @@ def run_receiver(kind: str, bodies: list[bytes], records: int, connections: int,
             proc.terminate()
             _, err = proc.communicate(timeout=60)
         landed = (_landed_points if kind == "metrics" else lambda zone: len(landed_lines(zone)))(Path(tmp) / "landing")
+        files, sealed = _layout(Path(tmp) / "landing")
     lat = sorted(result["latencies"])
     return {"kind": kind, "records": records, "landed": landed, "wall_s": result["wall_s"],
             "rate": records / result["wall_s"], "p50_ms": 1000 * statistics.median(lat),
             "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))], "requests": len(lat),
-            "non_200": sum(1 for s in result["statuses"] if s != 200),
+            "non_200": sum(1 for s in result["statuses"] if s != 200), "files": files, "sealed": sealed,
             "account": "; ".join(line.split(": stopped; ")[1] for line in err.splitlines() if ": stopped; " in line)}
 
 
@@ -184,6 +196,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=204_800)
     parser.add_argument("--workers", default="1", help="receiver worker processes, one run per value (e.g. 1,2)")
     parser.add_argument("--segments", default="auto", help="landing layouts, one run each (auto,parquet,jsonl)")
+    parser.add_argument("--seal", default="on", help="the receiver's sealer, one run each (on,off)")
     parser.add_argument("--kinds", default="otlp,ndjson,metrics", help="what is sent, one run each "
                         "(otlp: logs, ndjson: wide events, metrics: data points)")
     parser.add_argument("--connections", default="1,4",
@@ -203,25 +216,28 @@ def main() -> None:
     for workers in [int(w) for w in str(args.workers).split(",")]:
         for connections in [int(c) for c in str(args.connections).split(",")]:
             for segments in args.segments.split(","):
-                for kind, bodies in kinds:
-                    print(f"sending {kind} over {connections} connection(s) to {workers} worker(s), landing "
-                          f"{segments}…", file=sys.stderr)
-                    sent = args.records if kind != "metrics" else len(bodies) * 1000
-                    rows.append({**run_receiver(kind, bodies, sent, connections, workers, segments),
-                                 "connections": connections, "workers": workers, "segments": segments})
+                for seal in args.seal.split(","):
+                    for kind, bodies in kinds:
+                        print(f"sending {kind} over {connections} connection(s) to {workers} worker(s), landing "
+                              f"{segments}, sealing {seal}…", file=sys.stderr)
+                        sent = args.records if kind != "metrics" else len(bodies) * 1000
+                        rows.append({**run_receiver(kind, bodies, sent, connections, workers, segments, seal),
+                                     "connections": connections, "workers": workers, "segments": segments,
+                                     "seal": seal})
     print("running logintel ingest on the same events from a file…", file=sys.stderr)
     baseline = run_ingest(events)
 
-    print(f"\n{'path':<22}{'landing':>8}{'workers':>8}{'conns':>6}{'records':>10}{'landed':>10}{'seconds':>9}{'records/s':>11}{'p50 ms':>8}{'p99 ms':>8}"
-          f"{'non-200':>9}{'x ingest':>9}")
+    print(f"\n{'path':<22}{'landing':>8}{'seal':>5}{'workers':>8}{'conns':>6}{'records':>10}{'landed':>10}{'seconds':>9}{'records/s':>11}{'p50 ms':>8}{'p99 ms':>8}"
+          f"{'non-200':>9}{'x ingest':>9}{'segments':>9}{'sealed':>10}")
     for row in rows:
-        print(f"{('serve ' + row['kind']):<22}{row['segments']:>8}{row['workers']:>8}{row['connections']:>6}{row['records']:>10,}{row['landed']:>10,}{row['wall_s']:>9.2f}"
+        print(f"{('serve ' + row['kind']):<22}{row['segments']:>8}{row['seal']:>5}{row['workers']:>8}{row['connections']:>6}{row['records']:>10,}{row['landed']:>10,}{row['wall_s']:>9.2f}"
               f"{row['rate']:>11,.0f}{row['p50_ms']:>8.1f}{row['p99_ms']:>8.1f}{row['non_200']:>9}"
-              f"{row['rate'] / baseline['rate']:>9.2f}")
-    print(f"{baseline['kind']:<44}{baseline['records']:>10,}{'':>10}{baseline['wall_s']:>9.2f}{baseline['rate']:>11,.0f}")
-    print(f"\ntargets: OTLP >= 30,000/s, NDJSON >= 50,000/s, p99 <= 50 ms per batch")
+              f"{row['rate'] / baseline['rate']:>9.2f}{row['files']:>9,}{row['sealed']:>10,}")
+    print(f"{baseline['kind']:<49}{baseline['records']:>10,}{'':>10}{baseline['wall_s']:>9.2f}{baseline['rate']:>11,.0f}")
+    print("\ntargets: OTLP >= 30,000/s, NDJSON >= 50,000/s, p99 <= 50 ms per batch")
     for row in rows:
-        print(f"  {row['kind']} {row['segments']} {row['workers']}w x{row['connections']}: {row['account']}")
+        print(f"  {row['kind']} {row['segments']} seal {row['seal']} {row['workers']}w x{row['connections']}: "
+              f"{row['account']}")
 
 
 if __name__ == "__main__":

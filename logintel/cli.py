@@ -272,6 +272,35 @@ def cmd_replay(args) -> int:
     return 0 if report.accounted() else 1
 
 
+def cmd_seal(args) -> int:
+    from datetime import datetime, timedelta, timezone
+    from logintel.ingest.transports.sealer import QUIET_S
+    from logintel.store.segment_sealing import seal_closed_hours
+    from logintel.store.landing_files import FileLandingZone
+    settings = load_settings()
+    if settings.postgres_url:
+        print("nothing to seal: the landing zone is the PostgreSQL table (LOGINTEL_POSTGRES_URL), not files")
+        return 0
+    if settings.landing_segments == "jsonl":
+        print("error: LOGINTEL_LANDING_SEGMENTS=jsonl asks for no columnar segments; sealing would write them",
+              file=sys.stderr)
+        return 2
+    ended_by = datetime.now(timezone.utc) - timedelta(seconds=QUIET_S if args.quiet_s is None else args.quiet_s)
+    reports = seal_closed_hours(FileLandingZone(settings.landing_dir, settings.landing_segments), ended_by)
+    if args.json:
+        print(json.dumps([{"hour": r.hour.isoformat(), "sealed": [str(p) for p in r.sealed], "sources": r.sources,
+                           "events": r.rows, "kept": r.kept} for r in reports], indent=2))
+        return 0
+    for report in reports:
+        print(f"{report.hour:%Y-%m-%dT%H}: {report.describe()}")
+        for why in report.kept:
+            print(f"  kept: {why}")
+    print(f"{sum(r.rows for r in reports):,} events of {sum(r.sources for r in reports):,} small segments sealed "
+          f"into {sum(len(r.sealed) for r in reports)} columnar ones, in {len(reports)} hour(s) of "
+          f"{settings.landing_dir / 'events'}")
+    return 0
+
+
 def cmd_kafka_sink(args) -> int:
     from logintel.ingest.kafka_sink import drain_to_landing
     from logintel.ingest.reports import REPORTS
@@ -423,6 +452,12 @@ def build_parser(extra_commands: Iterable[Callable] = ()) -> argparse.ArgumentPa
     p.add_argument("paths", nargs="*", help="dump files or folders (default: $LOGINTEL_HOME/dumps)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("seal", help="seal the small segments of every closed hour of the file landing zone into "
+                                    "columnar ones (the receiver does it itself; this is for other writers)")
+    p.add_argument("--quiet-s", type=float, help="seal an hour this long after it ended (default: the receiver's 60)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_seal)
 
     p = sub.add_parser("kafka-sink", help="drain the emitters' Kafka topic into the landing zone (commit after landing)")
     p.add_argument("--bootstrap-servers", help="default: $LOGINTEL_KAFKA_BOOTSTRAP_SERVERS")

@@ -26,7 +26,7 @@ import json
 import os
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,7 +36,7 @@ from logintel.store import parquet_segments, segment_adoption
 from logintel.store.file_lock import folder_lock
 from logintel.store.landing import hour_floor
 from logintel.store.landing_files import (CANONICAL, COLUMNAR, MAX_SEGMENT_EVENTS, SEAL_MANIFEST as MANIFEST,
-                                          seal_manifest_sources, sealed_away)
+                                          FileLandingZone, seal_manifest_sources, sealed_away)
 
 SEAL_LINES = MAX_SEGMENT_EVENTS  # the most rows a sealed segment holds: as many as `logintel ingest` lands in one
 LOCK = ".seal.lock"
@@ -102,6 +102,8 @@ def seal_hour(folder: Path, hour: datetime, final: bool, max_rows: int = SEAL_LI
             report.waiting = rows
             groups.pop()
         for group in groups:
+            if len(group) == 1 and group[0].name.endswith(COLUMNAR):
+                continue  # a columnar segment alone: nothing to merge it with
             tables = [(path, table) for path in group if (table := _rows(path, report)) is not None]
             if tables:
                 _seal(folder, tables, report)
@@ -201,3 +203,15 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def seal_closed_hours(zone: FileLandingZone, ended_by: datetime) -> list[SealReport]:
+    """Seal every hour of `zone` that ended by `ended_by` (what `logintel seal` does for the hours a writer without a
+    sealer landed, or one that stopped before it sealed them); a report for each hour that had small segments."""
+    reports = []
+    for hour in zone.hours():
+        if hour + timedelta(hours=1) <= ended_by:
+            report = seal_hour(zone.hour_dir(hour), hour, final=True)
+            if report.sources or report.kept:
+                reports.append(report)
+    return reports

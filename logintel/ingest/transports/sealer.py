@@ -10,6 +10,7 @@ beside it. A seal that fails (a full disk) leaves the segments as they are and i
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ QUIET_S = 60.0   # a closed hour is sealed once nothing has landed in it for thi
 POLL_S = 5.0
 RETRY_S = 30.0
 HOUR = timedelta(hours=1)
+NICE = 10  # the sealer thread's niceness (see _lower_priority)
 
 
 @dataclass
@@ -38,7 +40,8 @@ class SealStats:
 
 class Sealer:
     def __init__(self, zone: FileLandingZone, rows: int = SEAL_LINES, quiet_s: float = QUIET_S,
-                 poll_s: float = POLL_S, clock: Callable[[], float] = time.time):
+                 poll_s: float = POLL_S, clock: Callable[[], float] = time.time, background: bool = True):
+        """`background`: seal on a thread of its own, started with the first landing (else only `seal_due` seals)."""
         self.zone = zone
         self.rows = rows
         self.quiet_s = quiet_s
@@ -49,7 +52,7 @@ class Sealer:
         self._last_landed: dict[datetime, float] = {}
         self._retry_at: dict[datetime, float] = {}
         self._cond = threading.Condition()
-        self._closing = False
+        self._closing = not background
         self._thread: threading.Thread | None = None
 
     def landed(self, hour: datetime, rows: int) -> None:
@@ -121,6 +124,7 @@ class Sealer:
             thread.join(timeout)
 
     def _run(self) -> None:
+        _lower_priority()
         while True:
             with self._cond:
                 if self._closing:
@@ -129,3 +133,12 @@ class Sealer:
                 if self._closing:
                     return
             self.seal_due()
+
+
+def _lower_priority() -> None:
+    """Give this thread (a task of its own on Linux) a lower CPU priority than the requests' threads: a seal uses the
+    time they leave. Where that cannot be done, it runs at their priority."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+    except (AttributeError, OSError):
+        pass
