@@ -187,8 +187,12 @@ REPLACEMENT_CHARACTER = "\ufffd"
 
 
 def _wide_integers_as_text(value: Any) -> Any:
+    """`value` with integers outside 64 bits as their digits, and a float that is no number (inf, nan) as null,
+    as orjson writes it: the stdlib's `Infinity` is no JSON, and would make the line no fixed point."""
     if type(value) is int:
         return value if -2**63 <= value < 2**64 else str(value)
+    if type(value) is float and not math.isfinite(value):
+        return None
     if isinstance(value, Mapping):
         return {k: _wide_integers_as_text(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

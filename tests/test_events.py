@@ -229,6 +229,10 @@ def test_encoding_edge_cases_keep_the_stdlib_answers_or_better():
     landed = replace(base, attributes={"x": -2 ** 63 - 1}).to_json()
     assert parse_json_line(landed, now=NOW).to_json() == landed  # re-read without losing a digit
     assert as_json({"x": float("nan"), "y": float("inf")}) == {"x": None, "y": None}  # valid JSON, not NaN
+    # the same beside an integer past 64 bits, which takes the other encoder (found by Hypothesis: it wrote Infinity)
+    wide = replace(base, attributes={"": [-2 ** 63 - 1, float("inf")], "n": float("nan")}).to_json()
+    assert json.loads(wide)["attributes"] == {"": [str(-2 ** 63 - 1), None], "n": None}
+    assert "Infinity" not in wide and "NaN" not in wide and parse_json_line(wide, now=NOW).to_json() == wide
     with pytest.raises((TypeError, ValueError)):
         replace(base, attributes={"obj": object()}).to_json()
 
