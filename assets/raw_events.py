@@ -31,6 +31,9 @@ def raw_events(context: dg.AssetExecutionContext, landing: LandingZoneResource, 
         "duplicates": report.duplicates,
         "read_fast": dg.MetadataValue.int(report.fast_lines),
         "committed_as_landed": dg.MetadataValue.int(report.adopted_lines),  # columnar segments the lake took whole
+        # how the hour was landed: a receiver's small flushes until its sealer merges them into a few columnar ones
+        "landing_segments": dg.MetadataValue.int(report.segment_files),
+        "columnar_segments": dg.MetadataValue.int(report.columnar_files),
         "spans": dg.MetadataValue.int(report.spans),
         "late_span_carriers": dg.MetadataValue.int(report.late_span_carriers),
         "metric_points": dg.MetadataValue.int(report.metric_points),  # OTLP metrics' data points, off their carriers

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from logintel.store import parquet_segments, segment_adoption
+from logintel.store.durable_files import fsync_dir
 from logintel.store.file_lock import folder_lock
 from logintel.store.landing import hour_floor
 from logintel.store.landing_files import (CANONICAL, COLUMNAR, MAX_SEGMENT_EVENTS, SEAL_MANIFEST as MANIFEST,
@@ -75,7 +76,7 @@ def recover(folder: Path) -> int:
                 (folder / name).unlink(missing_ok=True)
         else:                # never renamed: the sources are the data
             (folder / f".{sealed.name}.partial").unlink(missing_ok=True)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         os.unlink(entry.path)
         done += 1
     return done
@@ -181,28 +182,21 @@ def _seal(folder: Path, group: list[tuple[Path, pa.Table]], report: SealReport) 
             json.dump([path.name for path, _ in group], fh)
             fh.flush()
             os.fsync(fh.fileno())
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except BaseException:  # a full disk, a signal: nothing was renamed, so the sources are the data
         partial.unlink(missing_ok=True)
         manifest.unlink(missing_ok=True)
         raise
     os.replace(partial, folder / name)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     for path, _ in group:
         path.unlink(missing_ok=True)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     manifest.unlink()
     report.sealed.append(folder / name)
     report.sources += len(group)
     report.rows += table.num_rows
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def seal_closed_hours(zone: FileLandingZone, ended_by: datetime) -> list[SealReport]:

@@ -78,6 +78,8 @@ class LoadReport:
     late_span_carriers: int = 0  # carriers of late spans: their spans went to the spans table, no event stored
     metric_carriers: int = 0  # carriers of metrics' data points (`metric_rows`): no event stored
     metric_points: int = 0  # rows written to the metric_points table
+    segment_files: int = 0  # canonical segments the hour was read from (fewer, bigger: sealed, `segment_sealing`)
+    columnar_files: int = 0  # of which columnar
     dead_letters: list[DeadLetter] = field(default_factory=list)
     elapsed_s: float = 0.0
 
@@ -207,7 +209,8 @@ def _load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime |
     start = batch.hour.replace(tzinfo=None)
     end = start + HOUR
     partition = hour_key(batch.hour)
-    report = LoadReport(partition=partition)
+    report = LoadReport(partition=partition, segment_files=len(batch.files),
+                        columnar_files=sum(path.endswith(COLUMNAR) for path in batch.files))
     ensure_schema(con)
     params = {"start": start, "end": end}
     files = [path for path in batch.files if path not in adopted]

@@ -78,6 +78,8 @@ def test_bad_input_is_dead_lettered_and_the_partition_still_materializes(defs, h
     assert result.success
     meta = result.asset_materializations_for_node("raw_events")[0].metadata
     assert meta["loaded"].value == 300 and meta["dead_lettered"].value == 3
+    # the one canonical segment was read by DuckDB's reader (the hand-placed file, line by line)
+    assert meta["landing_segments"].value == 1 and meta["columnar_segments"].value == 0
     causes = DeadLetterStore(home / "deadletters").counts_by_cause()
     assert causes == {"invalid_json": 1, "encoding": 1, "torn_line": 1}
 

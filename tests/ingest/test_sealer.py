@@ -138,6 +138,7 @@ def test_the_receiver_seals_its_flushes_and_reports_it_on_metrics(tmp_path):
     con = connect(tmp_path / "w.duckdb")
     report = load_landed(con, zone, hour)
     assert report.loaded == 200 and report.fast_lines == 200 and report.accounted()
+    assert (report.segment_files, report.columnar_files) == (1, 1)
 
 
 def test_logintel_seal_seals_closed_hours_a_writer_left_small_and_leaves_the_open_one(tmp_path, monkeypatch, capsys):

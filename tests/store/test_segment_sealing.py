@@ -189,6 +189,7 @@ def test_the_lake_commits_sealed_segments_as_they_are_with_the_warehouses_rows(t
     with hour_session(lake, HOUR, HOUR_LOAD_WRITES) as con:
         report = load_landed(con, zone, HOUR)
     assert report.adopted_lines == 1000 and report.loaded == 1200 and report.accounted()
+    assert (report.segment_files, report.columnar_files) == (3, 3)  # 12 small segments before the seal
     con = duckdb.connect()
     mount(con, lake)
     assert con.execute("SELECT * FROM raw_events ORDER BY event_id").fetchall() == expected

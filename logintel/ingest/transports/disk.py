@@ -19,6 +19,7 @@ from typing import Sequence
 from logintel.ingest.buffer import Item
 from logintel.ingest.transports.base import Transport, by_hour
 from logintel.ingest.transports.sealer import Sealer
+from logintel.store.durable_files import fsync_dir
 from logintel.store.landing_files import FileLandingZone
 from logintel.store.segment_adoption import MIN_ROWS
 
@@ -123,7 +124,7 @@ class DumpWriter:
             size = fh.tell()
         os.replace(partial, folder / name)
         if self.fsync != "never":
-            _fsync_dir(folder)  # make the rename itself durable
+            fsync_dir(folder)  # make the rename itself durable
         self.usage += size
 
     def _rescan_due(self) -> bool:
@@ -141,10 +142,3 @@ class DumpWriter:
                     continue
         return total
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
