@@ -43,6 +43,7 @@ COLUMNAR = parquet_segments.SUFFIX  # the same, as raw_events' columns
 AUTO_COLUMNAR_LINES = MIN_ROWS
 WATERMARK_HOURS = 168
 SEAL_MANIFEST = ".sources"  # `.<sealed segment>.sources`: the segments a seal replaces (`segment_sealing`)
+SEALED_AWAY = ".sealed"  # `.<segment>.sealed`: a segment a seal replaced, kept a while for readers that listed it
 LIST_ATTEMPTS = 5  # listings of an hour a reader tries while a writer seals its segments away (`segment_sealing`)
 
 
@@ -208,6 +209,24 @@ def seal_manifest_sources(path: Path) -> list[str]:
     return [name for name in names if isinstance(name, str) and "/" not in name] if isinstance(names, list) else []
 
 
+def sealed_away_name(name: str) -> str:
+    """The hidden name a segment is kept under for a while once a seal has replaced it."""
+    return f".{name}{SEALED_AWAY}"
+
+
+def _read_listed(path: Path, read):
+    """`read(path)`, or `read` of the name a seal put it under since it was listed; SegmentVanished when neither
+    is there any more."""
+    try:
+        return read(path)
+    except FileNotFoundError:
+        pass
+    try:
+        return read(path.parent / sealed_away_name(path.name))
+    except FileNotFoundError:
+        raise SegmentVanished(str(path)) from None
+
+
 def _is_segment(name: str) -> bool:
     return name.endswith((".jsonl", COLUMNAR)) and not name.startswith(".")
 
@@ -216,9 +235,9 @@ def read_columnar_segment(path: Path, batch: HourBatch) -> None:
     """Add the rows of one columnar segment to `batch` as canonical lines (source `file:row`); a file that cannot
     be read as one is a single dead letter naming it (the file itself stays in the landing zone)."""
     try:
-        lines = parquet_segments.canonical_lines(path)
-    except FileNotFoundError:
-        raise SegmentVanished(str(path)) from None
+        lines = _read_listed(path, parquet_segments.canonical_lines)
+    except SegmentVanished:
+        raise
     except Exception as exc:  # noqa: BLE001 - Arrow's errors, OSError, a foreign file: each says what it is
         batch.rejects.append(DeadLetter(
             stage="raw_events", source=str(path), cause="unreadable_segment",
@@ -232,10 +251,7 @@ def read_columnar_segment(path: Path, batch: HourBatch) -> None:
 
 def read_segment(path: Path, batch: HourBatch) -> None:
     """Add the lines of one segment to `batch` (an undecodable or torn line as a dead letter)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SegmentVanished(str(path)) from None
+    data = _read_listed(path, Path.read_bytes)
     if not data:
         return
     torn = not data.endswith(b"\n")

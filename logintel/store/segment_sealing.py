@@ -8,13 +8,16 @@ A seal never risks an event. Under the hour folder's seal lock (`file_lock`), fo
 2. a hidden manifest (`.<sealed name>.sources`) names the segments it replaces, fsynced;
 3. the columnar segment is renamed into view: from here a reader lists it and skips the sources the manifest names
    (`sealed_away`), so no event is read twice;
-4. the sources are unlinked, then the manifest.
+4. the sources are renamed out of view (`.<name>.sealed`), then the manifest is removed; a later seal of the folder
+   deletes what was put out of view more than SEALED_AWAY_GRACE_S ago.
 
 A crash at any step leaves every event readable: before (3) the sources are whole and the partial file hidden; after
 it the manifest says which copies to skip, and the next seal of the hour finishes the job (`recover`). A reader that
-listed a source before (3) and opens it after (4) finds it gone: `FileLandingZone.read_hour` lists the hour again,
-and the warehouse's load of an hour reads it again (`warehouse.load_landed`). Should both copies be read at once all
-the same (a listing that crossed the rename), the load de-duplicates by event id, as it does for any resent batch.
+listed a source before (3) and opens it after (4) reads it under its hidden name (`landing_files.read_segment`), so
+the hour it reads is the one it listed. Only a reader slower than the grace finds one gone for good:
+`FileLandingZone.read_hour` then lists the hour again, and the warehouse's load of an hour reads it again
+(`warehouse.load_landed`). Should both copies be read at once all the same (a listing that crossed the rename), the
+load de-duplicates by event id, as it does for any resent batch.
 
 Only what a canonical writer landed is sealed: `*.canonical.jsonl` segments read whole as lines (a torn or undecodable
 file is left where it is, for the load to dead-letter line by line), and columnar segments under MIN_ROWS rows. Lines
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,10 +41,14 @@ from logintel.store.durable_files import fsync_dir
 from logintel.store.file_lock import folder_lock
 from logintel.store.landing import hour_floor
 from logintel.store.landing_files import (CANONICAL, COLUMNAR, MAX_SEGMENT_EVENTS, SEAL_MANIFEST as MANIFEST,
-                                          FileLandingZone, seal_manifest_sources, sealed_away)
+                                          SEALED_AWAY, FileLandingZone, seal_manifest_sources, sealed_away,
+                                          sealed_away_name)
 
 SEAL_LINES = MAX_SEGMENT_EVENTS  # the most rows a sealed segment holds: as many as `logintel ingest` lands in one
 LOCK = ".seal.lock"
+# How long a sealed source stays readable under its hidden name, for readers that listed it before the seal: a load of
+# an hour lists and reads its files within seconds; a reader slower than this lists the hour again.
+SEALED_AWAY_GRACE_S = 300
 
 
 @dataclass
@@ -73,13 +81,35 @@ def recover(folder: Path) -> int:
         sealed = folder / entry.name[1:-len(MANIFEST)]
         if sealed.exists():  # renamed into view: the sources are copies now
             for name in seal_manifest_sources(Path(entry.path)):
-                (folder / name).unlink(missing_ok=True)
+                _put_out_of_view(folder / name)
         else:                # never renamed: the sources are the data
             (folder / f".{sealed.name}.partial").unlink(missing_ok=True)
         fsync_dir(folder)
         os.unlink(entry.path)
         done += 1
     return done
+
+
+def sweep(folder: Path, now: float | None = None) -> int:
+    """Delete the sources sealed more than SEALED_AWAY_GRACE_S ago (call under the seal lock); how many."""
+    now = time.time() if now is None else now
+    swept = 0
+    for entry in list(os.scandir(folder)):
+        if entry.name.startswith(".") and entry.name.endswith(SEALED_AWAY):
+            try:
+                if now - entry.stat().st_ctime >= SEALED_AWAY_GRACE_S:  # a rename sets ctime: when it was sealed
+                    os.unlink(entry.path)
+                    swept += 1
+            except FileNotFoundError:
+                continue
+    return swept
+
+
+def _put_out_of_view(path: Path) -> None:
+    try:
+        os.replace(path, path.parent / sealed_away_name(path.name))
+    except FileNotFoundError:
+        pass
 
 
 def seal_hour(folder: Path, hour: datetime, final: bool, max_rows: int = SEAL_LINES) -> SealReport:
@@ -91,6 +121,7 @@ def seal_hour(folder: Path, hour: datetime, final: bool, max_rows: int = SEAL_LI
         return report
     with folder_lock(folder, LOCK):
         recover(folder)
+        sweep(folder)
         groups: list[list[Path]] = [[]]
         rows = 0
         for path, count in _small_segments(folder, min(max_rows, segment_adoption.MIN_ROWS)):  # nothing parsed
@@ -190,7 +221,7 @@ def _seal(folder: Path, group: list[tuple[Path, pa.Table]], report: SealReport) 
     os.replace(partial, folder / name)
     fsync_dir(folder)
     for path, _ in group:
-        path.unlink(missing_ok=True)
+        _put_out_of_view(path)
     fsync_dir(folder)
     manifest.unlink()
     report.sealed.append(folder / name)
