@@ -4,7 +4,7 @@ The span adapter (`adapters.span_records`) puts on each unit of work's event (ev
 records of its own span and of the spans its process made under it. Loading an hour takes them off the event
 (`raw_events.attributes` never holds them) and replaces the hour's rows of `spans` with them, in the same
 transaction as the hour's events, so the two always agree; a resent batch adds nothing (events are de-duplicated
-first). Records come from our adapter only: a record that lacks its id, start or duration (an event that claims
+first, and a span two carriers hold is one row). Records come from our adapter only: a record that lacks its id, start or duration (an event that claims
 the key by hand) is left out, never a failure. A carrier event (`IS_CARRIER`: spans whose unit of work never
 took them, as late spans) gives its spans to the table and is stored nowhere else; its spans' `event_id` is the
 carrier's, which no event row has.
@@ -27,6 +27,7 @@ IS_CARRIER = (f"(starts_with(event_id, '{LATE_SPANS_PREFIX}') AND route = '{LATE
 STRIPPED_ATTRIBUTES = f"""CASE WHEN {CARRIES_SPANS}
     THEN json_merge_patch(attributes, '{{"{SPANS_KEY}": null}}') ELSE attributes END AS attributes"""
 _MAX_ID = 64
+SPAN_COUNT = f"coalesce(json_array_length(attributes, '{_PATH}'), 0)"  # span records an event carries
 
 
 def replace_spans(con, source: str, start, where: str = "TRUE") -> int:
@@ -40,5 +41,10 @@ def replace_spans(con, source: str, start, where: str = "TRUE") -> int:
         FROM (SELECT event_id, service, trace_id, unnest(from_json(json_extract(attributes, '{_PATH}'), '{_SHAPE}')) AS s
               FROM {source} WHERE {where} AND {CARRIES_SPANS} AND trace_id IS NOT NULL)
         WHERE s.id IS NOT NULL AND length(s.id) <= {_MAX_ID} AND length(coalesce(s.parent, '')) <= {_MAX_ID}
-          AND s.start > 0 AND s.ms >= 0""", {"start": start})
+          AND s.start > 0 AND s.ms >= 0
+        -- one row a span: a span two carriers hold (its unit of work's event, and a carrier of late spans that a
+        -- resent request made before that event was whole) is kept from its unit of work's event
+        QUALIFY row_number() OVER (PARTITION BY trace_id, s.id
+                                   ORDER BY starts_with(event_id, '{LATE_SPANS_PREFIX}'), event_id) = 1""",
+                {"start": start})
     return con.execute("SELECT count(*) FROM spans WHERE partition_hour = $start", {"start": start}).fetchone()[0]

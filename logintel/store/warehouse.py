@@ -26,7 +26,7 @@ from logintel.store.log_errors import mark_failed_by_logs
 from logintel.store.segment_adoption import ADOPTED_FILES, accepts_files, candidates
 from logintel.store.segment_reader import SEGMENT_ROWS, drop_segment_rows, segment_checks, stage_segments
 from logintel.store.metric_rows import IS_METRICS_CARRIER, replace_metric_points
-from logintel.store.span_rows import IS_CARRIER, STRIPPED_ATTRIBUTES, replace_spans
+from logintel.store.span_rows import IS_CARRIER, SPAN_COUNT, STRIPPED_ATTRIBUTES, replace_spans
 
 
 STRING_FIELDS = ("event_id", "service", "route", "method", "level", "error.code", "error.type",
@@ -274,7 +274,11 @@ def _load_hour(con: duckdb.DuckDBPyConnection, batch: HourBatch, now: datetime |
     good_lines, distinct = con.execute(f"SELECT count(*), count(DISTINCT event_id) FROM ({good})").fetchall()[0]
     if adopted:
         distinct = _adoptable_distinct(con, good, list(adopted), good_lines + report.adopted_lines)
-    dedupe = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY line_no) = 1" if good_lines > distinct else ""
+    # Copies of one event id are one event sent twice: the same line, except a unit of work's span event, which each
+    # request that held some of its spans summarised from those. The copy with the most spans is the fullest account,
+    # whichever order the copies landed in (a Collector's retry may batch them differently); then the first read.
+    dedupe = (f"QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY {SPAN_COUNT} DESC, line_no) = 1"
+              if good_lines > distinct else "")
     rows = f"(SELECT * FROM ({good}) {dedupe})"
 
     try:

@@ -91,3 +91,27 @@ def test_the_server_span_of_a_call_hangs_under_the_client_span_of_its_caller(con
                           JOIN spans caller ON caller.trace_id = callee.trace_id AND caller.span_id = callee.parent_span_id
                           WHERE callee.kind = 'server' AND caller.service <> callee.service""").fetchall()
     assert edge == [("storefront", "orders", "client")]
+
+
+def test_one_unit_of_work_sent_in_pieces_and_whole_loads_the_same_whatever_the_order(tmp_path):
+    """A Collector's retry may batch a trace differently: its server span's event comes once with some of its spans
+    (the rest arriving later as late spans) and once whole. Found on Train-Ticket through the receiver: which copy
+    was kept depended on the order the segments listed in, and the spans table held 111 spans twice."""
+    full = checkout_trace()
+    spans = full["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    first = document(("checkout", spans[:3]))   # the server span, the controller, one call
+    rest = document(("checkout", spans[3:]))    # the other two calls: late spans (their parent is not in the request)
+    results = []
+    for order in ((first, rest, full), (full, first, rest), (rest, full, first)):
+        con = connect(tmp_path / f"w{len(results)}.duckdb")
+        parsed = [parse_trace_document(doc) for doc in order]
+        lines = [e.to_json() for result in parsed for e in (*result.events, *result.late)]
+        report = load_hour(con, HourBatch(hour=HOUR, lines=lines, sources=["test"] * len(lines)))
+        assert report.accounted() and report.spans == 5
+        assert con.execute("SELECT count(*), count(DISTINCT span_id) FROM spans").fetchone() == (5, 5)
+        attributes = orjson.loads(con.execute("SELECT attributes FROM raw_events").fetchone()[0])
+        assert attributes["self_ms"] == pytest.approx(20.0)  # the whole unit's summary, not the first piece's
+        results.append((con.execute("SELECT * EXCLUDE (event_id) FROM spans ORDER BY span_id").fetchall(),
+                        con.execute("SELECT * FROM raw_events").fetchall()))
+        con.close()
+    assert results[0] == results[1] == results[2]
