@@ -8,8 +8,8 @@ A seal never risks an event. Under the hour folder's seal lock (`file_lock`), fo
 2. a hidden manifest (`.<sealed name>.sources`) names the segments it replaces, fsynced;
 3. the columnar segment is renamed into view: from here a reader lists it and skips the sources the manifest names
    (`sealed_away`), so no event is read twice;
-4. the sources are renamed out of view (`.<name>.sealed`), then the manifest is removed; a later seal of the folder
-   deletes what was put out of view more than SEALED_AWAY_GRACE_S ago.
+4. the sources are renamed out of view (`.<name>.sealed`), then the manifest is removed; what was put out of view more
+   than SEALED_AWAY_GRACE_S ago is deleted by the next seal of the folder or by the sealer's sweep (`sweep_hour`).
 
 A crash at any step leaves every event readable: before (3) the sources are whole and the partial file hidden; after
 it the manifest says which copies to skip, and the next seal of the hour finishes the job (`recover`). A reader that
@@ -103,6 +103,22 @@ def sweep(folder: Path, now: float | None = None) -> int:
             except FileNotFoundError:
                 continue
     return swept
+
+
+def sweep_hour(folder: Path, now: float | None = None) -> int:
+    """`sweep` of the hour folder `folder`, under its seal lock (0 when there is no such folder)."""
+    if not folder.is_dir():
+        return 0
+    with folder_lock(folder, LOCK):
+        return sweep(folder, now)
+
+
+def holds_sealed_away(folder: Path) -> bool:
+    """Whether `folder` holds sources a seal put out of view (that a later sweep deletes)."""
+    try:
+        return any(entry.name.startswith(".") and entry.name.endswith(SEALED_AWAY) for entry in os.scandir(folder))
+    except FileNotFoundError:
+        return False
 
 
 def _put_out_of_view(path: Path) -> None:

@@ -12,6 +12,7 @@ from logintel.ingest.transports.disk import FileTransport
 from logintel.ingest.buffer import Item
 from logintel.ingest.transports.sealer import RETRY_S, Sealer
 from logintel.store import segment_sealing
+from logintel.store.segment_sealing import SEALED_AWAY_GRACE_S, holds_sealed_away
 from logintel.store.landing_files import FileLandingZone
 from logintel.store.warehouse import connect, load_landed
 from tests.support.receiver import serving
@@ -160,3 +161,29 @@ def test_logintel_seal_seals_closed_hours_a_writer_left_small_and_leaves_the_ope
     assert main(["seal"]) == 0 and "0 events of 0 small segments" in capsys.readouterr().out
     monkeypatch.setenv("LOGINTEL_LANDING_SEGMENTS", "jsonl")
     assert main(["seal"]) == 2 and "asks for no columnar segments" in capsys.readouterr().err
+
+
+def test_sealed_sources_are_deleted_after_their_grace_though_the_hour_is_never_sealed_again(tmp_path):
+    now = datetime.now(timezone.utc)
+    hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    clock = Clock(now)
+    transport = _transport(tmp_path, clock)
+    transport.send(_items("a", 50, hour))
+    transport.send(_items("b", 50, hour))
+    clock.now += 61
+    assert transport.sealer.seal_due() == 1
+    folder = transport.zone.hour_dir(hour)
+    assert holds_sealed_away(folder) and transport.sealer.sweep_due() == 0  # kept for readers that listed them
+    clock.now += SEALED_AWAY_GRACE_S
+    assert transport.sealer.sweep_due() == 2 and not holds_sealed_away(folder)
+    assert len(transport.zone.read_hour(hour).lines) == 100
+    # a process that stopped within the grace leaves them: the next one finds them and deletes them in time
+    transport.send(_items("c", 50, hour))
+    clock.now += 61
+    assert transport.sealer.seal_due() == 1 and holds_sealed_away(folder)
+    transport.close()
+    restarted = Sealer(transport.zone, rows=500, clock=clock, background=False)
+    assert restarted.schedule_leftovers() == 1 and restarted.sweep_due() == 0
+    clock.now += SEALED_AWAY_GRACE_S
+    assert restarted.sweep_due() == 2 and not holds_sealed_away(folder)  # the earlier sealed segment and c's
+    assert len(transport.zone.read_hour(hour).lines) == 150

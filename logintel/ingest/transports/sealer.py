@@ -6,6 +6,10 @@ this transport landed: the seal itself takes every small segment of the folder, 
 process's included), and once more when it has closed and has been quiet for QUIET_S, for its tail. The sends never
 wait for it: a flush that must be durable before a request is answered lands as it always did, and the seal runs
 beside it. A seal that fails (a full disk) leaves the segments as they are and is tried again after RETRY_S.
+
+The small segments a seal replaced stay readable under hidden names for SEALED_AWAY_GRACE_S, for readers that listed
+them; the thread deletes them after that (`sweep_due`), and on starting plans the same for what an earlier process
+left (`schedule_leftovers`), since a closed hour is not sealed again to do it.
 """
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from logintel.store.landing_files import FileLandingZone
-from logintel.store.segment_sealing import SEAL_LINES, seal_hour
+from logintel.store.segment_sealing import (SEAL_LINES, SEALED_AWAY_GRACE_S, holds_sealed_away, seal_hour,
+                                            sweep_hour)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,7 @@ class Sealer:
         self._pending: dict[datetime, int] = {}     # rows landed in small segments since the hour's last seal
         self._last_landed: dict[datetime, float] = {}
         self._retry_at: dict[datetime, float] = {}
+        self._sweep_at: dict[datetime, float] = {}  # when the sources an hour's seal put out of view may go
         self._cond = threading.Condition()
         self._closing = not background
         self._thread: threading.Thread | None = None
@@ -96,6 +102,8 @@ class Sealer:
                 continue
             with self._cond:
                 self._retry_at.pop(hour, None)
+                if report.sealed:
+                    self._sweep_at[hour] = self.clock() + SEALED_AWAY_GRACE_S
                 self.stats.seals += len(report.sealed)
                 self.stats.rows += report.rows
                 self.stats.sources += report.sources
@@ -107,6 +115,32 @@ class Sealer:
                     self._pending[hour] = max(left, 0) + (0 if final else report.waiting)
             written += len(report.sealed)
         return written
+
+    def sweep_due(self) -> int:
+        """Delete the sources of this transport's seals once their grace is over (a closed hour is not sealed again,
+        so its own seals would never sweep them); how many files."""
+        now = self.clock()
+        with self._cond:
+            hours = [hour for hour, at in self._sweep_at.items() if at <= now]
+            for hour in hours:
+                del self._sweep_at[hour]
+        swept = 0
+        for hour in hours:
+            try:
+                swept += sweep_hour(self.zone.hour_dir(hour), now)
+            except OSError as exc:
+                log.warning("deleting the sealed sources of %s failed (tried again at its next seal): %s", hour, exc)
+        return swept
+
+    def schedule_leftovers(self) -> int:
+        """Plan a sweep of every hour holding sources an earlier process sealed (it may have stopped within their
+        grace); how many hours."""
+        at = self.clock() + SEALED_AWAY_GRACE_S
+        found = [hour for hour in self.zone.hours() if holds_sealed_away(self.zone.hour_dir(hour))]
+        with self._cond:
+            for hour in found:
+                self._sweep_at.setdefault(hour, at)
+        return len(found)
 
     def describe(self) -> dict:
         with self._cond:
@@ -125,6 +159,10 @@ class Sealer:
 
     def _run(self) -> None:
         _lower_priority()
+        try:
+            self.schedule_leftovers()
+        except OSError as exc:
+            log.warning("could not look for an earlier process's sealed sources: %s", exc)
         while True:
             with self._cond:
                 if self._closing:
@@ -133,6 +171,7 @@ class Sealer:
                 if self._closing:
                     return
             self.seal_due()
+            self.sweep_due()
 
 
 def _lower_priority() -> None:
