@@ -301,7 +301,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cluster_projection=_setting(env, "LOGINTEL_CLUSTER_PROJECTION") or "pca",
         landing_segments=_choice(_setting(env, "LOGINTEL_LANDING_SEGMENTS") or "auto", LANDING_SEGMENTS,
                                  "LOGINTEL_LANDING_SEGMENTS"),
-        change_incidents=_flag(_setting(env, "LOGINTEL_CHANGE_INCIDENTS"), True, "LOGINTEL_CHANGE_INCIDENTS"),
+        change_incidents=parse_flag(_setting(env, "LOGINTEL_CHANGE_INCIDENTS"), True, "LOGINTEL_CHANGE_INCIDENTS"),
         dagster_postgres_url=_dagster_postgres_url(_setting(env, "LOGINTEL_DAGSTER_POSTGRES_URL")),
         digest_timezone=_timezone(_setting(env, "LOGINTEL_DIGEST_TIMEZONE") or "UTC"),
         slo_file=Path(_setting(env, "LOGINTEL_SLO_FILE")).expanduser() if _setting(env, "LOGINTEL_SLO_FILE") else None,
@@ -340,7 +340,8 @@ def _choice(text: str, choices: tuple[str, ...], name: str) -> str:
     return text.lower()
 
 
-def _flag(text: str | None, default: bool, name: str) -> bool:
+def parse_flag(text: str | None, default: bool, name: str) -> bool:
+    """A yes/no setting in text (`default` when unset); ValueError naming `name` otherwise."""
     if text is None:
         return default
     value = text.strip().lower()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from logintel.config import LANDING_SEGMENTS, default_home
+from logintel.config import LANDING_SEGMENTS, default_home, parse_flag
 
 TRANSPORT_KINDS = ("kafka", "postgres", "files")
 FSYNC_POLICIES = ("batch", "always", "never")
@@ -144,23 +144,14 @@ def _transport(item: Any) -> TransportSpec:
         options += (("segments", item["segments"]),)
     if kind == "files" and "seal" in item:
         common = common | {"seal"}
-        options += (("seal", _flag("files seal", item["seal"])),)
+        seal = item["seal"]  # a bool from a dict or YAML, text from the environment
+        if not isinstance(seal, bool):
+            seal = parse_flag(str(seal), False, "transports: files seal")
+        options += (("seal", seal),)
     unknown = set(item) - common
     if unknown:
         raise ValueError(f"transports: unknown key(s) {sorted(unknown)} in {kind!r}")
     return TransportSpec(kind=str(kind), target=str(target) if target else "", options=options)
-
-
-def _flag(key: str, value: Any) -> bool:
-    """A yes/no setting: a bool, or its usual spellings in text."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"transports: {key} must be true or false, got {value!r}")
 
 
 def _kafka_options(item: Mapping[str, Any], common: set[str]) -> tuple[tuple[str, Any], ...]:

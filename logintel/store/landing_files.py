@@ -112,11 +112,7 @@ class FileLandingZone:
     def segments(self, hour: datetime) -> list[Path]:
         """The hour's segments, without those a sealed segment listed with them replaces (`segment_sealing`)."""
         folder = self.hour_dir(hour)
-        if not folder.exists():
-            return []
-        names = {entry.name for entry in os.scandir(folder)}
-        replaced = sealed_away(folder, names)
-        return sorted(folder / name for name in names if _is_segment(name) and name not in replaced)
+        return listed_segments(folder) if folder.exists() else []
 
     def hours(self) -> list[datetime]:
         if not self.events_dir.exists():
@@ -189,14 +185,20 @@ class FileLandingZone:
         return LandingChanges(watermark=json.dumps(kept, separators=(",", ":")), hours=hours)
 
 
-def sealed_away(folder: Path, names: set[str]) -> set[str]:
-    """The names among `names` (a listing of `folder`) that a sealed segment in the same listing replaces: those its
-    manifest (`.<sealed name>.sources`, `segment_sealing`) names."""
+def listed_segments(folder: Path) -> list[Path]:
+    """The segments of one listing of the hour folder `folder`, in name order, without those a sealed segment in the
+    same listing replaces: those its manifest (`.<sealed name>.sources`, `segment_sealing`) names."""
+    names = {entry.name for entry in os.scandir(folder)}
     replaced: set[str] = set()
     for name in names:
-        if name.startswith(".") and name.endswith(SEAL_MANIFEST) and name[1:-len(SEAL_MANIFEST)] in names:
+        if sealed_by_manifest(name) in names:
             replaced.update(seal_manifest_sources(folder / name))
-    return replaced
+    return sorted(folder / name for name in names if _is_segment(name) and name not in replaced)
+
+
+def sealed_by_manifest(name: str) -> str | None:
+    """The sealed segment a seal manifest's file name stands for, or None when `name` is no manifest."""
+    return name[1:-len(SEAL_MANIFEST)] if name.startswith(".") and name.endswith(SEAL_MANIFEST) else None
 
 
 def seal_manifest_sources(path: Path) -> list[str]:
@@ -212,6 +214,10 @@ def seal_manifest_sources(path: Path) -> list[str]:
 def sealed_away_name(name: str) -> str:
     """The hidden name a segment is kept under for a while once a seal has replaced it."""
     return f".{name}{SEALED_AWAY}"
+
+
+def is_sealed_away(name: str) -> bool:
+    return name.startswith(".") and name.endswith(SEALED_AWAY)
 
 
 def _read_listed(path: Path, read):

@@ -40,9 +40,9 @@ from logintel.store import parquet_segments, segment_adoption
 from logintel.store.durable_files import fsync_dir
 from logintel.store.file_lock import folder_lock
 from logintel.store.landing import hour_floor
-from logintel.store.landing_files import (CANONICAL, COLUMNAR, MAX_SEGMENT_EVENTS, SEAL_MANIFEST as MANIFEST,
-                                          SEALED_AWAY, FileLandingZone, seal_manifest_sources, sealed_away,
-                                          sealed_away_name)
+from logintel.store.landing_files import (CANONICAL, COLUMNAR, MAX_SEGMENT_EVENTS, SEAL_MANIFEST, FileLandingZone,
+                                          is_sealed_away, listed_segments, seal_manifest_sources, sealed_away_name,
+                                          sealed_by_manifest)
 
 SEAL_LINES = MAX_SEGMENT_EVENTS  # the most rows a sealed segment holds: as many as `logintel ingest` lands in one
 LOCK = ".seal.lock"
@@ -76,9 +76,10 @@ def recover(folder: Path) -> int:
         if entry.name.startswith(".") and entry.name.endswith(f"-sealed{COLUMNAR}.partial"):
             os.unlink(entry.path)  # a seal that died writing (under the lock, no seal is under way)
             continue
-        if not (entry.name.startswith(".") and entry.name.endswith(MANIFEST)):
+        sealed_name = sealed_by_manifest(entry.name)
+        if sealed_name is None:
             continue
-        sealed = folder / entry.name[1:-len(MANIFEST)]
+        sealed = folder / sealed_name
         if sealed.exists():  # renamed into view: the sources are copies now
             for name in seal_manifest_sources(Path(entry.path)):
                 _put_out_of_view(folder / name)
@@ -95,7 +96,7 @@ def sweep(folder: Path, now: float | None = None) -> int:
     now = time.time() if now is None else now
     swept = 0
     for entry in list(os.scandir(folder)):
-        if entry.name.startswith(".") and entry.name.endswith(SEALED_AWAY):
+        if is_sealed_away(entry.name):
             try:
                 if now - entry.stat().st_ctime >= SEALED_AWAY_GRACE_S:  # a rename sets ctime: when it was sealed
                     os.unlink(entry.path)
@@ -116,7 +117,7 @@ def sweep_hour(folder: Path, now: float | None = None) -> int:
 def holds_sealed_away(folder: Path) -> bool:
     """Whether `folder` holds sources a seal put out of view (that a later sweep deletes)."""
     try:
-        return any(entry.name.startswith(".") and entry.name.endswith(SEALED_AWAY) for entry in os.scandir(folder))
+        return any(is_sealed_away(entry.name) for entry in os.scandir(folder))
     except FileNotFoundError:
         return False
 
@@ -161,13 +162,9 @@ def seal_hour(folder: Path, hour: datetime, final: bool, max_rows: int = SEAL_LI
 def _small_segments(folder: Path, big: int) -> list[tuple[Path, int]]:
     """The folder's canonical segments a seal may replace, each with its rows (counted from newlines and footers):
     every JSON one, and the columnar ones of fewer than `big` rows."""
-    names = {entry.name for entry in os.scandir(folder)}
-    skipped = sealed_away(folder, names)
     found = []
-    for name in sorted(names - skipped):
-        if name.startswith("."):
-            continue
-        path = folder / name
+    for path in listed_segments(folder):
+        name = path.name
         try:
             if name.endswith(CANONICAL):
                 found.append((path, path.read_bytes().count(b"\n")))
@@ -222,7 +219,7 @@ def _seal(folder: Path, group: list[tuple[Path, pa.Table]], report: SealReport) 
     # named after its first source, so the hour's segments list in the order they landed in
     name = f"{'-'.join(group[0][0].name.split('.')[0].split('-')[:2])}-{uuid.uuid4().hex[:8]}-sealed{COLUMNAR}"
     partial = folder / f".{name}.partial"
-    manifest = folder / f".{name}{MANIFEST}"
+    manifest = folder / f".{name}{SEAL_MANIFEST}"
     try:
         parquet_segments.write(partial, table)
         with open(manifest, "w", encoding="utf-8") as fh:
@@ -243,7 +240,6 @@ def _seal(folder: Path, group: list[tuple[Path, pa.Table]], report: SealReport) 
     report.sealed.append(folder / name)
     report.sources += len(group)
     report.rows += table.num_rows
-
 
 
 def seal_closed_hours(zone: FileLandingZone, ended_by: datetime) -> list[SealReport]:
