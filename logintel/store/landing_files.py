@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections import defaultdict
 from datetime import datetime
@@ -45,6 +46,8 @@ WATERMARK_HOURS = 168
 SEAL_MANIFEST = ".sources"  # `.<sealed segment>.sources`: the segments a seal replaces (`segment_sealing`)
 SEALED_AWAY = ".sealed"  # `.<segment>.sealed`: a segment a seal replaced, kept a while for readers that listed it
 LIST_ATTEMPTS = 5  # listings of an hour a reader tries while a writer seals its segments away (`segment_sealing`)
+LIST_PAUSE_S = 0.02  # the pause before the next such listing, times the listings tried (a seal takes milliseconds)
+SEAL_GENERATION = ".seal.generation"  # a count each seal moves on once its sources are out of view (`listed_segments`)
 
 
 class SegmentVanished(FileNotFoundError):
@@ -186,14 +189,56 @@ class FileLandingZone:
 
 
 def listed_segments(folder: Path) -> list[Path]:
-    """The segments of one listing of the hour folder `folder`, in name order, without those a sealed segment in the
-    same listing replaces: those its manifest (`.<sealed name>.sources`, `segment_sealing`) names."""
-    names = {entry.name for entry in os.scandir(folder)}
-    replaced: set[str] = set()
-    for name in names:
-        if sealed_by_manifest(name) in names:
-            replaced.update(seal_manifest_sources(folder / name))
-    return sorted(folder / name for name in names if _is_segment(name) and name not in replaced)
+    """The segments of one consistent listing of the hour folder `folder`, in name order, without those a sealed
+    segment in the same listing replaces: those its manifest (`.<sealed name>.sources`, `segment_sealing`) names.
+
+    POSIX leaves open whether a scan of a folder returns an entry renamed during the scan, so a scan that overlaps a
+    seal could pass a source's place after it was put out of view and the sealed segment's place before it came into
+    view, and miss that group's rows (or see a source, its sealed segment and no manifest, and read them twice). A
+    seal bumps the folder's generation (`SEAL_GENERATION`) after its sources are out of view and before its manifest
+    goes; a scan is taken only when the generation did not move while it ran and no seal is between its rename into
+    view and the end (a manifest whose sealed segment is in view, not both in the scan). Otherwise the folder is
+    listed again, a moment later; LandingUnavailable after LIST_ATTEMPTS listings."""
+    for attempt in range(LIST_ATTEMPTS):
+        generation = seal_generation(folder)
+        names = {entry.name for entry in os.scandir(folder)}
+        if not _seal_under_way(folder, names) and seal_generation(folder) == generation:
+            replaced: set[str] = set()
+            for name in names:
+                if sealed_by_manifest(name) in names:
+                    replaced.update(seal_manifest_sources(folder / name))
+            return sorted(folder / name for name in names if _is_segment(name) and name not in replaced)
+        time.sleep(LIST_PAUSE_S * (attempt + 1))
+    raise LandingUnavailable(f"{folder}: a seal was under way in each of {LIST_ATTEMPTS} listings; is a writer "
+                             f"sealing it in a loop?")
+
+
+def seal_generation(folder: Path) -> str:
+    """The folder's seal generation: the text of its SEAL_GENERATION file ("" before any seal)."""
+    try:
+        return (folder / SEAL_GENERATION).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def bump_seal_generation(folder: Path) -> None:
+    """Move the folder's seal generation on (the sealer, under the folder's seal lock)."""
+    current = seal_generation(folder)
+    following = int(current) + 1 if current.isdigit() else 1
+    staged = folder / f"{SEAL_GENERATION}.partial"
+    staged.write_text(str(following), encoding="utf-8")
+    os.replace(staged, folder / SEAL_GENERATION)
+
+
+def _seal_under_way(folder: Path, names: set[str]) -> bool:
+    """Whether, now, a manifest and its sealed segment are both in view without both being in the scan `names`: a seal
+    that renamed its segment into view and has not finished since the scan began. (A seal that died after that
+    rename leaves both in view, and a scan that holds both reads it right.)"""
+    for entry in os.scandir(folder):
+        sealed = sealed_by_manifest(entry.name)
+        if sealed is not None and (entry.name not in names or sealed not in names) and (folder / sealed).exists():
+            return True
+    return False
 
 
 def sealed_by_manifest(name: str) -> str | None:

@@ -8,16 +8,18 @@ A seal never risks an event. Under the hour folder's seal lock (`file_lock`), fo
 2. a hidden manifest (`.<sealed name>.sources`) names the segments it replaces, fsynced;
 3. the columnar segment is renamed into view: from here a reader lists it and skips the sources the manifest names
    (`sealed_away`), so no event is read twice;
-4. the sources are renamed out of view (`.<name>.sealed`), then the manifest is removed; what was put out of view more
-   than SEALED_AWAY_GRACE_S ago is deleted by the next seal of the folder or by the sealer's sweep (`sweep_hour`).
+4. the sources are renamed out of view (`.<name>.sealed`), the folder's seal generation is moved on, then the manifest
+   is removed; what was put out of view more than SEALED_AWAY_GRACE_S ago is deleted by the next seal of the folder or
+   by the sealer's sweep (`sweep_hour`).
 
 A crash at any step leaves every event readable: before (3) the sources are whole and the partial file hidden; after
 it the manifest says which copies to skip, and the next seal of the hour finishes the job (`recover`). A reader that
 listed a source before (3) and opens it after (4) reads it under its hidden name (`landing_files.read_segment`), so
 the hour it reads is the one it listed. Only a reader slower than the grace finds one gone for good:
 `FileLandingZone.read_hour` then lists the hour again, and the warehouse's load of an hour reads it again
-(`warehouse.load_landed`). Should both copies be read at once all the same (a listing that crossed the rename), the
-load de-duplicates by event id, as it does for any resent batch.
+(`warehouse.load_landed`). A listing whose scan overlapped steps 3-4 (POSIX leaves open whether it returns an entry
+renamed meanwhile: it could miss both copies, or hold both and no manifest) is taken again: the generation or the
+manifest in view tells it (`landing_files.listed_segments`).
 
 Only what a canonical writer landed is sealed: `*.canonical.jsonl` segments read whole as lines (a torn or undecodable
 file is left where it is, for the load to dead-letter line by line), and columnar segments under MIN_ROWS rows. Lines
@@ -41,8 +43,8 @@ from logintel.store.durable_files import fsync_dir
 from logintel.store.file_lock import folder_lock
 from logintel.store.landing import hour_floor
 from logintel.store.landing_files import (CANONICAL, COLUMNAR, MAX_SEGMENT_EVENTS, SEAL_MANIFEST, FileLandingZone,
-                                          is_sealed_away, listed_segments, seal_manifest_sources, sealed_away_name,
-                                          sealed_by_manifest)
+                                          bump_seal_generation, is_sealed_away, listed_segments,
+                                          seal_manifest_sources, sealed_away_name, sealed_by_manifest)
 
 SEAL_LINES = MAX_SEGMENT_EVENTS  # the most rows a sealed segment holds: as many as `logintel ingest` lands in one
 LOCK = ".seal.lock"
@@ -83,9 +85,11 @@ def recover(folder: Path) -> int:
         if sealed.exists():  # renamed into view: the sources are copies now
             for name in seal_manifest_sources(Path(entry.path)):
                 _put_out_of_view(folder / name)
+            fsync_dir(folder)
+            bump_seal_generation(folder)
         else:                # never renamed: the sources are the data
             (folder / f".{sealed.name}.partial").unlink(missing_ok=True)
-        fsync_dir(folder)
+            fsync_dir(folder)
         os.unlink(entry.path)
         done += 1
     return done
@@ -236,6 +240,7 @@ def _seal(folder: Path, group: list[tuple[Path, pa.Table]], report: SealReport) 
     for path, _ in group:
         _put_out_of_view(path)
     fsync_dir(folder)
+    bump_seal_generation(folder)  # before the manifest goes: a scan that overlapped this seal sees one or the other
     manifest.unlink()
     report.sealed.append(folder / name)
     report.sources += len(group)

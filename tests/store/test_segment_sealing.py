@@ -20,6 +20,8 @@ from logintel.store.lake import open_lake
 from logintel.store.lake.hour_load import HOUR_LOAD_WRITES
 from logintel.store.lake.hour_runs import hour_session
 from logintel.store.lake.mount import mount
+from logintel.store import landing_files
+from logintel.store.landing import LandingUnavailable
 from logintel.store.landing_files import FileLandingZone
 from logintel.store.segment_sealing import recover, seal_hour
 from logintel.store.warehouse import connect, load_hour, load_landed
@@ -54,10 +56,11 @@ def test_a_closed_hour_is_sealed_into_columnar_segments_read_back_as_the_same_li
     # no partial file, no manifest; the sources stay a while under hidden names, for readers that listed them
     folder = zone.hour_dir(HOUR)
     hidden = sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
-    assert hidden == sorted([".seal.lock"] + [f".{name}.sealed" for name in sources])
+    assert hidden == sorted([".seal.lock", ".seal.generation"] + [f".{name}.sealed" for name in sources])
+    assert (folder / ".seal.generation").read_text() == "3"  # moved on once a seal
     assert segment_sealing.sweep(folder) == 0  # within the grace
     assert segment_sealing.sweep(folder, now=time.time() + segment_sealing.SEALED_AWAY_GRACE_S) == 12
-    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [".seal.lock"]
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [".seal.generation", ".seal.lock"]
     assert zone.read_hour(HOUR).lines == before
 
 
@@ -129,6 +132,84 @@ def test_a_crash_after_the_rename_is_read_once_and_finished_by_the_next_seal(tmp
     assert report.loaded == len(before) and report.duplicates == 0
     seal_hour(folder, HOUR, final=True)  # recovers first: the sources go, the sealed segment stays
     assert not any(p.exists() for p in sources) and zone.read_hour(HOUR).lines == before
+
+
+def _midway_through_a_seal(zone: FileLandingZone, before: list[str]) -> tuple[Path, str]:
+    """The hour folder as a seal leaves it between its rename into view and its end: the sealed segment in view, its
+    sources out of view, the manifest still there, the generation not yet moved."""
+    folder = zone.hour_dir(HOUR)
+    sources = sorted(p.name for p in zone.segments(HOUR))
+    name = "20260504T100000-midway-sealed.canonical.parquet"
+    parquet_segments.write(folder / f".{name}.partial", parquet_segments.columns(before, HOUR))
+    (folder / f".{name}.sources").write_text(json.dumps(sources))
+    os.replace(folder / f".{name}.partial", folder / name)
+    for source in sources:
+        os.replace(folder / source, folder / landing_files.sealed_away_name(source))
+    return folder, name
+
+
+class _StaleScan:
+    """os.scandir whose first scans of the hour folder return `names` (what a scan that raced a seal's renames may
+    return), having first run `meanwhile` (the rest of the seal, done while it scanned); later scans are real."""
+
+    def __init__(self, folder: Path, names: set[str], meanwhile=lambda: None, stale_scans: int = 1):
+        self.folder, self.names, self.meanwhile, self.stale_scans = folder, names, meanwhile, stale_scans
+        self.scans = 0
+
+    def __call__(self, path):
+        self.scans += 1
+        if Path(path) == self.folder and self.scans <= self.stale_scans:
+            self.meanwhile()
+            return [_Entry(self.folder, name) for name in self.names]
+        return _real_scandir(path)
+
+
+class _Entry:
+    def __init__(self, folder: Path, name: str):
+        self.name, self.path = name, str(folder / name)
+
+
+_real_scandir = os.scandir
+
+
+@pytest.mark.parametrize("finished_while_scanning", [False, True])
+def test_a_scan_that_missed_both_copies_of_a_sealed_group_is_taken_again(tmp_path, monkeypatch,
+                                                                          finished_while_scanning):
+    zone, before = _landed(tmp_path, segments=3)
+    folder, name = _midway_through_a_seal(zone, before)
+    # the scan passed the sealed segment's place before its rename and each source's place after it
+    stale = {entry.name for entry in os.scandir(folder)} - {name}
+
+    def finish():  # the seal's last steps, as segment_sealing._seal takes them
+        landing_files.bump_seal_generation(folder)
+        (folder / f".{name}.sources").unlink()
+
+    scandir = _StaleScan(folder, stale, finish if finished_while_scanning else (lambda: None))
+    monkeypatch.setattr(landing_files.os, "scandir", scandir)
+    # the manifest still in view with its sealed segment, or the generation moved: either way listed again
+    assert zone.segments(HOUR) == [folder / name]
+    assert zone.read_hour(HOUR).lines == before
+
+
+def test_a_scan_holding_a_source_and_its_sealed_segment_without_the_manifest_is_taken_again(tmp_path, monkeypatch):
+    zone, before = _landed(tmp_path, segments=3)
+    sources = {p.name for p in zone.segments(HOUR)}
+    folder, name = _midway_through_a_seal(zone, before)
+    # the scan passed the manifest's place before it was written, then the sealed segment's after its rename, and the
+    # sources' before theirs: read as it is, every event would be read twice
+    stale = sources | {name}
+    monkeypatch.setattr(landing_files.os, "scandir", _StaleScan(folder, stale))
+    assert zone.segments(HOUR) == [folder / name]
+
+
+def test_a_folder_always_midway_through_a_seal_is_reported_not_misread(tmp_path, monkeypatch):
+    zone, before = _landed(tmp_path, segments=3)
+    folder, name = _midway_through_a_seal(zone, before)
+    stale = {entry.name for entry in os.scandir(folder)} - {name}
+    monkeypatch.setattr(landing_files, "LIST_PAUSE_S", 0.001)
+    monkeypatch.setattr(landing_files.os, "scandir", _StaleScan(folder, stale, stale_scans=10 ** 6))
+    with pytest.raises(LandingUnavailable, match="a seal was under way in each of 5 listings"):
+        zone.segments(HOUR)
 
 
 class _SealsAfterListing(FileLandingZone):
