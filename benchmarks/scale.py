@@ -9,11 +9,12 @@ warehouse, lake and Dagster instance), timed from start to exit:
 
 - `duckdb`: the DuckDB warehouse, hour after hour (the default);
 - `iceberg, 1`: the lake, hour after hour;
-- `iceberg, N`: the lake, raw_events → windowed_aggregates for N hours at once (one process each), then
-  window_changes so, then the rest of the graph hour by hour (`backfill --parallel N`).
+- `iceberg, N`: the lake, N runs at once (one process each): raw_events → windowed_aggregates and window_changes of
+  the hours ahead beside the rest of the graph, which runs hour after hour (`backfill --parallel N`).
 
 Per-stage time per hour comes from each run's own timing in the JSON (the runs of the steps hours run at once —
-the lake steps and window_changes, per hour — then the rest). The
+the lake steps and window_changes, per hour — then the rest); CPU time is the backfill's and its workers'
+(`getrusage` of the children), and "cores busy" is CPU over wall: what says how much a second run can add. The
 incidents (`logintel incidents --json`) and the digest of every day (`logintel digest --json`, less when and where
 it was written and its model call's log; floats equal to 9 significant digits (`math.isclose`), since sums over the
 same rows in another order differ in their last bits) are compared with the `duckdb` configuration's. Last, the catalog's commit time: an hour of 1,000
@@ -25,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -71,16 +73,22 @@ def run_config(work: Path, landing: Path, name: str, table_format: str, parallel
     args = ["backfill", "--start", f"{start:%Y-%m-%dT%H:%M}", "--end", f"{end:%Y-%m-%dT%H:%M}", "--json"]
     if parallel > 1:
         args += ["--parallel", str(parallel)]
-    began = time.perf_counter()
+    began, cpu_before = time.perf_counter(), _children_cpu()
     report = json.loads(logintel(home, table_format, *args).stdout)
-    wall = time.perf_counter() - began
+    wall, cpu = time.perf_counter() - began, _children_cpu() - cpu_before
     days = [r["partition"] for r in report["daily"]]
     digests = []
     for day in days:
         digests.append(comparable_digest(json.loads(logintel(home, table_format, "digest", "--date", day,
                                                              "--json").stdout)))
-    return {"name": name, "wall": wall, "report": report, "succeeded": report["succeeded"],
+    return {"name": name, "wall": wall, "cpu": cpu, "report": report, "succeeded": report["succeeded"],
             "incidents": json.loads(logintel(home, table_format, "incidents", "--json").stdout), "digests": digests}
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of this process's ended children and theirs: the backfill and its workers."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def comparable_digest(digest: dict) -> dict:
@@ -153,7 +161,7 @@ def main() -> None:
     base, serial_lake = results[0], results[1]
     print(f"\n{args.hours} hours × ~{total / args.hours:,.0f} events, this machine ({os.cpu_count()} cores)\n")
     print(f"{'configuration':<14} {'wall s':>8} {'s/hour':>7} {'at once s/h':>15} {'rest s/h':>9} "
-          f"{'vs duckdb':>10} {'vs iceberg,1':>13} {'identical':>10}")
+          f"{'CPU s/h':>8} {'cores busy':>11} {'vs duckdb':>10} {'vs iceberg,1':>13} {'identical':>10}")
     for result in results:
         report = result["report"]
         by_hour: dict[str, float] = {}  # the at-once runs of an hour: its lake steps', then its window_changes'
@@ -165,10 +173,14 @@ def main() -> None:
                                                                                      base["digests"])
         print(f"{result['name']:<14} {result['wall']:>8.1f} {result['wall'] / args.hours:>7.1f} "
               f"{(statistics.mean(lake) if lake else float('nan')):>15.2f} {statistics.mean(rest):>9.2f} "
+              f"{result['cpu'] / args.hours:>8.1f} {result['cpu'] / result['wall']:>11.2f} "
               f"{base['wall'] / result['wall']:>9.2f}× {serial_lake['wall'] / result['wall']:>12.2f}× "
               f"{'yes' if same and result['succeeded'] else 'NO':>10}")
-    print("(at once: raw_events → windowed_aggregates, then window_changes, in runs of their own, N hours at once; "
-          "rest: the hourly graph after them, or all of it where nothing runs at once; each the run's own seconds)")
+    print("(at once: raw_events → windowed_aggregates, then window_changes, in runs of their own beside the rest; "
+          "rest: the hourly graph after them, or all of it where nothing runs at once; each the run's own seconds; "
+          "CPU: user + system seconds of the backfill and its workers; cores busy: CPU over wall, which two runs at "
+          f"once can raise to {os.cpu_count()} at most, so a speed-up of N runs is at most "
+          "cores / (one run's cores busy))")
     times = commit_times(work)
     print(f"\ncatalog commit (SQLite, replace an hour of 1,000 rows, 10×): mean {statistics.mean(times) * 1000:.0f} ms, "
           f"worst {max(times) * 1000:.0f} ms")

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 from launch.instance import load_definitions, prepare_dagster_home
 from launch.interruption import run_stoppable
 from logintel.daily.partition_span import check_hours
-from launch.runs import failed, materialize, materialize_at_once
+from launch.runs import PlannedRun, failed, materialize, materialize_planned
 from logintel.config import load_settings
 from logintel.daily.days import hour_key
 
 HOUR = timedelta(hours=1)
+LAKE_STEPS, WINDOW_CHANGES, AFTER_LAKE_STEPS = "hourly_lake_steps", "hourly_window_changes", "hourly_after_lake_steps"
 
 
 def parse_time(text: str, flag: str) -> datetime:
@@ -37,6 +38,27 @@ def plan(start: datetime, end: datetime, zone: str) -> tuple[list[str], list[str
         hour += HOUR
     days = dict.fromkeys(h.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone)).date().isoformat() for h in hours)
     return [hour_key(h) for h in hours], list(days)
+
+
+def hour_plan(hourly: list[str], tags: dict) -> list[PlannedRun]:
+    """The runs of `backfill --parallel N` (the lake), each started as soon as what it reads is in:
+    - an hour's lake steps (raw_events → windowed_aggregates) need nothing: any number of hours at once;
+    - its window_changes needs them, and the previous hour's ended (its first window's baseline is that hour's last
+      minutes);
+    - the rest of its graph (templates → incidents, security) needs its window_changes, and follows the previous hour's
+      rest, which it carries on from (the template miner's state, open incidents).
+    The rest comes first among the runs ready at once, since it is the one chain that cannot run hours at once: the
+    other runs fill the workers beside it. An hour whose lake steps or window_changes failed skips its rest, as the
+    next hour does not: it follows once that hour's rest is skipped."""
+    plan: list[PlannedRun] = []
+    for index, key in enumerate(hourly):
+        previous = hourly[index - 1] if index else None
+        plan.append(PlannedRun(LAKE_STEPS, key, tags, rank=2))
+        plan.append(PlannedRun(WINDOW_CHANGES, key, tags, needs=((LAKE_STEPS, key),),
+                               after=((LAKE_STEPS, previous),) if previous else (), rank=1))
+        plan.append(PlannedRun(AFTER_LAKE_STEPS, key, tags, needs=((WINDOW_CHANGES, key),),
+                               after=((AFTER_LAKE_STEPS, previous),) if previous else (), rank=0))
+    return plan
 
 
 def main(args) -> int:
@@ -62,23 +84,21 @@ def main(args) -> int:
 
     lake_runs: list[dict] = []
     change_runs: list[dict] = []
+    skipped_runs: list[dict] = []
 
     def work(stop) -> tuple[list[dict], list[dict]]:
         with dg.DagsterInstance.get() as instance:
             print(f"==> {len(hourly)} hourly partitions ({hourly[0]} … {hourly[-1]})", file=out, flush=True)
-            if parallel > 1:  # the lake's steps of N hours at once, then window_changes so, then the rest hour by hour
-                print(f"    raw_events → windowed_aggregates, {parallel} hours at once:", file=out, flush=True)
-                lake_runs.extend(materialize_at_once("hourly_lake_steps", [(k, tags) for k in hourly], parallel,
-                                                     out, stop))
-                loaded = [r["partition"] for r in lake_runs if r["success"]]
-                print(f"    window_changes, {parallel} hours at once:", file=out, flush=True)
-                change_runs.extend(materialize_at_once("hourly_window_changes", [(k, tags) for k in loaded], parallel,
-                                                       out, stop))
-                ready = [r["partition"] for r in change_runs if r["success"]]
-                print("    the rest of the hourly graph, hour by hour:", file=out, flush=True)
-                hourly_runs = materialize(defs.resolve_job_def("hourly_after_lake_steps"), instance,
-                                          [(k, tags) for k in ready], out, stop)
+            if parallel > 1:
+                print(f"    the hourly graph, {parallel} runs at once (raw_events → windowed_aggregates and "
+                      f"window_changes of hours ahead beside the rest of the graph, hour after hour):", file=out,
+                      flush=True)
+                ran, skipped = materialize_planned(hour_plan(hourly, tags), parallel, out, stop)
+                lake_runs.extend(r for r in ran if r["job"] == LAKE_STEPS)
+                change_runs.extend(r for r in ran if r["job"] == WINDOW_CHANGES)
+                hourly_runs = [r for r in ran if r["job"] == AFTER_LAKE_STEPS]
                 hourly_runs += [r for r in lake_runs + change_runs if not r["success"]]
+                skipped_runs.extend(skipped)
             else:
                 hourly_runs = materialize(defs.resolve_job_def("hourly_incidents"), instance,
                                           [(k, tags) for k in hourly], out, stop)
@@ -95,7 +115,8 @@ def main(args) -> int:
     not_run = [k for k in hourly if k not in ran_hours] + daily[len(daily_runs):]
     if args.json:
         print(json.dumps({"hourly": hourly_runs, "lake_steps": lake_runs,
-                          "window_changes": change_runs, "daily": daily_runs, "failed": failures,
+                          "window_changes": change_runs, "skipped": skipped_runs, "daily": daily_runs,
+                          "failed": failures,
                           "not_run": not_run,
                           "stopped_by": stop.signal_name, "succeeded": not failures and not not_run}, indent=2))
     else:

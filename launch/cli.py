@@ -44,9 +44,9 @@ def _add_backfill(sub) -> None:
     p.add_argument("--end", required=True, help="YYYY-MM-DDTHH:MM (UTC), exclusive")
     p.add_argument("--json", action="store_true", help="print the runs as JSON (progress goes to stderr)")
     p.add_argument("--parallel", type=int, default=1, metavar="N",
-                   help="with the lake (LOGINTEL_TABLE_FORMAT=iceberg): run raw_events and windowed_aggregates for "
-                        "N hours at once, each in a process of its own, then window_changes so, then the rest of the "
-                        "graph hour by hour")
+                   help="with the lake (LOGINTEL_TABLE_FORMAT=iceberg): N runs at once, each in a process of its "
+                        "own: raw_events → windowed_aggregates and window_changes of hours ahead beside the rest of "
+                        "the graph, which runs hour after hour")
     p.set_defaults(func=_backfill)
 
 
