@@ -12,7 +12,8 @@ from assets.trust_checks import incident_summaries_grounded
 from assets.window_changes import window_changes
 from assets.windowed_aggregates import windowed_aggregates
 from jobs.daily import daily_job, daily_schedule
-from jobs.hourly import after_lake_steps_job, hourly_schedule, incident_job, lake_steps_job, window_changes_job
+from jobs.hourly import (hourly_schedule, incident_job, incidents_step_job, lake_steps_job, patterns_job,
+                         security_job, window_changes_job)
 from jobs.kafka import kafka_job
 from jobs.replay import replay_job
 from jobs.situation_briefings import briefing_job, situation_briefings
@@ -31,7 +32,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                 daily_digest, situation_briefings, *FINDINGS_ASSETS],
         asset_checks=[raw_events_quality, windows_reconcile_with_raw, incident_summaries_grounded,
                       daily_digest_grounded, *FINDINGS_CHECKS],
-        jobs=[incident_job, lake_steps_job, window_changes_job, after_lake_steps_job, replay_job, kafka_job, daily_job, briefing_job],
+        jobs=[incident_job, lake_steps_job, window_changes_job, patterns_job, security_job, incidents_step_job,
+              replay_job, kafka_job, daily_job, briefing_job],
         schedules=[hourly_schedule, daily_schedule],
         sensors=[error_threshold_sensor, dump_files_sensor, replayed_partitions_sensor, kafka_landing_sensor,
                  situation_briefing_sensor],

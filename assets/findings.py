@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.metadata import markdown_table
 from assets.partitions import (
+    FINDINGS_POOL,
     WAREHOUSE_POOL,
     daily_asset,
     daily_partitions,
@@ -63,7 +64,8 @@ def _materialize(context, warehouse: WarehouseResource, logintel: LogintelSettin
 
 
 def _daily(agent: str, description: str, deps: list):
-    @daily_asset(name=f"{agent}_findings", group_name="analysts", deps=deps, description=description)
+    @daily_asset(name=f"{agent}_findings", group_name="analysts", deps=deps, description=description,
+                 pool=FINDINGS_POOL)
     def findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                  logintel: LogintelSettings) -> dg.MaterializeResult:
         _, metadata = _materialize(context, warehouse, logintel, agent, Scope.whole_day(partition_day(context)))
@@ -85,7 +87,7 @@ efficiency_findings = _daily("efficiency", "Where the day's processing and datab
                              [dg.AssetDep("raw_events", partition_mapping=HOURS)])
 
 
-@hourly_asset(group_name="security", deps=["raw_events"],
+@hourly_asset(group_name="security", deps=["raw_events"], pool=FINDINGS_POOL,
               description="The security analyst over one hour, so an attack is seen within the hour; a high or "
                           "critical finding asks for a situation briefing (its briefing_candidates).")
 def hourly_security_findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource,

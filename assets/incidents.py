@@ -3,7 +3,7 @@ summary written through the LLM gateway and grounded against the warehouse."""
 import dagster as dg
 
 from assets.metadata import llm_metadata, markdown_table
-from assets.partitions import LAKE, hourly_asset, partition_hour
+from assets.partitions import INCIDENTS_POOL, LAKE, hourly_asset, partition_hour
 from logintel.analysis.incidents.hour_assembly import OPEN_INCIDENTS, detect_hour_incidents, incidents_read_back
 from logintel.analysis.incidents.incident import replace_incidents, resolve_ended
 from logintel.analysis.incidents.window_changes import read_window_changes
@@ -19,9 +19,9 @@ from resources.warehouse import WarehouseResource
 
 
 # On the lake, incidents is a lake table written in the hour's own session, which starts with the hours of incidents
-# the step can read or change (continued and resolved across hours); the step stays in the warehouse pool, one hour
-# at a time, for that reason.
-@hourly_asset(group_name="incidents", kinds={"iceberg"} if LAKE else {"duckdb"},
+# the step can read or change (continued and resolved across hours); the step runs one hour at a time (its own pool,
+# INCIDENTS_POOL) for that reason.
+@hourly_asset(group_name="incidents", kinds={"iceberg"} if LAKE else {"duckdb"}, pool=INCIDENTS_POOL,
               deps=["windowed_aggregates", "clusters", "window_changes"],
               description="Rule incidents: every (service, route, error_code) whose errors in a window exceed its "
                           "threshold; one incident per run of consecutive breaching windows, stable ids across hours; "

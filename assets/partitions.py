@@ -11,10 +11,16 @@ hourly_partitions = dg.HourlyPartitionsDefinition(start_date=_SETTINGS.partition
 
 WAREHOUSE_POOL = "warehouse"  # DuckDB allows one writing process: every warehouse writer joins this pool
 # LOGINTEL_TABLE_FORMAT=iceberg: the hourly tables are lake tables, each hour one commit of its own run. Writers of
-# the hour's function alone (raw_events, windowed_aggregates, window_changes) and readers of only those join no
-# pool; the patterns, clusters and incidents keep it, since they carry state from hour to hour (docs/table-format.md).
+# the hour's function alone (raw_events, windowed_aggregates, window_changes, embeddings, clusters) and readers of
+# only those join no pool. A step that carries state from hour to hour joins a pool of its own, one run at a time,
+# and no longer waits for the others (docs/table-format.md): the template miner's state (event_templates), the open
+# incidents of earlier hours (incidents); and the analysts, whose runs share a partition of findings (a day's, which
+# is also its first UTC hour's). Without the lake, each of these is the warehouse pool.
 LAKE = _SETTINGS.lake.iceberg
 LAKE_POOL = None if LAKE else WAREHOUSE_POOL
+TEMPLATE_MINER_POOL = "template_miner" if LAKE else WAREHOUSE_POOL
+INCIDENTS_POOL = "incidents" if LAKE else WAREHOUSE_POOL
+FINDINGS_POOL = "findings" if LAKE else WAREHOUSE_POOL
 
 
 def partition_hour(context):
@@ -39,6 +45,6 @@ def partition_day(context):
     return DigestDay.parse(context.partition_key, daily_partitions.timezone)
 
 
-def daily_asset(**kwargs):
-    """A daily-partitioned asset that writes the warehouse (so it joins the writers' pool)."""
-    return dg.asset(partitions_def=daily_partitions, pool=WAREHOUSE_POOL, kinds={"duckdb"}, **kwargs)
+def daily_asset(pool: str = WAREHOUSE_POOL, **kwargs):
+    """A daily-partitioned asset that writes the warehouse (so it joins the writers' pool, unless another is named)."""
+    return dg.asset(partitions_def=daily_partitions, pool=pool, kinds={"duckdb"}, **kwargs)

@@ -1,32 +1,32 @@
 """event_templates → embeddings → clusters: the patterns of an hour, what they mean, and which of
 them belong together (hourly; cost follows distinct patterns, not events)."""
-from contextlib import ExitStack
-
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from assets.metadata import markdown_table
-from assets.partitions import LAKE, hourly_asset, partition_hour
+from assets.partitions import LAKE, LAKE_POOL, TEMPLATE_MINER_POOL, hourly_asset, partition_hour
 from logintel.analysis.pattern_clusters import cluster_partition, embed_partition
 from logintel.analysis.patterns import mine_patterns, top_patterns
 from logintel.analysis.templates import TemplateMiner
+from logintel.analysis.templates.state import StoredState
 from resources.llm import LLMResource
 from resources.settings import LogintelSettings
 from resources.warehouse import WarehouseResource
 
-# On the lake the patterns and their clusters are lake tables; these steps still join the warehouse pool: the
-# template miner carries its state from hour to hour, and the embedding cache is in the DuckDB file.
-_KINDS = {"iceberg", "duckdb"} if LAKE else {"duckdb"}
+# On the lake the patterns and their clusters are lake tables and the embedding cache is in the state store, so
+# embeddings and clusters open no DuckDB file and join no pool: any number of hours run them at once. event_templates
+# joins a pool of its own (TEMPLATE_MINER_POOL): the template miner's state (a document of the state store) is read,
+# added to and written back by each hour, so two hours at once would lose one's new templates.
 
 
-@hourly_asset(group_name="patterns", kinds={"iceberg"} if LAKE else {"duckdb"},
+@hourly_asset(group_name="patterns", kinds={"iceberg"} if LAKE else {"duckdb"}, pool=TEMPLATE_MINER_POOL,
               deps=["raw_events"],
               description="Message templates mined from the hour's distinct messages (ids stable across hours and "
                           "runs), and the patterns: (template, service, route, error_code) with counts and activity.")
 def event_templates(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                     logintel: LogintelSettings) -> dg.MaterializeResult:
     hour = partition_hour(context)
-    miner = TemplateMiner(state_path=logintel.settings().templates_state_path)
+    miner = TemplateMiner(state=StoredState(logintel.state_store(),
+                                            imported_from=logintel.settings().templates_state_path))
     with warehouse.hour_connection(hour, writes=("event_patterns", "pattern_activity")) as con:
         report = mine_patterns(con, hour, miner)
         top = top_patterns(con, hour)
@@ -40,19 +40,21 @@ def event_templates(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     })
 
 
-@hourly_asset(group_name="patterns",
+@hourly_asset(group_name="patterns", pool=LAKE_POOL,
               deps=["event_templates"],
-              description="An embedding of each distinct pattern summary, cached by hash across partitions.")
-def embeddings(context: dg.AssetExecutionContext, warehouse: DuckDBResource, logintel: LogintelSettings,
+              description="An embedding of each distinct pattern summary, cached by hash across partitions (in the "
+                          "state store).")
+def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, logintel: LogintelSettings,
                llm: LLMResource) -> dg.MaterializeResult:
-    with warehouse.get_connection() as con:
-        report = embed_partition(con, partition_hour(context), logintel.embedder(llm.config()))
+    with warehouse.lake_connection() as con:  # reads event_patterns only: on the lake, no DuckDB file
+        report = embed_partition(con, partition_hour(context), logintel.embedder(llm.config()),
+                                 cache=logintel.state_store())
     return dg.MaterializeResult(metadata={
         "embedder": report["embedder"], "patterns": report["patterns"], "cache_hits": report["cache_hits"],
         "embedded": report["embedded"], "elapsed_s": round(report["elapsed_s"], 3)})
 
 
-@hourly_asset(group_name="patterns", kinds=_KINDS,
+@hourly_asset(group_name="patterns", kinds={"iceberg"} if LAKE else {"duckdb"}, pool=LAKE_POOL,
               deps=["embeddings"],
               description="Patterns clustered by meaning and by spiking together in the same minutes, so one "
                           "cause's different messages in different services meet.")
@@ -60,12 +62,9 @@ def clusters(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lo
              llm: LLMResource) -> dg.MaterializeResult:
     plot = logintel.settings().outputs_dir / "clusters" / f"{context.partition_key.replace(':', '')}.png"
     hour = partition_hour(context)
-    with ExitStack() as stack:
-        # on the lake, pattern_clusters is written in the hour's own session and the embeddings read from the file
-        cache = stack.enter_context(warehouse.get_connection()) if LAKE else None
-        con = stack.enter_context(warehouse.hour_connection(hour, writes=("pattern_clusters",)))
+    with warehouse.hour_connection(hour, writes=("pattern_clusters",)) as con:  # the lake's: a run of its own
         report = cluster_partition(con, hour, logintel.embedder(llm.config()), logintel.cluster_config(),
-                                   plot_path=plot, cache_con=cache)
+                                   plot_path=plot, cache=logintel.state_store())
     return dg.MaterializeResult(metadata={
         "patterns": report["patterns"], "clusters": report["clusters"], "noise": report["noise"],
         "method": report["method"], "elapsed_s": round(report["elapsed_s"], 3),

@@ -1,23 +1,23 @@
 """Trust checks on every asset holding LLM text: grounded ratio, and no invented entities."""
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from assets.incidents import incidents
 from assets.metadata import markdown_table
-from assets.partitions import WAREHOUSE_POOL, hourly_partitions, partition_hour
+from assets.partitions import LAKE_POOL, hourly_partitions, partition_hour
 from logintel.llm.call_log import recorded_usage
 from logintel.trust.partition_grounding import incident_grounding
 from resources.settings import LogintelSettings
+from resources.warehouse import WarehouseResource
 
 
-@dg.asset_check(asset=incidents, partitions_def=hourly_partitions, pool=WAREHOUSE_POOL,
+@dg.asset_check(asset=incidents, partitions_def=hourly_partitions, pool=LAKE_POOL,
                 description="Every number and name in the incident summaries is checked against the warehouse: "
                             "grounded ratio >= LOGINTEL_MIN_GROUNDED_RATIO (default 90%) else WARN; any invented "
                             "service, route, error code or trace id is an ERROR. A model's sentences offered, "
                             "accepted and replaced by their drafts are counted.")
-def incident_summaries_grounded(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource,
+def incident_summaries_grounded(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
                                 logintel: LogintelSettings) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as con:
+    with warehouse.lake_connection() as con:  # reads incidents, raw_events and windows: on the lake, no DuckDB file
         verdict = incident_grounding(con, partition_hour(context), logintel.min_grounded_ratio)
     usage = recorded_usage(logintel.state_store(), asset="incidents", partition=context.partition_key)
     return dg.AssetCheckResult(

@@ -1,24 +1,28 @@
 """Backfilling many hours: the DuckDB warehouse (one writer) against the lake (LOGINTEL_TABLE_FORMAT=iceberg) with
-1 and with N hours' lake steps at once — wall time, per-stage time per hour, and whether the results are identical.
+one run and with N runs at once — wall time, CPU time, time per hour in each run, and whether the results are
+identical.
 
     .venv/bin/python benchmarks/scale.py [--hours 6] [--events 250000] [--parallel 2] [--seed 7] [--work DIR]
+                                         [--without-duckdb]
 
 The hours are simulated once (traffic calibrated to about --events events an hour) into one landing zone that
-every configuration reads. Each configuration runs `logintel backfill --json` in a home of its own (its own
-warehouse, lake and Dagster instance), timed from start to exit:
+every configuration reads (with --work, a later run with the same hours, events and seed reads it again). Each
+configuration runs `logintel backfill --json` in a home of its own (its own warehouse, lake and Dagster instance),
+timed from start to exit:
 
 - `duckdb`: the DuckDB warehouse, hour after hour (the default);
 - `iceberg, 1`: the lake, hour after hour;
-- `iceberg, N`: the lake, N runs at once (one process each): raw_events → windowed_aggregates and window_changes of
-  the hours ahead beside the rest of the graph, which runs hour after hour (`backfill --parallel N`).
+- `iceberg, N`: the lake, N runs at once (one process each, `backfill --parallel N`): the lake steps, window_changes
+  and the security analyst of the hours ahead beside the patterns and the incidents, which each follow the hour
+  before.
 
-Per-stage time per hour comes from each run's own timing in the JSON (the runs of the steps hours run at once —
-the lake steps and window_changes, per hour — then the rest); CPU time is the backfill's and its workers'
-(`getrusage` of the children), and "cores busy" is CPU over wall: what says how much a second run can add. The
-incidents (`logintel incidents --json`) and the digest of every day (`logintel digest --json`, less when and where
-it was written and its model call's log; floats equal to 9 significant digits (`math.isclose`), since sums over the
-same rows in another order differ in their last bits) are compared with the `duckdb` configuration's. Last, the catalog's commit time: an hour of 1,000
-rows replaced 10 times in a fresh lake (SQLite catalog), mean and worst.
+Time per hour in each run comes from each run's own timing in the JSON; CPU time is the backfill's and its workers'
+(`getrusage` of the children), and "cores busy" is CPU over wall: one run's says how much more runs at once can
+give on this machine. The incidents (`logintel incidents --json`) and the digest of every day (`logintel digest
+--json`, less when and where it was written and its model call's log; floats equal to 9 significant digits
+(`math.isclose`), since sums over the same rows in another order differ in their last bits) are compared with the
+first configuration's (`duckdb`, or with --without-duckdb `iceberg, 1`). Last, the catalog's commit time: an hour of
+1,000 rows replaced 10 times in a fresh lake (SQLite catalog), mean and worst.
 """
 from __future__ import annotations
 
@@ -91,6 +95,12 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+# the runs of `backfill --json` as the table shows them: (column, key in the JSON, the job when the key holds others)
+STAGES = (("whole graph", "hourly", "hourly_incidents"), ("lake steps", "lake_steps", None),
+          ("window_changes", "window_changes", None), ("security", "security", None), ("patterns", "patterns", None),
+          ("incidents", "hourly", "hourly_incidents_step"))
+
+
 def comparable_digest(digest: dict) -> dict:
     """A digest's JSON as two runs over the same events must agree on it: without when and where it was written
     and its model call's log (whose latency is a timing). Compare two with `same_results`."""
@@ -140,6 +150,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=250_000, help="about this many events an hour")
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--without-duckdb", action="store_true",
+                        help="only the lake's two configurations (the first is then the one compared with)")
     parser.add_argument("--work", type=Path, default=None, help="default: a temporary folder, removed after")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="logintel-scale-"))
@@ -147,40 +159,51 @@ def main() -> None:
     start = datetime(2026, 3, 2, tzinfo=timezone.utc)
     end = start + timedelta(hours=args.hours)
     landing = work / "landing"
-    shutil.rmtree(landing, ignore_errors=True)
-    began = time.perf_counter()
-    total = simulate_hours(landing, start, args.hours, args.events, args.seed)
-    print(f"simulated {args.hours} hours, {total:,} events ({total / args.hours:,.0f} an hour) in "
-          f"{time.perf_counter() - began:.1f} s", flush=True)
+    marker, wanted = work / "landing.json", {"hours": args.hours, "events": args.events, "seed": args.seed,
+                                              "start": start.isoformat()}
+    held = json.loads(marker.read_text()) if marker.exists() else {}
+    if {k: held.get(k) for k in wanted} == wanted and landing.is_dir():  # the same hours, simulated by an earlier run
+        total = held["total"]
+        print(f"the {args.hours} hours simulated before, {total:,} events, in {landing}", flush=True)
+    else:
+        marker.unlink(missing_ok=True)
+        shutil.rmtree(landing, ignore_errors=True)
+        began = time.perf_counter()
+        total = simulate_hours(landing, start, args.hours, args.events, args.seed)
+        marker.write_text(json.dumps(wanted | {"total": total}))
+        print(f"simulated {args.hours} hours, {total:,} events ({total / args.hours:,.0f} an hour) in "
+              f"{time.perf_counter() - began:.1f} s", flush=True)
     configs = [("duckdb", "duckdb", 1), ("iceberg, 1", "iceberg", 1), (f"iceberg, {args.parallel}", "iceberg",
-                                                                        args.parallel)]
+                                                                        args.parallel)][args.without_duckdb:]
     results = []
     for name, table_format, parallel in configs:
         results.append(run_config(work, landing, name, table_format, parallel, start, end))
         print(f"  {name}: {results[-1]['wall']:.1f} s", flush=True)
-    base, serial_lake = results[0], results[1]
+    base, serial_lake = results[0], results[-2]
     print(f"\n{args.hours} hours × ~{total / args.hours:,.0f} events, this machine ({os.cpu_count()} cores)\n")
-    print(f"{'configuration':<14} {'wall s':>8} {'s/hour':>7} {'at once s/h':>15} {'rest s/h':>9} "
-          f"{'CPU s/h':>8} {'cores busy':>11} {'vs duckdb':>10} {'vs iceberg,1':>13} {'identical':>10}")
+    print(f"{'configuration':<14} {'wall s':>8} {'s/hour':>7} {'CPU s/h':>8} {'cores busy':>11} "
+          f"{'vs ' + base['name']:>12} {'vs iceberg,1':>13} {'identical':>10}")
     for result in results:
-        report = result["report"]
-        by_hour: dict[str, float] = {}  # the at-once runs of an hour: its lake steps', then its window_changes'
-        for r in report.get("lake_steps", []) + report.get("window_changes", []):
-            by_hour[r["partition"]] = by_hour.get(r["partition"], 0.0) + r["seconds"]
-        lake = list(by_hour.values())
-        rest = [r["seconds"] for r in report["hourly"]]
         same = same_results(result["incidents"], base["incidents"]) and same_results(result["digests"],
                                                                                      base["digests"])
         print(f"{result['name']:<14} {result['wall']:>8.1f} {result['wall'] / args.hours:>7.1f} "
-              f"{(statistics.mean(lake) if lake else float('nan')):>15.2f} {statistics.mean(rest):>9.2f} "
               f"{result['cpu'] / args.hours:>8.1f} {result['cpu'] / result['wall']:>11.2f} "
-              f"{base['wall'] / result['wall']:>9.2f}× {serial_lake['wall'] / result['wall']:>12.2f}× "
+              f"{base['wall'] / result['wall']:>11.2f}× {serial_lake['wall'] / result['wall']:>12.2f}× "
               f"{'yes' if same and result['succeeded'] else 'NO':>10}")
-    print("(at once: raw_events → windowed_aggregates, then window_changes, in runs of their own beside the rest; "
-          "rest: the hourly graph after them, or all of it where nothing runs at once; each the run's own seconds; "
-          "CPU: user + system seconds of the backfill and its workers; cores busy: CPU over wall, which two runs at "
-          f"once can raise to {os.cpu_count()} at most, so a speed-up of N runs is at most "
-          "cores / (one run's cores busy))")
+    print("(CPU: user + system seconds of the backfill and its workers; cores busy: CPU over wall, which runs at "
+          f"once can raise to {os.cpu_count()} at most, so N runs at once are at most cores / (one run's cores busy) "
+          "times faster)")
+    print("\nseconds per hour in each run (mean over the hours; each run's own seconds, from start to end)\n")
+    print(f"{'configuration':<14} " + " ".join(f"{label:>14}" for label, _, _ in STAGES))
+    for result in results:
+        cells = []
+        for _, key, job in STAGES:
+            runs = [r["seconds"] for r in result["report"].get(key, []) if job is None or r["job"] == job]
+            cells.append(f"{statistics.mean(runs):>14.2f}" if runs else f"{'–':>14}")
+        print(f"{result['name']:<14} " + " ".join(cells))
+    print("(the whole graph: an hour's one run where nothing runs at once; with N runs at once, the lake steps, "
+          "window_changes and the security analyst run for any hours beside the patterns and the incidents, which "
+          "each follow the hour before)")
     times = commit_times(work)
     print(f"\ncatalog commit (SQLite, replace an hour of 1,000 rows, 10×): mean {statistics.mean(times) * 1000:.0f} ms, "
           f"worst {max(times) * 1000:.0f} ms")

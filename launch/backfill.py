@@ -15,7 +15,8 @@ from logintel.config import load_settings
 from logintel.daily.days import hour_key
 
 HOUR = timedelta(hours=1)
-LAKE_STEPS, WINDOW_CHANGES, AFTER_LAKE_STEPS = "hourly_lake_steps", "hourly_window_changes", "hourly_after_lake_steps"
+LAKE_STEPS, WINDOW_CHANGES = "hourly_lake_steps", "hourly_window_changes"
+PATTERNS, SECURITY, INCIDENTS = "hourly_patterns", "hourly_security", "hourly_incidents_step"
 
 
 def parse_time(text: str, flag: str) -> datetime:
@@ -44,20 +45,26 @@ def hour_plan(hourly: list[str], tags: dict) -> list[PlannedRun]:
     """The runs of `backfill --parallel N` (the lake), each started as soon as what it reads is in:
     - an hour's lake steps (raw_events → windowed_aggregates) need nothing: any number of hours at once;
     - its window_changes needs them, and the previous hour's ended (its first window's baseline is that hour's last
-      minutes);
-    - the rest of its graph (templates → incidents, security) needs its window_changes, and follows the previous hour's
-      rest, which it carries on from (the template miner's state, open incidents).
-    The rest comes first among the runs ready at once, since it is the one chain that cannot run hours at once: the
-    other runs fill the workers beside it. An hour whose lake steps or window_changes failed skips its rest, as the
-    next hour does not: it follows once that hour's rest is skipped."""
+      minutes); its security analyst needs them;
+    - its patterns (templates → embeddings → clusters) need them, and follow the previous hour's patterns (the
+      template miner carries its state from hour to hour);
+    - its incidents need its window_changes and patterns, and follow the previous hour's incidents (the open
+      incidents of earlier hours).
+    The incidents come first among the runs ready at once, then the patterns: they are the chains that cannot run
+    hours at once, and the other runs fill the workers beside them. A run whose input failed is skipped, and what
+    follows it follows the run before it."""
     plan: list[PlannedRun] = []
     for index, key in enumerate(hourly):
         previous = hourly[index - 1] if index else None
-        plan.append(PlannedRun(LAKE_STEPS, key, tags, rank=2))
-        plan.append(PlannedRun(WINDOW_CHANGES, key, tags, needs=((LAKE_STEPS, key),),
-                               after=((LAKE_STEPS, previous),) if previous else (), rank=1))
-        plan.append(PlannedRun(AFTER_LAKE_STEPS, key, tags, needs=((WINDOW_CHANGES, key),),
-                               after=((AFTER_LAKE_STEPS, previous),) if previous else (), rank=0))
+        loaded = ((LAKE_STEPS, key),)
+        plan.append(PlannedRun(LAKE_STEPS, key, tags, rank=3))
+        plan.append(PlannedRun(WINDOW_CHANGES, key, tags, needs=loaded,
+                               after=((LAKE_STEPS, previous),) if previous else (), rank=2))
+        plan.append(PlannedRun(PATTERNS, key, tags, needs=loaded,
+                               after=((PATTERNS, previous),) if previous else (), rank=1))
+        plan.append(PlannedRun(SECURITY, key, tags, needs=loaded, rank=2))
+        plan.append(PlannedRun(INCIDENTS, key, tags, needs=((WINDOW_CHANGES, key), (PATTERNS, key)),
+                               after=((INCIDENTS, previous),) if previous else (), rank=0))
     return plan
 
 
@@ -82,22 +89,21 @@ def main(args) -> int:
     defs = load_definitions()
     tags = {"logintel/trigger": "backfill"}
 
-    lake_runs: list[dict] = []
-    change_runs: list[dict] = []
+    stage_runs: dict[str, list[dict]] = {job: [] for job in (LAKE_STEPS, WINDOW_CHANGES, PATTERNS, SECURITY,
+                                                              INCIDENTS)}
     skipped_runs: list[dict] = []
 
     def work(stop) -> tuple[list[dict], list[dict]]:
         with dg.DagsterInstance.get() as instance:
             print(f"==> {len(hourly)} hourly partitions ({hourly[0]} … {hourly[-1]})", file=out, flush=True)
             if parallel > 1:
-                print(f"    the hourly graph, {parallel} runs at once (raw_events → windowed_aggregates and "
-                      f"window_changes of hours ahead beside the rest of the graph, hour after hour):", file=out,
-                      flush=True)
+                print(f"    the hourly graph, {parallel} runs at once (the patterns and the incidents hour after hour, "
+                      f"the hours ahead loaded and investigated beside them):", file=out, flush=True)
                 ran, skipped = materialize_planned(hour_plan(hourly, tags), parallel, out, stop)
-                lake_runs.extend(r for r in ran if r["job"] == LAKE_STEPS)
-                change_runs.extend(r for r in ran if r["job"] == WINDOW_CHANGES)
-                hourly_runs = [r for r in ran if r["job"] == AFTER_LAKE_STEPS]
-                hourly_runs += [r for r in lake_runs + change_runs if not r["success"]]
+                for job, kept in stage_runs.items():
+                    kept.extend(r for r in ran if r["job"] == job)
+                hourly_runs = stage_runs.pop(INCIDENTS)
+                hourly_runs += [r for kept in stage_runs.values() for r in kept if not r["success"]]
                 skipped_runs.extend(skipped)
             else:
                 hourly_runs = materialize(defs.resolve_job_def("hourly_incidents"), instance,
@@ -110,13 +116,14 @@ def main(args) -> int:
                                             [(k, tags) for k in daily], out, stop)
 
     (hourly_runs, daily_runs), stop = run_stoppable(work, out)
-    failures = failed(hourly_runs) + failed(daily_runs)
+    failures = list(dict.fromkeys(failed(hourly_runs) + failed(daily_runs)))  # an hour once, however many runs failed
     ran_hours = {r["partition"] for r in hourly_runs}
     not_run = [k for k in hourly if k not in ran_hours] + daily[len(daily_runs):]
     if args.json:
-        print(json.dumps({"hourly": hourly_runs, "lake_steps": lake_runs,
-                          "window_changes": change_runs, "skipped": skipped_runs, "daily": daily_runs,
-                          "failed": failures,
+        print(json.dumps({"hourly": hourly_runs, "lake_steps": stage_runs.get(LAKE_STEPS, []),
+                          "window_changes": stage_runs.get(WINDOW_CHANGES, []),
+                          "patterns": stage_runs.get(PATTERNS, []), "security": stage_runs.get(SECURITY, []),
+                          "skipped": skipped_runs, "daily": daily_runs, "failed": failures,
                           "not_run": not_run,
                           "stopped_by": stop.signal_name, "succeeded": not failures and not not_run}, indent=2))
     else:

@@ -65,11 +65,11 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_migrate(args) -> int:
-    """The DuckDB warehouse's LLM call log and digest history into the state store, and (with the lake on) its
-    hourly tables into the lake, verified hour by hour."""
+    """The DuckDB warehouse's LLM call log, digest history and embedding cache into the state store, and (with the
+    lake on) its hourly tables into the lake, verified hour by hour."""
     from logintel.store.lake import LAKE_TABLES, open_lake
     from logintel.store.lake.migration import migrate
-    from logintel.store.state_store import import_from_warehouse, open_state_store
+    from logintel.store.state_store import import_embeddings, import_from_warehouse, open_state_store
     from logintel.store.warehouse import connect
     settings = load_settings()
     tables = tuple(t.strip() for t in args.tables.split(",") if t.strip()) if args.tables else LAKE_TABLES
@@ -86,14 +86,15 @@ def cmd_migrate(args) -> int:
     try:
         try:
             calls, days = import_from_warehouse(source, store)
+            vectors = import_embeddings(source, store)
         except Exception as problem:  # noqa: BLE001 - a database the URL names may be down or refuse us
             print(f"error: the state store at {store.where}: {type(problem).__name__}: {problem}", file=sys.stderr)
             return 1
-        state = {"where": store.where, "llm_calls_added": calls, "digest_days": days}
+        state = {"where": store.where, "llm_calls_added": calls, "digest_days": days, "embeddings": vectors}
         if not settings.lake.iceberg:
-            print(f"the LLM call log and the digest history are in {store.where} ({calls:,} calls added, {days} "
-                  "digest days); the hourly tables stay in the DuckDB file: set LOGINTEL_TABLE_FORMAT=iceberg (and, "
-                  "beyond one machine, LOGINTEL_LAKE_WAREHOUSE and LOGINTEL_LAKE_CATALOG_URL) to move them into the "
+            print(f"the LLM call log, the digest history and the embedding cache are in {store.where} ({calls:,} "
+                  f"calls added, {days} digest days, {vectors:,} embeddings); the hourly tables stay in the DuckDB "
+                  "file: set LOGINTEL_TABLE_FORMAT=iceberg (and, beyond one machine, LOGINTEL_LAKE_WAREHOUSE and LOGINTEL_LAKE_CATALOG_URL) to move them into the "
                   "lake", file=sys.stderr)
             if args.json:
                 print(json.dumps({"state": state, "tables": []}, indent=2))
@@ -108,7 +109,8 @@ def cmd_migrate(args) -> int:
     if args.json:
         print(json.dumps({"lake": lake.describe(), "state": state, "tables": report}, indent=2))
     else:
-        print(f"the LLM call log and the digest history: {store.where} ({calls:,} calls added, {days} digest days)")
+        print(f"the LLM call log, the digest history and the embedding cache: {store.where} ({calls:,} calls added, "
+              f"{days} digest days, {vectors:,} embeddings)")
         print(f"into {lake.describe()}:")
         for row in report:
             verdict = "verified: every hour's rows and checksum match" if row["verified"] else \

@@ -13,6 +13,7 @@ import numpy as np
 from logintel.analysis.clustering import ClusterConfig, cluster_patterns
 from logintel.analysis.embeddings import Embedder, EmbeddingCache
 from logintel.store.schema import ensure_tables
+from logintel.store.state_store import StateStore
 from logintel.store.warehouse import transaction
 
 log = logging.getLogger("logintel.clusters")
@@ -30,27 +31,30 @@ def _patterns(con, start):
                           WHERE partition_hour = $h ORDER BY pattern_id""", {"h": start}).fetchall()
 
 
-def embed_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Embedder) -> dict:
+def embed_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Embedder,
+                    cache: StateStore | None = None) -> dict:
+    """Embed the hour's pattern summaries the cache lacks; `cache`: where the embedding cache is (the state store), by
+    default `con`'s own table."""
     started = time.perf_counter()
     rows = _patterns(con, hour.replace(tzinfo=None))
-    cache = EmbeddingCache()
-    cache.get_or_embed(con, embedder, [r[1] for r in rows])
-    stats = cache.last
+    embeddings = EmbeddingCache()
+    embeddings.get_or_embed(con if cache is None else cache, embedder, [r[1] for r in rows])
+    stats = embeddings.last
     return {"embedder": embedder.name, "patterns": len(rows), "cache_hits": stats.hits, "embedded": stats.embedded,
             "elapsed_s": time.perf_counter() - started}
 
 
 def cluster_partition(con: duckdb.DuckDBPyConnection, hour: datetime, embedder: Embedder, config: ClusterConfig,
-                      plot_path: Path | None = None, cache_con: duckdb.DuckDBPyConnection | None = None) -> dict:
-    """Replace partition `hour` of pattern_clusters; returns what the asset shows. `cache_con`: where the embedding
-    cache is when it is not beside the patterns (the DuckDB file, while `con` is an hour's lake session)."""
+                      plot_path: Path | None = None, cache: StateStore | None = None) -> dict:
+    """Replace partition `hour` of pattern_clusters; returns what the asset shows. `cache`: where the embedding cache
+    is (the state store), by default `con`'s own table."""
     from logintel.analysis.cluster_plot import plot_as_markdown, plot_clusters
     started = time.perf_counter()
     start = hour.replace(tzinfo=None)
     ensure_tables(con, "pattern_clusters")
     rows = _patterns(con, start)
     ids = [r[0] for r in rows]
-    vectors = EmbeddingCache().get_or_embed(cache_con or con, embedder, [r[1] for r in rows])
+    vectors = EmbeddingCache().get_or_embed(con if cache is None else cache, embedder, [r[1] for r in rows])
     weights = np.array([r[2] for r in rows], dtype=float)
     activity = np.zeros((len(rows), 60))
     index = {pid: i for i, pid in enumerate(ids)}

@@ -1,5 +1,7 @@
-"""The small mutable state that many runs write at once — the LLM call log (`llm_calls`) and the digest history
-(`daily_digests`) — outside the DuckDB warehouse, whose file allows one writer.
+"""The small mutable state that many runs write at once — the LLM call log (`llm_calls`), the digest history
+(`daily_digests`), the embedding cache (`embeddings`: each distinct pattern summary's vector, by the hash of its
+embedder and text) and named documents (`documents`: the template miner's state) — outside the DuckDB warehouse, whose
+file allows one writer, and outside any one machine's files when PostgreSQL is configured.
 
 - PostgreSQL when `LOGINTEL_POSTGRES_URL` is set (the database the landing zone uses): every machine's runs write
   it, each statement in its own transaction.
@@ -7,7 +9,9 @@
   on the machine write it, each waiting its turn for the file's write lock (a transaction holds it for
   milliseconds), and readers never wait.
 
-A call is inserted once by its id (a retried run adds nothing); a digest replaces its day's row. Times are naive
+A call is inserted once by its id (a retried run adds nothing); a digest replaces its day's row; a vector replaces the
+one held under its key (two runs embedding the same text write the same row); a document replaces the one held under
+its name (its writers take turns: the template miner's step runs one hour at a time). Times are naive
 UTC, as in the warehouse. `import_from_warehouse` moves a DuckDB warehouse's tables here (`logintel migrate`).
 """
 from __future__ import annotations
@@ -16,6 +20,8 @@ import sqlite3
 from contextlib import closing
 from datetime import date, datetime, timezone
 from pathlib import Path
+
+import numpy as np
 
 SQLITE_TIMEOUT_S = 60.0
 
@@ -37,7 +43,11 @@ _DDL = ("""CREATE TABLE IF NOT EXISTS llm_calls (
     grounded INTEGER NOT NULL, grounded_ratio DOUBLE PRECISION, invented INTEGER NOT NULL, issues INTEGER NOT NULL,
     trends INTEGER NOT NULL, recommendations INTEGER NOT NULL, tokens INTEGER NOT NULL,
     cost_usd DOUBLE PRECISION NOT NULL, latency_ms DOUBLE PRECISION NOT NULL, hours_covered INTEGER NOT NULL,
-    hours_missing INTEGER NOT NULL)""")
+    hours_missing INTEGER NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS embeddings (
+    key VARCHAR(64) PRIMARY KEY, embedder TEXT NOT NULL, dim INTEGER NOT NULL, vector BYTEA NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS documents (
+    name VARCHAR(200) PRIMARY KEY, body TEXT NOT NULL, updated_at TIMESTAMP NOT NULL)""")
 
 
 def naive_utc(at: datetime) -> datetime:
@@ -115,7 +125,7 @@ class StateStore:
         with closing(self._connect()) as con:
             if self.path is not None:
                 for statement in _DDL:
-                    con.execute(statement.replace("DOUBLE PRECISION", "REAL"))
+                    con.execute(statement.replace("DOUBLE PRECISION", "REAL").replace("BYTEA", "BLOB"))
             else:
                 # Two sessions running CREATE TABLE IF NOT EXISTS at once can both try to create it (PostgreSQL
                 # checks for the name, then inserts it): the first runs alone.
@@ -193,6 +203,45 @@ class StateStore:
                 for r in reversed(rows)]
 
 
+    # -- the embedding cache ------------------------------------------------------------------------------------
+
+    def embeddings_held(self, keys: list[str], dim: int) -> dict[str, np.ndarray]:
+        """The vectors held under `keys` (float32), of width `dim` when dim > 0: a row of another width under the same
+        key is stale (its embedder changed) and left out."""
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            for key, width, vector in self._execute(
+                    f"SELECT key, dim, vector FROM embeddings WHERE key IN ({', '.join('?' for _ in chunk)})",
+                    params=tuple(chunk)):
+                if dim <= 0 or width == dim:
+                    found[key] = np.frombuffer(bytes(vector), dtype="<f4").astype(np.float32)
+        return found
+
+    def keep_embeddings(self, embedder: str, keys: list[str], vectors: np.ndarray) -> None:
+        """Hold each row of `vectors` under its key, replacing what was held there."""
+        width = int(vectors.shape[1]) if vectors.ndim == 2 else 0
+        rows = [(key, embedder, width, np.ascontiguousarray(row, dtype="<f4").tobytes())
+                for key, row in zip(keys, vectors)]
+        self._execute("INSERT INTO embeddings (key, embedder, dim, vector) VALUES (?, ?, ?, ?) "
+                      "ON CONFLICT (key) DO UPDATE SET embedder = excluded.embedder, dim = excluded.dim, "
+                      "vector = excluded.vector", rows=rows)
+
+
+    # -- documents ----------------------------------------------------------------------------------------------
+
+    def document(self, name: str) -> str | None:
+        """The document held under `name`, or None."""
+        rows = self._execute("SELECT body FROM documents WHERE name = ?", params=(name,))
+        return rows[0][0] if rows else None
+
+    def keep_document(self, name: str, body: str) -> None:
+        """Hold `body` under `name`, replacing what was held there (one statement: a reader sees one or the other)."""
+        self._execute("INSERT INTO documents (name, body, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                      "SET body = excluded.body, updated_at = excluded.updated_at",
+                      params=(name, body, datetime.now(timezone.utc).replace(tzinfo=None)))
+
+
 def naive_value(value):
     """A value as PostgreSQL is given it: times naive UTC."""
     return naive_utc(value) if isinstance(value, datetime) else value
@@ -218,3 +267,24 @@ def import_from_warehouse(con, store: StateStore) -> tuple[int, int]:
         store.record_digests([tuple(naive_value(v) for v in row) for row in rows], replace=False)
         digests = len(rows)
     return calls, digests
+
+
+def import_embeddings(con, store: StateStore, batch: int = 5000) -> int:
+    """A DuckDB warehouse's embedding cache (`embeddings_cache`, kept there before the state store) copied into
+    `store`, replacing rows of the same key; returns how many rows."""
+    from logintel.store.schema import has_table
+    if not has_table(con, "embeddings_cache"):
+        return 0
+    copied = 0
+    cursor = con.execute("SELECT key, embedder, vector FROM embeddings_cache ORDER BY key")
+    while rows := cursor.fetchmany(batch):
+        by_embedder: dict[str, list[tuple]] = {}
+        for key, embedder, vector in rows:
+            by_embedder.setdefault(embedder, []).append((key, vector))
+        for embedder, held in by_embedder.items():
+            for width in {len(vector) for _, vector in held}:
+                same = [(key, vector) for key, vector in held if len(vector) == width]
+                store.keep_embeddings(embedder, [key for key, _ in same],
+                                      np.asarray([vector for _, vector in same], dtype=np.float32).reshape(-1, width))
+        copied += len(rows)
+    return copied

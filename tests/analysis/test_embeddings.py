@@ -116,6 +116,18 @@ def test_cache_embeds_each_distinct_text_once_across_partitions_and_connections(
     assert np.allclose(second, HashingSvdEmbedder().embed(SUMMARIES[1:]), atol=1e-7)
 
 
+def test_the_state_store_caches_each_distinct_text_once_across_runs(tmp_path):
+    from logintel.store.state_store import StateStore
+    embedder = CountingEmbedder(HashingSvdEmbedder())
+    first = EmbeddingCache().get_or_embed(StateStore(path=tmp_path / "state.db"), embedder, SUMMARIES[:3] * 2)
+    cache = EmbeddingCache()  # the next hour, another run: a store object of its own on the same file
+    second = cache.get_or_embed(StateStore(path=tmp_path / "state.db"), embedder, SUMMARIES)
+    assert embedder.calls == [SUMMARIES[:3], SUMMARIES[3:]]
+    assert (cache.last.hits, cache.last.embedded) == (3, 2)
+    assert np.array_equal(first[:3], second[:3])
+    assert np.allclose(second, HashingSvdEmbedder().embed(SUMMARIES), atol=1e-7)
+
+
 def test_cache_keys_include_the_embedder(con):
     cache = EmbeddingCache()
     small, wide = CountingEmbedder(HashingSvdEmbedder(dim=64)), CountingEmbedder(HashingSvdEmbedder())

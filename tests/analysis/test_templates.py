@@ -213,6 +213,33 @@ def test_corrupt_state_is_a_clear_error(tmp_path):
         TemplateMiner(state_path=bad)
 
 
+def test_state_in_the_state_store_keeps_ids_stable_and_takes_over_an_earlier_file(tmp_path):
+    from logintel.analysis.templates.state import StoredState
+    from logintel.store.state_store import StateStore
+    lines = _sample_lines()
+    earlier = tmp_path / "state" / "templates.json"  # where the state was kept before the store
+    hour1 = TemplateMiner(state_path=earlier)
+    first = {line: hour1.resolve(m.template_id) for line, m in zip(lines, hour1.add_many(lines))}
+    hour1.save()
+    store = StateStore(path=tmp_path / "state" / "state.db")
+    # the store holds none yet: the file is read, and the save puts the state in the store
+    hour2 = TemplateMiner(state=StoredState(store, imported_from=earlier))
+    assert {line: m.template_id for line, m in zip(lines, hour2.add_many(lines))} == first
+    hour2.add("a message never seen before 1")
+    hour2.save()
+    earlier.unlink()  # from now on the store is what a run on any machine continues
+    hour3 = TemplateMiner(state=StoredState(StateStore(path=tmp_path / "state" / "state.db")))
+    assert {line: m.template_id for line, m in zip(lines, hour3.add_many(lines))} == first
+    assert not hour3.add("a message never seen before 2").is_new
+    # a document that is not a miner's state is a clear error naming where it is
+    store.keep_document("template_miner", "{not json")
+    with pytest.raises(StateError, match="template_miner in .*state.db is unreadable"):
+        TemplateMiner(state=StoredState(store))
+    store.keep_document("template_miner", json.dumps({"format": "something else"}))
+    with pytest.raises(StateError, match="not a logintel.templates/1 document"):
+        TemplateMiner(state=StoredState(store))
+
+
 def test_save_without_state_path_is_refused():
     with pytest.raises(ValueError, match="state_path"):
         TemplateMiner().save()

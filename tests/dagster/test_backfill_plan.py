@@ -1,17 +1,16 @@
 """`logintel backfill --parallel N`'s plan and how its runs are started: each as soon as what it reads is in, the hours'
-lake steps and window_changes beside the rest of the graph, which follows itself hour after hour; an hour whose
-loading failed skips its rest and no later hour waits for it. The runs here are stand-ins in real worker processes
-that log when they start and end (`_stand_in`)."""
+lake steps, window_changes and security analyst beside the patterns and the incidents, which each follow themselves
+hour after hour; a run whose input failed is skipped, and what follows it follows the run before it. The runs here
+are stand-ins in real worker processes that log when they start and end (`_stand_in`)."""
 import io
 import json
-import os
 import time
 
-from launch.backfill import AFTER_LAKE_STEPS, LAKE_STEPS, WINDOW_CHANGES, hour_plan
+from launch.backfill import INCIDENTS, LAKE_STEPS, PATTERNS, SECURITY, WINDOW_CHANGES, hour_plan
 from launch.runs import materialize_planned
 
 HOURS = ["2026-03-02-00:00", "2026-03-02-01:00", "2026-03-02-02:00", "2026-03-02-03:00", "2026-03-02-04:00"]
-SECONDS = {LAKE_STEPS: 0.15, WINDOW_CHANGES: 0.1, AFTER_LAKE_STEPS: 0.4}
+SECONDS = {LAKE_STEPS: 0.15, WINDOW_CHANGES: 0.1, PATTERNS: 0.1, SECURITY: 0.05, INCIDENTS: 0.4}
 
 
 def _stand_in(job: str, key: str, tags: dict) -> dict:
@@ -29,47 +28,56 @@ def _spans(log) -> dict:
     return {(job, key): (start, end) for job, key, start, end in map(json.loads, log.read_text().splitlines())}
 
 
-def test_the_plan_runs_each_hour_after_what_it_reads_and_the_rest_hour_after_hour():
+def test_the_plan_runs_each_hour_after_what_it_reads_and_the_chains_hour_after_hour():
     plan = hour_plan(HOURS[:2], {})
+    first, second = HOURS[:2]
     assert [(r.job, r.key, r.needs, r.after, r.rank) for r in plan] == [
-        (LAKE_STEPS, HOURS[0], (), (), 2),
-        (WINDOW_CHANGES, HOURS[0], ((LAKE_STEPS, HOURS[0]),), (), 1),
-        (AFTER_LAKE_STEPS, HOURS[0], ((WINDOW_CHANGES, HOURS[0]),), (), 0),
-        (LAKE_STEPS, HOURS[1], (), (), 2),
-        (WINDOW_CHANGES, HOURS[1], ((LAKE_STEPS, HOURS[1]),), ((LAKE_STEPS, HOURS[0]),), 1),
-        (AFTER_LAKE_STEPS, HOURS[1], ((WINDOW_CHANGES, HOURS[1]),), ((AFTER_LAKE_STEPS, HOURS[0]),), 0)]
+        (LAKE_STEPS, first, (), (), 3),
+        (WINDOW_CHANGES, first, ((LAKE_STEPS, first),), (), 2),
+        (PATTERNS, first, ((LAKE_STEPS, first),), (), 1),
+        (SECURITY, first, ((LAKE_STEPS, first),), (), 2),
+        (INCIDENTS, first, ((WINDOW_CHANGES, first), (PATTERNS, first)), (), 0),
+        (LAKE_STEPS, second, (), (), 3),
+        (WINDOW_CHANGES, second, ((LAKE_STEPS, second),), ((LAKE_STEPS, first),), 2),
+        (PATTERNS, second, ((LAKE_STEPS, second),), ((PATTERNS, first),), 1),
+        (SECURITY, second, ((LAKE_STEPS, second),), (), 2),
+        (INCIDENTS, second, ((WINDOW_CHANGES, second), (PATTERNS, second)), ((INCIDENTS, first),), 0)]
 
 
-def test_runs_start_once_what_they_read_is_in_and_fill_the_workers_beside_the_serial_chain(tmp_path):
+def test_runs_start_once_what_they_read_is_in_and_fill_the_workers_beside_the_chains(tmp_path):
     log = tmp_path / "runs.log"
     tags = {"log": str(log), "fail": [[LAKE_STEPS, HOURS[2]]]}
     out = io.StringIO()
-    ran, skipped = materialize_planned(hour_plan(HOURS, tags), 2, out, execute=_stand_in)
+    plan = hour_plan(HOURS, tags)
+    ran, skipped = materialize_planned(plan, 2, out, execute=_stand_in)
     spans = _spans(log)
-    # the hour whose lake steps failed skips its window_changes and its rest; nothing else is lost
-    assert sorted(skipped, key=lambda s: s["job"]) == [
-        {"partition": HOURS[2], "job": AFTER_LAKE_STEPS, "because": f"{WINDOW_CHANGES} {HOURS[2]} was skipped"},
-        {"partition": HOURS[2], "job": WINDOW_CHANGES, "because": f"{LAKE_STEPS} {HOURS[2]} failed"}]
-    assert len(ran) == len(spans) == 3 * len(HOURS) - 2
-    assert [r["success"] for r in ran].count(False) == 1 and f"skipped {AFTER_LAKE_STEPS} {HOURS[2]}" in out.getvalue()
-    for index, key in enumerate(HOURS):
-        if key == HOURS[2]:
+    # the hour whose lake steps failed skips the rest of its runs; nothing else is lost
+    assert sorted((s["job"], s["partition"], s["because"]) for s in skipped) == sorted([
+        (INCIDENTS, HOURS[2], f"{WINDOW_CHANGES} {HOURS[2]} was skipped"),
+        (PATTERNS, HOURS[2], f"{LAKE_STEPS} {HOURS[2]} failed"),
+        (SECURITY, HOURS[2], f"{LAKE_STEPS} {HOURS[2]} failed"),
+        (WINDOW_CHANGES, HOURS[2], f"{LAKE_STEPS} {HOURS[2]} failed")])
+    assert len(ran) == len(spans) == len(plan) - 4
+    assert [r["success"] for r in ran].count(False) == 1 and f"skipped {INCIDENTS} {HOURS[2]}" in out.getvalue()
+    by_name = {run.name: run for run in plan}
+
+    def ran_before(name):  # what a run follows: the run it names, or, where that was skipped, the one that run follows
+        while name not in spans and by_name[name].after:
+            name = by_name[name].after[0]
+        return name if name in spans else None
+
+    for run in plan:
+        if run.name not in spans:
             continue
-        start = spans[(WINDOW_CHANGES, key)][0]
-        assert start >= spans[(LAKE_STEPS, key)][1]
-        if index:  # its first window's baseline is the previous hour's: loaded (or failed) first
-            assert start >= spans[(LAKE_STEPS, HOURS[index - 1])][1]
-        rest = spans[(AFTER_LAKE_STEPS, key)][0]
-        assert rest >= spans[(WINDOW_CHANGES, key)][1]
-        earlier = [k for k in HOURS[:index] if (AFTER_LAKE_STEPS, k) in spans]
-        if earlier:  # the rest follows the previous hour's rest, one at a time
-            assert rest >= spans[(AFTER_LAKE_STEPS, earlier[-1])][1]
-    # never more than two runs at once, and the hours ahead were loaded beside the serial chain
+        start = spans[run.name][0]
+        assert all(start >= spans[need][1] for need in run.needs), run.name
+        for earlier in filter(None, map(ran_before, run.after)):
+            assert start >= spans[earlier][1], (run.name, earlier)
+    # never more than two runs at once, and the hours ahead were loaded beside the incidents chain
     moments = sorted(t for span in spans.values() for t in span)
-    at_once = max(sum(1 for s, e in spans.values() if s <= m < e) for m in moments)
-    assert at_once == 2
-    chain = [spans[(AFTER_LAKE_STEPS, k)] for k in HOURS if (AFTER_LAKE_STEPS, k) in spans]
-    beside = [span for (job, _), span in spans.items() if job != AFTER_LAKE_STEPS]
+    assert max(sum(1 for s, e in spans.values() if s <= m < e) for m in moments) == 2
+    chain = [span for (job, _), span in spans.items() if job == INCIDENTS]
+    beside = [span for (job, _), span in spans.items() if job != INCIDENTS]
     assert any(s < chain_end and e > chain_start for chain_start, chain_end in chain for s, e in beside)
 
 
@@ -89,4 +97,3 @@ def test_a_stop_starts_no_more_runs(tmp_path):
     ran, skipped = materialize_planned(hour_plan(HOURS, {"log": str(log), "fail": []}), 2, Out(), stop,
                                        execute=_stand_in)
     assert 1 <= len(ran) <= 2 and not skipped and len(_spans(log)) == len(ran)
-    assert os.path.exists(log)

@@ -1,15 +1,19 @@
-"""The state store (the LLM call log and the digest history, outside the DuckDB warehouse) on a real SQLite file
-and on the throwaway PostgreSQL: the same rules on both; four processes writing calls at once all land, once
-each; an old warehouse's tables move in without overwriting what the store already holds."""
+"""The state store (the LLM call log, the digest history and the embedding cache, outside the DuckDB warehouse) on a
+real SQLite file and on the throwaway PostgreSQL: the same rules on both; four processes writing calls at once all
+land, once each; vectors come back bit for bit, a stale width is left out, and four processes embedding at once
+all land; an old warehouse's tables move in without overwriting what the store already holds."""
 from __future__ import annotations
 
+import json
 import multiprocessing
 from datetime import date, datetime, timedelta, timezone
 
 import duckdb
+import numpy as np
 import pytest
 
-from logintel.store.state_store import CALL_COLUMNS, DIGEST_COLUMNS, StateStore, import_from_warehouse
+from logintel.store.state_store import (CALL_COLUMNS, DIGEST_COLUMNS, StateStore, import_embeddings,
+                                       import_from_warehouse)
 
 T0 = datetime(2026, 3, 1, 12, 0)
 
@@ -120,3 +124,72 @@ def test_a_store_is_a_file_or_a_url_not_both(tmp_path):
         StateStore()
     with pytest.raises(ValueError, match="one of the two"):
         StateStore(path=tmp_path / "s.db", postgres_url="postgresql://x@127.0.0.1/y")
+
+
+def test_vectors_come_back_bit_for_bit_and_a_stale_width_is_left_out(store):
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((600, 32)).astype(np.float32)  # more keys than one IN list holds
+    vectors[0, :3] = [np.float32(1e-45), -0.0, np.float32(3.4e38)]  # a denormal, a negative zero, near the largest
+    keys = [f"k{i:04d}" for i in range(600)]
+    store.keep_embeddings("hashing-svd-32", keys, vectors)
+    held = store.embeddings_held(keys + ["never"], 32)
+    assert sorted(held) == keys
+    assert all(held[key].dtype == np.float32 and held[key].tobytes() == vectors[i].tobytes()
+               for i, key in enumerate(keys))
+    assert store.embeddings_held(keys[:2], 64) == {}  # another width under the same key: stale, a miss
+    assert len(store.embeddings_held(keys[:2], 0)) == 2  # width not known: whatever is held
+    store.keep_embeddings("hashing-svd-64", keys[:1], np.ones((1, 64), dtype=np.float32))  # replaced, not added
+    assert store.embeddings_held(keys[:1], 32) == {} and store.embeddings_held(keys[:1], 64)[keys[0]].shape == (64,)
+
+
+def _embed(where: dict, worker: int) -> None:
+    from logintel.analysis.embeddings import EmbeddingCache, HashingSvdEmbedder
+    texts = [f"orders POST /orders E{i}: shared summary" for i in range(40)] + \
+        [f"worker {worker} own summary {i}" for i in range(10)]
+    EmbeddingCache().get_or_embed(StateStore(**where), HashingSvdEmbedder(), texts)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_four_processes_embedding_at_once_all_land_and_agree(request, tmp_path, backend):
+    from logintel.analysis.embeddings import HashingSvdEmbedder, cache_key
+    where = ({"path": tmp_path / "state.db"} if backend == "sqlite"
+             else {"postgres_url": request.getfixturevalue("fresh_postgres_url")})
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_embed, args=(where, w)) for w in range(4)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(120)
+    assert [p.exitcode for p in workers] == [0, 0, 0, 0]
+    embedder = HashingSvdEmbedder()
+    texts = [f"orders POST /orders E{i}: shared summary" for i in range(40)] + \
+        [f"worker {w} own summary {i}" for w in range(4) for i in range(10)]
+    held = StateStore(**where).embeddings_held([cache_key(embedder.name, t) for t in texts], embedder.dim)
+    assert len(held) == 80
+    assert np.allclose(np.stack([held[cache_key(embedder.name, t)] for t in texts]), embedder.embed(texts), atol=1e-6)
+
+
+def test_an_old_warehouses_embedding_cache_moves_in(store, tmp_path):
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    assert import_embeddings(con, store) == 0  # a warehouse from before the cache: nothing to move
+    con.execute("CREATE TABLE embeddings_cache (key VARCHAR PRIMARY KEY, embedder VARCHAR, dim INTEGER, "
+                "vector FLOAT[])")  # as the warehouse kept it
+    con.executemany("INSERT INTO embeddings_cache VALUES (?, ?, ?, ?)",
+                    [("a", "e-3", 3, [1.0, 2.0, 3.0]), ("b", "e-3", 3, [0.5, 0.25, -1.0]), ("c", "e-2", 2, [7.0, 8.0])])
+    assert import_embeddings(con, store, batch=2) == 3
+    assert import_embeddings(con, store) == 3  # again: the same rows, replaced
+    assert {k: v.tolist() for k, v in store.embeddings_held(["a", "b"], 3).items()} == {
+        "a": [1.0, 2.0, 3.0], "b": [0.5, 0.25, -1.0]}
+    assert store.embeddings_held(["c"], 2)["c"].tolist() == [7.0, 8.0]
+    con.close()
+
+
+def test_a_document_is_held_whole_under_its_name_and_replaced(store):
+    assert store.document("template_miner") is None
+    body = json.dumps({"format": "x", "texts": {"caf\u00e9 \udcff": "T1"}})  # ASCII escapes, a lone surrogate
+    store.keep_document("template_miner", body)
+    store.keep_document("other", "{}")
+    assert store.document("template_miner") == body and json.loads(store.document("template_miner"))["format"] == "x"
+    big = json.dumps({"texts": {f"t{i}": "x" * 100 for i in range(50_000)}})  # about 5.6 MB: a large miner's state
+    store.keep_document("template_miner", big)
+    assert store.document("template_miner") == big and store.document("other") == "{}"

@@ -1,6 +1,9 @@
-"""Embeddings cached in the warehouse by sha256(embedder name, text), so each distinct summary is embedded once.
+"""Embeddings cached by sha256(embedder name, text), so each distinct summary is embedded once.
 
-Cost then follows the number of new distinct patterns, not events or partitions.
+Cost then follows the number of new distinct patterns, not events or partitions. The cache is the state store's
+`embeddings` table (`store.state_store`: PostgreSQL when configured, else a SQLite file any number of runs write), which
+is where the hourly assets keep it, so embedding an hour writes no DuckDB file; a DuckDB connection of one's own (its
+`embeddings_cache` table) serves as well, for a warehouse that is not shared.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from logintel.store.schema import ensure_tables
+from logintel.store.state_store import StateStore
 from logintel.analysis.embeddings.base import Embedder, EmbedderUnavailable, EmbeddingFailed, empty
 
 
@@ -50,24 +54,27 @@ class EmbeddingCache:
         self.last = CacheStats()
         self.total = CacheStats()
 
-    def get_or_embed(self, con: duckdb.DuckDBPyConnection, embedder: Embedder, texts: list[str]) -> np.ndarray:
-        """One row per text, in order; only the distinct texts missing from the cache reach the embedder."""
+    def get_or_embed(self, where: duckdb.DuckDBPyConnection | StateStore, embedder: Embedder,
+                     texts: list[str]) -> np.ndarray:
+        """One row per text, in order; only the distinct texts missing from the cache (`where`: the state store, or a
+        DuckDB connection) reach the embedder."""
         stats = CacheStats(texts=len(texts))
         self.last = stats
         if not texts:
             return empty(embedder.dim)
-        ensure_tables(con, "embeddings_cache")
+        if not isinstance(where, StateStore):
+            ensure_tables(where, "embeddings_cache")
         distinct = list(dict.fromkeys(texts))
         keys = [cache_key(embedder.name, text) for text in distinct]
         stats.distinct = len(distinct)
-        found = _lookup(con, keys, embedder.dim)
+        found = _lookup(where, keys, embedder.dim)
         missing = [i for i, key in enumerate(keys) if key not in found]
         stats.hits = len(distinct) - len(missing)
         if missing:
             fresh = np.asarray(embedder.embed([distinct[i] for i in missing]), dtype=np.float32)
             if fresh.ndim != 2 or fresh.shape[0] != len(missing):
                 raise EmbeddingFailed(f"embedder {embedder.name} returned {fresh.shape} for {len(missing)} texts")
-            _store(con, embedder.name, [keys[i] for i in missing], fresh)
+            _store(where, embedder.name, [keys[i] for i in missing], fresh)
             found.update({keys[i]: fresh[row] for row, i in enumerate(missing)})
             stats.embedded = len(missing)
         self.total.add(stats)
@@ -78,7 +85,7 @@ class EmbeddingCache:
         by_text = {text: found[key] for text, key in zip(distinct, keys)}
         return np.stack([by_text[text] for text in texts]).astype(np.float32)
 
-    def get_or_embed_any(self, con: duckdb.DuckDBPyConnection, embedders: list[Embedder],
+    def get_or_embed_any(self, con: duckdb.DuckDBPyConnection | StateStore, embedders: list[Embedder],
                          texts: list[str]) -> EmbeddedTexts:
         """The first embedder that embeds every text wins; the next is tried only if it fails.
 
@@ -97,7 +104,9 @@ class EmbeddingCache:
         raise EmbedderUnavailable("no embedder could embed the texts: " + "; ".join(reasons))
 
 
-def _lookup(con: duckdb.DuckDBPyConnection, keys: list[str], dim: int) -> dict[str, np.ndarray]:
+def _lookup(con: duckdb.DuckDBPyConnection | StateStore, keys: list[str], dim: int) -> dict[str, np.ndarray]:
+    if isinstance(con, StateStore):
+        return con.embeddings_held(keys, int(dim))
     con.register("_embedding_keys", pa.table({"key": pa.array(keys, pa.string())}))
     try:
         found = con.execute("""
@@ -109,7 +118,10 @@ def _lookup(con: duckdb.DuckDBPyConnection, keys: list[str], dim: int) -> dict[s
     return {key: np.asarray(vector, dtype=np.float32) for key, vector in zip(found["key"], found["vector"])}
 
 
-def _store(con: duckdb.DuckDBPyConnection, name: str, keys: list[str], vectors: np.ndarray) -> None:
+def _store(con: duckdb.DuckDBPyConnection | StateStore, name: str, keys: list[str], vectors: np.ndarray) -> None:
+    if isinstance(con, StateStore):
+        con.keep_embeddings(name, keys, vectors)
+        return
     dim = vectors.shape[1]
     rows = pa.table({
         "key": pa.array(keys, pa.string()),

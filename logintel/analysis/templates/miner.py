@@ -15,7 +15,7 @@ from logintel.analysis.templates.ids import template_id
 from logintel.analysis.templates.masking import Masker
 from logintel.analysis.templates.matching import compare, covers, generalise
 from logintel.analysis.templates.multitoken import MultiTokenIndex
-from logintel.analysis.templates.state import StateError, read_state, write_state
+from logintel.analysis.templates.state import StateError, StateFile, StoredState
 from logintel.analysis.templates.tokens import Tokenizer, canonical
 from logintel.analysis.templates.tree import Pattern, PrefixTree
 
@@ -40,11 +40,16 @@ class Template:
 
 
 class TemplateMiner:
-    """Learns message templates; ids are stable across runs through the state file at `state_path`."""
+    """Learns message templates; ids are stable across runs through its state: the file at `state_path`, or `state`
+    (a `StateFile` or `StoredState`, whose document the state store keeps)."""
 
-    def __init__(self, config: MinerConfig = MinerConfig(), state_path: Path | str | None = None) -> None:
+    def __init__(self, config: MinerConfig = MinerConfig(), state_path: Path | str | None = None,
+                 state: StateFile | StoredState | None = None) -> None:
         self.config = config
         self.state_path = Path(state_path) if state_path is not None else None
+        if state is None and self.state_path is not None:
+            state = StateFile(self.state_path)
+        self.state = state
         self._tokenize = Tokenizer(Masker(config.maskers), config.max_chars, config.max_tokens,
                                    config.fold_variable_runs)
         self._tree = PrefixTree(config.prefix_depth, config.max_children)
@@ -56,13 +61,13 @@ class TemplateMiner:
         self._cache: dict[str, Pattern] = {}  # masked token sequence -> pattern
         self._raw: dict[str, Pattern] = {}    # raw (capped) message -> pattern
         self._seq = 0
-        if self.state_path is not None:
-            data = read_state(self.state_path)
+        if self.state is not None:
+            data = self.state.read()
             if data is not None:
                 try:
                     self._load(data)
                 except (TypeError, ValueError, KeyError, AttributeError) as exc:
-                    raise StateError(f"template state {self.state_path} is malformed: {exc!r}") from exc
+                    raise StateError(f"template state {self.state.where} is malformed: {exc!r}") from exc
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -122,10 +127,10 @@ class TemplateMiner:
         return [(t.id, t.text, t.count) for t in ordered]
 
     def save(self) -> None:
-        """Write the state file atomically (a crash leaves the previous state intact)."""
-        if self.state_path is None:
-            raise ValueError("this miner has no state_path to save to")
-        write_state(self.state_path, self._dump())
+        """Write the state whole (a crash leaves the previous state intact)."""
+        if self.state is None:
+            raise ValueError("this miner has no state_path (or state) to save to")
+        self.state.write(self._dump())
 
     # ---- learning ---------------------------------------------------------------------------
 
@@ -243,7 +248,7 @@ class TemplateMiner:
     def _load(self, data: dict) -> None:
         if data.get("config") != self.config.to_dict():
             # Ids stay valid; only how new messages are cut and compared differs from the earlier runs.
-            log.warning("template state %s was mined with another configuration", self.state_path)
+            log.warning("template state %s was mined with another configuration", self.state.where)
         self._seq = int(data.get("seq", 0))
         for tid, text, count, seq in data.get("templates", []):
             self._templates[tid] = Template(tid, text, int(count), int(seq))

@@ -10,9 +10,9 @@ import duckdb
 from logintel.store.schema import TABLES
 
 # The hourly tables the lake holds: the events (and the spans and metric points that came with them), what is a
-# function of an hour's events alone, the hour's patterns and their clusters, the incidents, and the analysts' findings (partitioned by their scope's hour or day). What
-# stays in the DuckDB warehouse file is not hourly: the embedding cache and the daily route metrics
-# (docs/table-format.md says why).
+# function of an hour's events alone, the hour's patterns and their clusters, the incidents, and the analysts' findings
+# (partitioned by their scope's hour or day). What stays in the DuckDB warehouse file is daily: the route metrics the
+# digest compares (docs/table-format.md says why); the embedding cache is in the state store.
 LAKE_TABLES = ("raw_events", "spans", "metric_points", "windowed_aggregates", "window_changes", "event_patterns",
                "pattern_activity", "pattern_clusters", "incidents", "findings", "analyst_runs")
 PARTITION_COLUMN = "partition_hour"
