@@ -47,7 +47,10 @@ sys.path.insert(0, str(ROOT))
 def simulate_hours(landing: Path, start: datetime, hours: int, events: int, seed: int) -> int:
     from logintel.simulate import simulate
     from logintel.store.landing_files import FileLandingZone
-    probe = len(simulate(start=start, hours=1, seed=seed, requests_per_minute=500).events) / (500 * 60)
+    # events per request-minute over the hours simulated (traffic follows the time of day: an hour after midnight
+    # holds about half the day's mean), from a quick run at a low rate
+    span = min(hours, 24)
+    probe = len(simulate(start=start, hours=span, seed=seed, requests_per_minute=100).events) / (100 * 60 * span)
     zone, total = FileLandingZone(landing), 0
     for offset in range(hours):  # an hour at a time: a day of 1M-event hours does not fit in memory at once
         sim = simulate(start=start + timedelta(hours=offset), hours=1, seed=seed + offset,

@@ -3,8 +3,10 @@
 A window covers [window_start, window_end) and windows advance by `step_minutes`. An hourly
 partition H owns the windows whose end lies in (H, H+1h], so every window belongs to exactly one
 partition and its first windows reach back into the previous hour (the lookback). Counts are
-weighted by `sample_rate` and exact; percentiles (t-digest) and distinct users/IPs (HyperLogLog)
-are approximate, which is what keeps the step over a million events per second.
+weighted by `sample_rate` and exact; so are the percentiles (`quantile_cont`: DuckDB's t-digest, `approx_quantile`,
+gave another p99 from run to run over the same rows, since its threads merge their digests in no fixed order, and the
+exact form measured faster here: 0.52-0.63 s against 0.80-1.0 s for an hour of 1M events); distinct users/IPs are
+HyperLogLog estimates (approximate, and the same whatever the order they merge in).
 """
 from __future__ import annotations
 
@@ -71,7 +73,7 @@ def window_sql(source: str, spec: WindowSpec) -> str:
                sum(w) AS requests,
                coalesce(sum(w) FILTER (WHERE is_error), 0) AS errors,
                count(*) AS events_kept,
-               approx_quantile(duration_ms, [0.5, 0.95, 0.99]) AS q,
+               quantile_cont(duration_ms, [0.5, 0.95, 0.99]) AS q,
                max(duration_ms) AS max_ms,
                approx_count_distinct(uh) FILTER (WHERE NOT no_user) AS distinct_users,
                approx_count_distinct(ih) FILTER (WHERE NOT no_ip) AS distinct_ips
