@@ -95,7 +95,7 @@ def materialize_planned(plan: list[PlannedRun], workers: int, out=None, stop=Non
                                          "because": f"{lost[0]} {lost[1]} " + ("was skipped" if lost in skipped
                                                                                else "failed")}
                     print(f"    skipped {run.job} {run.key}: {skipped[run.name]['because']}", file=out, flush=True)
-            ended = _ended(plan, results, skipped)
+            ended = _ended(plan, planned, results, skipped)
             ready = sorted((run for run in waiting if all(n in results for n in run.needs)
                             and all(n in ended or n not in planned for n in run.after)),
                            key=lambda run: (run.rank, plan.index(run)))
@@ -113,12 +113,12 @@ def materialize_planned(plan: list[PlannedRun], workers: int, out=None, stop=Non
     return [results[run.name] for run in plan if run.name in results], list(skipped.values())
 
 
-def _ended(plan: list[PlannedRun], results: dict, skipped: dict) -> set[tuple[str, str]]:
+def _ended(plan: list[PlannedRun], planned: set[tuple[str, str]], results: dict,
+           skipped: dict) -> set[tuple[str, str]]:
     """The runs that ended: those that ran, and those skipped once what they come after ended too (a skipped hour's
     rest ends when the hour before it does, so the next hour still follows that one). The plan names only earlier
     runs in `after`, so one pass in its order settles it."""
     ended: set[tuple[str, str]] = set()
-    planned = {run.name for run in plan}
     for run in plan:
         if run.name in results or (run.name in skipped
                                    and all(n in ended or n not in planned for n in run.after)):

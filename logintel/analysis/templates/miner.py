@@ -46,10 +46,7 @@ class TemplateMiner:
     def __init__(self, config: MinerConfig = MinerConfig(), state_path: Path | str | None = None,
                  state: StateFile | StoredState | None = None) -> None:
         self.config = config
-        self.state_path = Path(state_path) if state_path is not None else None
-        if state is None and self.state_path is not None:
-            state = StateFile(self.state_path)
-        self.state = state
+        self.state = state if state is not None or state_path is None else StateFile(state_path)
         self._tokenize = Tokenizer(Masker(config.maskers), config.max_chars, config.max_tokens,
                                    config.fold_variable_runs)
         self._tree = PrefixTree(config.prefix_depth, config.max_children)

@@ -18,12 +18,27 @@ def read_state(path: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise StateError(f"template state {path} is unreadable: {exc}") from exc
+    return parse_state(text, str(path))
+
+
+def parse_state(text: str, where: str) -> dict:
+    """A state document's text as the miner loads it; StateError naming `where` when it is not one."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(f"template state {where} is unreadable: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise StateError(f"template state {path} is not a {FORMAT} document")
+        raise StateError(f"template state {where} is not a {FORMAT} document")
     return data
+
+
+def state_text(data: dict) -> str:
+    """The miner's state as its document's text. ASCII escapes keep lone surrogates (from undecodable input)
+    writable."""
+    return json.dumps(data | {"format": FORMAT}, separators=(",", ":"))
 
 
 def write_state(path: Path, data: dict) -> None:
@@ -31,8 +46,7 @@ def write_state(path: Path, data: dict) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            # ASCII escapes keep lone surrogates (from undecodable input) writable.
-            json.dump(data | {"format": FORMAT}, f, separators=(",", ":"))
+            f.write(state_text(data))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -74,14 +88,7 @@ class StoredState:
         body = self.store.document(self.name)
         if body is None:
             return read_state(self.imported_from) if self.imported_from is not None else None
-        try:
-            data = json.loads(body)
-        except json.JSONDecodeError as exc:
-            raise StateError(f"template state {self.where} is unreadable: {exc}") from exc
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise StateError(f"template state {self.where} is not a {FORMAT} document")
-        return data
+        return parse_state(body, self.where)
 
     def write(self, data: dict) -> None:
-        # ASCII escapes keep lone surrogates (from undecodable input) storable, as in the file.
-        self.store.keep_document(self.name, json.dumps(data | {"format": FORMAT}, separators=(",", ":")))
+        self.store.keep_document(self.name, state_text(data))
